@@ -1,0 +1,49 @@
+# Atende: `make dev` runs the product, `make test` proves it. See README.md.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install dev test lint typecheck pytest pgtap bench schema clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## Start the embedded Postgres, migrate, run the API and the worker (Ctrl-C stops all).
+dev: install
+	$(BIN)/atende dev
+
+## Every gate: lint, types, pgTAP availability, then the whole test suite on a throwaway Postgres.
+test: install pgtap lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy --strict src
+
+pgtap:
+	./scripts/ensure-pgtap.sh
+
+pytest: install
+	$(BIN)/pytest
+
+## Regenerate schema.graphql from the live Strawberry schema.
+schema: install
+	$(BIN)/atende export-schema --output schema.graphql
+
+bench: install
+	$(BIN)/python -m bench all
+
+bench-%: install
+	$(BIN)/python -m bench $*
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,84 @@
+"""The Starlette application, built by an explicit factory: routes, middleware, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from atende.config import Settings
+from atende.db.migrations import discover_migrations
+from atende.graphql.schema import build_schema
+from atende.graphql.view import AtendeGraphQL
+from atende.http import BodySizeLimitMiddleware
+from atende.services import Services, open_services
+
+logger = logging.getLogger("atende.app")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The API process's ASGI app. Nothing is opened until the lifespan starts."""
+    expected_migrations = {migration.version for migration in discover_migrations()}
+    schema = build_schema(introspection=settings.introspection)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_services(settings, name="atende-api") as services:
+            app.state.services = services
+            yield
+
+    graphql_app = AtendeGraphQL(
+        schema=schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=False,
+    )
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> Response:
+        services: Services | None = getattr(request.app.state, "services", None)
+        if services is None:
+            return _not_ready("starting")
+        try:
+            async with services.pool.connection(timeout=2.0) as conn:
+                rows = await (
+                    await conn.execute("select version from supabase_migrations.schema_migrations")
+                ).fetchall()
+        except (psycopg.Error, TimeoutError, OSError) as error:
+            logger.warning("readiness check: database unavailable: %s", type(error).__name__)
+            return _not_ready("database unavailable")
+        missing = sorted(expected_migrations - {str(row["version"]) for row in rows})
+        if missing:
+            return _not_ready("migrations pending", pending=missing)
+        return JSONResponse({"status": "ready"})
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+    ]
+    middleware = [
+        Middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type"],
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def _not_ready(reason: str, **details: Any) -> JSONResponse:
+    return JSONResponse({"status": "unavailable", "reason": reason, **details}, status_code=503)

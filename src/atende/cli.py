@@ -1,0 +1,241 @@
+"""The ``atende`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from atende.config import Settings, describe_settings_error
+from atende.db.embedded import DEFAULT_DATABASE
+from atende.db.migrations import apply_migrations, discover_migrations
+from atende.db.pool import check_reachable, describe_target
+from atende.errors import AtendeError
+from atende.logs import configure_logging
+from atende.services import database_url, embedded_postgres
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise click.ClickException(f"invalid settings: {describe_settings_error(error)}") from None
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn Atende's own errors into a one-line message and exit status 1."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except AtendeError as error:
+            raise click.ClickException(error.message) from None
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="atende")
+def main() -> None:
+    """Atende: an AI assistant on a business's WhatsApp number."""
+
+
+# -- db ---------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Manage the database: the embedded cluster, or the one DATABASE_URL names."""
+
+
+@db.command("start")
+@reports_errors
+def db_start() -> None:
+    """Start the embedded Postgres (initialising it on first use)."""
+    settings = load_settings()
+    if not settings.uses_embedded_database:
+        click.echo("DATABASE_URL is set: nothing to start.")
+        return
+    cluster = embedded_postgres(settings)
+    cluster.start()
+    click.echo(f"Postgres is running: {cluster.url()}")
+
+
+@db.command("stop")
+@reports_errors
+def db_stop() -> None:
+    """Stop the embedded Postgres."""
+    settings = load_settings()
+    if not settings.uses_embedded_database:
+        click.echo("DATABASE_URL is set: nothing to stop.")
+        return
+    embedded_postgres(settings).stop()
+    click.echo("Postgres stopped.")
+
+
+@db.command("status")
+@reports_errors
+def db_status() -> None:
+    """Say whether the database answers and which migrations are pending (exit 1 if down)."""
+    settings = load_settings()
+    url = database_url(settings)
+    if settings.uses_embedded_database and not embedded_postgres(settings).is_running():
+        click.echo(f"embedded Postgres is not running (data in {settings.data_dir})")
+        sys.exit(1)
+    asyncio.run(check_reachable(url, timeout=5))
+    import psycopg
+
+    from atende.db.migrations import pending_migrations
+
+    with psycopg.connect(url) as conn:
+        pending = pending_migrations(conn)
+    click.echo(f"database {describe_target(url)} is up; {len(pending)} migration(s) pending")
+    for migration in pending:
+        click.echo(f"  pending: {migration.file_name}")
+
+
+@db.command("url")
+@reports_errors
+def db_url() -> None:
+    """Print the connection string of the database in use."""
+    click.echo(database_url(load_settings()))
+
+
+@db.command("migrate")
+@reports_errors
+def db_migrate() -> None:
+    """Apply pending migrations, each in its own transaction."""
+    settings = load_settings()
+    url = _usable_database(settings)
+    applied = apply_migrations(url)
+    if not applied:
+        click.echo("Database is up to date.")
+    for migration in applied:
+        click.echo(f"applied {migration.file_name}")
+
+
+@db.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@reports_errors
+def db_reset(yes: bool) -> None:
+    """Drop and recreate the embedded database, migrate it and load supabase/seed.sql."""
+    settings = load_settings()
+    if not settings.uses_embedded_database:
+        raise click.ClickException(
+            "db reset only manages the embedded database; for Supabase use `supabase db reset`"
+        )
+    if not yes:
+        click.confirm(
+            f"Delete every row in the embedded database {DEFAULT_DATABASE!r}?", abort=True
+        )
+    cluster = embedded_postgres(settings)
+    cluster.start()
+    cluster.drop_database(DEFAULT_DATABASE)
+    cluster.create_database(DEFAULT_DATABASE)
+    for migration in apply_migrations(cluster.url()):
+        click.echo(f"applied {migration.file_name}")
+    from atende.db.seed import load_seed
+
+    if load_seed(cluster.url()):
+        click.echo("loaded supabase/seed.sql")
+
+
+def _usable_database(settings: Settings) -> str:
+    """The database URL, starting the embedded cluster when that is the one in use."""
+    if settings.uses_embedded_database:
+        embedded_postgres(settings).start()
+    url = database_url(settings)
+    asyncio.run(check_reachable(url, timeout=10))
+    return url
+
+
+# -- processes --------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default ATENDE_HOST).")
+@click.option("--port", type=int, default=None, help="Port to bind (default ATENDE_PORT).")
+@reports_errors
+def serve(host: str | None, port: int | None) -> None:
+    """Run the API: GraphQL, webhooks, health checks."""
+    import uvicorn
+
+    from atende.app import create_app
+
+    settings = load_settings()
+    configure_logging(settings)
+    asyncio.run(check_reachable(database_url(settings), timeout=10))
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        ws="websockets-sansio",
+    )
+
+
+@main.command()
+@click.option("--concurrency", type=int, default=None, help="Jobs run at once (default 10).")
+@reports_errors
+def worker(concurrency: int | None) -> None:
+    """Run the Procrastinate worker: AI replies, sends, scheduled upkeep."""
+    from atende.worker import run_worker
+
+    settings = load_settings()
+    configure_logging(settings)
+    asyncio.run(check_reachable(database_url(settings), timeout=10))
+    asyncio.run(run_worker(settings, concurrency=concurrency))
+
+
+@main.command("export-schema")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+def export_schema(output: Path | None) -> None:
+    """Print the GraphQL schema (SDL) that schema.graphql holds."""
+    from atende.graphql.schema import export_sdl
+
+    sdl = export_sdl()
+    if output is None:
+        click.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl)
+
+
+@main.command()
+@reports_errors
+def dev() -> None:
+    """Start everything for local development; Ctrl-C stops it all."""
+    from atende.devserver import run_dev
+
+    settings = load_settings()
+    configure_logging(settings)
+    run_dev(settings)
+
+
+@main.command("migrations")
+def list_migrations() -> None:
+    """List the migration files in the order they apply."""
+    for migration in discover_migrations():
+        click.echo(migration.file_name)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    logging.basicConfig()
+    main()

@@ -1,0 +1,167 @@
+"""Settings, read from environment variables and validated once at start.
+
+Every variable is documented in README.md ("Configuration"). Names without the
+``ATENDE_`` prefix are the ones the wider ecosystem already uses (``DATABASE_URL``,
+``OPENAI_API_KEY``, ...).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Development-only signing secret, refused when ``ATENDE_ENV=production``.
+DEVELOPMENT_JWT_SECRET = "atende-development-jwt-secret-change-me-0123456789"  # noqa: S105
+#: Development-only encryption key, refused when ``ATENDE_ENV=production``.
+DEVELOPMENT_SECRET_KEY = "atende-development-secret-key-change-me-0123456789"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class IdentityProviderName(StrEnum):
+    LOCAL = "local"
+    SUPABASE = "supabase"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ATENDE_",
+        env_file=None,
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    log_level: str = "INFO"
+
+    # Database
+    database_url: SecretStr | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
+    data_dir: Path = Path(".atende")
+    db_port: int = Field(default=54322, ge=1, le=65535)
+    pg_bin_dir: Path | None = None
+    db_pool_min_size: int = Field(default=2, ge=0)
+    db_pool_max_size: int = Field(default=10, ge=1)
+    statement_timeout_ms: int = Field(default=5000, ge=0)
+
+    # HTTP
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    graphiql: bool = True
+    introspection: bool = True
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    # Identity
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    jwks_url: str | None = None
+    access_token_ttl_seconds: int = Field(default=900, ge=30)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    identity_provider: IdentityProviderName = IdentityProviderName.LOCAL
+    supabase_url: str | None = Field(default=None, validation_alias=_env("SUPABASE_URL"))
+    supabase_service_role_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("SUPABASE_SERVICE_ROLE_KEY")
+    )
+
+    # Secrets at rest (Twilio auth tokens)
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+
+    # External services
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=_env("OPENAI_BASE_URL"))
+    twilio_api_base_url: str | None = Field(
+        default=None, validation_alias=_env("TWILIO_API_BASE_URL")
+    )
+
+    # Worker
+    worker_concurrency: int = Field(default=10, ge=1)
+    job_retention_days: int = Field(default=7, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_is_long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters long")
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret_is_long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters long")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_has_no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            if self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET and not self.jwks_url:
+                raise ValueError("ATENDE_JWT_SECRET must be set in production")
+            if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
+                raise ValueError("ATENDE_SECRET_KEY must be set in production")
+        if self.identity_provider is IdentityProviderName.SUPABASE and not (
+            self.supabase_url and self.supabase_service_role_key
+        ):
+            raise ValueError(
+                "ATENDE_IDENTITY_PROVIDER=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY"
+            )
+        if self.db_pool_min_size > self.db_pool_max_size:
+            raise ValueError("ATENDE_DB_POOL_MIN_SIZE must not exceed ATENDE_DB_POOL_MAX_SIZE")
+        return self
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+def environment_variable_for(field_name: str) -> str:
+    """The environment variable that sets a settings field, for error messages."""
+    field = Settings.model_fields.get(field_name)
+    if field is not None and isinstance(field.validation_alias, AliasChoices):
+        first = field.validation_alias.choices[0]
+        if isinstance(first, str):
+            return first
+    return f"ATENDE_{field_name.upper()}"
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line per invalid setting, named as the operator sets it."""
+    lines = []
+    for problem in error.errors():
+        location = problem.get("loc") or ()
+        name = environment_variable_for(str(location[0])) if location else "settings"
+        lines.append(f"{name}: {problem['msg']}")
+    return "; ".join(lines)

@@ -1,0 +1,95 @@
+"""The psycopg 3 connection pool each process opens once, in its lifespan."""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from psycopg import AsyncConnection, OperationalError
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from atende.errors import AtendeError
+
+Connection: TypeAlias = AsyncConnection[DictRow]
+Pool: TypeAlias = AsyncConnectionPool[Connection]
+
+#: Procrastinate's tables and functions live in their own schema; connections that defer
+#: or run jobs need it on their search path. ``extensions`` is where Supabase keeps pgcrypto.
+SEARCH_PATH = "public, extensions, procrastinate"
+
+
+class DatabaseUnavailable(AtendeError):
+    """The database cannot be reached."""
+
+
+async def _configure(conn: Connection) -> None:
+    await conn.execute(f"set search_path to {SEARCH_PATH}")
+    await conn.commit()
+
+
+def create_pool(
+    conninfo: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    name: str = "atende",
+) -> Pool:
+    """A closed pool; open it with ``await pool.open(wait=True)``."""
+    return AsyncConnectionPool(
+        conninfo,
+        connection_class=AsyncConnection[DictRow],
+        kwargs={"row_factory": dict_row, "application_name": name},
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        configure=_configure,
+        # Hands out only live connections: after a Postgres restart the pool replaces
+        # dead ones instead of failing the next requests.
+        check=AsyncConnectionPool.check_connection,
+        name=name,
+    )
+
+
+async def open_pool(pool: Pool, timeout: float = 10.0) -> None:
+    """Open the pool, failing fast with the cause when the database does not answer."""
+    conninfo = pool.conninfo
+    if isinstance(conninfo, str):
+        await check_reachable(conninfo, timeout=timeout)
+    await pool.open(wait=True, timeout=timeout)
+
+
+async def check_reachable(conninfo: str, timeout: float = 10.0) -> None:
+    """Connect once, so an unreachable database is reported with its cause."""
+    try:
+        conn = await AsyncConnection.connect(conninfo, connect_timeout=max(1, int(timeout)))
+    except OperationalError as error:
+        raise DatabaseUnavailable(
+            f"cannot connect to {describe_target(conninfo)}: {first_line(error)}"
+        ) from error
+    await conn.close()
+
+
+def first_line(error: BaseException) -> str:
+    """The cause in libpq's message, without the address it repeats or its hints.
+
+    libpq says ``connection to server at "h", port p failed: <cause>`` and then a hint
+    line; the cause is what an operator needs.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    cause = lines[0].rsplit("failed: ", 1)[-1].strip()
+    return cause or lines[0]
+
+
+def describe_target(conninfo: str) -> str:
+    """``host:port/database`` of a connection string, without its credentials."""
+    try:
+        parts = conninfo_to_dict(conninfo)
+    except Exception:
+        return "the database"
+    host = parts.get("host") or parts.get("hostaddr") or "localhost"
+    port = parts.get("port") or 5432
+    database = parts.get("dbname") or ""
+    return f"{host}:{port}/{database}"

@@ -1,0 +1,130 @@
+"""``atende dev``: the whole product on one machine, for development and demos.
+
+Starts the embedded Postgres (unless ``DATABASE_URL`` is set), applies migrations and the
+seed, then runs each process of the product as a child: the API, the worker, and the
+local stand-ins for services that have no credentials configured. Ctrl-C (or SIGTERM)
+stops the children, then Postgres.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from types import FrameType
+
+import click
+
+from atende.config import Settings
+from atende.db.migrations import apply_migrations
+from atende.db.seed import load_seed
+from atende.services import database_url, embedded_postgres
+
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass
+class ChildProcess:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, base_env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            self.argv, env={**base_env, **self.env}
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def atende_command(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "atende", *arguments]
+
+
+def companion_processes(settings: Settings, env: dict[str, str]) -> list[ChildProcess]:
+    """The processes ``make dev`` runs, stand-ins included where credentials are missing."""
+    return [
+        ChildProcess("api", atende_command("serve")),
+        ChildProcess("worker", atende_command("worker")),
+    ]
+
+
+def run_dev(settings: Settings) -> None:
+    env = dict(os.environ)
+    cluster = embedded_postgres(settings) if settings.uses_embedded_database else None
+    if cluster is not None:
+        click.echo(f"starting embedded Postgres in {settings.data_dir} ...")
+        cluster.start()
+    url = database_url(settings)
+    for migration in apply_migrations(url):
+        click.echo(f"applied {migration.file_name}")
+    load_seed(url)
+
+    children = companion_processes(settings, env)
+    stopping = False
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for child in children:
+            child.start(env)
+        base = f"http://{settings.host}:{settings.port}"
+        if _wait_until_ready(f"{base}/readyz", lambda: stopping):
+            click.echo("")
+            click.echo("Atende is running. Ctrl-C stops everything.")
+            click.echo(f"  GraphiQL playground  {base}/graphql")
+            click.echo(f"  Twilio webhooks      {settings.public_url}/webhooks/twilio/messages")
+            click.echo(f"  Health               {base}/healthz  {base}/readyz")
+            click.echo(f"  Database             {url if cluster else '(DATABASE_URL)'}")
+            click.echo("")
+        while not stopping:
+            if any(c.process is not None and c.process.poll() is not None for c in children):
+                failed = [c.name for c in children if c.process and c.process.poll() is not None]
+                click.echo(f"{', '.join(failed)} exited; stopping everything", err=True)
+                break
+            time.sleep(0.2)
+    finally:
+        click.echo("stopping ...")
+        for child in children:
+            child.stop()
+        for child in children:
+            child.wait(STOP_TIMEOUT_SECONDS)
+        if cluster is not None:
+            cluster.stop()
+        click.echo("stopped.")
+
+
+def _wait_until_ready(url: str, should_stop: object, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(should_stop) and should_stop():
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - local URL
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    click.echo(f"{url} did not answer within {timeout:.0f}s", err=True)
+    return False

@@ -1,0 +1,131 @@
+"""What every resolver receives: who is calling, and their database transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias, TypeVar, cast
+from uuid import uuid4
+
+import strawberry
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+
+from atende.db.pool import Connection
+from atende.db.session import Caller, become
+from atende.services import Services
+
+T = TypeVar("T")
+
+
+class RequestTransaction:
+    """One transaction per GraphQL operation, as the caller, opened on first use.
+
+    Queries that never touch the database never take a connection; those that do share
+    one, so DataLoaders batch within a consistent snapshot. The operation's outcome
+    decides commit or rollback (see ``TransactionExtension``).
+    """
+
+    def __init__(self, services: Services, caller: Caller) -> None:
+        self._services = services
+        self.caller = caller
+        self._stack: AsyncExitStack | None = None
+        self._conn: Connection | None = None
+
+    async def connection(self) -> Connection:
+        if self._conn is None:
+            stack = AsyncExitStack()
+            conn = await stack.enter_async_context(self._services.pool.connection())
+            try:
+                # psycopg opens the transaction implicitly with this first statement.
+                await become(
+                    conn,
+                    self.caller,
+                    statement_timeout_ms=self._services.settings.statement_timeout_ms,
+                )
+            except BaseException:
+                await stack.aclose()
+                raise
+            self._stack, self._conn = stack, conn
+        return self._conn
+
+    async def finish(self, *, commit: bool) -> None:
+        conn, stack = self._conn, self._stack
+        self._conn, self._stack = None, None
+        if conn is None or stack is None:
+            return
+        try:
+            if commit:
+                await conn.commit()
+            else:
+                await conn.rollback()
+        finally:
+            await stack.aclose()
+
+
+@dataclass
+class OperationScope:
+    """What belongs to one GraphQL operation: its transaction and its DataLoaders.
+
+    A WebSocket connection shares one ``Context`` between many operations, so these live
+    in a context variable set per operation (``TransactionExtension``), not on the context.
+    """
+
+    transaction: RequestTransaction
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+
+_current_operation: ContextVar[OperationScope | None] = ContextVar(
+    "atende_graphql_operation", default=None
+)
+
+
+@dataclass
+class Context:
+    """The GraphQL context: built per HTTP request or per WebSocket connection."""
+
+    services: Services
+    request: Request | WebSocket
+    caller: Caller = field(default_factory=Caller.anonymous)
+    #: Set when the request carried a token that failed verification.
+    authentication_failed: bool = False
+    request_id: str = field(default_factory=lambda: uuid4().hex)
+    connection_params: dict[str, Any] | None = None
+
+    @property
+    def operation(self) -> OperationScope:
+        scope = _current_operation.get()
+        if scope is None:
+            raise RuntimeError("no GraphQL operation is running")
+        return scope
+
+    def begin_operation(self) -> Token[OperationScope | None]:
+        return _current_operation.set(
+            OperationScope(RequestTransaction(self.services, self.caller))
+        )
+
+    @staticmethod
+    def end_operation(token: Token[OperationScope | None]) -> None:
+        _current_operation.reset(token)
+
+    async def db(self) -> Connection:
+        """The operation's connection, inside its transaction as the caller."""
+        return await self.operation.transaction.connection()
+
+    def loader(self, name: str, factory: Callable[[], T]) -> T:
+        """The operation's DataLoader called ``name``, made on first use."""
+        loaders = self.operation.loaders
+        if name not in loaders:
+            loaders[name] = factory()
+        return cast(T, loaders[name])
+
+    @asynccontextmanager
+    async def short_transaction(self) -> AsyncIterator[Connection]:
+        """A transaction of its own, as the caller (subscriptions: one per event)."""
+        async with self.services.database.transaction(self.caller) as conn:
+            yield conn
+
+
+Info: TypeAlias = strawberry.Info[Context, None]

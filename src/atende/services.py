@@ -1,0 +1,68 @@
+"""What a process needs to do its work, built once from settings and opened in its lifespan.
+
+The API and the worker open the same ``Services``; request handlers and jobs receive it
+explicitly (Starlette's ``app.state``, Procrastinate's ``additional_context``), never
+through globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from atende.config import Settings
+from atende.db.embedded import EmbeddedPostgres
+from atende.db.pool import Pool, create_pool, open_pool
+from atende.db.session import Database
+from atende.identity.tokens import TokenService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    pool: Pool
+    database: Database
+    tokens: TokenService
+
+
+def database_url(settings: Settings) -> str:
+    """``DATABASE_URL``, or the embedded cluster's URL when it is not set."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return embedded_postgres(settings).url()
+
+
+def embedded_postgres(settings: Settings) -> EmbeddedPostgres:
+    return EmbeddedPostgres(
+        data_dir=settings.data_dir, port=settings.db_port, bin_dir=settings.pg_bin_dir
+    )
+
+
+def token_service(settings: Settings) -> TokenService:
+    return TokenService(
+        settings.jwt_secret.get_secret_value(),
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        jwks_url=settings.jwks_url,
+    )
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIterator[Services]:
+    pool = create_pool(
+        database_url(settings),
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        name=name,
+    )
+    await open_pool(pool)
+    try:
+        yield Services(
+            settings=settings,
+            pool=pool,
+            database=Database(pool, statement_timeout_ms=settings.statement_timeout_ms),
+            tokens=token_service(settings),
+        )
+    finally:
+        await pool.close()

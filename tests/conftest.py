@@ -1,0 +1,112 @@
+"""Shared fixtures: a throwaway Postgres for the session, a fresh database for each test.
+
+The cluster is started once per test run (``EmbeddedPostgres``, the product's own code,
+with durability off). Migrations are applied once to a template database; each test that
+asks for ``database_url`` gets its own copy of it (``create database ... template``), so
+tests are isolated and may use as many connections, processes and commits as they like.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from atende.app import create_app
+from atende.config import Environment, Settings
+from atende.db.embedded import EmbeddedPostgres
+from atende.db.migrations import apply_migrations
+from atende.services import Services, open_services
+from tests.factories import Factory
+
+TEMPLATE_DATABASE = "atende_template"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    data_dir = Path(tempfile.mkdtemp(prefix="atende-test-pg-"))
+    cluster = EmbeddedPostgres(
+        data_dir=data_dir,
+        port=free_port(),
+        database=TEMPLATE_DATABASE,
+        ephemeral=True,
+        max_connections=300,
+    )
+    cluster.start()
+    try:
+        apply_migrations(cluster.url(TEMPLATE_DATABASE))
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def database_url(postgres: EmbeddedPostgres) -> Iterator[str]:
+    """A database of this test's own, migrated (a copy of the template)."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    postgres.create_database(name, template=TEMPLATE_DATABASE)
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop_database(name)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        env=Environment.TEST,
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        public_url="https://atende.test",
+        db_pool_min_size=1,
+        db_pool_max_size=10,
+    )
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    async with open_services(settings, name="atende-test") as opened:
+        yield opened
+
+
+@pytest.fixture
+def app(settings: Settings) -> Starlette:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app, with its lifespan (pool and all) running."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://atende.test") as http:
+            yield http
+
+
+@pytest.fixture
+async def factory(services: Services) -> Factory:
+    return Factory(services)
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach a real service through a variable left in the environment."""
+    for name in list(os.environ):
+        if (
+            name.startswith(("ATENDE_", "OPENAI_", "TWILIO_", "SUPABASE_"))
+            or name == "DATABASE_URL"
+        ):
+            monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,75 @@
+"""The one door: transactions run as the caller, with their claims and a timeout."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from atende.db.session import Caller
+from atende.services import Services
+from tests.factories import Factory
+
+
+async def test_user_transaction_runs_as_authenticated_with_claims(
+    services: Services, factory: Factory
+) -> None:
+    user = await factory.user()
+    async with services.database.transaction(Caller.user(user.claims)) as conn:
+        row = await (
+            await conn.execute("select current_user as role, auth.uid() as uid, auth.role() as r")
+        ).fetchone()
+    assert row == {"role": "authenticated", "uid": user.id, "r": "authenticated"}
+
+
+async def test_role_and_claims_do_not_outlive_the_transaction(
+    services: Services, factory: Factory
+) -> None:
+    user = await factory.user()
+    async with services.database.transaction(Caller.user(user.claims)):
+        pass
+    async with services.pool.connection() as conn:
+        row = await (
+            await conn.execute(
+                "select current_user = session_user as reset,"
+                " coalesce(current_setting('request.jwt.claims', true), '') as claims"
+            )
+        ).fetchone()
+    assert row == {"reset": True, "claims": ""}
+
+
+async def test_anonymous_callers_see_no_tenant_data(services: Services, factory: Factory) -> None:
+    await factory.organization()
+    async with services.database.transaction(Caller.anonymous()) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            await conn.execute("select * from public.organizations")
+
+
+async def test_service_role_bypasses_row_level_security(
+    services: Services, factory: Factory
+) -> None:
+    await factory.organization()
+    await factory.organization()
+    async with services.database.transaction(Caller.service()) as conn:
+        row = await (
+            await conn.execute("select count(*) as n from public.organizations")
+        ).fetchone()
+    assert row == {"n": 2}
+
+
+async def test_statements_past_the_timeout_are_cancelled(services: Services) -> None:
+    services.database.statement_timeout_ms = 100
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        async with services.database.transaction(Caller.service()) as conn:
+            await conn.execute("select pg_sleep(2)")
+
+
+async def test_a_failing_block_rolls_back(services: Services, factory: Factory) -> None:
+    with pytest.raises(RuntimeError):
+        async with services.database.transaction(Caller.service()) as conn:
+            await conn.execute("insert into public.organizations (name) values ('Ghost')")
+            raise RuntimeError("boom")
+    async with services.database.transaction(Caller.service()) as conn:
+        row = await (
+            await conn.execute("select count(*) as n from public.organizations")
+        ).fetchone()
+    assert row == {"n": 0}

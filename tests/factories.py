@@ -1,0 +1,86 @@
+"""Test data made directly in the database, as the platform (service role).
+
+Tests of a feature build the world around it here instead of going through other
+features' APIs, so a failure points at the feature under test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from atende.db.session import Caller
+from atende.services import Services
+
+
+@dataclass(frozen=True)
+class TestUser:
+    id: uuid.UUID
+    email: str
+    full_name: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def claims(self) -> dict[str, object]:
+        return {"sub": str(self.id), "role": "authenticated", "email": self.email}
+
+
+@dataclass(frozen=True)
+class TestOrganization:
+    id: uuid.UUID
+    name: str
+    owner: TestUser
+
+
+class Factory:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def user(self, email: str | None = None, full_name: str = "Test User") -> TestUser:
+        user_id = uuid.uuid4()
+        email = email or f"user-{user_id.hex[:8]}@example.com"
+        async with self.services.database.transaction(Caller.service()) as conn:
+            await conn.execute(
+                "insert into auth.users (id, aud, role, email, raw_app_meta_data,"
+                " raw_user_meta_data, created_at, updated_at)"
+                " values (%s, 'authenticated', 'authenticated', %s, '{}', '{}', now(), now())",
+                [user_id, email],
+            )
+            await conn.execute(
+                "insert into public.profiles (id, email, full_name) values (%s, %s, %s)",
+                [user_id, email, full_name],
+            )
+        token = self.services.tokens.issue(user_id=user_id, email=email, session_id=uuid.uuid4())
+        return TestUser(id=user_id, email=email, full_name=full_name, token=token.token)
+
+    async def organization(
+        self, name: str = "Padaria Teste", owner: TestUser | None = None
+    ) -> TestOrganization:
+        owner = owner or await self.user()
+        async with self.services.database.transaction(Caller.service()) as conn:
+            row = await (
+                await conn.execute(
+                    "insert into public.organizations (name) values (%s) returning id", [name]
+                )
+            ).fetchone()
+            assert row is not None
+            await conn.execute(
+                "insert into public.memberships (organization_id, user_id, role)"
+                " values (%s, %s, 'owner')",
+                [row["id"], owner.id],
+            )
+        return TestOrganization(id=row["id"], name=name, owner=owner)
+
+    async def member(self, organization: TestOrganization, role: str = "agent") -> TestUser:
+        user = await self.user()
+        async with self.services.database.transaction(Caller.service()) as conn:
+            await conn.execute(
+                "insert into public.memberships (organization_id, user_id, role)"
+                " values (%s, %s, %s)",
+                [organization.id, user.id, role],
+            )
+        return user

@@ -1,0 +1,92 @@
+"""The `atende` command: clear one-line errors, and the database it manages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atende.db.embedded import EmbeddedPostgres
+from tests.conftest import free_port
+
+
+def atende(
+    *arguments: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-m", "atende", *arguments],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_unreachable_database_is_one_line_naming_the_host(command: str) -> None:
+    port = free_port()
+    result = atende(command, env={"DATABASE_URL": f"postgresql://u:hunter22@127.0.0.1:{port}/x"})
+
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert f"127.0.0.1:{port}/x" in result.stderr
+    assert "refused" in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+    assert "hunter22" not in result.stderr
+
+
+def test_invalid_settings_are_reported_by_name() -> None:
+    result = atende("serve", env={"ATENDE_SECRET_KEY": "short", "ATENDE_PORT": "http"})
+
+    assert result.returncode != 0
+    assert "ATENDE_SECRET_KEY" in result.stderr
+    assert "ATENDE_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_url_prints_database_url_when_set() -> None:
+    result = atende("db", "url", env={"DATABASE_URL": "postgresql://a@db.example:5432/app"})
+    assert result.stdout.strip() == "postgresql://a@db.example:5432/app"
+
+
+def test_db_commands_with_database_url_never_start_a_cluster(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": "postgresql://a@127.0.0.1:1/app", "ATENDE_DATA_DIR": str(tmp_path)}
+    result = atende("db", "start", env=env)
+    assert result.returncode == 0
+    assert "nothing to start" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_migrate_failure_exits_non_zero_naming_the_file(
+    postgres: EmbeddedPostgres, database_url: str, tmp_path: Path
+) -> None:
+    result = atende("db", "migrate", env={"DATABASE_URL": database_url})
+    assert result.returncode == 0
+    assert "up to date" in result.stdout
+
+
+def test_embedded_database_lifecycle(tmp_path: Path) -> None:
+    data_dir = Path("/tmp") / f"atende-cli-{tmp_path.name}"
+    env = {"ATENDE_DATA_DIR": str(data_dir), "ATENDE_DB_PORT": str(free_port())}
+    try:
+        started = atende("db", "start", env=env)
+        assert started.returncode == 0, started.stderr
+        url = atende("db", "url", env=env).stdout.strip()
+        assert url.endswith(f":{env['ATENDE_DB_PORT']}/atende")
+
+        migrated = atende("db", "migrate", env=env)
+        assert "applied 20261124000000_supabase_compat.sql" in migrated.stdout
+        status = atende("db", "status", env=env)
+        assert status.returncode == 0
+        assert "0 migration(s) pending" in status.stdout
+
+        assert atende("db", "stop", env=env).returncode == 0
+        stopped = atende("db", "status", env=env)
+        assert stopped.returncode == 1
+        assert "not running" in stopped.stdout
+    finally:
+        EmbeddedPostgres(data_dir=data_dir, port=int(env["ATENDE_DB_PORT"])).destroy()
