@@ -1,0 +1,1 @@
+"""Benchmarks: one module per concern, run with ``python -m bench <name> [--quick]``."""
