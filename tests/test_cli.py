@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -84,9 +85,33 @@ def test_embedded_database_lifecycle(tmp_path: Path) -> None:
         assert status.returncode == 0
         assert "0 migration(s) pending" in status.stdout
 
+        reset = atende("db", "reset", "--yes", env=env)
+        assert reset.returncode == 0, reset.stderr
+        assert "applied 20261124000000_supabase_compat.sql" in reset.stdout
+
         assert atende("db", "stop", env=env).returncode == 0
         stopped = atende("db", "status", env=env)
         assert stopped.returncode == 1
         assert "not running" in stopped.stdout
     finally:
         EmbeddedPostgres(data_dir=data_dir, port=int(env["ATENDE_DB_PORT"])).destroy()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_worker_stops_gracefully_on_signal(database_url: str, stop_signal: signal.Signals) -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "atende", "worker"],
+        env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if "Starting worker" in line:
+            break
+    worker.send_signal(stop_signal)
+    output = worker.communicate(timeout=30)[0]
+
+    assert worker.returncode == 0, output
+    assert "worker stopped" in output
