@@ -65,13 +65,19 @@ from atende.ai.errors import (
     PermanentModelError,
     TransientModelError,
 )
-from atende.ai.models import AgentPrompt, ConversationTurn, HandoffRequest, ModelReply, TurnRole
+from atende.ai.models import (
+    HANDOFF_TOOL_NAME,
+    AgentPrompt,
+    ConversationTurn,
+    HandoffRequest,
+    ModelReply,
+    TurnRole,
+)
 from atende.config import Settings
 
 OPENAI_API_BASE_URL = "https://api.openai.com/v1"
 #: Sent as the key to servers that need none (``OPENAI_BASE_URL`` set, no key).
 NO_API_KEY = "not-needed"
-HANDOFF_TOOL_NAME = "handoff_to_human"
 #: Recorded as the handoff reason when the model gave none.
 MISSING_HANDOFF_REASON = "O modelo pediu atendimento humano sem informar o motivo."
 

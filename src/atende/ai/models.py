@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: The model an agent uses when its settings name none.
 DEFAULT_MODEL = "gpt-4o-mini"
+#: The tool the model calls to hand the conversation to a person.
+HANDOFF_TOOL_NAME = "handoff_to_human"
 #: How many recent turns an agent sends the model when its settings say nothing.
 DEFAULT_MAX_HISTORY_TURNS = 20
 
