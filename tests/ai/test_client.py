@@ -411,3 +411,16 @@ def test_a_turn_needs_text_or_media() -> None:
 
     media_only = ConversationTurn(role=TurnRole.CUSTOMER, media_note="áudio de 12s")
     assert media_only.content() == "[áudio de 12s]"
+
+
+async def test_services_open_one_model_client_from_settings(
+    settings: Settings, fake_openai: FakeOpenAI
+) -> None:
+    from atende.services import open_services
+
+    configured = settings.model_copy(update={"openai_base_url": fake_openai.base_url})
+    async with open_services(configured, name="atende-test") as services:
+        reply = await services.model.generate(PROMPT, [customer("oi")])
+
+    assert reply.text == "eco: oi"
+    assert services.model.timeout_seconds == settings.model_timeout_seconds
