@@ -26,10 +26,10 @@ HTTP 400, 422 and any other 4xx                  ``PermanentModelError``    ``ba
 completion
 2xx with an empty ``choices`` list, or a         ``PermanentModelError``    ``empty_reply``
 message with neither text nor a tool call
-a tool call to an unknown tool, or to            ``PermanentModelError``    ``bad_tool_call``
-``handoff_to_human`` with arguments that are not
+a call to a tool not offered (with no text), or  ``PermanentModelError``    ``bad_tool_call``
+to the handoff tool with arguments that are not
 a JSON object (or a ``reason`` that is not text)
-neither ``OPENAI_API_KEY`` nor ``OPENAI_BASE_URL``  ``ModelNotConfigured``     ``not_configured``
+no API key and no base URL configured            ``ModelNotConfigured``     ``not_configured``
 ===============================================  =========================  ==================
 
 A ``handoff_to_human`` call with a missing or blank ``reason`` is still a handoff (the
