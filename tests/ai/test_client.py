@@ -8,7 +8,13 @@ import socket
 
 import pytest
 
-from atende.ai.client import MISSING_HANDOFF_REASON, NO_API_KEY, ModelClient, build_messages
+from atende.ai.client import (
+    MISSING_HANDOFF_REASON,
+    NO_API_KEY,
+    ModelClient,
+    build_messages,
+    recent_turns,
+)
 from atende.ai.errors import (
     ModelError,
     ModelFailure,
@@ -107,6 +113,18 @@ async def test_only_the_most_recent_turns_are_sent(
     [request] = fake_openai.requests
     assert request.system_prompt == PROMPT.system_prompt
     assert request.user_texts == ["mensagem 5", "mensagem 6", "mensagem 7"]
+
+
+def test_a_token_budget_drops_the_oldest_turns_but_never_the_latest() -> None:
+    history = [customer("a" * 400), customer("b" * 40), customer("c" * 40)]
+
+    within = recent_turns(PROMPT.model_copy(update={"max_history_tokens": 40}), history)
+    tiny = recent_turns(PROMPT.model_copy(update={"max_history_tokens": 1}), history)
+    roomy = recent_turns(PROMPT.model_copy(update={"max_history_tokens": 10_000}), history)
+
+    assert [turn.text[0] for turn in within] == ["b", "c"]
+    assert [turn.text[0] for turn in tiny] == ["c"]
+    assert roomy == history
 
 
 async def test_no_temperature_and_no_tools_when_the_agent_says_so(

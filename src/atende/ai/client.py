@@ -303,11 +303,14 @@ class ModelClient:
 def build_messages(
     prompt: AgentPrompt, history: Sequence[ConversationTurn]
 ) -> list[ChatCompletionMessageParam]:
-    """The system prompt, then the most recent ``max_history_turns`` turns, oldest first."""
+    """The system prompt, then the most recent turns (oldest first) within the limits.
+
+    The limits are ``max_history_turns`` and, when set, ``max_history_tokens``.
+    """
     messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": prompt.system_prompt}
     ]
-    for turn in list(history)[-prompt.max_history_turns :]:
+    for turn in recent_turns(prompt, history):
         content = turn.content()
         if turn.role is TurnRole.CUSTOMER:
             messages.append({"role": "user", "content": content})
@@ -316,6 +319,29 @@ def build_messages(
         else:  # the AI and the team speak to the customer with one voice
             messages.append({"role": "assistant", "content": content})
     return messages
+
+
+def recent_turns(
+    prompt: AgentPrompt, history: Sequence[ConversationTurn]
+) -> list[ConversationTurn]:
+    """The turns the model sees: the latest ones within the agent's turn and token limits."""
+    turns = list(history)[-prompt.max_history_turns :]
+    if prompt.max_history_tokens is None:
+        return turns
+    kept: list[ConversationTurn] = []
+    budget = prompt.max_history_tokens
+    for turn in reversed(turns):
+        cost = estimate_tokens(turn.content())
+        if kept and cost > budget:
+            break
+        kept.append(turn)
+        budget -= cost
+    return kept[::-1]
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token (OpenAI's rule of thumb), plus a message's overhead."""
+    return len(text) // 4 + 4
 
 
 def scrub_secrets(text: str, secrets: Sequence[str] = ()) -> str:

@@ -69,6 +69,9 @@ class AgentPrompt(BaseModel):
     temperature: float | None = Field(default=0.3, ge=0.0, le=2.0)
     #: How many of the most recent turns the model sees.
     max_history_turns: int = Field(default=DEFAULT_MAX_HISTORY_TURNS, ge=1, le=500)
+    #: A rough budget for those turns, in tokens (estimated at four characters a token);
+    #: older turns are dropped first, the latest one is always sent. ``None``: no budget.
+    max_history_tokens: int | None = Field(default=None, ge=1)
     #: Offer the model the ``handoff_to_human`` tool.
     handoff_enabled: bool = True
 
