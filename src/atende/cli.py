@@ -229,6 +229,20 @@ def dev() -> None:
     run_dev(settings)
 
 
+@main.command("demo-model")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=int, default=8030, show_default=True, help="Port to bind.")
+@reports_errors
+def demo_model(host: str, port: int) -> None:
+    """Run the offline demo model: an OpenAI-compatible stand-in for demos without a key."""
+    import uvicorn
+
+    from atende.ai.demo_model import create_demo_model_app
+
+    configure_logging(load_settings())
+    uvicorn.run(create_demo_model_app(), host=host, port=port, log_config=None, access_log=False)
+
+
 @main.command("migrations")
 def list_migrations() -> None:
     """List the migration files in the order they apply."""

@@ -19,6 +19,7 @@ from types import FrameType
 
 import click
 
+from atende.ai.demo_model import DEMO_MODEL_PORT, demo_model_environment, uses_demo_model
 from atende.config import Settings
 from atende.db.migrations import apply_migrations
 from atende.db.seed import load_seed
@@ -59,10 +60,20 @@ def atende_command(*arguments: str) -> list[str]:
 
 def companion_processes(settings: Settings, env: dict[str, str]) -> list[ChildProcess]:
     """The processes ``make dev`` runs, stand-ins included where credentials are missing."""
-    return [
+    processes = [
         ChildProcess("api", atende_command("serve")),
         ChildProcess("worker", atende_command("worker")),
     ]
+    if uses_demo_model(settings):
+        env.update(demo_model_environment(DEMO_MODEL_PORT))
+        processes.append(
+            ChildProcess("demo-model", atende_command("demo-model", "--port", str(DEMO_MODEL_PORT)))
+        )
+        click.echo(
+            "No OPENAI_API_KEY or OPENAI_BASE_URL: replies come from the offline demo model "
+            f"(http://127.0.0.1:{DEMO_MODEL_PORT}/v1). Set OPENAI_API_KEY for a real model."
+        )
+    return processes
 
 
 def run_dev(settings: Settings) -> None:

@@ -11,12 +11,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from atende.config import Settings
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.pool import Pool, create_pool, open_pool
 from atende.db.session import Database
 from atende.identity.tokens import TokenService
+
+if TYPE_CHECKING:  # the openai package is slow to import; `atende --help` need not pay
+    from atende.ai.client import ModelClient
 
 
 @dataclass
@@ -25,6 +29,8 @@ class Services:
     pool: Pool
     database: Database
     tokens: TokenService
+    #: The model client (one per process; ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``).
+    model: ModelClient
 
 
 def database_url(settings: Settings) -> str:
@@ -57,12 +63,19 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
         name=name,
     )
     await open_pool(pool)
+    from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
+
+    model = ModelClient.from_settings(settings)
     try:
         yield Services(
             settings=settings,
             pool=pool,
             database=Database(pool, statement_timeout_ms=settings.statement_timeout_ms),
             tokens=token_service(settings),
+            model=model,
         )
     finally:
-        await pool.close()
+        try:
+            await model.close()
+        finally:
+            await pool.close()
