@@ -207,7 +207,8 @@ def is_valid_signature(
     """Whether ``signature`` signs this POST, with ``url`` tried with and without its
     default port (Twilio is inconsistent there)."""
     parsed = urlsplit(url)
-    candidates = {remove_port(parsed), add_port(parsed)}
+    # As given, and (like twilio's RequestValidator) with and without the default port.
+    candidates = {url, remove_port(parsed), add_port(parsed)}
     given = signature.encode("utf-8", errors="replace")
     matched = False
     for candidate in sorted(candidates):

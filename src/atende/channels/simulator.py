@@ -148,7 +148,7 @@ class FaultSpec(BaseModel):
         """``(HTTP status, Twilio code, message)`` of a rejection or failed delivery."""
         default_code = 30008 if self.kind is FaultKind.FAIL_DELIVERY else 20500
         code = self.code or _CODE_FOR_STATUS.get(self.http_status or 0) or default_code
-        known_status, known_message = KNOWN_ERRORS.get(code, (500, "Simulated failure"))
+        known_status, known_message = KNOWN_ERRORS.get(code, (400, "Simulated failure"))
         return (
             self.http_status or known_status,
             code,
