@@ -291,6 +291,10 @@ class SimulatorState:
                 and (account_sid is None or message.account_sid == account_sid)
             ]
 
+    def count(self) -> int:
+        with self._lock:
+            return len(self._messages)
+
     def advance(
         self,
         sid: str,
@@ -624,7 +628,7 @@ class TwilioSimulator:
             {
                 "simulator": "atende twilio simulator",
                 "api_version": API_VERSION,
-                "messages": len(self.state.messages()),
+                "messages": self.state.count(),
                 "faults": len(self.state.faults()),
             }
         )
