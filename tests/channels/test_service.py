@@ -152,6 +152,8 @@ async def test_fetching_an_unknown_message_is_permanent(
         ({"code": 21408}, (errors.RecipientRegionNotEnabled, 400, 21408, False)),
         ({"http_status": 401}, (errors.TwilioAuthenticationFailed, 401, 20003, False)),
         ({"code": 21606}, (errors.TwilioRequestRejected, 400, 21606, False)),
+        ({"http_status": 400}, (errors.TwilioRequestRejected, 400, 20001, False)),
+        ({"http_status": 502}, (errors.TwilioUnavailable, 502, 20500, True)),
         ({"http_status": 403, "code": 20008}, (errors.TwilioRequestRejected, 403, 20008, False)),
     ],
 )

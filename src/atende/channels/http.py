@@ -148,10 +148,6 @@ def _pairs(values: Mapping[str, object] | None) -> list[tuple[str, str]] | None:
 def _encode_body(data: Mapping[str, object] | None, content_type: str | None) -> bytes | None:
     if data is None:
         return None
-    if (
-        content_type is not None
-        and content_type.startswith("application/")
-        and "json" in (content_type)
-    ):
+    if content_type is not None and "json" in content_type:  # a few Twilio APIs take JSON
         return json.dumps(data).encode()
     return urlencode(_pairs(data) or []).encode()

@@ -76,6 +76,7 @@ MAX_MEDIA = 10
 
 #: Twilio errors the simulator knows: HTTP status and message (``{to}`` is filled in).
 KNOWN_ERRORS: dict[int, tuple[int, str]] = {
+    20001: (400, "Invalid request."),
     20003: (401, "Authenticate"),
     20404: (404, "The requested resource was not found"),
     20429: (429, "Too Many Requests"),
@@ -146,7 +147,10 @@ class FaultSpec(BaseModel):
 
     def error(self, to: str) -> tuple[int, int, str]:
         """``(HTTP status, Twilio code, message)`` of a rejection or failed delivery."""
-        default_code = 30008 if self.kind is FaultKind.FAIL_DELIVERY else 20500
+        if self.kind is FaultKind.FAIL_DELIVERY:
+            default_code = 30008
+        else:
+            default_code = 20001 if (self.http_status or 500) < 500 else 20500
         code = self.code or _CODE_FOR_STATUS.get(self.http_status or 0) or default_code
         known_status, known_message = KNOWN_ERRORS.get(code, (400, "Simulated failure"))
         return (
