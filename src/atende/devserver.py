@@ -76,7 +76,8 @@ def companion_processes(settings: Settings, env: dict[str, str]) -> list[ChildPr
             f"(http://127.0.0.1:{DEMO_MODEL_PORT}/v1). Set OPENAI_API_KEY for a real model."
         )
     if settings.twilio_api_base_url is None:
-        env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{TWILIO_SIMULATOR_PORT}"
+        for process in processes:  # the API and the worker reach Twilio through it
+            process.env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{TWILIO_SIMULATOR_PORT}"
         processes.append(
             ChildProcess(
                 "twilio-simulator",

@@ -23,12 +23,13 @@ async def test_services_open_a_twilio_service(services: Services) -> None:
 
 
 def test_make_dev_runs_the_simulator_when_no_twilio_base_url_is_set() -> None:
-    env: dict[str, str] = {}
-    children = companion_processes(Settings(), env)
+    children = {child.name: child for child in companion_processes(Settings(), {})}
 
-    (simulator,) = [child for child in children if child.name == "twilio-simulator"]
+    simulator = children["twilio-simulator"]
     assert simulator.argv[-3:] == ["simulator", "--port", str(TWILIO_SIMULATOR_PORT)]
-    assert env["TWILIO_API_BASE_URL"] == f"http://127.0.0.1:{TWILIO_SIMULATOR_PORT}"
+    for name in ("api", "worker"):
+        url = children[name].env["TWILIO_API_BASE_URL"]
+        assert url == f"http://127.0.0.1:{TWILIO_SIMULATOR_PORT}"
 
 
 def test_make_dev_uses_a_configured_twilio_base_url() -> None:
@@ -36,6 +37,7 @@ def test_make_dev_uses_a_configured_twilio_base_url() -> None:
     children = companion_processes(Settings(twilio_api_base_url="https://api.twilio.com"), env)
 
     assert "twilio-simulator" not in [child.name for child in children]
+    assert all("TWILIO_API_BASE_URL" not in child.env for child in children)
     assert "TWILIO_API_BASE_URL" not in env
 
 
