@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from atende.channels.webhooks import webhook_routes
 from atende.config import Settings
 from atende.db.migrations import discover_migrations
 from atende.graphql.schema import build_schema
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
+        *webhook_routes(settings),
     ]
     middleware = [
         Middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes),

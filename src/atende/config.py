@@ -95,6 +95,17 @@ class Settings(BaseSettings):
     #: Seconds one model request may take before it counts as a (transient) failure.
     model_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
 
+    # Twilio channels
+    #: Webhook bodies larger than this get 413 (Twilio's are a few kilobytes).
+    webhook_max_body_bytes: int = Field(default=64_000, ge=1024)
+    #: Seconds a process may reuse a channel it looked up for a webhook; 0 disables.
+    channel_cache_seconds: float = Field(default=10.0, ge=0, le=300)
+    #: Attempts to hand a message to Twilio when it fails in a retryable way (429, 5xx).
+    send_max_attempts: int = Field(default=5, ge=1, le=50)
+    #: First retry delay; doubled per attempt, up to send_retry_max_seconds.
+    send_retry_base_seconds: float = Field(default=2.0, ge=0, le=3600)
+    send_retry_max_seconds: float = Field(default=300.0, ge=0, le=86_400)
+
     # Worker
     worker_concurrency: int = Field(default=10, ge=1)
     job_retention_days: int = Field(default=7, ge=1)

@@ -21,6 +21,7 @@ from atende.identity.tokens import TokenService
 
 if TYPE_CHECKING:  # openai and twilio are slow to import; `atende --help` need not pay
     from atende.ai.client import ModelClient
+    from atende.channels.directory import ChannelDirectory
     from atende.channels.service import TwilioService
 
 
@@ -34,6 +35,8 @@ class Services:
     model: ModelClient
     #: Twilio's Messages API for any channel's account (``TWILIO_API_BASE_URL``).
     twilio: TwilioService
+    #: Channels for webhooks (briefly cached) and the cipher of their auth tokens.
+    channels: ChannelDirectory
 
 
 def database_url(settings: Settings) -> str:
@@ -67,18 +70,21 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
     )
     await open_pool(pool)
     from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
+    from atende.channels.directory import channel_directory  # noqa: PLC0415 - as above
     from atende.channels.service import open_twilio_service  # noqa: PLC0415 - as above
 
     model = ModelClient.from_settings(settings)
+    database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
     try:
         async with open_twilio_service(settings) as twilio:
             yield Services(
                 settings=settings,
                 pool=pool,
-                database=Database(pool, statement_timeout_ms=settings.statement_timeout_ms),
+                database=database,
                 tokens=token_service(settings),
                 model=model,
                 twilio=twilio,
+                channels=channel_directory(settings, database),
             )
     finally:
         try:

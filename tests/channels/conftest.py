@@ -35,6 +35,9 @@ from atende.channels.models import TwilioCredentials
 from atende.channels.service import TwilioService
 from atende.channels.signature import read_form
 from atende.channels.simulator import TwilioSimulator, create_simulator_app
+from atende.services import Services
+from tests.channels.world import TestChannel, make_channel
+from tests.factories import Factory
 
 #: Seconds between simulated status changes in tests.
 TEST_CALLBACK_DELAY = 0.02
@@ -183,3 +186,12 @@ def webhook_receiver(_webhook_receiver_server: WebhookReceiver) -> WebhookReceiv
         _webhook_receiver_server.received.clear()
     _webhook_receiver_server.status_code = 200
     return _webhook_receiver_server
+
+
+# -- a business with a channel (webhooks, sends) ----------------------------------------
+
+
+@pytest.fixture
+async def channel(services: Services, factory: Factory) -> TestChannel:
+    """A WhatsApp channel (simulator account, encrypted token) of a new organization."""
+    return await make_channel(services, factory)

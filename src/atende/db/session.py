@@ -61,9 +61,15 @@ class Database:
         self.statement_timeout_ms = statement_timeout_ms
 
     @asynccontextmanager
-    async def transaction(self, caller: Caller) -> AsyncIterator[Connection]:
-        """A connection inside one transaction as ``caller``; commits unless it raises."""
-        async with self.pool.connection() as conn, conn.transaction():
+    async def transaction(
+        self, caller: Caller, *, timeout: float | None = None
+    ) -> AsyncIterator[Connection]:
+        """A connection inside one transaction as ``caller``; commits unless it raises.
+
+        ``timeout``: seconds to wait for a connection (the pool's default when None);
+        past it ``psycopg_pool.PoolTimeout`` is raised.
+        """
+        async with self.pool.connection(timeout=timeout) as conn, conn.transaction():
             await become(conn, caller, statement_timeout_ms=self.statement_timeout_ms)
             yield conn
 

@@ -1,0 +1,179 @@
+-- Channels: the queries the Python layer runs about Twilio numbers, their templates,
+-- webhooks and the send pipeline. Webhooks and jobs run as the service role; the
+-- GraphQL API runs as the caller, so RLS decides what it sees and may change.
+
+-- Webhooks (service role) ------------------------------------------------------------
+
+-- name: channel_for_webhook
+-- The channel a webhook is addressed to: Twilio's account and the number it was sent to.
+select id, organization_id, enabled, twilio_account_sid, twilio_auth_token_ciphertext
+from public.channels
+where kind = %(kind)s and phone_number = %(phone_number)s
+  and twilio_account_sid = %(account_sid)s;
+
+-- name: ingest_inbound_message
+select message_id, conversation_id, contact_id, duplicate, reply_job_id
+from public.ingest_inbound_message_v1(
+    channel_id => %(channel_id)s,
+    message_sid => %(message_sid)s,
+    from_number => %(from_number)s,
+    body => %(body)s,
+    media => %(media)s::jsonb,
+    profile_name => %(profile_name)s,
+    opt_out_type => %(opt_out_type)s,
+    metadata => %(metadata)s::jsonb
+);
+
+-- name: status_target_by_message_id
+-- The message a status callback names (its URL carries the id) and its channel.
+select m.id as message_id, ch.id as channel_id, ch.twilio_account_sid,
+       ch.twilio_auth_token_ciphertext
+from public.messages as m
+join public.conversations as cv on cv.id = m.conversation_id
+join public.channels as ch on ch.id = cv.channel_id
+where m.id = %(message_id)s and m.direction = 'outbound';
+
+-- name: status_target_by_sid
+-- The message whose first part has this sid, and its channel.
+select m.id as message_id, ch.id as channel_id, ch.twilio_account_sid,
+       ch.twilio_auth_token_ciphertext
+from public.messages as m
+join public.conversations as cv on cv.id = m.conversation_id
+join public.channels as ch on ch.id = cv.channel_id
+where m.metadata ->> 'message_sid' = %(message_sid)s and m.direction = 'outbound';
+
+-- name: record_message_status
+select outcome, target_message_id, message_status::text
+from public.record_message_status_v1(
+    message_id => %(message_id)s,
+    message_sid => %(message_sid)s,
+    twilio_status => %(status)s,
+    part_index => %(part_index)s,
+    part_count => %(part_count)s,
+    error_code => %(error_code)s,
+    error_message => %(error_message)s
+);
+
+-- The send pipeline (service role) -----------------------------------------------------
+
+-- name: claim_outbound_message
+select outcome, organization_id, conversation_id, body, media, metadata, attempts,
+       channel_kind::text, channel_phone_number, twilio_account_sid,
+       twilio_auth_token_ciphertext, contact_phone_number
+from public.claim_outbound_message_v1(%(message_id)s);
+
+-- name: requeue_outbound_message
+select public.requeue_outbound_message_v1(%(message_id)s, %(error_code)s, %(error_message)s)
+    as requeued;
+
+-- name: fail_outbound_message
+select public.fail_outbound_message_v1(%(message_id)s, %(error_code)s, %(error_message)s)
+    as failed;
+
+-- name: mark_delivery_unknown
+select public.mark_delivery_unknown_v1(%(message_id)s, %(error_message)s) as marked;
+
+-- The channel API (as the caller) -----------------------------------------------------
+
+-- name: caller_role_in_organization
+-- The caller's role in an organization; no row when they are not a member.
+select role::text
+from public.memberships
+where organization_id = %(organization_id)s and user_id = (select auth.uid());
+
+-- name: create_channel
+insert into public.channels (organization_id, kind, phone_number, display_name,
+                             twilio_account_sid, twilio_auth_token_ciphertext)
+values (%(organization_id)s, %(kind)s, %(phone_number)s, %(display_name)s,
+        %(twilio_account_sid)s, %(twilio_auth_token_ciphertext)s)
+returning id, organization_id, kind::text, phone_number, display_name, twilio_account_sid,
+          enabled, created_at, updated_at;
+
+-- name: channel_by_id
+-- A channel the caller can see (RLS), with the caller's role in its organization.
+select ch.id, ch.organization_id, ch.kind::text, ch.phone_number, ch.display_name,
+       ch.twilio_account_sid, ch.enabled, ch.created_at, ch.updated_at,
+       (select m.role::text from public.memberships as m
+        where m.organization_id = ch.organization_id and m.user_id = (select auth.uid()))
+           as caller_role
+from public.channels as ch
+where ch.id = %(channel_id)s;
+
+-- name: update_channel
+-- Only the fields given (not null) change; RLS lets owners and admins through.
+update public.channels
+set display_name = case when %(set_display_name)s then %(display_name)s else display_name end,
+    twilio_account_sid = coalesce(%(twilio_account_sid)s, twilio_account_sid),
+    twilio_auth_token_ciphertext = coalesce(%(twilio_auth_token_ciphertext)s,
+                                            twilio_auth_token_ciphertext),
+    enabled = coalesce(%(enabled)s, enabled)
+where id = %(channel_id)s
+returning id, organization_id, kind::text, phone_number, display_name, twilio_account_sid,
+          enabled, created_at, updated_at;
+
+-- name: channels_of_organizations
+-- The channels of these organizations the caller can see, oldest first.
+select id, organization_id, kind::text, phone_number, display_name, twilio_account_sid,
+       enabled, created_at, updated_at
+from public.channels
+where organization_id = any(%(organization_ids)s::uuid[])
+order by created_at, id;
+
+-- name: templates_of_channels
+select id, organization_id, channel_id, name, content_sid, language, variables, body,
+       created_at, updated_at
+from public.channel_templates
+where channel_id = any(%(channel_ids)s::uuid[])
+order by name, language, id;
+
+-- name: create_template
+insert into public.channel_templates (organization_id, channel_id, name, content_sid,
+                                      language, variables, body)
+select ch.organization_id, ch.id, %(name)s, %(content_sid)s, %(language)s,
+       %(variables)s::jsonb, %(body)s
+from public.channels as ch
+where ch.id = %(channel_id)s
+returning id, organization_id, channel_id, name, content_sid, language, variables, body,
+          created_at, updated_at;
+
+-- name: template_by_id
+select t.id, t.organization_id, t.channel_id, t.name, t.content_sid, t.language, t.variables,
+       t.body, t.created_at, t.updated_at,
+       (select m.role::text from public.memberships as m
+        where m.organization_id = t.organization_id and m.user_id = (select auth.uid()))
+           as caller_role
+from public.channel_templates as t
+where t.id = %(template_id)s;
+
+-- name: update_template
+update public.channel_templates
+set name = coalesce(%(name)s, name),
+    content_sid = coalesce(%(content_sid)s, content_sid),
+    language = coalesce(%(language)s, language),
+    variables = coalesce(%(variables)s::jsonb, variables),
+    body = case when %(set_body)s then %(body)s else body end
+where id = %(template_id)s
+returning id, organization_id, channel_id, name, content_sid, language, variables, body,
+          created_at, updated_at;
+
+-- name: delete_template
+delete from public.channel_templates where id = %(template_id)s returning id;
+
+-- name: send_template
+select public.send_template_message_v1(%(conversation_id)s, %(template_id)s,
+                                       %(variables)s::jsonb) as message_id;
+
+-- name: queued_message
+select id, conversation_id, body, status::text, created_at
+from public.messages
+where id = %(message_id)s;
+
+-- The command line (service role) -------------------------------------------------------
+
+-- name: channel_by_phone_number
+-- The channels with this number (one per kind), for `atende simulate`.
+select id, kind::text, phone_number, enabled, twilio_account_sid,
+       twilio_auth_token_ciphertext
+from public.channels
+where phone_number = %(phone_number)s
+order by kind;

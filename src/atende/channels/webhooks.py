@@ -1,0 +1,362 @@
+"""Twilio's webhooks: incoming messages and delivery status callbacks.
+
+``POST /webhooks/twilio/messages`` (a number's "A message comes in" URL) and ``POST
+/webhooks/twilio/status`` (the ``StatusCallback`` every send names). Both are
+form-encoded and signed (``X-Twilio-Signature``) with the channel's auth token over
+``ATENDE_PUBLIC_URL`` + path + query, and both answer fast:
+
+- 200 with an empty TwiML ``<Response/>``: stored (or already stored: Twilio repeats
+  deliveries, and the unique index on the message sid is the only judge), or a status
+  for a message Atende does not know (so Twilio stops retrying it);
+- 4xx with a one-line reason, nothing stored: not a form (415), too large (413),
+  malformed (400), unknown or disabled channel, bad signature (403);
+- 503 when the database is unavailable, so Twilio retries later; the retry is then
+  stored once like any other delivery.
+
+Nothing about the request is checked before the signature except what is needed to
+find the channel whose token signs it (``AccountSid``, ``To``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from pydantic import SecretStr, ValidationError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route, request_response
+
+from atende.channels.directory import ChannelDirectory, WebhookChannel
+from atende.channels.errors import twilio_error
+from atende.channels.models import (
+    TwilioInboundMessage,
+    TwilioStatusCallback,
+    channel_of,
+    phone_number_of,
+)
+from atende.channels.signature import (
+    InvalidWebhookSignature,
+    public_url_of,
+    read_form,
+    verify_webhook_signature,
+)
+from atende.config import Settings
+from atende.db.queries import load_queries
+from atende.db.session import Caller
+from atende.http import BodySizeLimitMiddleware
+from atende.services import Services
+
+logger = logging.getLogger("atende.channels.webhooks")
+queries = load_queries("channels")
+
+INBOUND_PATH = "/webhooks/twilio/messages"
+STATUS_PATH = "/webhooks/twilio/status"
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+#: Seconds a webhook waits for a database connection before answering 503: well inside
+#: Twilio's 15 s, so Twilio sees an answer and retries instead of a timeout.
+DATABASE_WAIT_SECONDS = 5.0
+#: Twilio sends at most 10 media per message.
+MAX_MEDIA = 10
+#: ``messages.body`` holds up to 10,000 characters; Twilio sends at most 1,600.
+MAX_BODY_CHARACTERS = 10_000
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+#: Twilio fields kept in ``messages.metadata`` (beside ``message_sid``), by our name.
+KEPT_FIELDS = {
+    "AccountSid": "account_sid",
+    "MessagingServiceSid": "messaging_service_sid",
+    "To": "to",
+    "NumSegments": "num_segments",
+    "WaId": "wa_id",
+    "MessageType": "message_type",
+    "ButtonText": "button_text",
+    "ButtonPayload": "button_payload",
+    "OriginalRepliedMessageSid": "replied_message_sid",
+    "Latitude": "latitude",
+    "Longitude": "longitude",
+    "Address": "address",
+    "Label": "label",
+    "ReferralSourceUrl": "referral_source_url",
+    "ReferralHeadline": "referral_headline",
+    "ReferralCtwaClid": "referral_ctwa_clid",
+}
+
+
+class WebhookRefused(Exception):
+    """A webhook answered with a 4xx or 5xx: ``status`` and a one-line ``reason``."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class StatusTarget:
+    message_id: UUID
+    channel_id: UUID
+    account_sid: str
+    ciphertext: str
+
+
+def twiml_response() -> Response:
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+def refusal(status: int, reason: str, headers: Mapping[str, str] | None = None) -> Response:
+    return PlainTextResponse(reason, status_code=status, headers=headers)
+
+
+def first_values(form: Sequence[tuple[str, str]]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, value in form:
+        values.setdefault(name, value)
+    return values
+
+
+async def read_webhook_form(request: Request) -> list[tuple[str, str]]:
+    """The form of a webhook, or ``WebhookRefused`` (415 not a form, 400 unreadable)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != FORM_CONTENT_TYPE:
+        raise WebhookRefused(415, f"expected {FORM_CONTENT_TYPE}")
+    try:
+        return await read_form(request)
+    except ValueError:
+        raise WebhookRefused(400, "too many form fields") from None
+    except ClientDisconnect:
+        raise WebhookRefused(400, "the request body was cut short") from None
+
+
+def check_signature(
+    request: Request, form: list[tuple[str, str]], auth_token: SecretStr, channel_id: UUID
+) -> None:
+    settings: Settings = request.app.state.services.settings
+    try:
+        verify_webhook_signature(
+            url=public_url_of(request, settings.public_url),
+            params=form,
+            headers=request.headers,
+            auth_token=auth_token.get_secret_value(),
+        )
+    except InvalidWebhookSignature as error:
+        logger.info("refused a webhook for channel %s: %s", channel_id, error.message)
+        raise WebhookRefused(403, "invalid signature") from None
+
+
+# -- incoming messages ------------------------------------------------------------------
+
+
+def media_of(message: TwilioInboundMessage) -> list[dict[str, Any]]:
+    return [{"url": item.url, "content_type": item.content_type} for item in message.media]
+
+
+def metadata_of(fields: Mapping[str, str]) -> dict[str, str]:
+    return {ours: fields[theirs] for theirs, ours in KEPT_FIELDS.items() if fields.get(theirs)}
+
+
+def parse_inbound(form: list[tuple[str, str]]) -> TwilioInboundMessage:
+    """The message of a signed webhook, or ``WebhookRefused(400)``."""
+    fields = first_values(form)
+    num_media = fields.get("NumMedia") or "0"
+    if not num_media.isdigit() or int(num_media) > MAX_MEDIA:
+        raise WebhookRefused(400, "invalid NumMedia")
+    try:
+        message = TwilioInboundMessage.from_form(form)
+    except (ValidationError, ValueError):
+        raise WebhookRefused(400, "missing or invalid message fields") from None
+    if not E164.fullmatch(message.customer_phone_number):
+        raise WebhookRefused(400, "From is not an E.164 phone number")
+    if channel_of(message.from_) is not channel_of(message.to):
+        raise WebhookRefused(400, "From and To are on different channels")
+    if len(message.body) > MAX_BODY_CHARACTERS:
+        raise WebhookRefused(400, "Body is too long")
+    return message
+
+
+async def find_channel(request: Request, fields: Mapping[str, str]) -> WebhookChannel:
+    """The enabled channel a webhook is addressed to (``AccountSid`` + ``To``)."""
+    account_sid, to = fields.get("AccountSid", ""), fields.get("To", "")
+    if not account_sid or not to:
+        raise WebhookRefused(400, "AccountSid and To are required")
+    number = phone_number_of(to)
+    if not E164.fullmatch(number):
+        raise WebhookRefused(403, "unknown channel")
+    directory: ChannelDirectory = request.app.state.services.channels
+    channel = await directory.for_webhook(
+        account_sid=account_sid,
+        kind=channel_of(to),
+        phone_number=number,
+        timeout=DATABASE_WAIT_SECONDS,
+    )
+    if channel is None:
+        logger.info("refused a webhook for an unknown channel (%s)", to)
+        raise WebhookRefused(403, "unknown channel")
+    if not channel.enabled:
+        raise WebhookRefused(403, "channel disabled")
+    return channel
+
+
+async def receive_message(request: Request) -> Response:
+    """``POST /webhooks/twilio/messages``: store an incoming message exactly once."""
+    services: Services = request.app.state.services
+    try:
+        form = await read_webhook_form(request)
+        fields = first_values(form)
+        channel = await find_channel(request, fields)
+        check_signature(request, form, channel.auth_token, channel.id)
+        message = parse_inbound(form)
+        async with services.database.transaction(
+            Caller.service(), timeout=DATABASE_WAIT_SECONDS
+        ) as conn:
+            row = await (
+                await conn.execute(
+                    queries["ingest_inbound_message"],
+                    {
+                        "channel_id": channel.id,
+                        "message_sid": message.message_sid,
+                        "from_number": message.customer_phone_number,
+                        "body": message.body,
+                        "media": _json(media_of(message)),
+                        "profile_name": message.profile_name,
+                        "opt_out_type": fields.get("OptOutType") or None,
+                        "metadata": _json(metadata_of(fields)),
+                    },
+                )
+            ).fetchone()
+    except WebhookRefused as refused:
+        return refusal(refused.status, refused.reason)
+    except psycopg.errors.NoDataFound:
+        # The channel was deleted between the lookup and the insert.
+        services.channels.forget()
+        return refusal(403, "unknown channel")
+    except (psycopg.OperationalError, OSError) as error:
+        return _database_unavailable(error)
+    if row is not None and row["duplicate"]:
+        logger.debug("duplicate delivery of %s", message.message_sid)
+    return twiml_response()
+
+
+# -- status callbacks -------------------------------------------------------------------
+
+
+def callback_parameters(request: Request) -> tuple[UUID | None, int | None, int | None]:
+    """``message_id``, ``part`` and ``parts`` of the StatusCallback URL, when valid."""
+    query = request.query_params
+    try:
+        message_id = UUID(query.get("message_id", ""))
+    except ValueError:
+        return None, None, None
+    part, parts = query.get("part", ""), query.get("parts", "")
+    part_index = int(part) if part.isdigit() and len(part) <= 4 else None
+    part_count = int(parts) if parts.isdigit() and len(parts) <= 4 else None
+    return message_id, part_index, part_count
+
+
+async def find_status_target(
+    services: Services, message_id: UUID | None, message_sid: str
+) -> StatusTarget | None:
+    async with services.database.transaction(
+        Caller.service(), timeout=DATABASE_WAIT_SECONDS
+    ) as conn:
+        if message_id is not None:
+            cursor = await conn.execute(
+                queries["status_target_by_message_id"], {"message_id": message_id}
+            )
+        else:
+            cursor = await conn.execute(
+                queries["status_target_by_sid"], {"message_sid": message_sid}
+            )
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    return StatusTarget(
+        message_id=row["message_id"],
+        channel_id=row["channel_id"],
+        account_sid=row["twilio_account_sid"],
+        ciphertext=row["twilio_auth_token_ciphertext"],
+    )
+
+
+async def receive_status(request: Request) -> Response:
+    """``POST /webhooks/twilio/status``: move a sent message's status forward."""
+    services: Services = request.app.state.services
+    try:
+        form = await read_webhook_form(request)
+        try:
+            callback = TwilioStatusCallback.from_form(form)
+        except (ValidationError, ValueError):
+            raise WebhookRefused(400, "missing or invalid status fields") from None
+        message_id, part_index, part_count = callback_parameters(request)
+        target = await find_status_target(services, message_id, callback.message_sid)
+        if target is None:
+            logger.debug(
+                "status %s for unknown message %s", callback.message_status, callback.message_sid
+            )
+            return twiml_response()
+        if callback.account_sid != target.account_sid:
+            raise WebhookRefused(403, "unknown channel")
+        credentials = services.channels.credentials(target.account_sid, target.ciphertext)
+        check_signature(request, form, credentials.auth_token, target.channel_id)
+        error = (
+            twilio_error(http_status=None, code=callback.error_code)
+            if callback.error_code is not None
+            else None
+        )
+        async with services.database.transaction(
+            Caller.service(), timeout=DATABASE_WAIT_SECONDS
+        ) as conn:
+            row = await (
+                await conn.execute(
+                    queries["record_message_status"],
+                    {
+                        "message_id": target.message_id,
+                        "message_sid": callback.message_sid,
+                        "status": callback.message_status,
+                        "part_index": part_index if message_id is not None else None,
+                        "part_count": part_count if message_id is not None else None,
+                        "error_code": str(error.code) if error is not None else None,
+                        "error_message": error.message if error is not None else None,
+                    },
+                )
+            ).fetchone()
+    except WebhookRefused as refused:
+        return refusal(refused.status, refused.reason)
+    except (psycopg.OperationalError, OSError) as error:
+        return _database_unavailable(error)
+    if row is not None and row["outcome"] == "unknown":
+        logger.debug(
+            "status %s for a part message %s does not know", callback.message_sid, target.message_id
+        )
+    return twiml_response()
+
+
+def _database_unavailable(error: BaseException) -> Response:
+    logger.warning("webhook answered 503: database unavailable (%s)", type(error).__name__)
+    return refusal(503, "temporarily unavailable", headers={"Retry-After": "5"})
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def webhook_routes(settings: Settings) -> list[BaseRoute]:
+    """The two webhook routes, each under a body cap of its own (Twilio's are small)."""
+
+    def capped(endpoint: Any) -> BodySizeLimitMiddleware:
+        return BodySizeLimitMiddleware(
+            request_response(endpoint), max_body_bytes=settings.webhook_max_body_bytes
+        )
+
+    return [
+        Route(INBOUND_PATH, capped(receive_message), methods=["POST"]),
+        Route(STATUS_PATH, capped(receive_status), methods=["POST"]),
+    ]
