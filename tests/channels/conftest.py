@@ -30,12 +30,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from atende.app import create_app
 from atende.channels.http import TwilioHttpClient
 from atende.channels.models import TwilioCredentials
 from atende.channels.service import TwilioService
 from atende.channels.signature import read_form
 from atende.channels.simulator import TwilioSimulator, create_simulator_app
-from atende.services import Services
+from atende.config import Settings
+from atende.services import Services, open_services
 from tests.channels.world import TestChannel, make_channel
 from tests.factories import Factory
 
@@ -195,3 +197,53 @@ def webhook_receiver(_webhook_receiver_server: WebhookReceiver) -> WebhookReceiv
 async def channel(services: Services, factory: Factory) -> TestChannel:
     """A WhatsApp channel (simulator account, encrypted token) of a new organization."""
     return await make_channel(services, factory)
+
+
+@dataclass
+class RunningApp:
+    """The API app served by uvicorn on 127.0.0.1, with its public URL set to itself, so
+    the simulator's status callbacks reach it."""
+
+    settings: Settings
+    base_url: str
+
+
+@pytest.fixture
+def sending_settings(settings: Settings, twilio_simulator: RunningSimulator) -> Iterator[Settings]:
+    """Settings for sending through the simulator, with tiny retry delays, and the API
+    serving webhooks at ``public_url`` (a real server on a free port)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
+    configured = settings.model_copy(
+        update={
+            "public_url": f"http://127.0.0.1:{port}",
+            "twilio_api_base_url": twilio_simulator.base_url,
+            "send_retry_base_seconds": 0.01,
+            "send_retry_max_seconds": 0.05,
+            "send_max_attempts": 3,
+        }
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(configured), log_config=None, ws="none", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API did not start")
+        time.sleep(0.01)
+    try:
+        yield configured
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+@pytest.fixture
+async def sending_services(sending_settings: Settings) -> AsyncIterator[Services]:
+    """Services (as a worker has them) that send through the simulator."""
+    async with open_services(sending_settings, name="atende-test-worker") as opened:
+        yield opened

@@ -47,7 +47,9 @@ class TestChannel:
 
     @property
     def credentials(self) -> TwilioCredentials:
-        return TwilioCredentials(account_sid=self.account_sid, auth_token=SecretStr(self.auth_token))
+        return TwilioCredentials(
+            account_sid=self.account_sid, auth_token=SecretStr(self.auth_token)
+        )
 
 
 async def make_channel(

@@ -1,0 +1,65 @@
+"""The channel's jobs: ``channels:send_message`` hands a queued message to Twilio.
+
+``private.queue_outbound_message`` defers it (queue ``sends``, lock
+``send:<conversation_id>``, so one conversation's messages go one at a time, in order)
+in the transaction that queues the message. The work is ``MessageSender.send``; this
+module only maps its result onto Procrastinate: ``RetryLater`` becomes a retry of the
+same job after the sender's backoff (the job keeps its place, so later messages of the
+conversation wait behind it), everything else ends the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import procrastinate
+import psycopg
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
+
+from atende.channels.sending import MessageSender, RetryLater
+from atende.errors import AtendeError
+from atende.services import Services
+
+logger = logging.getLogger("atende.channels.tasks")
+
+blueprint = procrastinate.Blueprint()
+
+#: A job that failed on the database itself (an outage) is retried this often.
+DATABASE_RETRIES = 10
+
+
+class RetrySend(AtendeError):
+    """Twilio could not take the message now; the job runs again after ``delay_seconds``."""
+
+    def __init__(self, delay_seconds: float, reason: str) -> None:
+        super().__init__(f"retry in {delay_seconds:.2f}s: {reason}")
+        self.delay_seconds = delay_seconds
+
+
+class SendRetryStrategy(BaseRetryStrategy):
+    """Retries when the sender asks to (its own backoff and attempt count, from
+    settings), and when the database failed under the job (an outage: the message is
+    still queued, or flagged by the claim if it got that far)."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, RetrySend):
+            return RetryDecision(retry_at=_in_seconds(exception.delay_seconds))
+        if isinstance(exception, psycopg.OperationalError) and job.attempts < DATABASE_RETRIES:
+            return RetryDecision(retry_at=_in_seconds(min(60, 2**job.attempts)))
+        return None
+
+
+def _in_seconds(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+@blueprint.task(name="send_message", pass_context=True, retry=SendRetryStrategy())
+async def send_message(context: procrastinate.JobContext, message_id: str) -> None:
+    services: Services = context.additional_context["services"]
+    result = await MessageSender(services).send(UUID(message_id))
+    logger.debug("send_message %s: %s", message_id, type(result).__name__)
+    if isinstance(result, RetryLater):
+        raise RetrySend(result.delay_seconds, result.reason)
