@@ -104,12 +104,18 @@ where ch.id = %(channel_id)s;
 update public.channels
 set display_name = case when %(set_display_name)s then %(display_name)s else display_name end,
     twilio_account_sid = coalesce(%(twilio_account_sid)s, twilio_account_sid),
-    twilio_auth_token_ciphertext = coalesce(%(twilio_auth_token_ciphertext)s,
-                                            twilio_auth_token_ciphertext),
     enabled = coalesce(%(enabled)s, enabled)
 where id = %(channel_id)s
 returning id, organization_id, kind::text, phone_number, display_name, twilio_account_sid,
           enabled, created_at, updated_at;
+
+-- name: set_channel_token
+-- A new auth token (encrypted). A statement of its own: clients may write the column,
+-- never read it, and `coalesce(new, old)` would read it.
+update public.channels
+set twilio_auth_token_ciphertext = %(twilio_auth_token_ciphertext)s
+where id = %(channel_id)s
+returning id;
 
 -- name: channels_of_organizations
 -- The channels of these organizations the caller can see, oldest first.

@@ -45,6 +45,8 @@ begin
             jsonb_build_object('message_sid', 'SM' || md5(label)));
     insert into public.ai_runs (organization_id, conversation_id, model, outcome)
     values (organization_id, conversation, 'gpt-4o-mini', 'replied');
+    insert into public.channel_templates (organization_id, channel_id, name, content_sid)
+    values (organization_id, channel, 'lembrete', 'HX' || md5(label));
     -- public.agents: made by a trigger with each organization.
 end;
 $$;

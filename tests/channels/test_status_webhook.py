@@ -36,7 +36,8 @@ async def sent_message(
                 "select outcome from public.claim_outbound_message_v1(%s)", [message_id]
             )
         ).fetchone()
-        assert row is not None and row["outcome"] == "claimed"
+        assert row is not None
+        assert row["outcome"] == "claimed"
         for index, sid in enumerate(sids):
             await conn.execute(
                 "select * from public.record_message_status_v1(%s, %s, 'queued', %s, %s)",
@@ -182,7 +183,7 @@ async def test_a_callback_does_not_take_a_requeued_message_out_of_the_queue(
 async def test_unknown_sids_are_acknowledged_and_change_nothing(
     client: httpx.AsyncClient, services: Services, channel: TestChannel
 ) -> None:
-    message_id, [sid] = await sent_message(services, channel)
+    message_id, [_sid] = await sent_message(services, channel)
     unknown = await post_status(client, channel, new_sid(), "delivered")
     unknown_id = await post_status(
         client, channel, new_sid(), "delivered", query={"message_id": uuid.uuid4()}

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
+from graphql import ExecutionResult as CoreExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
@@ -70,13 +71,23 @@ def public_error(error: GraphQLError) -> GraphQLError:
     return error
 
 
+#: What ``execution_context.result`` may hold: Strawberry's result (pre-execution
+#: errors, results set by extensions) or graphql-core's (what execution returned).
+OperationResult = (ExecutionResult, CoreExecutionResult)
+
+
+def operation_succeeded(result: object) -> bool:
+    """An operation's result came back, without errors."""
+    return isinstance(result, OperationResult) and not result.errors
+
+
 class ErrorMaskingExtension(SchemaExtension):
     """Masks unexpected errors; keeps GraphQL's own and ``PublicError`` ones readable."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if not isinstance(result, ExecutionResult) or not result.errors:
+        if not isinstance(result, OperationResult) or not result.errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", None)
         result.errors = [self._present(error, request_id) for error in result.errors]

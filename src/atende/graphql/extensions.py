@@ -9,7 +9,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from atende.graphql.context import Context
-from atende.graphql.errors import ErrorCode, Unauthenticated
+from atende.graphql.errors import ErrorCode, Unauthenticated, operation_succeeded
 
 
 class AuthenticationExtension(SchemaExtension):
@@ -49,8 +49,7 @@ class TransactionExtension(SchemaExtension):
             yield
         finally:
             result = self.execution_context.result
-            failed = not isinstance(result, ExecutionResult) or bool(result.errors)
             try:
-                await scope.transaction.finish(commit=not failed)
+                await scope.transaction.finish(commit=operation_succeeded(result))
             finally:
                 context.end_operation(token)

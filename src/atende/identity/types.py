@@ -11,6 +11,7 @@ from uuid import UUID
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from atende.channels.types import organization_channels
 from atende.db.queries import load_queries
 from atende.graphql.context import Context, Info
 
@@ -36,6 +37,10 @@ class Organization:
     id: strawberry.ID
     name: str
     created_at: datetime
+    # Its Twilio numbers (atende.channels.types).
+    channels = strawberry.field(
+        resolver=organization_channels, description="The organization's channels, oldest first."
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Organization:

@@ -1,0 +1,434 @@
+"""Channel mutations: add, change and disable channels; manage templates; send one.
+
+Each returns a union of its success type and the refusals that can happen (clients
+select ``__typename``); refusals change nothing. Anonymous callers get an
+``UNAUTHENTICATED`` error. Everything runs in the operation's transaction as the caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+from uuid import UUID
+
+import strawberry
+
+from atende.channels import management
+from atende.channels.management import (
+    ChannelChanges,
+    ChannelError,
+    InvalidInput,
+    NewChannel,
+    TemplateFields,
+)
+from atende.channels.types import Channel, ChannelKind, ChannelTemplate
+from atende.graphql.context import Info
+from atende.graphql.errors import AuthenticationRequired
+from atende.graphql.results import Forbidden, NotFound, UserError, ValidationError
+
+# -- refusals of this module ----------------------------------------------------------------
+
+
+@strawberry.type(description="This number is already a channel (of this or another business).")
+class ChannelAlreadyExists(UserError):
+    pass
+
+
+@strawberry.type(description="The channel already has a template with this name and language.")
+class ChannelTemplateAlreadyExists(UserError):
+    pass
+
+
+@strawberry.enum(description="Why a message cannot be sent.")
+class SendRefusalReason(Enum):
+    CONTACT_OPTED_OUT = "contact_opted_out"
+    CONVERSATION_CLOSED = "conversation_closed"
+    CHANNEL_DISABLED = "channel_disabled"
+
+
+@strawberry.type(description="The message was not queued; `reason` says why.")
+class SendRefused(UserError):
+    reason: SendRefusalReason
+
+
+def refusal(error: ChannelError) -> UserError:
+    """The typed result of a refusal."""
+    if isinstance(error, InvalidInput):
+        return ValidationError(message=error.message, field=error.field)
+    if isinstance(error, management.NotFound):
+        return NotFound(message=error.message)
+    if isinstance(error, management.Forbidden):
+        return Forbidden(message=error.message)
+    if isinstance(error, management.ChannelAlreadyExists):
+        return ChannelAlreadyExists(message=error.message)
+    if isinstance(error, management.TemplateAlreadyExists):
+        return ChannelTemplateAlreadyExists(message=error.message)
+    if isinstance(error, management.SendRefused):
+        return SendRefused(message=error.message, reason=SendRefusalReason(error.reason))
+    raise error
+
+
+def _require_user(info: Info) -> None:
+    if info.context.caller.user_id is None:
+        raise AuthenticationRequired()
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+@strawberry.input(description="A Twilio WhatsApp sender or SMS number for an organization.")
+class CreateChannelInput:
+    organization_id: strawberry.ID
+    kind: ChannelKind
+    phone_number: str = strawberry.field(
+        description="The number, in any common format; without +, read as Brazilian."
+    )
+    twilio_account_sid: str = strawberry.field(description="AC... of the Twilio account.")
+    twilio_auth_token: str = strawberry.field(
+        description="The account's auth token: stored encrypted, never shown again."
+    )
+    display_name: str | None = None
+
+
+@strawberry.input(description="What to change in a channel; omitted fields stay as they are.")
+class UpdateChannelInput:
+    channel_id: strawberry.ID
+    display_name: str | None = strawberry.UNSET
+    twilio_account_sid: str | None = strawberry.UNSET
+    twilio_auth_token: str | None = strawberry.UNSET
+    enabled: bool | None = strawberry.UNSET
+
+
+@strawberry.input(description="A template placeholder.")
+class TemplateVariableInput:
+    key: str = strawberry.field(description='ContentVariables key: "1", "2", ... or a name.')
+    name: str = strawberry.field(description="What the value is.")
+
+
+@strawberry.input(description="An approved template of a channel (from Twilio's Content API).")
+class CreateChannelTemplateInput:
+    channel_id: strawberry.ID
+    name: str
+    content_sid: str
+    language: str = "pt_BR"
+    variables: list[TemplateVariableInput] = strawberry.field(default_factory=list)
+    body: str | None = None
+
+
+@strawberry.input(description="What to change in a template; omitted fields stay.")
+class UpdateChannelTemplateInput:
+    template_id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    content_sid: str | None = strawberry.UNSET
+    language: str | None = strawberry.UNSET
+    variables: list[TemplateVariableInput] | None = strawberry.UNSET
+    body: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="A value for a template placeholder.")
+class TemplateVariableValueInput:
+    key: str
+    value: str
+
+
+@strawberry.input(description="Send an approved template in a conversation.")
+class SendTemplateInput:
+    conversation_id: strawberry.ID
+    template_id: strawberry.ID
+    variables: list[TemplateVariableValueInput] = strawberry.field(default_factory=list)
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+@strawberry.type(description="The channel exists; point its Twilio webhooks at Atende.")
+class CreateChannelSuccess:
+    channel: Channel
+
+
+@strawberry.type(description="The channel is changed.")
+class UpdateChannelSuccess:
+    channel: Channel
+
+
+@strawberry.type(description="The channel is disabled: webhooks and sends are refused.")
+class DisableChannelSuccess:
+    channel: Channel
+
+
+@strawberry.type(description="The template is saved.")
+class ChannelTemplateSuccess:
+    template: ChannelTemplate
+
+
+@strawberry.type(description="The template is gone.")
+class DeleteChannelTemplateSuccess:
+    template_id: strawberry.ID
+
+
+@strawberry.type(description="A template message, as queued for sending.")
+class TemplateMessage:
+    id: strawberry.ID
+    conversation_id: strawberry.ID
+    body: str = strawberry.field(description="The template's text with the values, if known.")
+    status: str
+    created_at: datetime
+
+
+@strawberry.type(
+    description="The template is queued for sending (also outside the 24-hour window)."
+)
+class SendTemplateSuccess:
+    # Not `message`: every refusal has a `message: String!`, and a client selects both.
+    template_message: TemplateMessage
+
+
+CreateChannelResult = Annotated[
+    CreateChannelSuccess | ValidationError | ChannelAlreadyExists | NotFound | Forbidden,
+    strawberry.union("CreateChannelResult", description="What `createChannel` did."),
+]
+UpdateChannelResult = Annotated[
+    UpdateChannelSuccess | ValidationError | NotFound | Forbidden,
+    strawberry.union("UpdateChannelResult", description="What `updateChannel` did."),
+]
+DisableChannelResult = Annotated[
+    DisableChannelSuccess | ValidationError | NotFound | Forbidden,
+    strawberry.union("DisableChannelResult", description="What `disableChannel` did."),
+]
+ChannelTemplateResult = Annotated[
+    ChannelTemplateSuccess | ValidationError | NotFound | Forbidden | ChannelTemplateAlreadyExists,
+    strawberry.union(
+        "ChannelTemplateResult", description="What creating or changing a template did."
+    ),
+]
+DeleteChannelTemplateResult = Annotated[
+    DeleteChannelTemplateSuccess | ValidationError | NotFound | Forbidden,
+    strawberry.union("DeleteChannelTemplateResult", description="What the deletion did."),
+]
+SendTemplateResult = Annotated[
+    SendTemplateSuccess | ValidationError | NotFound | SendRefused,
+    strawberry.union("SendTemplateResult", description="What `sendTemplate` did."),
+]
+
+
+def _given(value: Any) -> bool:
+    return value is not strawberry.UNSET
+
+
+def _template_fields(
+    *,
+    name: Any,
+    content_sid: Any,
+    language: Any,
+    variables: Any,
+    body: Any,
+) -> TemplateFields:
+    return TemplateFields(
+        name=name if _given(name) else None,
+        content_sid=content_sid if _given(content_sid) else None,
+        language=language if _given(language) else None,
+        variables=(
+            [(item.key, item.name) for item in variables]
+            if _given(variables) and variables is not None
+            else None
+        ),
+        body=body if _given(body) else None,
+        set_body=_given(body),
+    )
+
+
+async def create_channel(info: Info, input: CreateChannelInput) -> CreateChannelResult:
+    _require_user(info)
+    try:
+        row = await management.create_channel(
+            await info.context.db(),
+            info.context.services.channels.cipher,
+            NewChannel(
+                organization_id=management.parse_id(input.organization_id, "organizationId"),
+                kind=input.kind.value,
+                phone_number=input.phone_number,
+                twilio_account_sid=input.twilio_account_sid,
+                twilio_auth_token=input.twilio_auth_token,
+                display_name=input.display_name,
+            ),
+        )
+    except ChannelError as error:
+        return refusal(error)  # type: ignore[return-value]
+    return CreateChannelSuccess(channel=Channel.from_row(row))
+
+
+async def update_channel(info: Info, input: UpdateChannelInput) -> UpdateChannelResult:
+    _require_user(info)
+    if input.enabled is None or input.twilio_auth_token is None:
+        field = "enabled" if input.enabled is None else "twilioAuthToken"
+        return ValidationError(message="Não pode ser nulo.", field=field)
+    if input.twilio_account_sid is None:
+        return ValidationError(message="Não pode ser nulo.", field="twilioAccountSid")
+    return await _change_channel(  # type: ignore[return-value]
+        info,
+        input.channel_id,
+        display_name=input.display_name,
+        twilio_account_sid=input.twilio_account_sid,
+        twilio_auth_token=input.twilio_auth_token,
+        enabled=input.enabled,
+        success=UpdateChannelSuccess,
+    )
+
+
+async def disable_channel(info: Info, channel_id: strawberry.ID) -> DisableChannelResult:
+    _require_user(info)
+    return await _change_channel(  # type: ignore[return-value]
+        info,
+        channel_id,
+        display_name=strawberry.UNSET,
+        twilio_account_sid=strawberry.UNSET,
+        twilio_auth_token=strawberry.UNSET,
+        enabled=False,
+        success=DisableChannelSuccess,
+    )
+
+
+async def create_channel_template(
+    info: Info, input: CreateChannelTemplateInput
+) -> ChannelTemplateResult:
+    _require_user(info)
+    try:
+        row = await management.create_template(
+            await info.context.db(),
+            management.parse_id(input.channel_id, "channelId"),
+            _template_fields(
+                name=input.name,
+                content_sid=input.content_sid,
+                language=input.language,
+                variables=input.variables,
+                body=input.body,
+            ),
+        )
+    except ChannelError as error:
+        return refusal(error)  # type: ignore[return-value]
+    return ChannelTemplateSuccess(template=ChannelTemplate.from_row(row))
+
+
+async def update_channel_template(
+    info: Info, input: UpdateChannelTemplateInput
+) -> ChannelTemplateResult:
+    _require_user(info)
+    try:
+        row = await management.update_template(
+            await info.context.db(),
+            management.parse_id(input.template_id, "templateId"),
+            _template_fields(
+                name=input.name,
+                content_sid=input.content_sid,
+                language=input.language,
+                variables=input.variables,
+                body=input.body,
+            ),
+        )
+    except ChannelError as error:
+        return refusal(error)  # type: ignore[return-value]
+    return ChannelTemplateSuccess(template=ChannelTemplate.from_row(row))
+
+
+async def delete_channel_template(
+    info: Info, template_id: strawberry.ID
+) -> DeleteChannelTemplateResult:
+    _require_user(info)
+    try:
+        deleted = await management.delete_template(
+            await info.context.db(), management.parse_id(template_id, "templateId")
+        )
+    except ChannelError as error:
+        return refusal(error)  # type: ignore[return-value]
+    return DeleteChannelTemplateSuccess(template_id=strawberry.ID(str(deleted)))
+
+
+async def send_template(info: Info, input: SendTemplateInput) -> SendTemplateResult:
+    _require_user(info)
+    values: dict[str, str] = {}
+    for item in input.variables:
+        if item.key in values:
+            return ValidationError(
+                message=f"A variável {item.key[:20]} foi dada duas vezes.", field="variables"
+            )
+        values[item.key] = item.value
+    try:
+        row = await management.send_template(
+            await info.context.db(),
+            management.parse_id(input.conversation_id, "conversationId"),
+            management.parse_id(input.template_id, "templateId"),
+            values,
+        )
+    except ChannelError as error:
+        return refusal(error)  # type: ignore[return-value]
+    return SendTemplateSuccess(
+        template_message=TemplateMessage(
+            id=strawberry.ID(str(row["id"])),
+            conversation_id=strawberry.ID(str(row["conversation_id"])),
+            body=row["body"],
+            status=row["status"],
+            created_at=row["created_at"],
+        )
+    )
+
+
+@strawberry.type
+class ChannelsMutation:
+    create_channel = strawberry.mutation(
+        resolver=create_channel,
+        description="Add a Twilio number to an organization (owners, admins).",
+    )
+    update_channel = strawberry.mutation(
+        resolver=update_channel, description="Change a channel's name, credentials or state."
+    )
+    disable_channel = strawberry.mutation(
+        resolver=disable_channel, description="Stop a channel: its webhooks and sends are refused."
+    )
+    create_channel_template = strawberry.mutation(
+        resolver=create_channel_template,
+        description="Add an approved template to a channel (owners, admins).",
+    )
+    update_channel_template = strawberry.mutation(
+        resolver=update_channel_template, description="Change a template (owners, admins)."
+    )
+    delete_channel_template = strawberry.mutation(
+        resolver=delete_channel_template, description="Remove a template (owners, admins)."
+    )
+    send_template = strawberry.mutation(
+        resolver=send_template,
+        description="Send an approved template in a conversation (any member); allowed"
+        " outside WhatsApp's 24-hour window.",
+    )
+
+
+async def _change_channel(
+    info: Info,
+    channel_id: strawberry.ID,
+    *,
+    display_name: Any,
+    twilio_account_sid: Any,
+    twilio_auth_token: Any,
+    enabled: Any,
+    success: type[UpdateChannelSuccess] | type[DisableChannelSuccess],
+) -> UpdateChannelSuccess | DisableChannelSuccess | UserError:
+    services = info.context.services
+    try:
+        parsed: UUID = management.parse_id(channel_id, "channelId")
+        row = await management.update_channel(
+            await info.context.db(),
+            services.channels.cipher,
+            ChannelChanges(
+                channel_id=parsed,
+                display_name=display_name if _given(display_name) else None,
+                set_display_name=_given(display_name),
+                twilio_account_sid=twilio_account_sid if _given(twilio_account_sid) else None,
+                twilio_auth_token=twilio_auth_token if _given(twilio_auth_token) else None,
+                enabled=enabled if _given(enabled) else None,
+            ),
+        )
+    except ChannelError as error:
+        return refusal(error)
+    # This process forgets it at once; others within ATENDE_CHANNEL_CACHE_SECONDS.
+    services.channels.forget(parsed)
+    return success(channel=Channel.from_row(row))
