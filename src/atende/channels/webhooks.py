@@ -129,11 +129,15 @@ async def read_webhook_form(request: Request) -> list[tuple[str, str]]:
     if content_type.split(";", 1)[0].strip().lower() != FORM_CONTENT_TYPE:
         raise WebhookRefused(415, f"expected {FORM_CONTENT_TYPE}")
     try:
-        return await read_form(request)
+        form = await read_form(request)
     except ValueError:
         raise WebhookRefused(400, "too many form fields") from None
     except ClientDisconnect:
         raise WebhookRefused(400, "the request body was cut short") from None
+    # Postgres text cannot hold NUL; Twilio never sends it.
+    if any("\x00" in name or "\x00" in value for name, value in form):
+        raise WebhookRefused(400, "NUL characters are not allowed")
+    return form
 
 
 def check_signature(
@@ -238,6 +242,11 @@ async def receive_message(request: Request) -> Response:
         # The channel was deleted between the lookup and the insert.
         services.channels.forget()
         return refusal(403, "unknown channel")
+    except (psycopg.DataError, psycopg.IntegrityError) as error:
+        # Input the checks above let through and a constraint refused: still the
+        # sender's fault, and nothing was stored (the transaction rolled back).
+        logger.warning("refused a webhook the database rejected: %s", type(error).__name__)
+        return refusal(400, "rejected by validation")
     except (psycopg.OperationalError, OSError) as error:
         return _database_unavailable(error)
     if row is not None and row["duplicate"]:
