@@ -219,6 +219,82 @@ def simulator(host: str, port: int, callback_delay: float) -> None:
     run_simulator(host=host, port=port, callback_delay_seconds=callback_delay)
 
 
+@main.command()
+@click.option("--channel", "channel_number", required=True, help="The channel's number.")
+@click.option("--from", "customer", required=True, help="The customer's number.")
+@click.option("--name", default=None, help="The customer's WhatsApp profile name.")
+@click.option(
+    "--kind", type=click.Choice(["whatsapp", "sms"]), default=None, help="When both exist."
+)
+@click.option(
+    "--simulator",
+    "simulator_url",
+    default=None,
+    help="The Twilio simulator (default TWILIO_API_BASE_URL, else http://127.0.0.1:8020).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for replies.",
+)
+@click.argument("text")
+@reports_errors
+def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
+    channel_number: str,
+    customer: str,
+    name: str | None,
+    kind: str | None,
+    simulator_url: str | None,
+    timeout: float,
+    text: str,
+) -> None:
+    """Write TEXT to a channel as a customer would, and print the replies.
+
+    Posts a signed webhook to ATENDE_PUBLIC_URL (start the product with `make dev`
+    first) and reads the replies from the Twilio simulator.
+    """
+    from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
+    from atende.channels.simulate import (
+        DEFAULT_SIMULATOR_URL,
+        find_channel,
+        simulate_customer,
+    )
+
+    try:
+        customer = normalize_phone_number(customer)
+    except InvalidPhoneNumber:
+        raise click.ClickException(f"{customer!r} is not a phone number") from None
+    settings = load_settings()
+    channel = find_channel(database_url(settings), settings, channel_number, kind)
+    simulator = simulator_url or settings.twilio_api_base_url or DEFAULT_SIMULATOR_URL
+    click.echo(f"{customer} -> {channel.phone_number} ({channel.kind}): {text}")
+
+    def show(reply: dict[str, object]) -> None:
+        content = reply.get("body") or f"[template {reply.get('content_sid')}]"
+        media = reply.get("media_urls") or []
+        click.echo(f"{channel.phone_number} -> {customer}: {content}")
+        for url in media if isinstance(media, list) else []:
+            click.echo(f"  media: {url}")
+
+    conversation = asyncio.run(
+        simulate_customer(
+            channel,
+            public_url=settings.public_url,
+            simulator_url=simulator,
+            customer=customer,
+            body=text,
+            profile_name=name,
+            timeout=timeout,
+            on_reply=show,
+        )
+    )
+    if not conversation.replies:
+        click.echo(f"(no reply within {timeout:.0f}s)")
+        sys.exit(1)
+
+
 @main.command("export-schema")
 @click.option(
     "--output",

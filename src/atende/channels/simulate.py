@@ -1,0 +1,151 @@
+"""``atende simulate``: be a customer writing to one of the business's channels.
+
+Finds the channel in the database by its number (and decrypts its auth token), posts a
+correctly signed incoming-message webhook to ``ATENDE_PUBLIC_URL`` as Twilio would, then
+prints what comes back to that customer: the messages the Twilio simulator (at
+``TWILIO_API_BASE_URL``) records from the channel to them, until a reply has arrived
+and a moment passed quietly, or the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.rows import dict_row
+
+from atende.channels.crypto import TokenCipher
+from atende.channels.models import WHATSAPP_PREFIX
+from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
+from atende.channels.simulator import InboundDelivery, post_inbound_message
+from atende.channels.webhooks import INBOUND_PATH
+from atende.config import Settings
+from atende.db.queries import load_queries
+from atende.errors import AtendeError
+
+queries = load_queries("channels")
+
+#: Where ``make dev`` runs the simulator when TWILIO_API_BASE_URL is not set.
+DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8020"
+#: After a reply, how long to wait for more (a long answer comes in parts; a second
+#: reply may follow) before returning.
+QUIET_SECONDS = 2.0
+POLL_SECONDS = 0.25
+
+
+class SimulationFailed(AtendeError):
+    """The simulated customer message could not be delivered."""
+
+
+@dataclass(frozen=True)
+class SimulatedChannel:
+    kind: str
+    phone_number: str
+    account_sid: str
+    auth_token: str
+
+    def address(self, phone_number: str) -> str:
+        return f"{WHATSAPP_PREFIX}{phone_number}" if self.kind == "whatsapp" else phone_number
+
+
+@dataclass
+class Conversation:
+    delivery: InboundDelivery
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+
+def find_channel(
+    database_url: str, settings: Settings, phone_number: str, kind: str | None = None
+) -> SimulatedChannel:
+    """The channel with this number (WhatsApp first, unless ``kind`` says), token decrypted."""
+    try:
+        number = normalize_phone_number(phone_number)
+    except InvalidPhoneNumber:
+        raise SimulationFailed(f"{phone_number!r} is not a phone number") from None
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        rows = conn.execute(queries["channel_by_phone_number"], {"phone_number": number}).fetchall()
+    rows = [row for row in rows if kind is None or row["kind"] == kind]
+    if not rows:
+        raise SimulationFailed(f"no channel has the number {number}")
+    row = rows[0]
+    if not row["enabled"]:
+        raise SimulationFailed(f"the channel {number} is disabled")
+    token = TokenCipher(settings.secret_key).decrypt(row["twilio_auth_token_ciphertext"])
+    return SimulatedChannel(
+        kind=row["kind"],
+        phone_number=row["phone_number"],
+        account_sid=row["twilio_account_sid"],
+        auth_token=token.get_secret_value(),
+    )
+
+
+async def simulate_customer(
+    channel: SimulatedChannel,
+    *,
+    public_url: str,
+    simulator_url: str,
+    customer: str,
+    body: str,
+    profile_name: str | None = None,
+    timeout: float = 30.0,
+    quiet_seconds: float = QUIET_SECONDS,
+    on_reply: Callable[[dict[str, Any]], None] | None = None,
+) -> Conversation:
+    """Post the customer's message, then collect the replies sent back to them."""
+    try:
+        customer_number = normalize_phone_number(customer)
+    except InvalidPhoneNumber:
+        raise SimulationFailed(f"{customer!r} is not a phone number") from None
+    to_customer = channel.address(customer_number)
+    from_channel = channel.address(channel.phone_number)
+    async with httpx.AsyncClient(timeout=15.0) as http:
+        seen = {message["sid"] for message in await _sent(http, simulator_url, to_customer)}
+        delivery = await post_inbound_message(
+            f"{public_url}{INBOUND_PATH}",
+            auth_token=channel.auth_token,
+            account_sid=channel.account_sid,
+            from_=to_customer,
+            to=from_channel,
+            body=body,
+            profile_name=profile_name,
+            http_client=http,
+        )
+        if delivery.status_code != 200:
+            raise SimulationFailed(
+                f"the webhook answered {delivery.status_code}: {delivery.response_text[:200]}"
+            )
+        conversation = Conversation(delivery)
+        deadline = time.monotonic() + timeout
+        last_reply_at: float | None = None
+        while time.monotonic() < deadline:
+            if last_reply_at is not None and time.monotonic() - last_reply_at >= quiet_seconds:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+            for message in await _sent(http, simulator_url, to_customer):
+                if message["sid"] in seen or message.get("from") != from_channel:
+                    continue
+                seen.add(message["sid"])
+                conversation.replies.append(message)
+                last_reply_at = time.monotonic()
+                if on_reply is not None:
+                    on_reply(message)
+    return conversation
+
+
+async def _sent(http: httpx.AsyncClient, simulator_url: str, to: str) -> list[dict[str, Any]]:
+    try:
+        answer = await http.get(
+            f"{simulator_url.rstrip('/')}/__simulator/messages", params={"to": to}
+        )
+        answer.raise_for_status()
+    except httpx.HTTPError as error:
+        raise SimulationFailed(
+            f"cannot read the Twilio simulator at {simulator_url}: {type(error).__name__}"
+        ) from None
+    messages: list[dict[str, Any]] = answer.json()["messages"]
+    return messages

@@ -1,0 +1,81 @@
+"""``atende simulate``: a signed webhook as the customer, and the replies printed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from click.testing import CliRunner
+
+from atende.channels.sending import MessageSender, Sent
+from atende.cli import main
+from atende.config import Settings
+from atende.services import Services
+from tests.channels.conftest import RunningSimulator
+from tests.channels.world import fetch_all, make_channel, queue_message
+from tests.factories import Factory
+
+CUSTOMER = "+5521987651234"
+
+
+async def reply_when_the_message_arrives(services: Services, text: str) -> None:
+    """Stands in for the AI: answers the customer's message once it is stored."""
+    for _ in range(200):
+        rows = await fetch_all(services, "select conversation_id from messages")
+        if rows:
+            message_id = await queue_message(services, rows[0]["conversation_id"], text)
+            assert isinstance(await MessageSender(services).send(message_id), Sent)
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail("the simulated message never arrived")
+
+
+async def test_simulate_posts_a_signed_message_and_prints_the_reply(
+    sending_settings: Settings,
+    sending_services: Services,
+    factory: Factory,
+    twilio_simulator: RunningSimulator,
+    database_url: str,
+) -> None:
+    channel = await make_channel(sending_services, factory, phone_number="+5511933332222")
+    env = {
+        "DATABASE_URL": database_url,
+        "ATENDE_PUBLIC_URL": sending_settings.public_url,
+        "TWILIO_API_BASE_URL": twilio_simulator.base_url,
+    }
+    command = [
+        "simulate",
+        "--channel",
+        "(11) 93333-2222",
+        "--from",
+        "21 98765-1234",
+        "--name",
+        "Maria",
+        "--timeout",
+        "10",
+        "Vocês entregam hoje?",
+    ]
+
+    answer, result = await asyncio.gather(
+        reply_when_the_message_arrives(sending_services, "Entregamos sim, até as 18h!"),
+        asyncio.to_thread(CliRunner().invoke, main, command, env=env),
+    )
+
+    assert answer is None
+    assert result.exit_code == 0, result.output
+    assert f"{CUSTOMER} -> {channel.phone_number} (whatsapp): Vocês entregam hoje?" in result.output
+    assert f"{channel.phone_number} -> {CUSTOMER}: Entregamos sim, até as 18h!" in result.output
+    stored = await fetch_all(
+        sending_services, "select body from messages where direction = 'inbound'"
+    )
+    assert stored == [{"body": "Vocês entregam hoje?"}]
+
+
+def test_simulate_names_an_unknown_channel(database_url: str) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["simulate", "--channel", "+5511900001111", "--from", CUSTOMER, "Oi"],
+        env={"DATABASE_URL": database_url},
+    )
+    assert result.exit_code == 1
+    assert "no channel has the number +5511900001111" in result.output
