@@ -1,0 +1,430 @@
+"""bench/ingest: Twilio's incoming-message webhook against a real ``atende serve``.
+
+This load process plays Twilio: it posts pre-signed incoming-message webhooks
+(``X-Twilio-Signature`` over ``ATENDE_PUBLIC_URL``; one delivery in ten repeats an
+earlier one, as Twilio's retries do) from 1,000 customers to one WhatsApp channel. Each
+delivery is the whole ingest: channel lookup, signature check, and one transaction that
+upserts the contact and conversation, inserts the message (insert-then-catch on the
+sid), defers the debounced reply job and notifies.
+
+The baseline is the least such an endpoint can do: a tiny Starlette + psycopg app
+(``bench/ingest_baseline.py``, same uvicorn settings, same pool size) that inserts each
+request's body as one row into the same database. Both get the same requests from the
+same client at the same concurrency, in the same run, in alternating rounds:
+
+- **closed loop** (``concurrency`` clients, each sending its next request when the last
+  answers): throughput and p50/p99 latency;
+- **open loop** at a fixed rate, the rate Atende must sustain (``throughput_target`` x
+  the baseline's closed-loop throughput), latency measured from each request's scheduled
+  time (no coordinated omission): p99 at that rate, for both.
+
+Targets: throughput at least 70 % of the baseline's; p99 under 50 ms at that rate.
+After the run, every message sent is checked to be stored exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import psycopg
+
+from bench.harness import Metric, Result, benchmark_environment, percentile
+
+NAME = "ingest"
+ACCOUNT_SID = "AC" + "19e5" * 8
+AUTH_TOKEN = "bench-ingest-auth-token-0123456789"  # noqa: S105 - a local stand-in's
+SECRET_KEY = "bench-ingest-secret-key-0123456789-abcdefghij"  # noqa: S105 - bench only
+BUSINESS_NUMBER = "+5511940000000"
+INBOUND_PATH = "/webhooks/twilio/messages"
+BASELINE_PATH = "/ingest"
+THROUGHPUT_TARGET = 0.70
+P99_TARGET_MS = 50.0
+CUSTOMERS = 1000
+DUPLICATE_EVERY = 10  # one delivery in ten repeats an earlier one
+POOL_SIZE = 10
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# -- the database and the processes --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def bench_database() -> Iterator[str]:
+    """``DATABASE_URL`` (migrated), or an embedded cluster of this run's own."""
+    from atende.db.embedded import EmbeddedPostgres  # noqa: PLC0415 - a heavy import
+    from atende.db.migrations import apply_migrations  # noqa: PLC0415
+
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        apply_migrations(url)
+        yield url
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="atende-bench-ingest-"))
+    cluster = EmbeddedPostgres(
+        data_dir=data_dir, port=free_port(), database="atende_bench", max_connections=100
+    )
+    cluster.start()
+    try:
+        apply_migrations(cluster.url())
+        yield cluster.url()
+    finally:
+        cluster.destroy()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def setup_database(url: str) -> None:
+    """The baseline's table, and a business with a WhatsApp channel (token encrypted as
+    the API stores it). Idempotent, so a DATABASE_URL can be benchmarked twice."""
+    from atende.channels.crypto import TokenCipher  # noqa: PLC0415
+
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "create table if not exists bench_ingest_baseline"
+            " (id bigserial primary key, payload text not null,"
+            " created_at timestamptz not null default now())"
+        )
+        conn.execute("truncate bench_ingest_baseline")
+        if conn.execute(
+            "select 1 from channels where phone_number = %s", [BUSINESS_NUMBER]
+        ).fetchone():
+            return
+        user_id = uuid.uuid4()
+        conn.execute(
+            "insert into auth.users (id, email) values (%s, %s)",
+            [user_id, f"bench-{user_id.hex[:8]}@example.com"],
+        )
+        conn.execute(
+            "insert into profiles (id, email, full_name) values (%s, %s, 'Bench')",
+            [user_id, f"bench-{user_id.hex[:8]}@example.com"],
+        )
+        organization = conn.execute(
+            "insert into organizations (name) values ('Bench ingest') returning id"
+        ).fetchone()
+        assert organization is not None
+        conn.execute(
+            "insert into memberships (organization_id, user_id, role) values (%s, %s, 'owner')",
+            [organization[0], user_id],
+        )
+        conn.execute(
+            "insert into channels (organization_id, kind, phone_number, twilio_account_sid,"
+            " twilio_auth_token_ciphertext) values (%s, 'whatsapp', %s, %s, %s)",
+            [
+                organization[0],
+                BUSINESS_NUMBER,
+                ACCOUNT_SID,
+                TokenCipher(SECRET_KEY).encrypt(AUTH_TOKEN),
+            ],
+        )
+
+
+@dataclass
+class Server:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    log: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+
+    def start(self) -> None:
+        self.log = Path(tempfile.gettempdir()) / f"atende-bench-ingest-{self.name}.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our modules
+                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    async def wait_ready(self, path: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited; see {self.log}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"http://127.0.0.1:{self.port}{path}") as answer:
+                        if answer.status < 500:
+                            return
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def servers(url: str) -> tuple[Server, Server]:
+    atende_port, baseline_port = free_port(), free_port()
+    atende_env = benchmark_environment(
+        {
+            "DATABASE_URL": url,
+            "ATENDE_SECRET_KEY": SECRET_KEY,
+            "ATENDE_PUBLIC_URL": f"http://127.0.0.1:{atende_port}",
+            "ATENDE_PORT": str(atende_port),
+            "ATENDE_LOG_LEVEL": "WARNING",
+            "ATENDE_DB_POOL_MIN_SIZE": str(POOL_SIZE),
+            "ATENDE_DB_POOL_MAX_SIZE": str(POOL_SIZE),
+        }
+    )
+    atende = Server("atende", [sys.executable, "-m", "atende", "serve"], atende_env, atende_port)
+    baseline = Server(
+        "baseline",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.ingest_baseline:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(baseline_port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        benchmark_environment({"DATABASE_URL": url, "POOL_SIZE": str(POOL_SIZE)}),
+        baseline_port,
+    )
+    return atende, baseline
+
+
+# -- the requests ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    body: bytes
+    headers: dict[str, str]
+    sid: str
+
+
+def deliveries(count: int, public_url: str, start: int = 0) -> list[Delivery]:
+    """``count`` signed deliveries, one in ``DUPLICATE_EVERY`` a repeat of an earlier one."""
+    from atende.channels.signature import signature_headers  # noqa: PLC0415
+    from atende.channels.simulator import inbound_message_params, new_sid  # noqa: PLC0415
+
+    made: list[Delivery] = []
+    for index in range(start, start + count):
+        if index % DUPLICATE_EVERY == DUPLICATE_EVERY - 1 and made:
+            made.append(made[(index * 7919) % len(made)])
+            continue
+        customer = f"+55219{index % CUSTOMERS:08d}"
+        params = inbound_message_params(
+            account_sid=ACCOUNT_SID,
+            from_=f"whatsapp:{customer}",
+            to=f"whatsapp:{BUSINESS_NUMBER}",
+            body=f"Olá! Vocês têm o produto {index}? Gostaria de saber o preço e o prazo.",
+            message_sid=new_sid(),
+            profile_name=f"Cliente {index % CUSTOMERS}",
+        )
+        headers = {
+            **signature_headers(f"{public_url}{INBOUND_PATH}", params, AUTH_TOKEN),
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "TwilioProxy/1.1",
+        }
+        made.append(Delivery(urlencode(params).encode(), headers, params["MessageSid"]))
+    return made
+
+
+# -- load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    completed: int
+    seconds: float
+    latencies_ms: list[float]
+    failures: int
+
+    @property
+    def throughput(self) -> float:
+        return self.completed / self.seconds if self.seconds else 0.0
+
+
+async def post(http: aiohttp.ClientSession, url: str, delivery: Delivery) -> bool:
+    async with http.post(url, data=delivery.body, headers=delivery.headers) as answer:
+        await answer.read()
+        return answer.status == 200
+
+
+async def closed_loop(url: str, work: list[Delivery], *, concurrency: int, seconds: float) -> Run:
+    latencies: list[float] = []
+    failures = 0
+    position = 0
+    deadline = time.monotonic() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def client() -> None:
+            nonlocal position, failures
+            while time.monotonic() < deadline and position < len(work):
+                delivery = work[position]
+                position += 1
+                started = time.perf_counter()
+                ok = await post(http, url, delivery)
+                latencies.append((time.perf_counter() - started) * 1000)
+                failures += not ok
+
+        started = time.monotonic()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return Run(len(latencies), elapsed, latencies, failures)
+
+
+async def open_loop(url: str, work: list[Delivery], *, rate: float, seconds: float) -> Run:
+    """One request every 1/rate s, whatever the answers; latency from the scheduled time."""
+    latencies: list[float] = []
+    failures = 0
+    total = min(len(work), int(rate * seconds))
+    connector = aiohttp.TCPConnector(limit=512)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        start = time.perf_counter()
+
+        async def one(index: int) -> None:
+            nonlocal failures
+            scheduled = start + index / rate
+            ok = await post(http, url, work[index])
+            latencies.append((time.perf_counter() - scheduled) * 1000)
+            failures += not ok
+
+        tasks = []
+        for index in range(total):
+            delay = start + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(index)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return Run(len(latencies), elapsed, latencies, failures)
+
+
+def summary(run: Run) -> str:
+    return (
+        f"{run.throughput:8.1f} req/s  p50 {percentile(run.latencies_ms, 0.5):6.1f} ms"
+        f"  p99 {percentile(run.latencies_ms, 0.99):6.1f} ms  failures {run.failures}"
+    )
+
+
+def stored_exactly_once(url: str, sent: set[str]) -> tuple[int, int]:
+    """(messages stored, of them sent in this run); the index allows no duplicates."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select metadata ->> 'message_sid' from messages where direction = 'inbound'"
+        ).fetchall()
+    stored = [row[0] for row in rows]
+    return len(stored), len(set(stored) & sent)
+
+
+async def run(quick: bool) -> Result:
+    concurrency = 32
+    seconds = 5.0 if quick else 15.0
+    rounds = 1 if quick else 3
+    params = {
+        "concurrency": concurrency,
+        "seconds_per_round": seconds,
+        "rounds": rounds,
+        "customers": CUSTOMERS,
+        "duplicates": f"1 in {DUPLICATE_EVERY}",
+        "pool_size": POOL_SIZE,
+        "database": "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded",
+    }
+    with bench_database() as url:
+        setup_database(url)
+        atende, baseline = servers(url)
+        try:
+            atende.start()
+            baseline.start()
+            await atende.wait_ready("/healthz")
+            await baseline.wait_ready(BASELINE_PATH)
+            atende_url = f"http://127.0.0.1:{atende.port}{INBOUND_PATH}"
+            baseline_url = f"http://127.0.0.1:{baseline.port}{BASELINE_PATH}"
+            public_url = f"http://127.0.0.1:{atende.port}"
+            per_round = int(3000 * seconds)
+            print(f"signing {per_round * (rounds + 1)} deliveries ...")
+            work = deliveries(per_round * (rounds + 1), public_url)
+            # Warm both up (connections, caches, the channel lookup).
+            await closed_loop(atende_url, work[:200], concurrency=8, seconds=2)
+            await closed_loop(baseline_url, work[:200], concurrency=8, seconds=2)
+            ours: list[Run] = []
+            theirs: list[Run] = []
+            cursor = 200
+            for number in range(rounds):
+                baseline_run = await closed_loop(
+                    baseline_url, work, concurrency=concurrency, seconds=seconds
+                )
+                print(f"round {number + 1} baseline {summary(baseline_run)}")
+                chunk = work[cursor : cursor + per_round]
+                cursor += per_round
+                atende_run = await closed_loop(
+                    atende_url, chunk, concurrency=concurrency, seconds=seconds
+                )
+                print(f"round {number + 1} atende   {summary(atende_run)}")
+                theirs.append(baseline_run)
+                ours.append(atende_run)
+            best_ours = max(ours, key=lambda r: r.throughput)
+            best_theirs = max(theirs, key=lambda r: r.throughput)
+            rate = THROUGHPUT_TARGET * best_theirs.throughput
+            baseline_at_rate = await open_loop(baseline_url, work, rate=rate, seconds=seconds)
+            print(f"at {rate:.0f}/s baseline {summary(baseline_at_rate)}")
+            chunk = work[cursor:]
+            atende_at_rate = await open_loop(atende_url, chunk, rate=rate, seconds=seconds)
+            print(f"at {rate:.0f}/s atende   {summary(atende_at_rate)}")
+        finally:
+            atende.stop()
+            baseline.stop()
+        sent = {delivery.sid for delivery in work}
+        stored, of_ours = stored_exactly_once(url, sent)
+        print(f"stored {stored} messages; distinct sids sent and answered: {of_ours}")
+
+    params["rate_for_p99"] = round(rate, 1)
+    result = Result(
+        name=NAME,
+        params=params,
+        metrics={
+            "throughput": Metric(best_ours.throughput, "req/s"),
+            "p50": Metric(percentile(best_ours.latencies_ms, 0.5), "ms"),
+            "p99": Metric(percentile(best_ours.latencies_ms, 0.99), "ms"),
+            "p99_at_rate": Metric(percentile(atende_at_rate.latencies_ms, 0.99), "ms"),
+            "failures": Metric(sum(r.failures for r in ours) + atende_at_rate.failures, "requests"),
+            "stored_messages": Metric(stored, "messages"),
+        },
+        baseline={
+            "throughput": Metric(best_theirs.throughput, "req/s"),
+            "p50": Metric(percentile(best_theirs.latencies_ms, 0.5), "ms"),
+            "p99": Metric(percentile(best_theirs.latencies_ms, 0.99), "ms"),
+            "p99_at_rate": Metric(percentile(baseline_at_rate.latencies_ms, 0.99), "ms"),
+        },
+        ratios={"throughput_vs_baseline": best_ours.throughput / best_theirs.throughput},
+        targets={
+            "throughput_vs_baseline": f">= {THROUGHPUT_TARGET:.2f}",
+            "p99_at_rate": f"< {P99_TARGET_MS:.0f}",
+            "failures": "<= 0",
+        },
+    )
+    result.print_table()
+    path = result.write()
+    print(f"wrote {path}")
+    return result
