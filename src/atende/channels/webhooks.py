@@ -218,24 +218,21 @@ async def receive_message(request: Request) -> Response:
         channel = await find_channel(request, fields)
         check_signature(request, form, channel.auth_token, channel.id)
         message = parse_inbound(form)
-        async with services.database.transaction(
-            Caller.service(), timeout=DATABASE_WAIT_SECONDS
-        ) as conn:
-            row = await (
-                await conn.execute(
-                    queries["ingest_inbound_message"],
-                    {
-                        "channel_id": channel.id,
-                        "message_sid": message.message_sid,
-                        "from_number": message.customer_phone_number,
-                        "body": message.body,
-                        "media": _json(media_of(message)),
-                        "profile_name": message.profile_name,
-                        "opt_out_type": fields.get("OptOutType") or None,
-                        "metadata": _json(metadata_of(fields)),
-                    },
-                )
-            ).fetchone()
+        row = await services.database.fetch_one(
+            Caller.service(),
+            queries["ingest_inbound_message"],
+            {
+                "channel_id": channel.id,
+                "message_sid": message.message_sid,
+                "from_number": message.customer_phone_number,
+                "body": message.body,
+                "media": _json(media_of(message)),
+                "profile_name": message.profile_name,
+                "opt_out_type": fields.get("OptOutType") or None,
+                "metadata": _json(metadata_of(fields)),
+            },
+            timeout=DATABASE_WAIT_SECONDS,
+        )
     except WebhookRefused as refused:
         return refusal(refused.status, refused.reason)
     except psycopg.errors.NoDataFound:

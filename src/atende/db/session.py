@@ -10,12 +10,16 @@ transaction; services receive the connection.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, LiteralString
 from uuid import UUID
+
+from psycopg import AsyncClientCursor
+from psycopg.rows import DictRow, dict_row
 
 from atende.db.pool import Connection, Pool
 
@@ -73,6 +77,40 @@ class Database:
             await become(conn, caller, statement_timeout_ms=self.statement_timeout_ms)
             yield conn
 
+    async def fetch_one(
+        self,
+        caller: Caller,
+        query: LiteralString,
+        params: Mapping[str, Any] | Sequence[Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> DictRow | None:
+        """One statement in a transaction of its own as ``caller``: its first row.
+
+        For hot paths (webhooks): the caller's settings and the statement travel in one
+        simple-query message, which Postgres runs as one implicit transaction (the
+        ``set_config(..., true)`` apply to the statement, and both commit or roll back
+        together): one round trip instead of four (BEGIN, settings, statement, COMMIT).
+        Parameters are bound client-side, by psycopg's quoting (``ClientCursor``).
+        """
+        async with self.pool.connection(timeout=timeout) as conn:
+            await conn.set_autocommit(True)  # the message is its own transaction
+            try:
+                cursor = AsyncClientCursor(conn, row_factory=dict_row)
+                await cursor.execute(
+                    _BECOME + b"; " + _NAMED_PARAMETER.sub("%s", query).encode(),
+                    [
+                        caller.role.value,
+                        json.dumps(dict(caller.claims)),
+                        str(self.statement_timeout_ms),
+                        *_as_sequence(query, params),
+                    ],
+                )
+                cursor.nextset()
+                return await cursor.fetchone()
+            finally:
+                await conn.set_autocommit(False)
+
     def as_user(self, claims: Mapping[str, Any]) -> Any:
         return self.transaction(Caller.user(claims))
 
@@ -82,6 +120,24 @@ class Database:
     async def ping(self) -> None:
         async with self.pool.connection() as conn:
             await conn.execute("select 1")
+
+
+_BECOME = (
+    b"select set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
+    b" set_config('statement_timeout', %s, true)"
+)
+
+
+def _as_sequence(query: str, params: Mapping[str, Any] | Sequence[Any] | None) -> list[Any]:
+    """Positional parameters for ``query`` (named ``%(name)s`` ones in order of use)."""
+    if params is None:
+        return []
+    if not isinstance(params, Mapping):
+        return list(params)
+    return [params[name] for name in _NAMED_PARAMETER.findall(query)]
+
+
+_NAMED_PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
 async def become(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
