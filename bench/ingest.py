@@ -338,11 +338,62 @@ def stored_exactly_once(url: str, sent: set[str]) -> tuple[int, int]:
     return len(stored), len(set(stored) & sent)
 
 
+@dataclass
+class Measurements:
+    ours: Run
+    theirs: Run
+    ours_at_rate: Run
+    theirs_at_rate: Run
+    rate: float
+    sent: set[str]
+
+
+async def measure(
+    atende: Server, baseline: Server, *, rounds: int, seconds: float, concurrency: int
+) -> Measurements:
+    """Alternating closed-loop rounds, then both at the fixed rate."""
+    atende_url = f"http://127.0.0.1:{atende.port}{INBOUND_PATH}"
+    baseline_url = f"http://127.0.0.1:{baseline.port}{BASELINE_PATH}"
+    per_round = int(3000 * seconds)
+    print(f"signing {per_round * (rounds + 1)} deliveries ...")
+    work = deliveries(per_round * (rounds + 1), f"http://127.0.0.1:{atende.port}")
+    # Warm both up (connections, caches, the channel lookup).
+    await closed_loop(atende_url, work[:200], concurrency=8, seconds=2)
+    await closed_loop(baseline_url, work[:200], concurrency=8, seconds=2)
+    ours: list[Run] = []
+    theirs: list[Run] = []
+    cursor = 200
+    for number in range(rounds):
+        theirs.append(
+            await closed_loop(baseline_url, work, concurrency=concurrency, seconds=seconds)
+        )
+        print(f"round {number + 1} baseline {summary(theirs[-1])}")
+        chunk = work[cursor : cursor + per_round]
+        cursor += per_round
+        ours.append(await closed_loop(atende_url, chunk, concurrency=concurrency, seconds=seconds))
+        print(f"round {number + 1} atende   {summary(ours[-1])}")
+    best_ours = max(ours, key=lambda r: r.throughput)
+    best_theirs = max(theirs, key=lambda r: r.throughput)
+    rate = THROUGHPUT_TARGET * best_theirs.throughput
+    theirs_at_rate = await open_loop(baseline_url, work, rate=rate, seconds=seconds)
+    print(f"at {rate:.0f}/s baseline {summary(theirs_at_rate)}")
+    ours_at_rate = await open_loop(atende_url, work[cursor:], rate=rate, seconds=seconds)
+    print(f"at {rate:.0f}/s atende   {summary(ours_at_rate)}")
+    return Measurements(
+        best_ours,
+        best_theirs,
+        ours_at_rate,
+        theirs_at_rate,
+        rate,
+        sent={delivery.sid for delivery in work},
+    )
+
+
 async def run(quick: bool) -> Result:
     concurrency = 32
     seconds = 5.0 if quick else 15.0
     rounds = 1 if quick else 3
-    params = {
+    params: dict[str, object] = {
         "concurrency": concurrency,
         "seconds_per_round": seconds,
         "rounds": rounds,
@@ -359,65 +410,34 @@ async def run(quick: bool) -> Result:
             baseline.start()
             await atende.wait_ready("/healthz")
             await baseline.wait_ready(BASELINE_PATH)
-            atende_url = f"http://127.0.0.1:{atende.port}{INBOUND_PATH}"
-            baseline_url = f"http://127.0.0.1:{baseline.port}{BASELINE_PATH}"
-            public_url = f"http://127.0.0.1:{atende.port}"
-            per_round = int(3000 * seconds)
-            print(f"signing {per_round * (rounds + 1)} deliveries ...")
-            work = deliveries(per_round * (rounds + 1), public_url)
-            # Warm both up (connections, caches, the channel lookup).
-            await closed_loop(atende_url, work[:200], concurrency=8, seconds=2)
-            await closed_loop(baseline_url, work[:200], concurrency=8, seconds=2)
-            ours: list[Run] = []
-            theirs: list[Run] = []
-            cursor = 200
-            for number in range(rounds):
-                baseline_run = await closed_loop(
-                    baseline_url, work, concurrency=concurrency, seconds=seconds
-                )
-                print(f"round {number + 1} baseline {summary(baseline_run)}")
-                chunk = work[cursor : cursor + per_round]
-                cursor += per_round
-                atende_run = await closed_loop(
-                    atende_url, chunk, concurrency=concurrency, seconds=seconds
-                )
-                print(f"round {number + 1} atende   {summary(atende_run)}")
-                theirs.append(baseline_run)
-                ours.append(atende_run)
-            best_ours = max(ours, key=lambda r: r.throughput)
-            best_theirs = max(theirs, key=lambda r: r.throughput)
-            rate = THROUGHPUT_TARGET * best_theirs.throughput
-            baseline_at_rate = await open_loop(baseline_url, work, rate=rate, seconds=seconds)
-            print(f"at {rate:.0f}/s baseline {summary(baseline_at_rate)}")
-            chunk = work[cursor:]
-            atende_at_rate = await open_loop(atende_url, chunk, rate=rate, seconds=seconds)
-            print(f"at {rate:.0f}/s atende   {summary(atende_at_rate)}")
+            found = await measure(
+                atende, baseline, rounds=rounds, seconds=seconds, concurrency=concurrency
+            )
         finally:
             atende.stop()
             baseline.stop()
-        sent = {delivery.sid for delivery in work}
-        stored, of_ours = stored_exactly_once(url, sent)
+        stored, of_ours = stored_exactly_once(url, found.sent)
         print(f"stored {stored} messages; distinct sids sent and answered: {of_ours}")
 
-    params["rate_for_p99"] = round(rate, 1)
+    params["rate_for_p99"] = round(found.rate, 1)
     result = Result(
         name=NAME,
         params=params,
         metrics={
-            "throughput": Metric(best_ours.throughput, "req/s"),
-            "p50": Metric(percentile(best_ours.latencies_ms, 0.5), "ms"),
-            "p99": Metric(percentile(best_ours.latencies_ms, 0.99), "ms"),
-            "p99_at_rate": Metric(percentile(atende_at_rate.latencies_ms, 0.99), "ms"),
-            "failures": Metric(sum(r.failures for r in ours) + atende_at_rate.failures, "requests"),
+            "throughput": Metric(found.ours.throughput, "req/s"),
+            "p50": Metric(percentile(found.ours.latencies_ms, 0.5), "ms"),
+            "p99": Metric(percentile(found.ours.latencies_ms, 0.99), "ms"),
+            "p99_at_rate": Metric(percentile(found.ours_at_rate.latencies_ms, 0.99), "ms"),
+            "failures": Metric(found.ours.failures + found.ours_at_rate.failures, "requests"),
             "stored_messages": Metric(stored, "messages"),
         },
         baseline={
-            "throughput": Metric(best_theirs.throughput, "req/s"),
-            "p50": Metric(percentile(best_theirs.latencies_ms, 0.5), "ms"),
-            "p99": Metric(percentile(best_theirs.latencies_ms, 0.99), "ms"),
-            "p99_at_rate": Metric(percentile(baseline_at_rate.latencies_ms, 0.99), "ms"),
+            "throughput": Metric(found.theirs.throughput, "req/s"),
+            "p50": Metric(percentile(found.theirs.latencies_ms, 0.5), "ms"),
+            "p99": Metric(percentile(found.theirs.latencies_ms, 0.99), "ms"),
+            "p99_at_rate": Metric(percentile(found.theirs_at_rate.latencies_ms, 0.99), "ms"),
         },
-        ratios={"throughput_vs_baseline": best_ours.throughput / best_theirs.throughput},
+        ratios={"throughput_vs_baseline": found.ours.throughput / found.theirs.throughput},
         targets={
             "throughput_vs_baseline": f">= {THROUGHPUT_TARGET:.2f}",
             "p99_at_rate": f"< {P99_TARGET_MS:.0f}",
@@ -425,6 +445,5 @@ async def run(quick: bool) -> Result:
         },
     )
     result.print_table()
-    path = result.write()
-    print(f"wrote {path}")
+    print(f"wrote {result.write()}")
     return result
