@@ -22,7 +22,6 @@ from pydantic import SecretStr
 from atende.channels.crypto import TokenCipher
 from atende.channels.models import Channel, TwilioCredentials
 from atende.config import Settings
-from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
 
@@ -72,25 +71,19 @@ class ChannelDirectory:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        async with self.database.transaction(Caller.service(), timeout=timeout) as conn:
-            channel = await self.lookup(conn, account_sid, kind, phone_number)
+        row = await self.database.fetch_one(
+            Caller.service(),
+            queries["channel_for_webhook"],
+            {"kind": kind.value, "phone_number": phone_number, "account_sid": account_sid},
+            timeout=timeout,
+        )
+        channel = None if row is None else self.from_row(row)
         if channel is not None and self.ttl_seconds > 0:
             self._cache[key] = (now + self.ttl_seconds, channel)
             self._cache.move_to_end(key)
             while len(self._cache) > self.max_entries:
                 self._cache.popitem(last=False)
         return channel
-
-    async def lookup(
-        self, conn: Connection, account_sid: str, kind: Channel, phone_number: str
-    ) -> WebhookChannel | None:
-        row = await (
-            await conn.execute(
-                queries["channel_for_webhook"],
-                {"kind": kind.value, "phone_number": phone_number, "account_sid": account_sid},
-            )
-        ).fetchone()
-        return None if row is None else self.from_row(row)
 
     def from_row(self, row: dict[str, Any]) -> WebhookChannel:
         return WebhookChannel(

@@ -270,18 +270,14 @@ def callback_parameters(request: Request) -> tuple[UUID | None, int | None, int 
 async def find_status_target(
     services: Services, message_id: UUID | None, message_sid: str
 ) -> StatusTarget | None:
-    async with services.database.transaction(
-        Caller.service(), timeout=DATABASE_WAIT_SECONDS
-    ) as conn:
-        if message_id is not None:
-            cursor = await conn.execute(
-                queries["status_target_by_message_id"], {"message_id": message_id}
-            )
-        else:
-            cursor = await conn.execute(
-                queries["status_target_by_sid"], {"message_sid": message_sid}
-            )
-        row = await cursor.fetchone()
+    params: dict[str, object]
+    if message_id is not None:
+        query, params = queries["status_target_by_message_id"], {"message_id": message_id}
+    else:
+        query, params = queries["status_target_by_sid"], {"message_sid": message_sid}
+    row = await services.database.fetch_one(
+        Caller.service(), query, params, timeout=DATABASE_WAIT_SECONDS
+    )
     if row is None:
         return None
     return StatusTarget(
@@ -317,23 +313,20 @@ async def receive_status(request: Request) -> Response:
             if callback.error_code is not None
             else None
         )
-        async with services.database.transaction(
-            Caller.service(), timeout=DATABASE_WAIT_SECONDS
-        ) as conn:
-            row = await (
-                await conn.execute(
-                    queries["record_message_status"],
-                    {
-                        "message_id": target.message_id,
-                        "message_sid": callback.message_sid,
-                        "status": callback.message_status,
-                        "part_index": part_index if message_id is not None else None,
-                        "part_count": part_count if message_id is not None else None,
-                        "error_code": str(error.code) if error is not None else None,
-                        "error_message": error.message if error is not None else None,
-                    },
-                )
-            ).fetchone()
+        row = await services.database.fetch_one(
+            Caller.service(),
+            queries["record_message_status"],
+            {
+                "message_id": target.message_id,
+                "message_sid": callback.message_sid,
+                "status": callback.message_status,
+                "part_index": part_index if message_id is not None else None,
+                "part_count": part_count if message_id is not None else None,
+                "error_code": str(error.code) if error is not None else None,
+                "error_message": error.message if error is not None else None,
+            },
+            timeout=DATABASE_WAIT_SECONDS,
+        )
     except WebhookRefused as refused:
         return refusal(refused.status, refused.reason)
     except (psycopg.OperationalError, OSError) as error:
