@@ -9,6 +9,7 @@ transaction; services receive the connection.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -18,6 +19,7 @@ from enum import StrEnum
 from typing import Any, LiteralString
 from uuid import UUID
 
+import psycopg
 from psycopg import AsyncClientCursor
 from psycopg.rows import DictRow, dict_row
 
@@ -109,7 +111,9 @@ class Database:
                 cursor.nextset()
                 return await cursor.fetchone()
             finally:
-                await conn.set_autocommit(False)
+                # A broken connection refuses; the pool discards it anyway.
+                with contextlib.suppress(psycopg.Error):
+                    await conn.set_autocommit(False)
 
     def as_user(self, claims: Mapping[str, Any]) -> Any:
         return self.transaction(Caller.user(claims))
