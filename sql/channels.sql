@@ -24,6 +24,28 @@ from public.ingest_inbound_message_v1(
     metadata => %(metadata)s::jsonb
 );
 
+-- name: ingest_inbound_messages
+-- Several deliveries in one transaction (atende.channels.ingest): one call of
+-- ingest_inbound_message_v1 each, in the order given, a row each in that order.
+select r.message_id, r.conversation_id, r.contact_id, r.duplicate, r.reply_job_id
+from unnest(
+    %(channel_ids)s::uuid[], %(message_sids)s::text[], %(from_numbers)s::text[],
+    %(bodies)s::text[], %(media)s::text[], %(profile_names)s::text[],
+    %(opt_out_types)s::text[], %(metadata)s::text[]
+) with ordinality as m (channel_id, message_sid, from_number, body, media, profile_name,
+                        opt_out_type, metadata, position)
+cross join lateral public.ingest_inbound_message_v1(
+    channel_id => m.channel_id,
+    message_sid => m.message_sid,
+    from_number => m.from_number,
+    body => m.body,
+    media => m.media::jsonb,
+    profile_name => m.profile_name,
+    opt_out_type => m.opt_out_type,
+    metadata => m.metadata::jsonb
+) as r
+order by m.position;
+
 -- name: status_target_by_message_id
 -- The message a status callback names (its URL carries the id) and its channel.
 select m.id as message_id, ch.id as channel_id, ch.twilio_account_sid,

@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route, request_response
 
 from atende.channels.directory import ChannelDirectory, WebhookChannel
 from atende.channels.errors import twilio_error
+from atende.channels.ingest import InboundMessage, IngestBatcher
 from atende.channels.models import (
     TwilioInboundMessage,
     TwilioStatusCallback,
@@ -209,6 +210,16 @@ async def find_channel(request: Request, fields: Mapping[str, str]) -> WebhookCh
     return channel
 
 
+def ingest_batcher(request: Request) -> IngestBatcher:
+    """The process's batcher (made on first use, on the app's database)."""
+    batcher: IngestBatcher | None = getattr(request.app.state, "ingest_batcher", None)
+    if batcher is None:
+        services: Services = request.app.state.services
+        batcher = IngestBatcher(services.database, timeout=DATABASE_WAIT_SECONDS)
+        request.app.state.ingest_batcher = batcher
+    return batcher
+
+
 async def receive_message(request: Request) -> Response:
     """``POST /webhooks/twilio/messages``: store an incoming message exactly once."""
     services: Services = request.app.state.services
@@ -218,20 +229,17 @@ async def receive_message(request: Request) -> Response:
         channel = await find_channel(request, fields)
         check_signature(request, form, channel.auth_token, channel.id)
         message = parse_inbound(form)
-        row = await services.database.fetch_one(
-            Caller.service(),
-            queries["ingest_inbound_message"],
-            {
-                "channel_id": channel.id,
-                "message_sid": message.message_sid,
-                "from_number": message.customer_phone_number,
-                "body": message.body,
-                "media": _json(media_of(message)),
-                "profile_name": message.profile_name,
-                "opt_out_type": fields.get("OptOutType") or None,
-                "metadata": _json(metadata_of(fields)),
-            },
-            timeout=DATABASE_WAIT_SECONDS,
+        row = await ingest_batcher(request).ingest(
+            InboundMessage(
+                channel_id=channel.id,
+                message_sid=message.message_sid,
+                from_number=message.customer_phone_number,
+                body=message.body,
+                media=_json(media_of(message)),
+                profile_name=message.profile_name,
+                opt_out_type=fields.get("OptOutType") or None,
+                metadata=_json(metadata_of(fields)),
+            )
         )
     except WebhookRefused as refused:
         return refusal(refused.status, refused.reason)

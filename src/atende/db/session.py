@@ -95,6 +95,18 @@ class Database:
         together): one round trip instead of four (BEGIN, settings, statement, COMMIT).
         Parameters are bound client-side, by psycopg's quoting (``ClientCursor``).
         """
+        rows = await self.fetch_all(caller, query, params, timeout=timeout)
+        return rows[0] if rows else None
+
+    async def fetch_all(
+        self,
+        caller: Caller,
+        query: LiteralString,
+        params: Mapping[str, Any] | Sequence[Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[DictRow]:
+        """``fetch_one``, every row."""
         async with self.pool.connection(timeout=timeout) as conn:
             await conn.set_autocommit(True)  # the message is its own transaction
             try:
@@ -109,7 +121,7 @@ class Database:
                     ],
                 )
                 cursor.nextset()
-                return await cursor.fetchone()
+                return await cursor.fetchall()
             finally:
                 # A broken connection refuses; the pool discards it anyway.
                 with contextlib.suppress(psycopg.Error):

@@ -1,0 +1,78 @@
+"""Group commit of inbound messages: batches share a transaction, never their fate."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+
+from atende.channels.ingest import InboundMessage, IngestBatcher
+from atende.channels.simulator import new_sid
+from atende.services import Services
+from tests.channels.world import TestChannel, fetch_all, random_phone
+
+
+def message(
+    channel: TestChannel, sid: str | None = None, phone: str | None = None
+) -> InboundMessage:
+    return InboundMessage(
+        channel_id=channel.id,
+        message_sid=sid or new_sid(),
+        from_number=phone or random_phone(),
+        body="Olá",
+        media="[]",
+        profile_name=None,
+        opt_out_type=None,
+        metadata="{}",
+    )
+
+
+async def test_concurrent_deliveries_share_transactions_and_keep_their_own_answers(
+    services: Services, channel: TestChannel
+) -> None:
+    batcher = IngestBatcher(services.database)
+    sid = new_sid()
+    deliveries = [message(channel) for _ in range(30)] + [message(channel, sid)] * 3
+
+    rows = await asyncio.gather(*(batcher.ingest(item) for item in deliveries))
+
+    assert [row["duplicate"] for row in rows[:30]] == [False] * 30
+    assert sorted(row["duplicate"] for row in rows[30:]) == [False, True, True]
+    assert len({row["message_id"] for row in rows[30:]}) == 1
+    stored = await fetch_all(services, "select count(*) as n from messages")
+    assert stored == [{"n": 31}]
+
+
+async def test_one_bad_message_does_not_fail_the_others_of_its_batch(
+    services: Services, channel: TestChannel
+) -> None:
+    batcher = IngestBatcher(services.database)
+    good = [message(channel) for _ in range(5)]
+    bad = message(channel, phone="not a phone number")
+
+    results = await asyncio.gather(
+        *(batcher.ingest(item) for item in [*good[:2], bad, *good[2:]]),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[2], psycopg.errors.CheckViolation)
+    assert all(isinstance(result, dict) for i, result in enumerate(results) if i != 2)
+    stored = await fetch_all(services, "select count(*) as n from messages")
+    assert stored == [{"n": 5}]
+
+
+async def test_a_lone_delivery_is_stored_at_once(services: Services, channel: TestChannel) -> None:
+    batcher = IngestBatcher(services.database)
+    row = await asyncio.wait_for(batcher.ingest(message(channel)), timeout=5)
+    assert row["duplicate"] is False
+
+
+async def test_an_unavailable_database_fails_every_delivery_of_the_batch(
+    services: Services, channel: TestChannel
+) -> None:
+    await services.pool.close()
+    batcher = IngestBatcher(services.database, timeout=0.2)
+    results = await asyncio.gather(
+        *(batcher.ingest(message(channel)) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, psycopg.OperationalError) for result in results), results
