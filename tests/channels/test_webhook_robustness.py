@@ -227,3 +227,14 @@ async def test_a_database_outage_answers_503_and_the_retry_is_stored_once(
             "select count(*) from messages where metadata->>'message_sid' = %s", [sid]
         ).fetchone()
     assert rows == (1,)
+
+
+@given(st.binary(max_size=400) | form_pairs.map(lambda pairs: urlencode(pairs).encode()))
+@settings(max_examples=300, deadline=None)
+def test_the_form_parser_reads_forms_as_the_standard_library_does(body: bytes) -> None:
+    from urllib.parse import parse_qsl
+
+    expected = parse_qsl(
+        body.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"
+    )
+    assert parse_form(body) == expected

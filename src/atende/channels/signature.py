@@ -34,7 +34,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from starlette.requests import Request
 from twilio.request_validator import add_port, remove_port
@@ -170,13 +170,23 @@ def parse_form(body: bytes) -> list[tuple[str, str]]:
     ``application/x-www-form-urlencoded``, which the standard library reads.) Raises
     ``ValueError`` past ``MAX_FORM_FIELDS`` fields.
     """
-    return parse_qsl(
-        body.decode("latin-1"),
-        keep_blank_values=True,
-        encoding="utf-8",
-        errors="replace",
-        max_num_fields=MAX_FORM_FIELDS,
-    )
+    text = body.decode("latin-1")
+    if text.count("&") >= MAX_FORM_FIELDS:
+        raise ValueError("Max number of fields exceeded")
+    # What parse_qsl(keep_blank_values=True, encoding="utf-8", errors="replace") does,
+    # without its generality: a webhook's form is parsed on every request.
+    pairs = []
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        pairs.append((_unquote_plus(name), _unquote_plus(value)))
+    return pairs
+
+
+def _unquote_plus(text: str) -> str:
+    text = text.replace("+", " ")
+    return unquote(text, encoding="utf-8", errors="replace") if "%" in text else text
 
 
 async def read_form(request: Request) -> list[tuple[str, str]]:
