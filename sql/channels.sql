@@ -11,27 +11,15 @@ from public.channels
 where kind = %(kind)s and phone_number = %(phone_number)s
   and twilio_account_sid = %(account_sid)s;
 
--- name: ingest_inbound_message
-select message_id, conversation_id, contact_id, duplicate, reply_job_id
-from public.ingest_inbound_message_v1(
-    channel_id => %(channel_id)s,
-    message_sid => %(message_sid)s,
-    from_number => %(from_number)s,
-    body => %(body)s,
-    media => %(media)s::jsonb,
-    profile_name => %(profile_name)s,
-    opt_out_type => %(opt_out_type)s,
-    metadata => %(metadata)s::jsonb
-);
-
 -- name: ingest_inbound_messages
--- Several deliveries in one transaction (atende.channels.ingest): one call of
--- ingest_inbound_message_v1 each, in the order given, a row each in that order.
+-- Several deliveries in one transaction (atende.channels.ingest), given as one JSON
+-- array: one call of ingest_inbound_message_v1 each, in order, a row each in that order.
 select r.message_id, r.conversation_id, r.contact_id, r.duplicate, r.reply_job_id
-from unnest(
-    %(channel_ids)s::uuid[], %(message_sids)s::text[], %(from_numbers)s::text[],
-    %(bodies)s::text[], %(media)s::text[], %(profile_names)s::text[],
-    %(opt_out_types)s::text[], %(metadata)s::text[]
+from rows from (
+    jsonb_to_recordset(%(messages)s::jsonb) as (
+        channel_id uuid, message_sid text, from_number text, body text, media jsonb,
+        profile_name text, opt_out_type text, metadata jsonb
+    )
 ) with ordinality as m (channel_id, message_sid, from_number, body, media, profile_name,
                         opt_out_type, metadata, position)
 cross join lateral public.ingest_inbound_message_v1(
@@ -39,10 +27,10 @@ cross join lateral public.ingest_inbound_message_v1(
     message_sid => m.message_sid,
     from_number => m.from_number,
     body => m.body,
-    media => m.media::jsonb,
+    media => m.media,
     profile_name => m.profile_name,
     opt_out_type => m.opt_out_type,
-    metadata => m.metadata::jsonb
+    metadata => m.metadata
 ) as r
 order by m.position;
 

@@ -20,10 +20,10 @@ def message(
         message_sid=sid or new_sid(),
         from_number=phone or random_phone(),
         body="Olá",
-        media="[]",
+        media=[],
         profile_name=None,
         opt_out_type=None,
-        metadata="{}",
+        metadata={},
     )
 
 

@@ -19,7 +19,6 @@ find the channel whose token signs it (``AccountSid``, ``To``).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -235,10 +234,10 @@ async def receive_message(request: Request) -> Response:
                 message_sid=message.message_sid,
                 from_number=message.customer_phone_number,
                 body=message.body,
-                media=_json(media_of(message)),
+                media=media_of(message),
                 profile_name=message.profile_name,
                 opt_out_type=fields.get("OptOutType") or None,
-                metadata=_json(metadata_of(fields)),
+                metadata=metadata_of(fields),
             )
         )
     except WebhookRefused as refused:
@@ -349,10 +348,6 @@ async def receive_status(request: Request) -> Response:
 def _database_unavailable(error: BaseException) -> Response:
     logger.warning("webhook answered 503: database unavailable (%s)", type(error).__name__)
     return refusal(503, "temporarily unavailable", headers={"Retry-After": "5"})
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def webhook_routes(settings: Settings) -> list[BaseRoute]:
