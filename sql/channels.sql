@@ -16,7 +16,7 @@ where kind = %(kind)s and phone_number = %(phone_number)s
 -- array: one call of ingest_inbound_message_v1 each, in order, a row each in that order.
 select r.message_id, r.conversation_id, r.contact_id, r.duplicate, r.reply_job_id
 from rows from (
-    jsonb_to_recordset(%(messages)s::jsonb) as (
+    jsonb_to_recordset(%(items)s::jsonb) as (
         channel_id uuid, message_sid text, from_number text, body text, media jsonb,
         profile_name text, opt_out_type text, metadata jsonb
     )
@@ -51,6 +51,27 @@ from public.messages as m
 join public.conversations as cv on cv.id = m.conversation_id
 join public.channels as ch on ch.id = cv.channel_id
 where m.metadata ->> 'message_sid' = %(message_sid)s and m.direction = 'outbound';
+
+-- name: record_message_statuses
+-- Several status callbacks in one transaction (atende.channels.ingest), in order.
+select r.outcome, r.target_message_id, r.message_status::text
+from rows from (
+    jsonb_to_recordset(%(items)s::jsonb) as (
+        message_id uuid, message_sid text, status text, part_index integer,
+        part_count integer, error_code text, error_message text
+    )
+) with ordinality as m (message_id, message_sid, status, part_index, part_count, error_code,
+                        error_message, position)
+cross join lateral public.record_message_status_v1(
+    message_id => m.message_id,
+    message_sid => m.message_sid,
+    twilio_status => m.status,
+    part_index => m.part_index,
+    part_count => m.part_count,
+    error_code => m.error_code,
+    error_message => m.error_message
+) as r
+order by m.position;
 
 -- name: record_message_status
 select outcome, target_message_id, message_status::text

@@ -6,10 +6,12 @@ import asyncio
 
 import psycopg
 
-from atende.channels.ingest import InboundMessage, IngestBatcher
+from atende.channels.ingest import GroupCommit, InboundMessage
 from atende.channels.simulator import new_sid
 from atende.services import Services
 from tests.channels.world import TestChannel, fetch_all, random_phone
+
+INGEST = "ingest_inbound_messages"
 
 
 def message(
@@ -30,11 +32,11 @@ def message(
 async def test_concurrent_deliveries_share_transactions_and_keep_their_own_answers(
     services: Services, channel: TestChannel
 ) -> None:
-    batcher = IngestBatcher(services.database)
+    batcher = GroupCommit(services.database, INGEST)
     sid = new_sid()
     deliveries = [message(channel) for _ in range(30)] + [message(channel, sid)] * 3
 
-    rows = await asyncio.gather(*(batcher.ingest(item) for item in deliveries))
+    rows = await asyncio.gather(*(batcher.submit(item.as_item()) for item in deliveries))
 
     assert [row["duplicate"] for row in rows[:30]] == [False] * 30
     assert sorted(row["duplicate"] for row in rows[30:]) == [False, True, True]
@@ -46,12 +48,12 @@ async def test_concurrent_deliveries_share_transactions_and_keep_their_own_answe
 async def test_one_bad_message_does_not_fail_the_others_of_its_batch(
     services: Services, channel: TestChannel
 ) -> None:
-    batcher = IngestBatcher(services.database)
+    batcher = GroupCommit(services.database, INGEST)
     good = [message(channel) for _ in range(5)]
     bad = message(channel, phone="not a phone number")
 
     results = await asyncio.gather(
-        *(batcher.ingest(item) for item in [*good[:2], bad, *good[2:]]),
+        *(batcher.submit(item.as_item()) for item in [*good[:2], bad, *good[2:]]),
         return_exceptions=True,
     )
 
@@ -62,8 +64,8 @@ async def test_one_bad_message_does_not_fail_the_others_of_its_batch(
 
 
 async def test_a_lone_delivery_is_stored_at_once(services: Services, channel: TestChannel) -> None:
-    batcher = IngestBatcher(services.database)
-    row = await asyncio.wait_for(batcher.ingest(message(channel)), timeout=5)
+    batcher = GroupCommit(services.database, INGEST)
+    row = await asyncio.wait_for(batcher.submit(message(channel).as_item()), timeout=5)
     assert row["duplicate"] is False
 
 
@@ -71,8 +73,8 @@ async def test_an_unavailable_database_fails_every_delivery_of_the_batch(
     services: Services, channel: TestChannel
 ) -> None:
     await services.pool.close()
-    batcher = IngestBatcher(services.database, timeout=0.2)
+    batcher = GroupCommit(services.database, INGEST, timeout=0.2)
     results = await asyncio.gather(
-        *(batcher.ingest(message(channel)) for _ in range(3)), return_exceptions=True
+        *(batcher.submit(message(channel).as_item()) for _ in range(3)), return_exceptions=True
     )
     assert all(isinstance(result, psycopg.OperationalError) for result in results), results

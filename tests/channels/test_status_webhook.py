@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -220,3 +221,19 @@ async def test_malformed_callbacks_get_400(
     missing = await client.post(STATUS_PATH, content=b"MessageSid=SM1", headers=form)
     json_body = await client.post(STATUS_PATH, json={"MessageSid": "SM1"})
     assert (missing.status_code, json_body.status_code) == (400, 415)
+
+
+async def test_concurrent_callbacks_sharing_a_transaction_still_move_forward_only(
+    client: httpx.AsyncClient, services: Services, channel: TestChannel
+) -> None:
+    messages = [await sent_message(services, channel) for _ in range(5)]
+    callbacks = [
+        post_status(client, channel, sid, status)
+        for _, [sid] in messages
+        for status in ("read", "sent", "delivered", "sent", "queued")
+    ]
+    answers = await asyncio.gather(*callbacks)
+
+    assert {answer.status_code for answer in answers} == {200}
+    for message_id, _ in messages:
+        assert (await status_of(services, message_id))["status"] == "read"

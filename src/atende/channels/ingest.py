@@ -1,5 +1,5 @@
-"""Group commit for inbound messages: the deliveries that arrive while one transaction
-is committing share the next one.
+"""Group commit for webhooks: the deliveries that arrive while one transaction is
+committing share the next one.
 
 Why: ``ingest_inbound_message_v1`` notifies (the realtime event, and Procrastinate's
 job trigger), and Postgres serialises the commits of transactions that notify (a
@@ -15,6 +15,8 @@ one sid in the same batch: the second is caught as a duplicate); the messages an
 jobs commit together or not at all, before any of their webhooks is answered 200. A
 delivery that arrives when nothing is in flight runs at once, alone: no delay is added.
 
+Status callbacks (``record_message_status_v1``, which notifies too) go the same way.
+
 When a batch fails for a reason of its own input (a check violation, bad data), each of
 its deliveries runs again alone, so one bad message cannot fail the others; when the
 database is unavailable, every delivery of the batch gets the error (503: Twilio retries).
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -55,7 +58,8 @@ class InboundMessage:
     opt_out_type: str | None
     metadata: dict[str, Any]
 
-    def as_json(self) -> dict[str, Any]:
+    def as_item(self) -> dict[str, Any]:
+        """The item of ``ingest_inbound_messages``."""
         return {
             "channel_id": str(self.channel_id),
             "message_sid": self.message_sid,
@@ -70,26 +74,31 @@ class InboundMessage:
 
 @dataclass
 class _Pending:
-    message: InboundMessage
+    item: Mapping[str, Any]
     result: asyncio.Future[DictRow]
 
 
 @dataclass
-class IngestBatcher:
-    """One per process: queues deliveries and drains them, a batch per transaction."""
+class GroupCommit:
+    """One per process and query: queues items and drains them, a batch per transaction.
+
+    ``query`` names a query of ``sql/channels.sql`` that takes the batch as a JSON array
+    (``%(items)s::jsonb``) and returns one row per item, in order.
+    """
 
     database: Database
+    query: str
     timeout: float | None = None
     max_batch: int = MAX_BATCH
     _waiting: list[_Pending] = field(default_factory=list)
     _draining: asyncio.Task[None] | None = None
 
-    async def ingest(self, message: InboundMessage) -> DictRow:
-        """Store ``message`` (or find it stored): its row of ``ingest_inbound_message_v1``."""
+    async def submit(self, item: Mapping[str, Any]) -> DictRow:
+        """Run the query for ``item`` (in some transaction, with others): its row."""
         result: asyncio.Future[DictRow] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Pending(message, result))
+        self._waiting.append(_Pending(item, result))
         if self._draining is None or self._draining.done():
-            self._draining = asyncio.create_task(self._drain(), name="ingest batches")
+            self._draining = asyncio.create_task(self._drain(), name=f"{self.query} batches")
         return await result
 
     async def _drain(self) -> None:
@@ -102,7 +111,7 @@ class IngestBatcher:
 
     async def _run(self, batch: list[_Pending]) -> None:
         try:
-            rows = await self._store([pending.message for pending in batch])
+            rows = await self._store([pending.item for pending in batch])
         except (psycopg.OperationalError, OSError) as error:
             for pending in batch:
                 _settle(pending, error=error)
@@ -112,7 +121,9 @@ class IngestBatcher:
                 _settle(batch[0], error=error)
                 return
             logger.warning(
-                "an ingest batch failed (%s); storing its messages one by one", type(error).__name__
+                "a %s batch failed (%s); running its items one by one",
+                self.query,
+                type(error).__name__,
             )
             for pending in batch:
                 await self._run([pending])
@@ -124,16 +135,16 @@ class IngestBatcher:
         for pending, row in zip(batch, rows, strict=True):
             _settle(pending, row=row)
 
-    async def _store(self, messages: list[InboundMessage]) -> list[DictRow]:
+    async def _store(self, items: list[Mapping[str, Any]]) -> list[DictRow]:
         rows = await self.database.fetch_all(
             Caller.service(),
-            queries["ingest_inbound_messages"],
+            queries[self.query],
             # One JSON document, not one array per argument: quoted once, cheaply.
-            {"messages": json.dumps([m.as_json() for m in messages], ensure_ascii=False)},
+            {"items": json.dumps(items, ensure_ascii=False, default=str)},
             timeout=self.timeout,
         )
-        if len(rows) != len(messages):
-            raise RuntimeError(f"ingest returned {len(rows)} rows for {len(messages)} messages")
+        if len(rows) != len(items):
+            raise RuntimeError(f"{self.query} returned {len(rows)} rows for {len(items)} items")
         return rows
 
 

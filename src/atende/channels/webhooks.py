@@ -34,7 +34,7 @@ from starlette.routing import BaseRoute, Route, request_response
 
 from atende.channels.directory import ChannelDirectory, WebhookChannel
 from atende.channels.errors import twilio_error
-from atende.channels.ingest import InboundMessage, IngestBatcher
+from atende.channels.ingest import GroupCommit, InboundMessage
 from atende.channels.models import (
     TwilioInboundMessage,
     TwilioStatusCallback,
@@ -209,14 +209,15 @@ async def find_channel(request: Request, fields: Mapping[str, str]) -> WebhookCh
     return channel
 
 
-def ingest_batcher(request: Request) -> IngestBatcher:
-    """The process's batcher (made on first use, on the app's database)."""
-    batcher: IngestBatcher | None = getattr(request.app.state, "ingest_batcher", None)
-    if batcher is None:
+def group_commit(request: Request, query: str) -> GroupCommit:
+    """The process's group commit for ``query`` (made on first use)."""
+    batchers: dict[str, GroupCommit] | None = getattr(request.app.state, "group_commits", None)
+    if batchers is None:
+        batchers = request.app.state.group_commits = {}
+    if query not in batchers:
         services: Services = request.app.state.services
-        batcher = IngestBatcher(services.database, timeout=DATABASE_WAIT_SECONDS)
-        request.app.state.ingest_batcher = batcher
-    return batcher
+        batchers[query] = GroupCommit(services.database, query, timeout=DATABASE_WAIT_SECONDS)
+    return batchers[query]
 
 
 async def receive_message(request: Request) -> Response:
@@ -228,7 +229,7 @@ async def receive_message(request: Request) -> Response:
         channel = await find_channel(request, fields)
         check_signature(request, form, channel.auth_token, channel.id)
         message = parse_inbound(form)
-        row = await ingest_batcher(request).ingest(
+        row = await group_commit(request, "ingest_inbound_messages").submit(
             InboundMessage(
                 channel_id=channel.id,
                 message_sid=message.message_sid,
@@ -238,7 +239,7 @@ async def receive_message(request: Request) -> Response:
                 profile_name=message.profile_name,
                 opt_out_type=fields.get("OptOutType") or None,
                 metadata=metadata_of(fields),
-            )
+            ).as_item()
         )
     except WebhookRefused as refused:
         return refusal(refused.status, refused.reason)
@@ -320,9 +321,7 @@ async def receive_status(request: Request) -> Response:
             if callback.error_code is not None
             else None
         )
-        row = await services.database.fetch_one(
-            Caller.service(),
-            queries["record_message_status"],
+        row = await group_commit(request, "record_message_statuses").submit(
             {
                 "message_id": target.message_id,
                 "message_sid": callback.message_sid,
@@ -331,8 +330,7 @@ async def receive_status(request: Request) -> Response:
                 "part_count": part_count if message_id is not None else None,
                 "error_code": str(error.code) if error is not None else None,
                 "error_message": error.message if error is not None else None,
-            },
-            timeout=DATABASE_WAIT_SECONDS,
+            }
         )
     except WebhookRefused as refused:
         return refusal(refused.status, refused.reason)
