@@ -15,10 +15,13 @@ from typing import Any
 
 import procrastinate
 
+from atende.conversations import tasks as conversation_tasks
 from atende.db.pool import Connection
 
 #: (namespace, blueprint) of every module that has jobs.
-TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = ()
+TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
+    ("conversations", conversation_tasks.blueprint),
+)
 
 
 def create_queue_app(
