@@ -13,6 +13,7 @@ from tests.fakes.openai_server import EchoReply, FakeOpenAI, Hang, RecordedReque
 
 
 async def test_a_customer_message_gets_the_models_answer_queued_to_send(
+    *,
     shop: Shop,
     replies: ReplyFactory,
     worker: Worker,
@@ -64,6 +65,7 @@ async def test_a_customer_message_gets_the_models_answer_queued_to_send(
 
 
 async def test_a_burst_of_messages_gets_one_answer_that_saw_them_all(
+    *,
     shop: Shop,
     replies: ReplyFactory,
     worker: Worker,
@@ -86,6 +88,7 @@ async def test_a_burst_of_messages_gets_one_answer_that_saw_them_all(
 
 
 async def test_a_second_burst_while_the_model_thinks_is_answered_after_the_first(
+    *,
     shop: Shop,
     replies: ReplyFactory,
     worker: Worker,
@@ -145,6 +148,7 @@ async def test_a_job_with_nothing_new_to_answer_does_nothing(
 
 
 async def test_two_conversations_are_answered_side_by_side_and_apart(
+    *,
     shop: Shop,
     replies: ReplyFactory,
     worker: Worker,
@@ -205,6 +209,7 @@ async def test_the_model_sees_the_history_window_with_team_turns_and_media_notes
 
 
 async def test_events_announce_the_reply(
+    *,
     shop: Shop,
     replies: ReplyFactory,
     worker: Worker,
