@@ -225,7 +225,8 @@ class Inspector:
             [pending] = await self.rows(
                 "select count(*) as n from procrastinate.procrastinate_jobs"
                 " where task_name = 'conversations:generate_reply'"
-                " and status in ('todo', 'doing')"
+                " and status in ('todo', 'doing') and args ->> 'conversation_id' = %s",
+                str(conversation_id),
             )
             return outcomes, int(pending["n"])
 
