@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -70,8 +71,9 @@ def test_migrate_failure_exits_non_zero_naming_the_file(
     assert "up to date" in result.stdout
 
 
-def test_embedded_database_lifecycle(tmp_path: Path) -> None:
-    data_dir = Path("/tmp") / f"atende-cli-{tmp_path.name}"
+def test_embedded_database_lifecycle() -> None:
+    # Not pytest's tmp_path: the postgres user must be able to reach the folder.
+    data_dir = Path(tempfile.mkdtemp(prefix="atende-cli-"))
     env = {"ATENDE_DATA_DIR": str(data_dir), "ATENDE_DB_PORT": str(free_port())}
     try:
         started = atende("db", "start", env=env)

@@ -200,6 +200,25 @@ def worker(concurrency: int | None) -> None:
     asyncio.run(run_worker(settings, concurrency=concurrency))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=int, default=8020, show_default=True, help="Port to bind.")
+@click.option(
+    "--callback-delay",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    help="Seconds between a message's simulated status changes.",
+)
+@reports_errors
+def simulator(host: str, port: int, callback_delay: float) -> None:
+    """Run the Twilio simulator (point TWILIO_API_BASE_URL at it)."""
+    from atende.channels.simulator import run_simulator
+
+    configure_logging(load_settings())
+    run_simulator(host=host, port=port, callback_delay_seconds=callback_delay)
+
+
 @main.command("export-schema")
 @click.option(
     "--output",

@@ -26,6 +26,8 @@ from atende.db.seed import load_seed
 from atende.services import database_url, embedded_postgres
 
 STOP_TIMEOUT_SECONDS = 15.0
+#: Where ``make dev`` runs the Twilio simulator when no TWILIO_API_BASE_URL is set.
+TWILIO_SIMULATOR_PORT = 8020
 
 
 @dataclass
@@ -72,6 +74,15 @@ def companion_processes(settings: Settings, env: dict[str, str]) -> list[ChildPr
         click.echo(
             "No OPENAI_API_KEY or OPENAI_BASE_URL: replies come from the offline demo model "
             f"(http://127.0.0.1:{DEMO_MODEL_PORT}/v1). Set OPENAI_API_KEY for a real model."
+        )
+    if settings.twilio_api_base_url is None:
+        for process in processes:  # the API and the worker reach Twilio through it
+            process.env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{TWILIO_SIMULATOR_PORT}"
+        processes.append(
+            ChildProcess(
+                "twilio-simulator",
+                atende_command("simulator", "--port", str(TWILIO_SIMULATOR_PORT)),
+            )
         )
     return processes
 

@@ -19,8 +19,9 @@ from atende.db.pool import Pool, create_pool, open_pool
 from atende.db.session import Database
 from atende.identity.tokens import TokenService
 
-if TYPE_CHECKING:  # the openai package is slow to import; `atende --help` need not pay
+if TYPE_CHECKING:  # openai and twilio are slow to import; `atende --help` need not pay
     from atende.ai.client import ModelClient
+    from atende.channels.service import TwilioService
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Services:
     tokens: TokenService
     #: The model client (one per process; ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``).
     model: ModelClient
+    #: Twilio's Messages API for any channel's account (``TWILIO_API_BASE_URL``).
+    twilio: TwilioService
 
 
 def database_url(settings: Settings) -> str:
@@ -64,16 +67,19 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
     )
     await open_pool(pool)
     from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
+    from atende.channels.service import open_twilio_service  # noqa: PLC0415 - as above
 
     model = ModelClient.from_settings(settings)
     try:
-        yield Services(
-            settings=settings,
-            pool=pool,
-            database=Database(pool, statement_timeout_ms=settings.statement_timeout_ms),
-            tokens=token_service(settings),
-            model=model,
-        )
+        async with open_twilio_service(settings) as twilio:
+            yield Services(
+                settings=settings,
+                pool=pool,
+                database=Database(pool, statement_timeout_ms=settings.statement_timeout_ms),
+                tokens=token_service(settings),
+                model=model,
+                twilio=twilio,
+            )
     finally:
         try:
             await model.close()
