@@ -16,6 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from atende.ai.types import AgentMutation, AgentQuery
 from atende.graphql.errors import ErrorMaskingExtension
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
 from atende.identity.types import IdentityQuery
@@ -24,7 +25,8 @@ MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (IdentityQuery,))
+Query = merge_types("Query", (IdentityQuery, AgentQuery))
+Mutation = merge_types("Mutation", (AgentMutation,))
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -44,7 +46,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, extensions=extensions)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 def export_sdl() -> str:
