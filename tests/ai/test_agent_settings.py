@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from atende.ai.agents import AgentSettings, InvalidAgentSetting, validate_changes
 from atende.services import Services
 from tests import factories
 from tests.factories import Factory, ReplyFactory
@@ -191,24 +195,7 @@ async def test_another_organizations_agent_is_not_found(
     ("fields", "field"),
     [
         ({"temperature": 2.5}, "temperature"),
-        ({"temperature": -0.1}, "temperature"),
-        ({"systemPrompt": "   "}, "systemPrompt"),
-        ({"systemPrompt": None}, "systemPrompt"),
-        ({"model": "gpt 4o"}, "model"),
-        ({"model": "-gpt"}, "model"),
-        ({"name": "x" * 81}, "name"),
-        ({"historyMessages": 0}, "historyMessages"),
-        ({"historyMessages": 201}, "historyMessages"),
-        ({"historyTokens": 50}, "historyTokens"),
-        ({"debounceSeconds": -1}, "debounceSeconds"),
-        ({"debounceSeconds": 121}, "debounceSeconds"),
-        ({"inactivityHours": 0}, "inactivityHours"),
-        ({"fallbackMessage": ""}, "fallbackMessage"),
-        ({"handoffMessage": "x" * 1601}, "handoffMessage"),
         ({"followUpMessage": "Oi?"}, "followUpAfterMinutes"),
-        ({"followUpAfterMinutes": 30}, "followUpMessage"),
-        ({"followUpMessage": "Oi?", "followUpAfterMinutes": 4}, "followUpAfterMinutes"),
-        ({"aiEnabled": None}, "aiEnabled"),
     ],
 )
 async def test_invalid_settings_name_the_field_and_change_nothing(
@@ -225,6 +212,97 @@ async def test_invalid_settings_name_the_field_and_change_nothing(
         await graphql(client, AGENT, {"organizationId": str(organization.id)}, organization.owner)
     )["data"]["agent"]
     assert agent["name"] == "Assistente"
+
+
+CURRENT = AgentSettings(
+    id=uuid.uuid4(),
+    organization_id=uuid.uuid4(),
+    name="Assistente",
+    system_prompt="Você é o assistente.",
+    model="gpt-4o-mini",
+    temperature=0.3,
+    history_messages=20,
+    history_tokens=None,
+    debounce_seconds=3,
+    fallback_message="Desculpe.",
+    handoff_message="Já chamo alguém.",
+    inactivity_hours=24,
+    follow_up_message=None,
+    follow_up_after_minutes=None,
+    ai_enabled=True,
+    created_at=datetime.now(UTC),
+    updated_at=datetime.now(UTC),
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"temperature": 2.01}, "temperature"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"temperature": math.nan}, "temperature"),
+        ({"temperature": True}, "temperature"),
+        ({"system_prompt": "   "}, "system_prompt"),
+        ({"system_prompt": None}, "system_prompt"),
+        ({"system_prompt": "x" * 20001}, "system_prompt"),
+        ({"model": "gpt 4o"}, "model"),
+        ({"model": "-gpt"}, "model"),
+        ({"model": "m" * 129}, "model"),
+        ({"name": "x" * 81}, "name"),
+        ({"name": ""}, "name"),
+        ({"history_messages": 0}, "history_messages"),
+        ({"history_messages": 201}, "history_messages"),
+        ({"history_tokens": 50}, "history_tokens"),
+        ({"debounce_seconds": -1}, "debounce_seconds"),
+        ({"debounce_seconds": 121}, "debounce_seconds"),
+        ({"inactivity_hours": 0}, "inactivity_hours"),
+        ({"inactivity_hours": 721}, "inactivity_hours"),
+        ({"fallback_message": ""}, "fallback_message"),
+        ({"handoff_message": "x" * 1601}, "handoff_message"),
+        ({"follow_up_message": "Oi?"}, "follow_up_after_minutes"),
+        ({"follow_up_after_minutes": 30}, "follow_up_message"),
+        ({"follow_up_message": "Oi?", "follow_up_after_minutes": 4}, "follow_up_after_minutes"),
+        ({"follow_up_message": "Oi?", "follow_up_after_minutes": 1381}, "follow_up_after_minutes"),
+        ({"ai_enabled": None}, "ai_enabled"),
+    ],
+)
+def test_each_rule_of_the_database_is_checked_first_with_a_message(
+    changes: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidAgentSetting) as raised:
+        validate_changes(CURRENT, changes)
+    assert raised.value.field == field
+    assert raised.value.user_message
+
+
+def test_valid_changes_are_normalised() -> None:
+    assert validate_changes(
+        CURRENT,
+        {
+            "name": "  Bia ",
+            "temperature": 1,
+            "model": " qwen2.5:7b ",
+            "history_tokens": None,
+            "follow_up_message": "  Ainda aí? ",
+            "follow_up_after_minutes": 5,
+        },
+    ) == {
+        "name": "Bia",
+        "temperature": 1.0,
+        "model": "qwen2.5:7b",
+        "history_tokens": None,
+        "follow_up_message": "Ainda aí?",
+        "follow_up_after_minutes": 5,
+    }
+    # Clearing one half of a configured pair needs the other half too.
+    configured = CURRENT.model_copy(
+        update={"follow_up_message": "Oi?", "follow_up_after_minutes": 10}
+    )
+    with pytest.raises(InvalidAgentSetting):
+        validate_changes(configured, {"follow_up_message": None})
+    assert validate_changes(
+        configured, {"follow_up_message": "", "follow_up_after_minutes": None}
+    ) == {"follow_up_message": None, "follow_up_after_minutes": None}
 
 
 async def test_anonymous_callers_must_sign_in_to_change_an_agent(

@@ -137,6 +137,17 @@ async def worker(services: Services) -> AsyncIterator[Worker]:
             await running.stop()
 
 
+@pytest.fixture
+async def paused_worker(services: Services) -> AsyncIterator[Worker]:
+    """A worker the test starts when it is ready (jobs wait in the queue until then)."""
+    async with open_queue_app(services):
+        paused = Worker(services, ["replies"])
+        try:
+            yield paused
+        finally:
+            await paused.stop()
+
+
 @asynccontextmanager
 async def open_queue_app(services: Services) -> AsyncIterator[procrastinate.App]:
     """The product's queue app on this test's pool (a fresh connector per test: an app

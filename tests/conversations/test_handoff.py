@@ -53,17 +53,17 @@ async def test_a_reply_job_that_finds_the_ai_may_not_answer_skips_without_asking
     shop: Shop,
     replies: ReplyFactory,
     services: Services,
-    worker: Worker,
+    paused_worker: Worker,
     fake_openai: FakeOpenAI,
     inspect: Inspector,
     change: str,
     blocker: str,
 ) -> None:
-    await replies.configure_agent(shop.organization.id, debounce_seconds=1)
     ingested = await replies.inbound(shop.channel, "oi")
     assert ingested.reply_job_id is not None
-    async with services.database.as_service() as conn:  # during the debounce
+    async with services.database.as_service() as conn:  # while the job waits
         await conn.execute(change, [ingested.conversation_id])
+    await paused_worker.start()
 
     assert await inspect.settled_outcomes(ingested.conversation_id, 1) == ["skipped"]
     assert fake_openai.requests == []
