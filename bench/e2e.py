@@ -54,6 +54,8 @@ SECRET_KEY = "bench-e2e-secret-key-0123456789-abcdefghijkl"  # noqa: S105 - benc
 BUSINESS_NUMBER = "+5511930000000"
 TARGET_RATE = 50.0
 UNLOADED_RATE = 5.0
+#: Worker processes (the product scales workers out; one per core here).
+WORKERS = int(os.environ.get("BENCH_E2E_WORKERS", "2"))
 
 
 def free_port() -> int:
@@ -164,15 +166,16 @@ class Processes:
 
 
 @contextlib.contextmanager
-def bench_database() -> Iterator[str]:
-    """``DATABASE_URL``, or a fresh cluster of the benchmark's own (durable, as in use)."""
+def bench_database() -> Iterator[tuple[str, int | None]]:
+    """``DATABASE_URL``, or a fresh cluster of the benchmark's own (durable, as in use),
+    with its postmaster's pid when it is local."""
     from atende.db.embedded import EmbeddedPostgres  # noqa: PLC0415 - a heavy import
     from atende.db.migrations import apply_migrations  # noqa: PLC0415
 
     if os.environ.get("DATABASE_URL"):
         url = os.environ["DATABASE_URL"]
         apply_migrations(url)
-        yield url
+        yield url, None
         return
     data_dir = Path(tempfile.mkdtemp(prefix="atende-bench-e2e-"))
     cluster = EmbeddedPostgres(
@@ -181,7 +184,8 @@ def bench_database() -> Iterator[str]:
     cluster.start()
     try:
         apply_migrations(cluster.url())
-        yield cluster.url()
+        postmaster = int((cluster.cluster_dir / "postmaster.pid").read_text().split()[0])
+        yield cluster.url(), postmaster
     finally:
         cluster.destroy()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -259,8 +263,11 @@ async def wait_until_ready(
 
 
 @contextlib.asynccontextmanager
-async def running_product(database_url: str) -> AsyncIterator[tuple[str, SendTap]]:
-    """The API, the worker, the demo model and the simulator; yields the webhook URL."""
+async def running_product(
+    database_url: str,
+) -> AsyncIterator[tuple[str, SendTap, dict[str, int]]]:
+    """The API, the worker, the demo model and the simulator; yields the webhook URL, the
+    simulator's tap and the processes' pids."""
     from atende.channels.simulator import (  # noqa: PLC0415 - the channels module
         TwilioSimulator,
         create_simulator_app,
@@ -291,21 +298,89 @@ async def running_product(database_url: str) -> AsyncIterator[tuple[str, SendTap
                 ["serve", "--host", "127.0.0.1", "--port", str(api_port)],
                 benchmark_environment(common),
             )
-            processes.start(
-                "worker",
-                ["worker"],
-                benchmark_environment(
-                    {
-                        **common,
-                        "ATENDE_WORKER_CONCURRENCY": "30",
-                        "ATENDE_DB_POOL_MAX_SIZE": "20",
-                    }
-                ),
-            )
+            for index in range(WORKERS):
+                processes.start(
+                    f"worker-{index}",
+                    ["worker"],
+                    benchmark_environment(
+                        {
+                            **common,
+                            "ATENDE_WORKER_CONCURRENCY": "20",
+                            "ATENDE_DB_POOL_MAX_SIZE": "15",
+                        }
+                    ),
+                )
             await wait_until_ready(api_url, model_url, database_url, processes)
-            yield f"{api_url}/webhooks/twilio/messages", tap
+            pids = {
+                name: child.pid
+                for name, child in zip(
+                    ("demo model", "api", *(f"worker-{i}" for i in range(WORKERS))),
+                    processes.children,
+                    strict=True,
+                )
+            }
+            yield f"{api_url}/webhooks/twilio/messages", tap, pids
         finally:
             processes.stop()
+
+
+# -- where the CPU goes --------------------------------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name is in parentheses and may hold spaces.
+    return text[text.rindex(")") + 2 :].split()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux /proc), 0 if unknown."""
+    fields = _stat(pid)
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def children_cpu_seconds(parent: int) -> float:
+    """CPU of a process's direct children (Postgres's backends under its postmaster)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None and int(fields[1]) == parent:
+                total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds per part of the system, between two readings."""
+
+    pids: dict[str, int]
+    postmaster: int | None
+    readings: dict[str, float] = field(default_factory=dict)
+
+    def read(self) -> dict[str, float]:
+        now = {name: process_cpu_seconds(pid) for name, pid in self.pids.items()}
+        now["load (this process)"] = time.process_time()
+        if self.postmaster is not None:
+            now["postgres"] = process_cpu_seconds(self.postmaster) + children_cpu_seconds(
+                self.postmaster
+            )
+        return now
+
+    def start(self) -> None:
+        self.readings = self.read()
+
+    def per_conversation_ms(self, conversations: int) -> dict[str, float]:
+        now = self.read()
+        return {
+            name: (now[name] - self.readings.get(name, 0.0)) * 1000 / max(1, conversations)
+            for name in now
+        }
 
 
 # -- the load ----------------------------------------------------------------------------------
@@ -394,19 +469,76 @@ async def measure(database_url: str, tap: SendTap, step: Step) -> None:
         step.end_to_end_ms.append((arrived - step.sent[customer]) * 1000 - latency_ms)
 
 
+PHASES_QUERY = """
+with convs as (
+    select c.id as conversation_id, ct.phone_number,
+           (select min(m.created_at) from public.messages as m
+            where m.conversation_id = c.id and m.direction = 'inbound') as received_at,
+           (select min(m.created_at) from public.messages as m
+            where m.conversation_id = c.id and m.author = 'ai') as replied_at,
+           (select m.id from public.messages as m
+            where m.conversation_id = c.id and m.author = 'ai' limit 1) as reply_id
+    from public.contacts as ct
+    join public.conversations as c on c.contact_id = ct.id
+    where ct.phone_number = any(%s)
+)
+select convs.phone_number, convs.received_at, convs.replied_at,
+       (select min(e.at) from procrastinate.procrastinate_jobs as j
+        join procrastinate.procrastinate_events as e on e.job_id = j.id and e.type = 'started'
+        where j.task_name = 'conversations:generate_reply'
+          and j.args ->> 'conversation_id' = convs.conversation_id::text) as reply_started_at,
+       (select min(e.at) from procrastinate.procrastinate_jobs as j
+        join procrastinate.procrastinate_events as e on e.job_id = j.id and e.type = 'started'
+        where j.task_name = 'channels:send_message'
+          and j.args ->> 'message_id' = convs.reply_id::text) as send_started_at
+from convs
+"""
+
+
+async def phases(database_url: str, tap: SendTap, step: Step) -> dict[str, float]:
+    """Median milliseconds of each phase, from the timestamps the platform records."""
+    phones = [customer.removeprefix("whatsapp:") for customer in step.sent]
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        rows = await (await conn.execute(PHASES_QUERY, [phones])).fetchall()
+    spans: dict[str, list[float]] = {
+        "webhook_to_stored": [],
+        "stored_to_reply_job": [],
+        "reply_job": [],
+        "reply_to_send_job": [],
+        "send_job_to_twilio": [],
+    }
+    for phone, received, replied, reply_started, send_started in rows:
+        customer = f"whatsapp:{phone}"
+        arrived = tap.received.get(customer)
+        if None in (received, replied, reply_started, send_started, arrived):
+            continue
+        spans["webhook_to_stored"].append((received.timestamp() - step.sent[customer]) * 1000)
+        spans["stored_to_reply_job"].append((reply_started - received).total_seconds() * 1000)
+        spans["reply_job"].append((replied - reply_started).total_seconds() * 1000)
+        spans["reply_to_send_job"].append((send_started - replied).total_seconds() * 1000)
+        spans["send_job_to_twilio"].append((arrived - send_started.timestamp()) * 1000)
+    return {name: percentile(values, 0.5) for name, values in spans.items()}
+
+
 async def run(quick: bool) -> Result:
     unloaded = Step(UNLOADED_RATE, 3 if quick else 6)
     rates = [TARGET_RATE] if quick else [25.0, TARGET_RATE, 75.0, 100.0, 150.0]
     steps: list[Step] = []
-    with bench_database() as database_url:
+    cpu_at_target: dict[str, float] = {}
+    with bench_database() as (database_url, postmaster):
         await setup_business(database_url)
-        async with running_product(database_url) as (webhook_url, tap):
+        async with running_product(database_url) as (webhook_url, tap, pids):
+            meter = CpuMeter(pids, postmaster)
             await drive(webhook_url, tap, Step(10, 1))  # warm up connections and caches
             await drive(webhook_url, tap, unloaded)
             await measure(database_url, tap, unloaded)
             for rate in rates:
                 step = Step(rate, 10 if quick else 20)
+                meter.start()
                 await drive(webhook_url, tap, step)
+                cpu = meter.per_conversation_ms(len(step.sent))
+                if rate == TARGET_RATE:
+                    cpu_at_target = cpu
                 await measure(database_url, tap, step)
                 steps.append(step)
                 print(
@@ -414,6 +546,17 @@ async def run(quick: bool) -> Result:
                     f" backlog {step.backlog_after}, overhead p50"
                     f" {percentile(step.overhead_ms, 0.5):.1f} ms p99"
                     f" {percentile(step.overhead_ms, 0.99):.1f} ms"
+                )
+                print(
+                    "         median phases: "
+                    + ", ".join(
+                        f"{name} {value:.1f} ms"
+                        for name, value in (await phases(database_url, tap, step)).items()
+                    )
+                )
+                print(
+                    "         CPU per conversation: "
+                    + ", ".join(f"{name} {value:.1f} ms" for name, value in cpu.items())
                 )
                 if not step.held:
                     break
@@ -428,7 +571,11 @@ async def run(quick: bool) -> Result:
             "seconds_per_rate": at_target.seconds,
             "model": "offline demo model (atende demo-model)",
             "debounce_seconds": 0,
+            "workers": WORKERS,
             "cpus": os.cpu_count(),
+            "cpu_ms_per_conversation_at_target": {
+                name: round(value, 2) for name, value in cpu_at_target.items()
+            },
         },
         metrics={
             "overhead_p50": Metric(percentile(at_target.overhead_ms, 0.5), "ms"),
