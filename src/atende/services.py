@@ -16,6 +16,8 @@ from atende.config import Settings
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.pool import Pool, create_pool, open_pool
 from atende.db.session import Database
+from atende.identity.provider import IdentityProvider
+from atende.identity.providers import open_identity_provider
 from atende.identity.tokens import TokenService
 
 
@@ -25,6 +27,7 @@ class Services:
     pool: Pool
     database: Database
     tokens: TokenService
+    identity_provider: IdentityProvider
 
 
 def database_url(settings: Settings) -> str:
@@ -58,11 +61,14 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
     )
     await open_pool(pool)
     try:
-        yield Services(
-            settings=settings,
-            pool=pool,
-            database=Database(pool, statement_timeout_ms=settings.statement_timeout_ms),
-            tokens=token_service(settings),
-        )
+        database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
+        async with open_identity_provider(settings, database) as identity_provider:
+            yield Services(
+                settings=settings,
+                pool=pool,
+                database=database,
+                tokens=token_service(settings),
+                identity_provider=identity_provider,
+            )
     finally:
         await pool.close()

@@ -9,9 +9,12 @@
 --      organization and its owner membership in one transaction and deletes the record.
 --
 -- When step 2 or 3 fails, the service deletes the provider's user and then the record
--- (release_pending_user_v1). When even that fails (the process dies, the provider is
--- down), the record outlives its flow and the upkeep job deletes the user later
--- (abandoned_pending_users_v1): no user survives without the rows made for it.
+-- (release_pending_user_v1). When the provider's answer never came (a timeout), a create
+-- may still land after the delete: the record is then only marked abandoned, which frees
+-- the e-mail, and the upkeep job deletes the user once more a little later. When even the
+-- delete fails (the process dies, the provider is down), the record outlives its flow and
+-- the upkeep job deletes the user later (abandoned_pending_users_v1): no user survives
+-- without the rows made for it.
 
 -- Users the identity provider is creating ---------------------------------------------
 
@@ -20,6 +23,8 @@ create table private.pending_users (
     email text not null,
     purpose text not null,
     created_at timestamptz not null default now(),
+    -- Set when the flow gave up but the provider may still create the user.
+    abandoned_at timestamptz,
     constraint pending_users_purpose check (purpose in ('registration', 'invitation')),
     constraint pending_users_email_lowercase check (email = lower(email))
 );
@@ -28,13 +33,14 @@ comment on table private.pending_users is
     'Users being created in the identity provider whose database rows are not committed yet.';
 
 -- Two sign-ups with one e-mail cannot both be in flight.
-create unique index pending_users_email_key on private.pending_users (email);
+create unique index pending_users_email_key on private.pending_users (email)
+    where abandoned_at is null;
 -- The upkeep job looks for old records.
 create index pending_users_created_at_idx on private.pending_users (created_at);
 
 alter table private.pending_users enable row level security;
 revoke all on table private.pending_users from public, anon, authenticated;
-grant select, insert, delete on table private.pending_users to service_role;
+grant select, insert, update, delete on table private.pending_users to service_role;
 
 -- Local auth.users: one user per e-mail ------------------------------------------------
 
@@ -160,7 +166,9 @@ declare
     organization public.organizations;
 begin
     select * into pending from private.pending_users as p
-    where p.user_id = register_organization_v1.user_id and p.purpose = 'registration'
+    where p.user_id = register_organization_v1.user_id
+      and p.purpose = 'registration'
+      and p.abandoned_at is null
     for update;
     if not found then
         raise sqlstate 'PT404' using message = 'no registration is pending for this user';
@@ -192,25 +200,29 @@ comment on function private.register_organization_v1 is
 
 -- Compensation and upkeep ----------------------------------------------------------------
 
-create function private.release_pending_user_v1(user_id uuid)
+create function private.release_pending_user_v1(user_id uuid, abandon boolean default false)
     returns boolean
-    language sql
+    language plpgsql
     volatile
     security definer
     set search_path = pg_catalog
 as $$
-    with released as (
-        delete from private.pending_users as p
-        where p.user_id = release_pending_user_v1.user_id
-        returning 1
-    )
-    select exists (select from released)
+begin
+    if abandon then
+        update private.pending_users as p set abandoned_at = coalesce(p.abandoned_at, now())
+        where p.user_id = release_pending_user_v1.user_id;
+    else
+        delete from private.pending_users as p where p.user_id = release_pending_user_v1.user_id;
+    end if;
+    return found;
+end;
 $$;
 
 comment on function private.release_pending_user_v1 is
-    'Forgets a reservation once the provider''s user is known to be gone.';
+    'Forgets a reservation once its user is gone; with abandon, frees the e-mail but keeps '
+    'the record for the upkeep job to delete the user once more.';
 
-create function private.abandoned_pending_users_v1(older_than interval)
+create function private.abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval)
     returns setof private.pending_users
     language sql
     stable
@@ -218,13 +230,15 @@ create function private.abandoned_pending_users_v1(older_than interval)
     set search_path = pg_catalog
 as $$
     select * from private.pending_users
-    where created_at < now() - older_than
+    where created_at < now() - in_flight_for
+       or abandoned_at < now() - abandoned_for
     order by created_at
     limit 100
 $$;
 
 comment on function private.abandoned_pending_users_v1 is
-    'Reservations whose flow died before finishing or compensating (for the upkeep job).';
+    'Reservations whose flow died or gave up (for the upkeep job): in flight for longer than '
+    'any flow takes, or abandoned for longer than a late provider answer could take.';
 
 revoke all on function private.reserve_user_v1 from public;
 revoke all on function private.register_organization_v1 from public;

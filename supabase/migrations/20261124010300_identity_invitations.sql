@@ -90,7 +90,10 @@ begin
     if invite_member_v1.new_user_id is null then
         select p.id into invitee from public.profiles as p where lower(p.email) = normalized;
         if invitee is null then
-            if exists (select from private.pending_users as pu where pu.email = normalized) then
+            if exists (
+                select from private.pending_users as pu
+                where pu.email = normalized and pu.abandoned_at is null
+            ) then
                 raise sqlstate 'PT503' using message = 'someone is signing up with this e-mail';
             end if;
             -- A user of the Supabase project who never used Atende: give them a profile.
@@ -114,6 +117,7 @@ begin
         where pu.user_id = invite_member_v1.new_user_id
           and pu.email = normalized
           and pu.purpose = 'invitation'
+          and pu.abandoned_at is null
         returning pu.user_id into invitee;
         if invitee is null then
             raise sqlstate 'PT404' using message = 'no invitation account is pending for this e-mail';
