@@ -9,8 +9,13 @@ where id = (select auth.uid());
 
 -- name: viewer_memberships
 -- The caller's memberships, with their organizations, oldest first.
-select m.role, o.id as organization_id, o.name as organization_name,
-       o.created_at as organization_created_at
+select m.id, m.role, m.created_at, m.user_id, m.organization_id,
+       o.name as organization_name, o.created_at as organization_created_at,
+       exists (
+           select from public.invitations as i
+           where i.organization_id = m.organization_id and i.user_id = m.user_id
+             and i.accepted_at is null
+       ) as invitation_pending
 from public.memberships as m
 join public.organizations as o on o.id = m.organization_id
 where m.user_id = (select auth.uid())

@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 
 from atende.graphql.errors import ErrorMaskingExtension
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
+from atende.identity.mutations import IdentityMutation
 from atende.identity.types import IdentityQuery
 
 MAX_DEPTH = 12
@@ -25,6 +26,7 @@ MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
 Query = merge_types("Query", (IdentityQuery,))
+Mutation = merge_types("Mutation", (IdentityMutation,))
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -44,7 +46,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, extensions=extensions)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 def export_sdl() -> str:
