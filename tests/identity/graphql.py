@@ -122,9 +122,13 @@ async def execute(
     return data
 
 
+#: The password the tests' owners register with.
+OWNER_PASSWORD = "pão-de-queijo-42"
+
+
 def registration(
     email: str = "dona.maria@example.com",
-    password: str = "pão-de-queijo-42",
+    password: str = OWNER_PASSWORD,
     organization_name: str = "Padaria Pão Quente",
     full_name: str = "Maria da Silva",
 ) -> dict[str, Any]:
