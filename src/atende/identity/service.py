@@ -157,8 +157,8 @@ class IdentityService:
             user = await self._provider_call(
                 self.provider.verify_password(email.strip().lower(), password)
             )
-        except IdentityProviderError as error:
-            logger.warning("sign-in: identity provider unavailable: %s", error.message)
+        except Exception as error:
+            logger.warning("sign-in: identity provider unavailable: %s", _describe(error))
             raise errors.TemporarilyUnavailable() from error
         if user is None:
             raise errors.InvalidCredentials()
@@ -250,7 +250,7 @@ class IdentityService:
 
         try:
             await self._provider_call(self.provider.set_password(claimed["user_id"], password))
-        except IdentityProviderError as error:
+        except Exception as error:
             # Give the invitation back, so the same token works on the next try.
             async with self.database.transaction(Caller.service()) as conn:
                 await conn.execute(
@@ -258,7 +258,7 @@ class IdentityService:
                 )
             if isinstance(error, PasswordRejected):
                 raise errors.InvalidInput("password", _REFUSED_BY_PROVIDER) from error
-            logger.warning("invitation: identity provider unavailable: %s", error.message)
+            logger.warning("invitation: could not set the password: %s", _describe(error))
             raise errors.TemporarilyUnavailable() from error
 
         async with self.database.transaction(Caller.service()) as conn:
@@ -307,9 +307,11 @@ class IdentityService:
         for row in rows:
             try:
                 await self._provider_call(self.provider.delete_user(row["user_id"]))
-            except IdentityProviderError as error:
+            except Exception as error:
                 logger.warning(
-                    "upkeep: could not delete abandoned user %s: %s", row["user_id"], error.message
+                    "upkeep: could not delete abandoned user %s: %s",
+                    row["user_id"],
+                    _describe(error),
                 )
                 continue
             await self._release(row["user_id"], abandon=False)
@@ -339,9 +341,10 @@ class IdentityService:
         except PasswordRejected as error:
             await self._undo_user(user.id, outcome_known=True)
             raise errors.InvalidInput("password", _REFUSED_BY_PROVIDER) from error
-        except IdentityProviderError as error:
-            # Unavailable or timed out: the user may exist, or may yet come to exist.
-            logger.warning("identity provider could not create a user: %s", error.message)
+        except Exception as error:
+            # Unavailable, timed out, or failed in a way nobody foresaw: the user may exist,
+            # or may yet come to exist.
+            logger.warning("identity provider could not create a user: %s", _describe(error))
             await self._undo_user(user.id, outcome_known=False)
             raise errors.TemporarilyUnavailable() from error
 
@@ -352,11 +355,11 @@ class IdentityService:
         """
         try:
             await self._provider_call(self.provider.delete_user(user_id))
-        except IdentityProviderError as error:
+        except Exception as error:
             logger.warning(
                 "compensation: could not delete user %s now (%s); the upkeep job will",
                 user_id,
-                error.message,
+                _describe(error),
             )
             await self._release(user_id, abandon=True)
             return
@@ -484,6 +487,14 @@ def translate_database_error(error: psycopg.Error) -> errors.IdentityError | Non
         case "23514" if diag.constraint_name in _CHECKS:
             translated = errors.InvalidInput(_CHECKS[diag.constraint_name], "Valor inválido.")
     return translated
+
+
+def _describe(error: BaseException) -> str:
+    """An error for the log: its own message when Atende wrote it, else only its type (a
+    library's message may quote what was sent)."""
+    if isinstance(error, IdentityProviderError):
+        return error.message
+    return type(error).__name__
 
 
 def _field_message(message: str) -> str:

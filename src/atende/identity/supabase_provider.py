@@ -19,7 +19,14 @@ from typing import Self
 from uuid import UUID
 
 import httpx
-from supabase import AsyncClient, AsyncClientOptions, AuthApiError, AuthError, AuthWeakPasswordError
+from supabase import (
+    AsyncClient,
+    AsyncClientOptions,
+    AuthApiError,
+    AuthError,
+    AuthInvalidCredentialsError,
+    AuthWeakPasswordError,
+)
 from supabase_auth.types import AdminUserAttributes
 
 from atende.config import Settings
@@ -116,6 +123,8 @@ class SupabaseIdentityProvider:
             response = await self.client.auth.sign_in_with_password(
                 {"email": email, "password": password}
             )
+        except AuthInvalidCredentialsError:  # refused by the client itself: empty fields
+            return None
         except AuthApiError as error:
             if error.status in _REFUSED_SIGN_IN:
                 return None
