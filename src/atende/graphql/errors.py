@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
@@ -75,8 +76,10 @@ class ErrorMaskingExtension(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
+        # graphql-core's ExecutionResult while the operation runs; Strawberry's when an
+        # extension set it.
         result = self.execution_context.result
-        if not isinstance(result, ExecutionResult) or not result.errors:
+        if not isinstance(result, ExecutionResult | GraphQLExecutionResult) or not result.errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", None)
         result.errors = [self._present(error, request_id) for error in result.errors]
