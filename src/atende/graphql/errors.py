@@ -9,7 +9,7 @@ and the log has the same id beside the traceback.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -71,8 +71,67 @@ def public_error(error: GraphQLError) -> GraphQLError:
     return error
 
 
+REDACTED = "[redacted]"
+#: Shorter values are not worth hiding (and would mangle the message): ids of enums, flags.
+_MIN_REDACTED_LENGTH = 4
+
+
+def submitted_values(variables: Mapping[str, Any] | None) -> list[str]:
+    """Every scalar a client submitted in the operation's variables, as text, longest first."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, Iterable) and not isinstance(value, str | bytes):
+            for item in value:
+                walk(item)
+        elif value is not None and not isinstance(value, bool):
+            text = str(value)
+            if len(text) >= _MIN_REDACTED_LENGTH:
+                found.add(text)
+
+    walk(variables or {})
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(message: str, values: Iterable[str]) -> str:
+    """``message`` without any of ``values``.
+
+    GraphQL's own errors quote what was submitted ("Variable '$input' has invalid value ...,
+    found: {'password': ...}"): a password sent with a typo in a field name would otherwise
+    travel into the response and the log.
+    """
+    for value in values:
+        message = message.replace(value, REDACTED)
+    return message
+
+
+def is_graphql_own(error: GraphQLError) -> bool:
+    """Raised by GraphQL itself (parsing, validation, variable coercion), not by a resolver."""
+    original = error.original_error
+    return original is None or (
+        isinstance(original, GraphQLError) and original.original_error is None
+    )
+
+
+def log_errors(errors: Iterable[GraphQLError], variables: Mapping[str, Any] | None) -> None:
+    """Strawberry's ``process_errors``, without echoing what the client submitted.
+
+    GraphQL's own errors are the client's mistakes: INFO, redacted. Expected failures
+    (``PublicError``) are not worth a line. Unexpected ones are logged by
+    ``ErrorMaskingExtension``, with the request id the client sees.
+    """
+    values = submitted_values(variables)
+    for error in errors:
+        if is_graphql_own(error):
+            logger.info("GraphQL request refused: %s", redact(error.message, values))
+
+
 class ErrorMaskingExtension(SchemaExtension):
-    """Masks unexpected errors; keeps GraphQL's own and ``PublicError`` ones readable."""
+    """Masks unexpected errors; keeps GraphQL's own (redacted) and ``PublicError`` ones
+    readable."""
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -82,14 +141,22 @@ class ErrorMaskingExtension(SchemaExtension):
         if not isinstance(result, ExecutionResult | GraphQLExecutionResult) or not result.errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", None)
-        result.errors = [self._present(error, request_id) for error in result.errors]
+        values = submitted_values(self.execution_context.variables)
+        result.errors = [self._present(error, request_id, values) for error in result.errors]
 
-    def _present(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
+    def _present(
+        self, error: GraphQLError, request_id: str | None, values: list[str]
+    ) -> GraphQLError:
         original = error.original_error
-        if original is None or isinstance(original, PublicError):
+        if isinstance(original, PublicError):
             return public_error(error)
-        if isinstance(original, GraphQLError) and original.original_error is None:
-            return error
+        if is_graphql_own(error):
+            message = redact(error.message, values)
+            if message == error.message:
+                return error
+            return GraphQLError(
+                message, nodes=error.nodes, path=error.path, extensions=error.extensions
+            )
         logger.error(
             "unexpected error in GraphQL operation (request_id=%s, path=%s)",
             request_id,
