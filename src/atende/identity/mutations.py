@@ -179,7 +179,12 @@ class IdentityMutation:
         )
     )
     async def register_organization(
-        self, info: Info, input: RegisterOrganizationInput
+        self,
+        info: Info,
+        input: Annotated[
+            RegisterOrganizationInput,
+            strawberry.argument(description="The organization and its owner."),
+        ],
     ) -> RegisterOrganizationResult:
         try:
             registration = await identity_service(info).register_organization(
@@ -211,7 +216,11 @@ class IdentityMutation:
         )
 
     @strawberry.mutation(description="Sign in with e-mail and password.")
-    async def sign_in(self, info: Info, input: SignInInput) -> SignInResult:
+    async def sign_in(
+        self,
+        info: Info,
+        input: Annotated[SignInInput, strawberry.argument(description="The credentials.")],
+    ) -> SignInResult:
         try:
             session = await identity_service(info).sign_in(
                 email=input.email, password=input.password

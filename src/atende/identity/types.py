@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -230,7 +230,11 @@ class IdentityQuery:
     )
 
     @strawberry.field(description="An organization the caller belongs to; null otherwise.")
-    async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:
+    async def organization(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The organization's id.")],
+    ) -> Organization | None:
         organization_id = parse_id(id)
         if organization_id is None:
             return None
