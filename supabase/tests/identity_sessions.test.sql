@@ -1,7 +1,7 @@
 -- The platform's side of identity, as the service role: the registration saga's
 -- reservations, and sessions with rotating refresh tokens.
 begin;
-select plan(23);
+select plan(26);
 
 set local role service_role;
 set local request.jwt.claims to '{"role": "service_role"}';
@@ -63,6 +63,23 @@ select throws_ok(
 select ok(
     not private.release_pending_user_v1(gen_random_uuid()),
     'releasing an unknown reservation is harmless'
+);
+
+-- A flow that gave up on a provider that never answered abandons its reservation.
+select private.reserve_user_v1('late@example.com', 'registration') is not null as reserved;
+select ok(
+    private.release_pending_user_v1(
+        (select user_id from private.pending_users where email = 'late@example.com'), true),
+    'abandoning a reservation keeps its record'
+);
+select lives_ok(
+    $$ select private.reserve_user_v1('late@example.com', 'registration') $$,
+    'an abandoned reservation no longer holds its e-mail'
+);
+select is(
+    (select count(*)::int from private.abandoned_pending_users_v1(interval '1 hour', interval '-1 minute')),
+    1,
+    'the upkeep job finds the abandoned record, not the live one'
 );
 
 -- Sessions ------------------------------------------------------------------------------
