@@ -12,6 +12,7 @@ import pytest
 
 from atende.identity.passwords import PasswordHasher
 from atende.services import Services
+from tests.factories import Factory
 from tests.identity.graphql import (
     OWNER_PASSWORD,
     REFRESH,
@@ -179,3 +180,15 @@ async def test_a_tampered_access_token_cannot_sign_out(client: httpx.AsyncClient
 
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert (await refresh(client, session["refreshToken"]))["__typename"] == "RefreshSessionSuccess"
+
+
+async def test_factory_users_with_a_password_can_sign_in(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user(email="fabrica@example.com", password="senha-de-teste-1")
+
+    result = await sign_in(client, "fabrica@example.com", "senha-de-teste-1")
+
+    assert result["__typename"] == "SignInSuccess"
+    claims = jwt.decode(result["session"]["accessToken"], options={"verify_signature": False})
+    assert claims["sub"] == str(user.id)
