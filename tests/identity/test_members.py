@@ -9,6 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from atende.config import Settings
 from atende.identity.provider import ProviderUnavailable
 from atende.services import Services
 from tests.factories import Factory
@@ -88,6 +89,11 @@ async def remove(
     )
     result: dict[str, Any] = data["removeMember"]
     return result
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"identity_provider_timeout_seconds": 0.5})
 
 
 @pytest.fixture
