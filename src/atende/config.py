@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     twilio_api_base_url: str | None = Field(
         default=None, validation_alias=_env("TWILIO_API_BASE_URL")
     )
+    #: Seconds one model request may take before it counts as a (transient) failure.
+    model_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
 
     # Worker
     worker_concurrency: int = Field(default=10, ge=1)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from atende.config import Settings
 from atende.db.embedded import EmbeddedPostgres
@@ -20,6 +21,10 @@ from atende.identity.provider import IdentityProvider
 from atende.identity.providers import open_identity_provider
 from atende.identity.tokens import TokenService
 
+if TYPE_CHECKING:  # openai and twilio are slow to import; `atende --help` need not pay
+    from atende.ai.client import ModelClient
+    from atende.channels.service import TwilioService
+
 
 @dataclass
 class Services:
@@ -27,6 +32,11 @@ class Services:
     pool: Pool
     database: Database
     tokens: TokenService
+    #: The model client (one per process; ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``).
+    model: ModelClient
+    #: Twilio's Messages API for any channel's account (``TWILIO_API_BASE_URL``).
+    twilio: TwilioService
+    #: Where users and passwords live (``ATENDE_IDENTITY_PROVIDER``).
     identity_provider: IdentityProvider
 
 
@@ -60,15 +70,27 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
         name=name,
     )
     await open_pool(pool)
+    from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
+    from atende.channels.service import open_twilio_service  # noqa: PLC0415 - as above
+
+    model = ModelClient.from_settings(settings)
     try:
         database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
-        async with open_identity_provider(settings, database) as identity_provider:
+        async with (
+            open_twilio_service(settings) as twilio,
+            open_identity_provider(settings, database) as identity_provider,
+        ):
             yield Services(
                 settings=settings,
                 pool=pool,
                 database=database,
                 tokens=token_service(settings),
+                model=model,
+                twilio=twilio,
                 identity_provider=identity_provider,
             )
     finally:
-        await pool.close()
+        try:
+            await model.close()
+        finally:
+            await pool.close()

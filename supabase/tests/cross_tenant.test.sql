@@ -1,0 +1,186 @@
+-- Tenant isolation, table by table: a member of one organization can neither read,
+-- change, delete nor add rows of another organization, in any table a client can reach.
+--
+-- Driven by the catalogue: every table in `public` with an organization_id column is
+-- attacked through it; tables without one are listed in `tenant_keys` below with the
+-- column that ties them to a tenant. A table that is neither makes the suite fail, and
+-- so does a table left without rows to attack: when you add a table, add its rows to
+-- pg_temp.seed_tenant.
+
+begin;
+select * from no_plan();
+
+-- Two organizations with one of everything --------------------------------------------
+
+create function pg_temp.seed_tenant(label text, out organization_id uuid, out user_id uuid)
+    language plpgsql
+as $$
+declare
+    channel uuid;
+    contact uuid;
+    conversation uuid;
+    invitee uuid := gen_random_uuid();
+begin
+    user_id := gen_random_uuid();
+    insert into auth.users (id, email, created_at) values (user_id, label || '@example.com', now());
+    insert into public.profiles (id, email, full_name)
+    values (user_id, label || '@example.com', 'Owner ' || label);
+    insert into public.organizations (name) values ('Org ' || label) returning id into organization_id;
+    insert into public.memberships (organization_id, user_id, role)
+    values (organization_id, user_id, 'owner');
+    -- Someone invited who has not chosen a password yet.
+    insert into auth.users (id, email, created_at)
+    values (invitee, 'invitee-' || label || '@example.com', now());
+    insert into public.profiles (id, email, full_name)
+    values (invitee, 'invitee-' || label || '@example.com', 'Invitee ' || label);
+    insert into public.memberships (organization_id, user_id, role)
+    values (organization_id, invitee, 'agent');
+    insert into public.invitations (organization_id, user_id, invited_by, token_hash, expires_at)
+    values (organization_id, invitee, user_id, encode(sha256(convert_to(label, 'utf8')), 'hex'),
+            now() + interval '7 days');
+    insert into public.channels (organization_id, kind, phone_number, twilio_account_sid,
+                                 twilio_auth_token_ciphertext)
+    values (organization_id, 'whatsapp',
+            '+55119' || lpad((abs(hashtext(label)) % 100000000)::text, 8, '0'),
+            'AC' || md5(label), 'ciphertext')
+    returning id into channel;
+    insert into public.contacts (organization_id, phone_number, profile_name)
+    values (organization_id, '+5521987654321', 'Cliente ' || label)
+    returning id into contact;
+    insert into public.conversations (organization_id, channel_id, contact_id, last_inbound_at)
+    values (organization_id, channel, contact, now())
+    returning id into conversation;
+    insert into public.messages (organization_id, conversation_id, direction, author, body,
+                                 status, metadata)
+    values (organization_id, conversation, 'inbound', 'contact', 'Olá', 'received',
+            jsonb_build_object('message_sid', 'SM' || md5(label)));
+    insert into public.ai_runs (organization_id, conversation_id, model, outcome)
+    values (organization_id, conversation, 'gpt-4o-mini', 'replied');
+    -- public.agents: made by a trigger with each organization.
+end;
+$$;
+
+create temp table tenants as
+select 'attacker' as side, * from pg_temp.seed_tenant('attacker')
+union all
+select 'victim' as side, * from pg_temp.seed_tenant('victim');
+
+-- How each table is tied to a tenant ----------------------------------------------------
+
+create temp table tenant_keys (table_name text primary key, key_column text, key_of text);
+insert into tenant_keys values
+    ('organizations', 'id', 'organization'),
+    ('profiles', 'id', 'user');
+insert into tenant_keys
+select c.table_name, 'organization_id', 'organization'
+from information_schema.columns as c
+join information_schema.tables as t using (table_schema, table_name)
+where c.table_schema = 'public' and c.column_name = 'organization_id'
+  and t.table_type = 'BASE TABLE'
+  and c.table_name not in (select table_name from tenant_keys);
+
+select is_empty(
+    $$
+    select table_name::text from information_schema.tables
+    where table_schema = 'public' and table_type = 'BASE TABLE'
+    except
+    select table_name from tenant_keys
+    $$,
+    'every table in public is tied to a tenant (organization_id, or listed in tenant_keys)'
+);
+
+-- The attack ----------------------------------------------------------------------------
+
+create function pg_temp.attack(table_name text, key_column text, key_of text)
+    returns setof text
+    language plpgsql
+as $$
+declare
+    target regclass := format('public.%I', table_name)::regclass;
+    victim_key uuid;
+    attacker_key uuid;
+    attacker_user uuid := (select user_id from tenants where side = 'attacker');
+    sample text;
+    updatable_column text;
+    affected bigint;
+begin
+    select case key_of when 'user' then user_id else organization_id end into victim_key
+    from tenants where side = 'victim';
+    select case key_of when 'user' then user_id else organization_id end into attacker_key
+    from tenants where side = 'attacker';
+
+    execute format('select count(*) from %s where %I = $1', target, key_column)
+        into affected using victim_key;
+    return next ok(affected > 0, format('%s: the victim has rows to attack', table_name));
+    execute format('select t::text from %s as t where %I = $1 limit 1', target, key_column)
+        into sample using victim_key;
+    select column_name into updatable_column
+    from information_schema.columns
+    where table_schema = 'public' and columns.table_name = attack.table_name
+      and has_column_privilege('authenticated', target, column_name, 'UPDATE')
+    order by ordinal_position limit 1;
+
+    perform set_config('role', 'authenticated', true);
+    perform set_config('request.jwt.claims',
+        json_build_object('sub', attacker_user, 'role', 'authenticated')::text, true);
+
+    if has_any_column_privilege('authenticated', target, 'SELECT') then
+        execute format('select count(*) from %s where %I = $1', target, key_column)
+            into affected using attacker_key;
+        return next ok(affected > 0, format('%s: members read their own rows', table_name));
+    end if;
+
+    begin
+        execute format('select count(*) from %s where %I = $1', target, key_column)
+            into affected using victim_key;
+    exception when insufficient_privilege then
+        affected := 0;
+    end;
+    return next is(affected, 0::bigint, format('%s: no reading across tenants', table_name));
+
+    affected := 0;
+    if updatable_column is not null then
+        begin
+            execute format('update %s set %I = %I where %I = $1', target, updatable_column,
+                           updatable_column, key_column)
+                using victim_key;
+            get diagnostics affected = row_count;
+        exception when insufficient_privilege then
+            affected := 0;
+        end;
+    end if;
+    return next is(affected, 0::bigint, format('%s: no updating across tenants', table_name));
+
+    begin
+        execute format('delete from %s where %I = $1', target, key_column) using victim_key;
+        get diagnostics affected = row_count;
+    exception when insufficient_privilege then
+        affected := 0;
+    end;
+    return next is(affected, 0::bigint, format('%s: no deleting across tenants', table_name));
+
+    -- A copy of the victim's row: row-level security (or the grants) must refuse it
+    -- before any constraint gets a say.
+    begin
+        execute format('insert into %s select ($1::%s).*', target, target) using sample;
+        get diagnostics affected = row_count;
+    exception when insufficient_privilege then
+        affected := 0;
+    end;
+    return next is(affected, 0::bigint, format('%s: no inserting into another tenant', table_name));
+
+    execute 'reset role';
+    perform set_config('request.jwt.claims', '', true);
+
+    execute format('select count(*) from %s where %I = $1', target, key_column)
+        into affected using victim_key;
+    return next ok(affected > 0, format('%s: the victim''s rows are all still there', table_name));
+end;
+$$;
+
+select pg_temp.attack(table_name, key_column, key_of)
+from tenant_keys
+order by table_name;
+
+select * from finish();
+rollback;
