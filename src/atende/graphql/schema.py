@@ -18,8 +18,9 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from atende.graphql.errors import ErrorMaskingExtension, log_errors
+from atende.graphql.errors import ErrorMaskingExtension
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
+from atende.graphql.redaction import log_errors
 from atende.identity.mutations import IdentityMutation
 from atende.identity.types import IdentityQuery
 
