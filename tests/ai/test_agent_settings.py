@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from atende.ai.agents import AgentSettings, InvalidAgentSetting, validate_changes
+from atende.graphql.schema import build_schema
 from atende.services import Services
 from tests import factories
 from tests.factories import Factory, ReplyFactory
@@ -320,6 +321,7 @@ async def test_anonymous_callers_must_sign_in_to_change_an_agent(
     assert body["data"] is None
     [error] = body["errors"]
     assert error["message"] == "You must be signed in to do this."
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 async def test_switching_the_agent_off_stops_reply_jobs_for_new_messages(
@@ -334,3 +336,27 @@ async def test_switching_the_agent_off_stops_reply_jobs_for_new_messages(
     await update(client, organization.owner, organization.id, aiEnabled=False)
 
     assert (await replies.inbound(channel, "alô?")).reply_job_id is None
+
+
+def test_the_agent_types_fields_and_arguments_say_what_they_are() -> None:
+    schema = build_schema()._schema
+    undescribed = []
+    for name in ("Agent", "UpdateAgentInput", "UpdateAgentSuccess", "UpdateAgentResult"):
+        graphql_type = schema.type_map[name]
+        if not graphql_type.description:
+            undescribed.append(name)
+        for field_name, field in getattr(graphql_type, "fields", {}).items():
+            if not field.description:
+                undescribed.append(f"{name}.{field_name}")
+    assert schema.query_type is not None
+    assert schema.mutation_type is not None
+    for root, field_name in ((schema.query_type, "agent"), (schema.mutation_type, "updateAgent")):
+        field = root.fields[field_name]
+        if not field.description:
+            undescribed.append(field_name)
+        undescribed += [
+            f"{field_name}({argument})"
+            for argument, definition in field.args.items()
+            if not definition.description
+        ]
+    assert undescribed == []

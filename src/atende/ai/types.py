@@ -20,10 +20,13 @@ from atende.ai.agents import (
 from atende.graphql.context import Info
 from atende.graphql.errors import AuthenticationRequired
 
+# The expected failures every module shares (one set of types in the schema).
+from atende.identity.types import ForbiddenResult, NotFound, ValidationError
+
 
 @strawberry.type(description="An organization's AI assistant: its voice, model and manners.")
 class Agent:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The agent's id.")
     organization_id: strawberry.ID = strawberry.field(description="The organization it serves.")
     name: str = strawberry.field(description="What the team calls it.")
     system_prompt: str = strawberry.field(
@@ -63,7 +66,7 @@ class Agent:
     ai_enabled: bool = strawberry.field(
         description="Whether the AI answers at all in this organization."
     )
-    updated_at: datetime
+    updated_at: datetime = strawberry.field(description="When its settings last changed.")
 
     @classmethod
     def from_settings(cls, agent: AgentSettings) -> Agent:
@@ -91,25 +94,53 @@ class Agent:
     description="New settings for an organization's agent; fields left out stay as they are."
 )
 class UpdateAgentInput:
-    organization_id: strawberry.ID
-    name: str | None = strawberry.UNSET
-    system_prompt: str | None = strawberry.UNSET
-    model: str | None = strawberry.UNSET
-    temperature: float | None = strawberry.UNSET
-    history_messages: int | None = strawberry.UNSET
-    history_tokens: int | None = strawberry.field(
-        default=strawberry.UNSET, description="null removes the budget."
+    organization_id: strawberry.ID = strawberry.field(
+        description="The organization whose agent changes."
     )
-    debounce_seconds: int | None = strawberry.UNSET
-    fallback_message: str | None = strawberry.UNSET
-    handoff_message: str | None = strawberry.UNSET
-    inactivity_hours: int | None = strawberry.UNSET
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="What the team calls it (1 to 80 characters)."
+    )
+    system_prompt: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Its instructions (not blank; up to 20,000)."
+    )
+    model: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A model name: letters, digits and . _ : / - (e.g. `gpt-4o-mini`, `llama3.2`).",
+    )
+    temperature: float | None = strawberry.field(
+        default=strawberry.UNSET, description="0 to 2, kept to two decimals."
+    )
+    history_messages: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Latest messages the model reads (1 to 200)."
+    )
+    history_tokens: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A token budget for them (100 to 200,000); null removes the budget.",
+    )
+    debounce_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Wait for more customer messages (0 to 120 s)."
+    )
+    fallback_message: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Told to the customer when the AI fails (1 to 1600)."
+    )
+    handoff_message: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Told to the customer when a person takes over (1 to 1600).",
+    )
+    inactivity_hours: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Close quiet conversations after (1 to 720 h)."
+    )
     follow_up_message: str | None = strawberry.field(
         default=strawberry.UNSET,
         description="Set together with followUpAfterMinutes; null (both) turns follow-ups off.",
     )
-    follow_up_after_minutes: int | None = strawberry.UNSET
-    ai_enabled: bool | None = strawberry.UNSET
+    follow_up_after_minutes: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Quiet time before the follow-up (5 to 1380 min); null with the message.",
+    )
+    ai_enabled: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Whether the AI answers at all."
+    )
 
     def changes(self) -> dict[str, Any]:
         """The settings the client sent (null included), by their Python names."""
@@ -120,41 +151,17 @@ class UpdateAgentInput:
         }
 
 
-# -- Expected failures -------------------------------------------------------------------
-# The same shapes (and names) as the identity module's results. When both modules are in
-# one schema, these must be one set of types: import them from where they live first.
-
-
-@strawberry.interface(description="An expected failure: show `message` to the user.")
-class UserError:
-    message: str = strawberry.field(description="What went wrong, in words for the user.")
-
-
-@strawberry.type(description="An input field is invalid; nothing was changed.")
-class ValidationError(UserError):
-    field: str = strawberry.field(
-        description="The argument or input field at fault, as the schema names it (`email`)."
-    )
-
-
-@strawberry.type(description="No such organization (among the caller's) or no such member.")
-class NotFound(UserError):
-    pass
-
-
-@strawberry.type(name="Forbidden", description="The caller's role does not allow this change.")
-class ForbiddenResult(UserError):
-    pass
-
-
 @strawberry.type(description="The agent's settings changed.")
 class UpdateAgentSuccess:
-    agent: Agent
+    agent: Agent = strawberry.field(description="The agent with its new settings.")
 
 
 UpdateAgentResult = Annotated[
     UpdateAgentSuccess | ValidationError | NotFound | ForbiddenResult,
-    strawberry.union("UpdateAgentResult"),
+    strawberry.union(
+        "UpdateAgentResult",
+        description="The changed agent, or why nothing changed.",
+    ),
 ]
 
 
@@ -176,7 +183,13 @@ class AgentQuery:
     @strawberry.field(
         description="The AI assistant of an organization the caller belongs to; null otherwise."
     )
-    async def agent(self, info: Info, organization_id: strawberry.ID) -> Agent | None:
+    async def agent(
+        self,
+        info: Info,
+        organization_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The organization.")
+        ],
+    ) -> Agent | None:
         context = info.context
         organization = _organization_id(organization_id)
         if context.caller.user_id is None or organization is None:
@@ -193,7 +206,13 @@ class AgentMutation:
             "get Forbidden, and another organization is NotFound."
         )
     )
-    async def update_agent(self, info: Info, input: UpdateAgentInput) -> UpdateAgentResult:
+    async def update_agent(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateAgentInput, strawberry.argument(description="The organization and the changes.")
+        ],
+    ) -> UpdateAgentResult:
         context = info.context
         if context.caller.user_id is None:
             raise AuthenticationRequired()
