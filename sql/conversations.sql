@@ -107,3 +107,8 @@ select private.close_inactive_conversations_v1(%(batch_size)s) as closed;
 
 -- name: send_due_follow_ups
 select private.send_due_follow_ups_v1(%(batch_size)s) as sent;
+
+-- name: rescue_unanswered_conversations
+select private.rescue_unanswered_conversations_v1(
+    make_interval(secs => %(grace_seconds)s), %(batch_size)s
+) as rescued;

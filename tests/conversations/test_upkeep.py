@@ -346,6 +346,67 @@ async def test_a_reply_job_that_keeps_killing_its_workers_falls_back(
     assert (await inspect.conversation(ingested.conversation_id))["status"] == "handoff"
 
 
+# -- unanswered conversations ---------------------------------------------------------------------
+
+
+async def test_a_customer_left_without_a_reply_job_gets_one(
+    *,
+    shop: Shop,
+    replies: ReplyFactory,
+    services: Services,
+    tasks: ConversationTasks,
+    inspect: Inspector,
+) -> None:
+    stranded = await replies.inbound(shop.channel, "oi", from_number="+5511900000001")
+    answered = await replies.inbound(shop.channel, "oi", from_number="+5511900000002")
+    waiting = await replies.inbound(shop.channel, "oi", from_number="+5511900000003")
+    team = await replies.inbound(shop.channel, "oi", from_number="+5511900000004")
+    async with services.pool.connection() as conn:
+        # The first one's job failed for good (say, the database dropped mid-fallback);
+        # the second was answered; the third still has its job waiting.
+        await conn.execute(
+            "update procrastinate.procrastinate_jobs set status = 'failed' where id = any(%s)",
+            [[stranded.reply_job_id, answered.reply_job_id]],
+        )
+    await ai_reply(services, answered.conversation_id)
+    async with services.database.as_service() as conn:
+        await conn.execute(
+            "update public.conversations set ai_answered_through = now() where id = %s",
+            [answered.conversation_id],
+        )
+        await conn.execute(
+            "update public.conversations set ai_enabled = false where id = %s",
+            [team.conversation_id],
+        )
+    for ingested in (stranded, answered, waiting, team):
+        await age_conversation(services, ingested.conversation_id, "10 minutes")
+
+    assert await tasks.rescue_unanswered_conversations() == 1
+    assert await tasks.rescue_unanswered_conversations() == 0  # its job now waits
+
+    jobs = [
+        job for job in await inspect.jobs("conversations:generate_reply") if job["status"] == "todo"
+    ]
+    rescued = [
+        job for job in jobs if job["args"]["conversation_id"] == str(stranded.conversation_id)
+    ]
+    assert len(rescued) == 1
+    assert rescued[0]["lock"] == f"conversation:{stranded.conversation_id}"
+    assert rescued[0]["queueing_lock"] == f"reply:{stranded.conversation_id}"
+
+
+async def test_a_recent_message_is_left_to_its_own_job(
+    shop: Shop, replies: ReplyFactory, services: Services, tasks: ConversationTasks
+) -> None:
+    ingested = await replies.inbound(shop.channel, "oi")
+    async with services.pool.connection() as conn:
+        await conn.execute(
+            "delete from procrastinate.procrastinate_jobs where id = %s", [ingested.reply_job_id]
+        )
+    assert await tasks.rescue_unanswered_conversations() == 0
+    assert await tasks.rescue_unanswered_conversations(grace_seconds=0) == 1
+
+
 # -- the schedule --------------------------------------------------------------------------------
 
 
@@ -366,6 +427,11 @@ def test_the_schedule_defers_each_upkeep_job_on_the_upkeep_queue() -> None:
             "* * * * *",
             "upkeep",
             "upkeep:retry_stalled_jobs",
+        ),
+        "conversations:rescue_unanswered_conversations": (
+            "*/5 * * * *",
+            "upkeep",
+            "upkeep:rescue_unanswered_conversations",
         ),
         "conversations:delete_old_jobs": ("17 * * * *", "upkeep", "upkeep:delete_old_jobs"),
     }

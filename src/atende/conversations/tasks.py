@@ -60,6 +60,9 @@ MAX_REPLY_CHARS = 4096
 #: Rows an upkeep statement handles at once, and how many such batches one job runs.
 UPKEEP_BATCH_SIZE = 500
 UPKEEP_MAX_BATCHES = 20
+#: How long past its debounce a waiting customer message may go without a reply job
+#: before the rescue defers one.
+RESCUE_GRACE_SECONDS = 120.0
 #: A job whose worker died this many times is given up (and a reply falls back).
 MAX_STALLED_ATTEMPTS = 3
 #: ``error_code`` of fallbacks that are not the model's fault.
@@ -341,11 +344,25 @@ class ConversationTasks:
             logger.info("queued %d follow-up(s)", sent)
         return sent
 
-    async def _in_batches(self, query: Any, column: str) -> int:
+    async def rescue_unanswered_conversations(
+        self, grace_seconds: float = RESCUE_GRACE_SECONDS
+    ) -> int:
+        """Give a reply job to conversations whose customer waits with none queued or
+        running (a job that failed even to record its fallback, or was aborted)."""
+        rescued = await self._in_batches(
+            queries["rescue_unanswered_conversations"],
+            "rescued",
+            grace_seconds=grace_seconds,
+        )
+        if rescued:
+            logger.warning("deferred reply jobs for %d unanswered conversation(s)", rescued)
+        return rescued
+
+    async def _in_batches(self, query: Any, column: str, **params: Any) -> int:
         total = 0
         for _ in range(UPKEEP_MAX_BATCHES):
             async with self.database.transaction(Caller.service()) as conn:
-                row = await _fetch_one(conn, query, {"batch_size": UPKEEP_BATCH_SIZE})
+                row = await _fetch_one(conn, query, {"batch_size": UPKEEP_BATCH_SIZE, **params})
             done = int(row[column]) if row else 0
             total += done
             if done < UPKEEP_BATCH_SIZE:
@@ -465,6 +482,19 @@ async def send_follow_ups(context: procrastinate.JobContext, timestamp: int) -> 
 )
 async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
     await ConversationTasks.from_context(context).retry_stalled_jobs()
+
+
+@blueprint.periodic(cron="*/5 * * * *", periodic_id="every_5_minutes")
+@blueprint.task(
+    name="rescue_unanswered_conversations",
+    queue=UPKEEP_QUEUE,
+    queueing_lock="upkeep:rescue_unanswered_conversations",
+    pass_context=True,
+)
+async def rescue_unanswered_conversations(
+    context: procrastinate.JobContext, timestamp: int
+) -> None:
+    await ConversationTasks.from_context(context).rescue_unanswered_conversations()
 
 
 @blueprint.periodic(cron="17 * * * *", periodic_id="hourly")
