@@ -16,10 +16,14 @@ from typing import Any
 import procrastinate
 
 from atende.channels import tasks as channel_tasks
+from atende.conversations import tasks as conversation_tasks
 from atende.db.pool import Connection
+from atende.identity import tasks as identity_tasks
 
 #: (namespace, blueprint) of every module that has jobs.
 TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
+    ("identity", identity_tasks.blueprint),
+    ("conversations", conversation_tasks.blueprint),
     ("channels", channel_tasks.blueprint),
 )
 

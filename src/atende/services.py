@@ -17,6 +17,8 @@ from atende.config import Settings
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.pool import Pool, create_pool, open_pool
 from atende.db.session import Database
+from atende.identity.provider import IdentityProvider
+from atende.identity.providers import open_identity_provider
 from atende.identity.tokens import TokenService
 
 if TYPE_CHECKING:  # openai and twilio are slow to import; `atende --help` need not pay
@@ -35,6 +37,8 @@ class Services:
     model: ModelClient
     #: Twilio's Messages API for any channel's account (``TWILIO_API_BASE_URL``).
     twilio: TwilioService
+    #: Where users and passwords live (``ATENDE_IDENTITY_PROVIDER``).
+    identity_provider: IdentityProvider
     #: Channels for webhooks (briefly cached) and the cipher of their auth tokens.
     channels: ChannelDirectory
 
@@ -74,9 +78,12 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
     from atende.channels.service import open_twilio_service  # noqa: PLC0415 - as above
 
     model = ModelClient.from_settings(settings)
-    database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
     try:
-        async with open_twilio_service(settings) as twilio:
+        database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
+        async with (
+            open_twilio_service(settings) as twilio,
+            open_identity_provider(settings, database) as identity_provider,
+        ):
             yield Services(
                 settings=settings,
                 pool=pool,
@@ -84,6 +91,7 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
                 tokens=token_service(settings),
                 model=model,
                 twilio=twilio,
+                identity_provider=identity_provider,
                 channels=channel_directory(settings, database),
             )
     finally:

@@ -239,26 +239,28 @@ async def test_retryable_failures_requeue_then_succeed_through_the_worker(
 
 
 async def run_worker_until_idle(services: Services, rounds: int = 20) -> None:
-    """Run the channel's jobs until none is waiting (retries are due within ms)."""
+    """Run the sends queue until no send job is waiting (retries are due within ms)."""
     import asyncio
 
-    # The process's tasks on a connector of this test's own (a blueprint can be added to
-    # one app only, and a connector keeps the first pool it was opened with).
-    app = queue_app.with_connector(procrastinate.PsycopgConnector())
-    async with app.open_async(services.pool):
-        for _ in range(rounds):
-            await app.run_worker_async(
-                wait=False,
-                additional_context={"services": services},
-                install_signal_handlers=False,
-            )
-            waiting = await fetch_all(
-                services,
-                "select 1 from procrastinate.procrastinate_jobs where status = 'todo'",
-            )
-            if not waiting:
-                return
-            await asyncio.sleep(0.06)
+    # The process's app on a connector of this test's own (an app keeps the first pool
+    # it was opened with).
+    with queue_app.replace_connector(procrastinate.PsycopgConnector()) as app:
+        async with app.open_async(services.pool):
+            for _ in range(rounds):
+                await app.run_worker_async(
+                    queues=["sends"],
+                    wait=False,
+                    additional_context={"services": services},
+                    install_signal_handlers=False,
+                )
+                waiting = await fetch_all(
+                    services,
+                    "select 1 from procrastinate.procrastinate_jobs"
+                    " where status = 'todo' and queue_name = 'sends'",
+                )
+                if not waiting:
+                    return
+                await asyncio.sleep(0.06)
     pytest.fail("jobs still waiting")
 
 

@@ -87,7 +87,9 @@ async def test_sigkill_between_twilio_accepting_and_the_update_never_resends(
     assert row["metadata"]["message_sid"] == sent.sid
     assert not row["is_error"]
     jobs = await fetch_all(
-        sending_services, "select status::text from procrastinate.procrastinate_jobs"
+        sending_services,
+        "select status::text from procrastinate.procrastinate_jobs"
+        " where task_name = 'channels:send_message'",
     )
     assert jobs == [{"status": "doing"}]  # stalled: its worker is gone
 

@@ -25,7 +25,8 @@ from atende.channels.management import (
 from atende.channels.types import Channel, ChannelKind, ChannelTemplate
 from atende.graphql.context import Info
 from atende.graphql.errors import AuthenticationRequired
-from atende.graphql.results import Forbidden, NotFound, UserError, ValidationError
+from atende.identity.types import ForbiddenResult as Forbidden
+from atende.identity.types import NotFound, UserError, ValidationError
 
 # -- refusals of this module ----------------------------------------------------------------
 

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
-from graphql import ExecutionResult as CoreExecutionResult
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from atende.errors import AtendeError
+from atende.graphql.redaction import is_graphql_own, redact, submitted_values
 
 logger = logging.getLogger("atende.graphql")
 
@@ -71,33 +72,34 @@ def public_error(error: GraphQLError) -> GraphQLError:
     return error
 
 
-#: What ``execution_context.result`` may hold: Strawberry's result (pre-execution
-#: errors, results set by extensions) or graphql-core's (what execution returned).
-OperationResult = (ExecutionResult, CoreExecutionResult)
-
-
-def operation_succeeded(result: object) -> bool:
-    """An operation's result came back, without errors."""
-    return isinstance(result, OperationResult) and not result.errors
-
-
 class ErrorMaskingExtension(SchemaExtension):
-    """Masks unexpected errors; keeps GraphQL's own and ``PublicError`` ones readable."""
+    """Masks unexpected errors; keeps GraphQL's own (redacted) and ``PublicError`` ones
+    readable."""
 
     def on_operation(self) -> Iterator[None]:
         yield
+        # graphql-core's ExecutionResult while the operation runs; Strawberry's when an
+        # extension set it.
         result = self.execution_context.result
-        if not isinstance(result, OperationResult) or not result.errors:
+        if not isinstance(result, ExecutionResult | GraphQLExecutionResult) or not result.errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", None)
-        result.errors = [self._present(error, request_id) for error in result.errors]
+        values = submitted_values(self.execution_context.variables)
+        result.errors = [self._present(error, request_id, values) for error in result.errors]
 
-    def _present(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
+    def _present(
+        self, error: GraphQLError, request_id: str | None, values: list[str]
+    ) -> GraphQLError:
         original = error.original_error
-        if original is None or isinstance(original, PublicError):
+        if isinstance(original, PublicError):
             return public_error(error)
-        if isinstance(original, GraphQLError) and original.original_error is None:
-            return error
+        if is_graphql_own(error):
+            message = redact(error.message, values)
+            if message == error.message:
+                return error
+            return GraphQLError(
+                message, nodes=error.nodes, path=error.path, extensions=error.extensions
+            )
         logger.error(
             "unexpected error in GraphQL operation (request_id=%s, path=%s)",
             request_id,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from atende.graphql.context import Context
-from atende.graphql.errors import ErrorCode, Unauthenticated, operation_succeeded
+from atende.graphql.errors import ErrorCode, Unauthenticated
 
 
 class AuthenticationExtension(SchemaExtension):
@@ -48,8 +49,13 @@ class TransactionExtension(SchemaExtension):
         try:
             yield
         finally:
+            # While the operation runs, the result is graphql-core's ExecutionResult
+            # (Strawberry's own when an extension set it, as AuthenticationExtension does).
             result = self.execution_context.result
+            failed = not isinstance(result, ExecutionResult | GraphQLExecutionResult) or bool(
+                result.errors
+            )
             try:
-                await scope.transaction.finish(commit=operation_succeeded(result))
+                await scope.transaction.finish(commit=not failed)
             finally:
                 context.end_operation(token)

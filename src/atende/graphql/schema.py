@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -15,18 +16,31 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
+from atende.ai.types import AgentMutation, AgentQuery
 from atende.channels.mutations import ChannelsMutation
 from atende.graphql.errors import ErrorMaskingExtension
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
+from atende.graphql.redaction import log_errors
+from atende.identity.mutations import IdentityMutation
 from atende.identity.types import IdentityQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (IdentityQuery,))
-Mutation = merge_types("Mutation", (ChannelsMutation,))
+Query = merge_types("Query", (IdentityQuery, AgentQuery))
+Mutation = merge_types("Mutation", (IdentityMutation, AgentMutation, ChannelsMutation))
+
+
+class Schema(strawberry.Schema):
+    """Strawberry's schema, logging errors without what the client submitted."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors, execution_context.variables if execution_context else None)
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -46,7 +60,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 def export_sdl() -> str:
