@@ -30,6 +30,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -340,18 +341,54 @@ def stored_exactly_once(url: str, sent: set[str]) -> tuple[int, int]:
 
 @dataclass
 class Measurements:
-    ours: Run
-    theirs: Run
+    ours: list[Run]
+    theirs: list[Run]
     ours_at_rate: Run
     theirs_at_rate: Run
     rate: float
     sent: set[str]
 
+    @property
+    def ratio(self) -> float:
+        """The median of the rounds' ratios (each round pairs two runs side by side)."""
+        return statistics.median(
+            mine.throughput / base.throughput
+            for mine, base in zip(self.ours, self.theirs, strict=True)
+        )
+
+
+def median_run(runs: list[Run]) -> Run:
+    return sorted(runs, key=lambda run: run.throughput)[len(runs) // 2]
+
+
+async def sustained_rate(
+    url: str, work: list[Delivery], *, ceiling: float, seconds: float
+) -> float:
+    """The highest fixed rate (from a quarter of ``ceiling``, its closed-loop throughput,
+    stepping up by 1.25x) the baseline holds: p99
+    under the target and the rate achieved (a step that fails is tried once more)."""
+    rate, held, retried = max(50.0, round(ceiling / 4)), 0.0, False
+    while rate <= ceiling:
+        run = await open_loop(url, work, rate=rate, seconds=seconds)
+        ok = (
+            percentile(run.latencies_ms, 0.99) < P99_TARGET_MS
+            and run.completed >= 0.95 * rate * seconds
+        )
+        print(f"  baseline at {rate:6.0f}/s: {summary(run)} {'held' if ok else 'NOT held'}")
+        if not ok and not retried:
+            retried = True  # one second chance: this machine is shared and noisy
+            continue
+        if not ok:
+            break
+        held, retried = rate, False
+        rate *= 1.25
+    return held
+
 
 async def measure(
     atende: Server, baseline: Server, *, rounds: int, seconds: float, concurrency: int
 ) -> Measurements:
-    """Alternating closed-loop rounds, then both at the fixed rate."""
+    """Alternating closed-loop rounds; the rate the baseline sustains; both at it."""
     atende_url = f"http://127.0.0.1:{atende.port}{INBOUND_PATH}"
     baseline_url = f"http://127.0.0.1:{baseline.port}{BASELINE_PATH}"
     per_round = int(3000 * seconds)
@@ -372,26 +409,23 @@ async def measure(
         cursor += per_round
         ours.append(await closed_loop(atende_url, chunk, concurrency=concurrency, seconds=seconds))
         print(f"round {number + 1} atende   {summary(ours[-1])}")
-    best_ours = max(ours, key=lambda r: r.throughput)
-    best_theirs = max(theirs, key=lambda r: r.throughput)
-    rate = THROUGHPUT_TARGET * best_theirs.throughput
+    step = 2.0 if seconds < 10 else 5.0
+    rate = await sustained_rate(
+        baseline_url, work, ceiling=median_run(theirs).throughput, seconds=step
+    )
+    rate = rate or 100.0
     theirs_at_rate = await open_loop(baseline_url, work, rate=rate, seconds=seconds)
     print(f"at {rate:.0f}/s baseline {summary(theirs_at_rate)}")
     ours_at_rate = await open_loop(atende_url, work[cursor:], rate=rate, seconds=seconds)
     print(f"at {rate:.0f}/s atende   {summary(ours_at_rate)}")
     return Measurements(
-        best_ours,
-        best_theirs,
-        ours_at_rate,
-        theirs_at_rate,
-        rate,
-        sent={delivery.sid for delivery in work},
+        ours, theirs, ours_at_rate, theirs_at_rate, rate, sent={d.sid for d in work}
     )
 
 
 async def run(quick: bool) -> Result:
     concurrency = 32
-    seconds = 5.0 if quick else 15.0
+    seconds = 4.0 if quick else 15.0
     rounds = 1 if quick else 3
     params: dict[str, object] = {
         "concurrency": concurrency,
@@ -420,24 +454,27 @@ async def run(quick: bool) -> Result:
         print(f"stored {stored} messages; distinct sids sent and answered: {of_ours}")
 
     params["rate_for_p99"] = round(found.rate, 1)
+    ours, theirs = median_run(found.ours), median_run(found.theirs)
     result = Result(
         name=NAME,
         params=params,
         metrics={
-            "throughput": Metric(found.ours.throughput, "req/s"),
-            "p50": Metric(percentile(found.ours.latencies_ms, 0.5), "ms"),
-            "p99": Metric(percentile(found.ours.latencies_ms, 0.99), "ms"),
+            "throughput": Metric(ours.throughput, "req/s"),
+            "p50": Metric(percentile(ours.latencies_ms, 0.5), "ms"),
+            "p99": Metric(percentile(ours.latencies_ms, 0.99), "ms"),
             "p99_at_rate": Metric(percentile(found.ours_at_rate.latencies_ms, 0.99), "ms"),
-            "failures": Metric(found.ours.failures + found.ours_at_rate.failures, "requests"),
+            "failures": Metric(
+                sum(run.failures for run in found.ours) + found.ours_at_rate.failures, "requests"
+            ),
             "stored_messages": Metric(stored, "messages"),
         },
         baseline={
-            "throughput": Metric(found.theirs.throughput, "req/s"),
-            "p50": Metric(percentile(found.theirs.latencies_ms, 0.5), "ms"),
-            "p99": Metric(percentile(found.theirs.latencies_ms, 0.99), "ms"),
+            "throughput": Metric(theirs.throughput, "req/s"),
+            "p50": Metric(percentile(theirs.latencies_ms, 0.5), "ms"),
+            "p99": Metric(percentile(theirs.latencies_ms, 0.99), "ms"),
             "p99_at_rate": Metric(percentile(found.theirs_at_rate.latencies_ms, 0.99), "ms"),
         },
-        ratios={"throughput_vs_baseline": found.ours.throughput / found.theirs.throughput},
+        ratios={"throughput_vs_baseline": found.ratio},
         targets={
             "throughput_vs_baseline": f">= {THROUGHPUT_TARGET:.2f}",
             "p99_at_rate": f"< {P99_TARGET_MS:.0f}",
