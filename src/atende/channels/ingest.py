@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -43,6 +43,7 @@ queries = load_queries("channels")
 
 #: Deliveries one transaction takes at most (the rest wait for the next).
 MAX_BATCH = 64
+MAX_IN_FLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,22 @@ class GroupCommit:
     query: str
     timeout: float | None = None
     max_batch: int = MAX_BATCH
+    #: Batches in flight at once: while one waits for its commit, the next one runs.
+    max_in_flight: int = MAX_IN_FLIGHT
+    #: Items are run in this order within a batch (stable), so that concurrent batches
+    #: take their row locks in one order and cannot deadlock.
+    lock_order: Callable[[Mapping[str, Any]], str] | None = None
     _waiting: list[_Pending] = field(default_factory=list)
-    _draining: asyncio.Task[None] | None = None
+    _drainers: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def submit(self, item: Mapping[str, Any]) -> DictRow:
         """Run the query for ``item`` (in some transaction, with others): its row."""
         result: asyncio.Future[DictRow] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Pending(item, result))
-        if self._draining is None or self._draining.done():
-            self._draining = asyncio.create_task(self._drain(), name=f"{self.query} batches")
+        if len(self._drainers) < self.max_in_flight:
+            drainer = asyncio.create_task(self._drain(), name=f"{self.query} batches")
+            self._drainers.add(drainer)
+            drainer.add_done_callback(self._drainers.discard)
         return await result
 
     async def _drain(self) -> None:
@@ -106,6 +114,9 @@ class GroupCommit:
             batch = self._waiting[: self.max_batch]
             del self._waiting[: self.max_batch]
             batch = [pending for pending in batch if not pending.result.done()]
+            if self.lock_order is not None:
+                key = self.lock_order
+                batch.sort(key=lambda pending: key(pending.item))
             if batch:
                 await self._run(batch)
 

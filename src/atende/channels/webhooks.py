@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -209,6 +209,14 @@ async def find_channel(request: Request, fields: Mapping[str, str]) -> WebhookCh
     return channel
 
 
+#: The order in which a batch's items take their row locks: by contact (ingest), by
+#: message (status callbacks).
+LOCK_ORDERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "ingest_inbound_messages": lambda item: f"{item['from_number']} {item['channel_id']}",
+    "record_message_statuses": lambda item: str(item["message_id"]),
+}
+
+
 def group_commit(request: Request, query: str) -> GroupCommit:
     """The process's group commit for ``query`` (made on first use)."""
     batchers: dict[str, GroupCommit] | None = getattr(request.app.state, "group_commits", None)
@@ -216,7 +224,12 @@ def group_commit(request: Request, query: str) -> GroupCommit:
         batchers = request.app.state.group_commits = {}
     if query not in batchers:
         services: Services = request.app.state.services
-        batchers[query] = GroupCommit(services.database, query, timeout=DATABASE_WAIT_SECONDS)
+        batchers[query] = GroupCommit(
+            services.database,
+            query,
+            timeout=DATABASE_WAIT_SECONDS,
+            lock_order=LOCK_ORDERS.get(query),
+        )
     return batchers[query]
 
 
