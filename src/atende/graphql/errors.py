@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
+from graphql import ExecutionResult as CoreExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, StreamExecutionResult
 
 from atende.errors import AtendeError
 
@@ -70,16 +71,33 @@ def public_error(error: GraphQLError) -> GraphQLError:
     return error
 
 
+#: What ``execution_context.result`` may hold: Strawberry's result (pre-execution
+#: errors, results set by extensions) or graphql-core's (what execution returned).
+OperationResult = (ExecutionResult, CoreExecutionResult)
+
+
+def operation_succeeded(result: object) -> bool:
+    """An operation's result came back, without errors."""
+    return isinstance(result, OperationResult) and not result.errors
+
+
 class ErrorMaskingExtension(SchemaExtension):
     """Masks unexpected errors; keeps GraphQL's own and ``PublicError`` ones readable."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if not isinstance(result, ExecutionResult) or not result.errors:
+        if not isinstance(result, OperationResult) or not result.errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", None)
         result.errors = [self._present(error, request_id) for error in result.errors]
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        # Each result of a subscription is masked as it is sent.
+        if isinstance(result, OperationResult) and result.errors:
+            request_id = getattr(self.execution_context.context, "request_id", None)
+            result.errors = [self._present(error, request_id) for error in result.errors]
+        yield
 
     def _present(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
         original = error.original_error
@@ -99,3 +117,15 @@ class ErrorMaskingExtension(SchemaExtension):
             path=error.path,
             extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
         )
+
+
+class InvalidArgument(PublicError):
+    """An argument is not acceptable."""
+
+    code = ErrorCode.BAD_USER_INPUT
+
+
+class NotFoundError(PublicError):
+    """Nothing of that kind is visible to you."""
+
+    code = ErrorCode.NOT_FOUND

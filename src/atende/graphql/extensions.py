@@ -6,10 +6,15 @@ from collections.abc import AsyncIterator, Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, StreamExecutionResult
 
 from atende.graphql.context import Context
-from atende.graphql.errors import ErrorCode, Unauthenticated
+from atende.graphql.errors import (
+    ErrorCode,
+    OperationResult,
+    Unauthenticated,
+    operation_succeeded,
+)
 
 
 class AuthenticationExtension(SchemaExtension):
@@ -49,8 +54,15 @@ class TransactionExtension(SchemaExtension):
             yield
         finally:
             result = self.execution_context.result
-            failed = not isinstance(result, ExecutionResult) or bool(result.errors)
             try:
-                await scope.transaction.finish(commit=not failed)
+                await scope.transaction.finish(commit=operation_succeeded(result))
             finally:
                 context.end_operation(token)
+
+    async def on_stream_result(self, result: StreamExecutionResult) -> AsyncIterator[None]:
+        # Subscriptions: each event's reads end before the event is sent, so a slow
+        # client never holds a database connection, and the next event reads afresh.
+        context = self.execution_context.context
+        if isinstance(context, Context) and isinstance(result, OperationResult):
+            await context.release(commit=not result.errors)
+        yield

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -14,17 +15,35 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
+from atende.conversations.mutations import ConversationsMutation
+from atende.conversations.queries import ConversationsQuery
+from atende.conversations.subscriptions import ConversationsSubscription
 from atende.graphql.errors import ErrorMaskingExtension
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
+from atende.graphql.scalars import SCALAR_MAP
 from atende.identity.types import IdentityQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (IdentityQuery,))
+Query = merge_types("Query", (IdentityQuery, ConversationsQuery))
+Mutation = merge_types("Mutation", (ConversationsMutation,))
+Subscription = merge_types("Subscription", (ConversationsSubscription,))
+
+
+class AtendeSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Strawberry logs every error with its traceback. ErrorMaskingExtension logs the
+        # unexpected ones once, with the request id the client sees; expected ones
+        # (PublicError, GraphQL validation) are the client's business, not the log's.
+        return
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -44,7 +63,13 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, extensions=extensions)
+    return AtendeSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
 
 
 def export_sdl() -> str:

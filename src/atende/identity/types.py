@@ -11,6 +11,11 @@ from uuid import UUID
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from atende.conversations.queries import (
+    organization_contacts,
+    organization_conversations,
+    organization_usage,
+)
 from atende.db.queries import load_queries
 from atende.graphql.context import Context, Info
 
@@ -36,6 +41,18 @@ class Organization:
     id: strawberry.ID
     name: str
     created_at: datetime
+    # The inbox (atende.conversations.queries).
+    conversations = strawberry.field(
+        resolver=organization_conversations,
+        description="The inbox: conversations by last activity, newest first.",
+    )
+    contacts = strawberry.field(
+        resolver=organization_contacts, description="The organization's contacts, by name."
+    )
+    usage = strawberry.field(
+        resolver=organization_usage,
+        description="Conversations, messages, AI replies and tokens in a period.",
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Organization:
@@ -106,6 +123,8 @@ class IdentityQuery:
 
     @strawberry.field(description="An organization the caller belongs to; null otherwise.")
     async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:
+        if info.context.caller.user_id is None:
+            return None  # anonymous callers belong nowhere (and anon may not read the table)
         try:
             organization_id = UUID(str(id))
         except ValueError:

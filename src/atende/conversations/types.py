@@ -1,0 +1,383 @@
+"""GraphQL types of the conversations module: the inbox, contacts, channels, messages.
+
+Related rows are never loaded one by one: every field that reaches another table goes
+through the operation's DataLoaders (``atende.conversations.loaders``), so a page of
+50 conversations costs the same handful of statements as a page of 5.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
+
+import strawberry
+
+from atende.conversations import loaders, service
+from atende.conversations.service import ContactFilter, InboxFilter
+from atende.graphql.context import Info
+from atende.graphql.pagination import PageInfo, encode_cursor, encode_time_cursor
+from atende.graphql.scalars import BigInt
+
+if TYPE_CHECKING:
+    from atende.identity.types import User
+
+UserType = Annotated["User", strawberry.lazy("atende.identity.types")]
+
+
+def node_id(value: UUID) -> strawberry.ID:
+    return strawberry.ID(str(value))
+
+
+# -- enums ------------------------------------------------------------------------------
+
+
+@strawberry.enum(description="Where a conversation stands.")
+class ConversationStatus(Enum):
+    OPEN = strawberry.enum_value("open", description="Active; the AI answers if enabled.")
+    HANDOFF = strawberry.enum_value(
+        "handoff", description="The AI handed it to the team; it waits for a person."
+    )
+    CLOSED = strawberry.enum_value(
+        "closed", description="Finished; a new message from the contact opens a new one."
+    )
+
+
+@strawberry.enum(description="The kind of number a channel is.")
+class ChannelKind(Enum):
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+
+
+@strawberry.enum(description="Which way a message went.")
+class MessageDirection(Enum):
+    INBOUND = strawberry.enum_value("inbound", description="From the contact to the business.")
+    OUTBOUND = strawberry.enum_value("outbound", description="From the business to the contact.")
+
+
+@strawberry.enum(description="Who wrote a message.")
+class MessageAuthor(Enum):
+    CONTACT = strawberry.enum_value("contact", description="The customer.")
+    AI = strawberry.enum_value("ai", description="The organization's AI assistant.")
+    MEMBER = strawberry.enum_value(
+        "member", description="A team member (see `Message.authorMember`)."
+    )
+    SYSTEM = strawberry.enum_value(
+        "system", description="Atende itself (automatic notices, follow-ups)."
+    )
+
+
+@strawberry.enum(description="Delivery status, in Twilio's terms.")
+class MessageStatus(Enum):
+    RECEIVED = strawberry.enum_value("received", description="An inbound message, stored.")
+    QUEUED = strawberry.enum_value("queued", description="Waiting to be sent.")
+    SENDING = strawberry.enum_value("sending", description="Handed to Twilio.")
+    SENT = strawberry.enum_value("sent", description="Accepted by the carrier or WhatsApp.")
+    DELIVERED = strawberry.enum_value("delivered", description="On the contact's phone.")
+    READ = strawberry.enum_value("read", description="Read by the contact (WhatsApp).")
+    FAILED = strawberry.enum_value("failed", description="Could not be sent.")
+    UNDELIVERED = strawberry.enum_value("undelivered", description="Sent but not delivered.")
+
+
+# -- contacts and channels --------------------------------------------------------------
+
+
+@strawberry.type(description="A customer of the organization, known by phone number.")
+class Contact:
+    id: strawberry.ID
+    phone_number: str = strawberry.field(description="E.164, e.g. +5511987654321.")
+    display_name: str | None = strawberry.field(description="The name the team gave them.")
+    profile_name: str | None = strawberry.field(
+        description="The name the contact set in WhatsApp, as last seen."
+    )
+    opted_out_at: datetime | None = strawberry.field(
+        description="When the contact asked to receive nothing more (STOP); null otherwise."
+    )
+    last_inbound_at: datetime | None = strawberry.field(description="When the contact last wrote.")
+    created_at: datetime
+    sort_key: strawberry.Private[str | None] = None
+
+    @strawberry.field(
+        description="How to show the contact: the team's name for them, else their WhatsApp"
+        " profile name, else the phone number."
+    )
+    def name(self) -> str:
+        return self.display_name or self.profile_name or self.phone_number
+
+    @strawberry.field(description="True while the contact has opted out: nothing can be sent.")
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Contact:
+        return cls(
+            id=node_id(row["id"]),
+            phone_number=row["phone_number"],
+            display_name=row["display_name"],
+            profile_name=row["profile_name"],
+            opted_out_at=row["opted_out_at"],
+            last_inbound_at=row["last_inbound_at"],
+            created_at=row["created_at"],
+            sort_key=row.get("sort_key"),
+        )
+
+
+@strawberry.type(description="A WhatsApp sender or SMS number of the organization.")
+class Channel:
+    id: strawberry.ID
+    kind: ChannelKind
+    phone_number: str = strawberry.field(description="E.164.")
+    display_name: str | None
+    enabled: bool = strawberry.field(description="Disabled channels neither receive nor send.")
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Channel:
+        return cls(
+            id=node_id(row["id"]),
+            kind=ChannelKind(row["kind"]),
+            phone_number=row["phone_number"],
+            display_name=row["display_name"],
+            enabled=row["enabled"],
+        )
+
+
+# -- messages -----------------------------------------------------------------------------
+
+
+@strawberry.type(description="A file attached to a message (image, audio, document).")
+class MessageMedia:
+    url: str = strawberry.field(description="Where Twilio keeps the file.")
+    content_type: str | None = strawberry.field(description="Its MIME type, e.g. image/jpeg.")
+
+
+@strawberry.type(description="One message of a conversation, either way.")
+class Message:
+    id: strawberry.ID
+    conversation_id: strawberry.ID
+    direction: MessageDirection
+    author: MessageAuthor
+    body: str = strawberry.field(description="The text; empty for media-only messages.")
+    media: list[MessageMedia]
+    status: MessageStatus
+    error_code: str | None = strawberry.field(
+        description="Twilio's error code, or why an AI reply fell back; null when all is well."
+    )
+    error_message: str | None = strawberry.field(description="The error, in words.")
+    is_error: bool = strawberry.field(
+        description="The message records a failure the team should see (an AI fallback, a"
+        " failed send)."
+    )
+    created_at: datetime
+    updated_at: datetime
+    author_member_id: strawberry.Private[UUID | None] = None
+    row_id: strawberry.Private[UUID | None] = None
+
+    @strawberry.field(description="The team member who wrote it, for `author: MEMBER`.")
+    async def author_member(self, info: Info) -> UserType | None:
+        if self.author_member_id is None:
+            return None
+        return await loaders.users(info.context).load(self.author_member_id)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Message:
+        return cls(
+            id=node_id(row["id"]),
+            conversation_id=node_id(row["conversation_id"]),
+            direction=MessageDirection(row["direction"]),
+            author=MessageAuthor(row["author"]),
+            body=row["body"],
+            media=[
+                MessageMedia(url=str(item.get("url", "")), content_type=item.get("content_type"))
+                for item in row["media"] or []
+                if isinstance(item, dict)
+            ],
+            status=MessageStatus(row["status"]),
+            error_code=row["error_code"],
+            error_message=row["error_message"],
+            is_error=row["is_error"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            author_member_id=row["author_member_id"],
+            row_id=row["id"],
+        )
+
+    def cursor(self) -> str:
+        assert self.row_id is not None
+        return encode_time_cursor(MESSAGE_CURSOR, self.created_at, self.row_id)
+
+
+MESSAGE_CURSOR = "message"
+CONVERSATION_CURSOR = "conversation"
+CONTACT_CURSOR = "contact"
+
+
+@strawberry.type(description="A message and its place in the list.")
+class MessageEdge:
+    cursor: str
+    node: Message
+
+
+@strawberry.type(description="A page of a conversation's messages, newest first.")
+class MessageConnection:
+    edges: list[MessageEdge]
+    page_info: PageInfo
+
+
+# -- conversations ------------------------------------------------------------------------
+
+
+@strawberry.type(description="A thread between the organization and a contact on one channel.")
+class Conversation:
+    id: strawberry.ID
+    status: ConversationStatus
+    ai_enabled: bool = strawberry.field(
+        description="Whether the AI answers here; a member's reply switches it off."
+    )
+    last_message_at: datetime = strawberry.field(
+        description="Last activity, either way: the inbox's order."
+    )
+    last_inbound_at: datetime | None = strawberry.field(description="When the contact last wrote.")
+    window_expires_at: datetime | None = strawberry.field(
+        description="WhatsApp: free-form replies are allowed until then (24 h after the"
+        " contact's last message); null for SMS, or when the contact never wrote."
+    )
+    closed_at: datetime | None
+    created_at: datetime
+    row_id: strawberry.Private[UUID]
+    organization_id: strawberry.Private[UUID]
+    contact_id: strawberry.Private[UUID]
+    channel_id: strawberry.Private[UUID]
+    assignee_id: strawberry.Private[UUID | None]
+
+    @strawberry.field(description="The customer.")
+    async def contact(self, info: Info) -> Contact:
+        contact = await loaders.contacts(info.context).load(self.contact_id)
+        if contact is None:  # pragma: no cover - RLS shows a conversation's contact with it
+            raise LookupError(f"contact {self.contact_id} of a visible conversation is hidden")
+        return contact
+
+    @strawberry.field(description="The number the conversation happens on.")
+    async def channel(self, info: Info) -> Channel:
+        channel = await loaders.channels(info.context).load(self.channel_id)
+        if channel is None:  # pragma: no cover - as above
+            raise LookupError(f"channel {self.channel_id} of a visible conversation is hidden")
+        return channel
+
+    @strawberry.field(description="The team member responsible for it; null when unassigned.")
+    async def assignee(self, info: Info) -> UserType | None:
+        if self.assignee_id is None:
+            return None
+        return await loaders.users(info.context).load(self.assignee_id)
+
+    @strawberry.field(description="The newest message, either way.")
+    async def last_message(self, info: Info) -> Message | None:
+        return await loaders.last_messages(info.context).load(self.row_id)
+
+    @strawberry.field(description="Messages from the contact since you last marked it read.")
+    async def unread_count(self, info: Info) -> int:
+        return await loaders.unread_counts(info.context).load(self.row_id)
+
+    @strawberry.field(
+        description="Messages, newest first. Pass `after` (an endCursor) for older ones, or"
+        " `before` (a startCursor) for those that arrived since; not both. `first`: 0 to 100."
+    )
+    async def messages(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> MessageConnection:
+        request = loaders.MessagePageRequest.from_arguments(first, after=after, before=before)
+        page = await loaders.message_pages(info.context).load((self.row_id, request))
+        return MessageConnection(
+            edges=[MessageEdge(cursor=message.cursor(), node=message) for message in page.items],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.items[0].cursor() if page.items else None,
+                end_cursor=page.items[-1].cursor() if page.items else None,
+            ),
+        )
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Conversation:
+        return cls(
+            id=node_id(row["id"]),
+            status=ConversationStatus(row["status"]),
+            ai_enabled=row["ai_enabled"],
+            last_message_at=row["last_message_at"],
+            last_inbound_at=row["last_inbound_at"],
+            window_expires_at=row["window_expires_at"],
+            closed_at=row["closed_at"],
+            created_at=row["created_at"],
+            row_id=row["id"],
+            organization_id=row["organization_id"],
+            contact_id=row["contact_id"],
+            channel_id=row["channel_id"],
+            assignee_id=row["assignee_id"],
+        )
+
+    def cursor(self) -> str:
+        return encode_time_cursor(CONVERSATION_CURSOR, self.last_message_at, self.row_id)
+
+
+@strawberry.type(description="A conversation and its place in the inbox.")
+class ConversationEdge:
+    cursor: str
+    node: Conversation
+
+
+@strawberry.type(description="A page of the inbox: conversations by last activity, newest first.")
+class ConversationConnection:
+    edges: list[ConversationEdge]
+    page_info: PageInfo
+    filter: strawberry.Private[InboxFilter]
+
+    @strawberry.field(description="How many conversations match the filters, on every page.")
+    async def total_count(self, info: Info) -> int:
+        return await service.count_inbox(await info.context.db(), self.filter)
+
+
+@strawberry.type(description="A contact and its place in the list.")
+class ContactEdge:
+    cursor: str
+    node: Contact
+
+
+@strawberry.type(description="A page of contacts, by name.")
+class ContactConnection:
+    edges: list[ContactEdge]
+    page_info: PageInfo
+    filter: strawberry.Private[ContactFilter]
+
+    @strawberry.field(description="How many contacts match, on every page.")
+    async def total_count(self, info: Info) -> int:
+        return await service.count_contacts(await info.context.db(), self.filter)
+
+
+def contact_cursor(contact: Contact) -> str:
+    return encode_cursor(CONTACT_CURSOR, contact.sort_key or "", str(contact.id))
+
+
+# -- usage ---------------------------------------------------------------------------------
+
+
+@strawberry.type(description="What an organization used in a period, as counted for billing.")
+class Usage:
+    start: datetime = strawberry.field(name="from", description="Start of the period (included).")
+    end: datetime = strawberry.field(name="to", description="End of the period (excluded).")
+    conversations: int = strawberry.field(
+        description="Conversations with at least one message in the period."
+    )
+    messages_in: int = strawberry.field(description="Messages received from contacts.")
+    messages_out: int = strawberry.field(
+        description="Messages sent (AI, team and system; failed sends included)."
+    )
+    ai_replies: int = strawberry.field(description="Replies the AI wrote (fallbacks excluded).")
+    fallbacks: int = strawberry.field(
+        description="Times the AI failed and the contact got the fallback message."
+    )
+    tokens_in: BigInt = strawberry.field(description="Prompt tokens the AI runs used.")
+    tokens_out: BigInt = strawberry.field(description="Completion tokens the AI runs used.")
