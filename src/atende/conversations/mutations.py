@@ -60,8 +60,8 @@ class SendMessageInput:
 
 @strawberry.type(description="The reply is queued for sending, and the AI is paused here.")
 class SendMessageSuccess:
-    message: Message
-    conversation: Conversation
+    reply: Message = strawberry.field(description="The reply, as queued.")
+    conversation: Conversation = strawberry.field(description="The conversation, AI paused.")
 
 
 @strawberry.type(description="The AI is switched as asked.")
@@ -169,7 +169,7 @@ class ConversationsMutation:
         message = await loaders.messages(info.context).load(outcome.message_id)
         if conversation is None or message is None:  # pragma: no cover - just written
             return NotFound(message=CONVERSATION_NOT_FOUND)
-        return SendMessageSuccess(message=message, conversation=conversation)
+        return SendMessageSuccess(reply=message, conversation=conversation)
 
     @strawberry.mutation(
         description="Switch the AI on or off in one conversation. Switching it on hands a"
