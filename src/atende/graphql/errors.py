@@ -29,6 +29,10 @@ class ErrorCode(StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     NOT_FOUND = "NOT_FOUND"
     INTERNAL = "INTERNAL_SERVER_ERROR"
+    #: The document is not GraphQL.
+    PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    #: The document does not fit the schema or the limits (unknown field, too deep...).
+    VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 
 class PublicError(AtendeError):
@@ -71,6 +75,25 @@ def public_error(error: GraphQLError) -> GraphQLError:
     return error
 
 
+def request_error(error: GraphQLError) -> GraphQLError:
+    """GraphQL's own errors, with a code: the request was refused before it ran."""
+    if (error.extensions or {}).get("code") or error.path is not None:
+        return error
+    if error.message.startswith("Syntax Error"):
+        code = ErrorCode.PARSE_FAILED
+    elif error.message.startswith("Variable '$"):
+        code = ErrorCode.BAD_USER_INPUT
+    else:
+        code = ErrorCode.VALIDATION_FAILED
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        extensions={**(error.extensions or {}), "code": code.value},
+    )
+
+
 #: What ``execution_context.result`` may hold: Strawberry's result (pre-execution
 #: errors, results set by extensions) or graphql-core's (what execution returned).
 OperationResult = (ExecutionResult, CoreExecutionResult)
@@ -81,42 +104,62 @@ def operation_succeeded(result: object) -> bool:
     return isinstance(result, OperationResult) and not result.errors
 
 
+def present_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """The error as the client may see it; unexpected ones are logged and masked.
+
+    Idempotent: an error already presented comes back as it is.
+    """
+    original = error.original_error
+    if isinstance(original, PublicError):
+        return public_error(error)
+    # Errors without a path were raised before any field ran: the request itself
+    # (syntax, validation, limits, variables - including a scalar that would not parse).
+    if error.path is None and (
+        original is None
+        or isinstance(original, GraphQLError)
+        or error.message.startswith("Variable '$")
+    ):
+        return request_error(error)
+    if original is None or (isinstance(original, GraphQLError) and original.original_error is None):
+        return error
+    logger.error(
+        "unexpected error in GraphQL operation (request_id=%s, path=%s)",
+        request_id,
+        ".".join(str(part) for part in error.path or []),
+        exc_info=original,
+    )
+    return GraphQLError(
+        "Internal error",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
+    )
+
+
+def present_errors(errors: list[GraphQLError], context: object) -> list[GraphQLError]:
+    request_id = getattr(context, "request_id", None)
+    return [present_error(error, request_id) for error in errors]
+
+
 class ErrorMaskingExtension(SchemaExtension):
-    """Masks unexpected errors; keeps GraphQL's own and ``PublicError`` ones readable."""
+    """Masks unexpected errors; keeps GraphQL's own and ``PublicError`` ones readable.
+
+    Errors that escape the operation's hooks (an extension failing, a parse error
+    raised by the parser cache) are presented by ``AtendeSchema.process_errors``.
+    """
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if not isinstance(result, OperationResult) or not result.errors:
             return
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        result.errors = [self._present(error, request_id) for error in result.errors]
+        result.errors = present_errors(result.errors, self.execution_context.context)
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         # Each result of a subscription is masked as it is sent.
         if isinstance(result, OperationResult) and result.errors:
-            request_id = getattr(self.execution_context.context, "request_id", None)
-            result.errors = [self._present(error, request_id) for error in result.errors]
+            result.errors = present_errors(result.errors, self.execution_context.context)
         yield
-
-    def _present(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
-        original = error.original_error
-        if original is None or isinstance(original, PublicError):
-            return public_error(error)
-        if isinstance(original, GraphQLError) and original.original_error is None:
-            return error
-        logger.error(
-            "unexpected error in GraphQL operation (request_id=%s, path=%s)",
-            request_id,
-            ".".join(str(part) for part in error.path or []),
-            exc_info=original,
-        )
-        return GraphQLError(
-            "Internal error",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
-        )
 
 
 class InvalidArgument(PublicError):

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -22,14 +23,24 @@ from strawberry.types import ExecutionContext
 from atende.conversations.mutations import ConversationsMutation
 from atende.conversations.queries import ConversationsQuery
 from atende.conversations.subscriptions import ConversationsSubscription
-from atende.graphql.errors import ErrorMaskingExtension
+from atende.graphql.errors import ErrorMaskingExtension, present_errors
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
+from atende.graphql.limits import MAX_FIELDS, max_fields_rule
 from atende.graphql.scalars import SCALAR_MAP
 from atende.identity.types import IdentityQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+
+#: The limits as validation rules, made once. The validation cache is keyed by the rule
+#: classes: QueryDepthLimiter(...) and MaxAliasesLimiter(...) make new classes each time,
+#: so as per-request factories they would make every validation a cache miss.
+VALIDATION_RULES: list[type[ASTValidationRule]] = [
+    query_depth_limiter.create_validator(MAX_DEPTH, None, None),
+    max_aliases.create_validator(MAX_ALIASES),
+    max_fields_rule(MAX_FIELDS),
+]
 
 Query = merge_types("Query", (IdentityQuery, ConversationsQuery))
 Mutation = merge_types("Mutation", (ConversationsMutation,))
@@ -40,10 +51,12 @@ class AtendeSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Strawberry logs every error with its traceback. ErrorMaskingExtension logs the
-        # unexpected ones once, with the request id the client sees; expected ones
-        # (PublicError, GraphQL validation) are the client's business, not the log's.
-        return
+        # Strawberry would log every error with its traceback. Instead, every error is
+        # presented here (in place: this list is the one the client gets), so unexpected
+        # ones are logged once, with the request id the client sees, and masked even
+        # when they escaped the operation's hooks; expected ones are not the log's business.
+        context = execution_context.context if execution_context else None
+        errors[:] = present_errors(errors, context)
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -55,8 +68,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(VALIDATION_RULES),
         AuthenticationExtension,
         TransactionExtension,
         ErrorMaskingExtension,
@@ -68,7 +80,11 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP,
+            # "Did you mean ...?" would describe the schema when introspection is off.
+            disable_field_suggestions=not introspection,
+        ),
     )
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from atende.db.session import Caller
@@ -25,8 +31,59 @@ def bearer_token(authorization: object) -> str | None:
     return token.strip()
 
 
+#: The GraphQL-over-HTTP media type: request errors answer 4xx, without ``data``.
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def wants_graphql_response(request: Request) -> bool:
+    """The client accepts ``application/graphql-response+json`` (and so prefers it)."""
+    return GRAPHQL_RESPONSE in request.headers.get("accept", "")
+
+
+def error_dicts(response: GraphQLHTTPResponse) -> list[dict[str, Any]]:
+    return [error for error in response.get("errors") or [] if isinstance(error, dict)]
+
+
+def is_request_error(response: GraphQLHTTPResponse) -> bool:
+    """Refused before execution (syntax, validation, variables, token): no ``path``."""
+    errors = error_dicts(response)
+    return response.get("data") is None and bool(errors) and not any("path" in e for e in errors)
+
+
 class AtendeGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view, with Atende's context and authentication."""
+    """Strawberry's ASGI view, with Atende's context and authentication.
+
+    Responses follow the GraphQL-over-HTTP spec for the media type the client accepts:
+    ``application/json`` (the default) always answers 200 with the errors in the body;
+    ``application/graphql-response+json`` answers 400 (401 for a bad token) to a request
+    that was refused before it ran. Batches (a JSON array) are refused with 400.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            response = PlainTextResponse(error.reason, status_code=error.status_code)
+        if wants_graphql_response(request) and response.media_type == "application/json":
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+            status: int | None = getattr(request.state, "graphql_status", None)
+            if status is not None:
+                response.status_code = status
+        await response(scope, receive, send)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if wants_graphql_response(request) and is_request_error(response):
+            codes = {(e.get("extensions") or {}).get("code") for e in error_dicts(response)}
+            request.state.graphql_status = 401 if "UNAUTHENTICATED" in codes else 400
+            response.pop("data", None)
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
