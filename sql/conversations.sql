@@ -140,13 +140,16 @@ cross join lateral (
 ) as m;
 
 -- name: unread_counts
--- Inbound messages after the caller's last read of each conversation.
+-- Inbound messages after the caller's last read of each conversation, counted up to
+-- 100 (clients show "99+"): the inbox costs the same however long a thread went unread.
 select wanted.conversation_id,
        (select count(*)
-        from public.messages as m
-        where m.conversation_id = wanted.conversation_id
-          and m.direction = 'inbound'
-          and m.created_at > coalesce(r.last_read_at, '-infinity')) as unread
+        from (select
+              from public.messages as m
+              where m.conversation_id = wanted.conversation_id
+                and m.direction = 'inbound'
+                and m.created_at > coalesce(r.last_read_at, '-infinity')
+              limit 100) as unread_messages) as unread
 from unnest(%(conversation_ids)s::uuid[]) as wanted (conversation_id)
 left join public.conversation_reads as r
     on r.conversation_id = wanted.conversation_id and r.user_id = (select auth.uid());

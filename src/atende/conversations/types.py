@@ -274,7 +274,10 @@ class Conversation:
     async def last_message(self, info: Info) -> Message | None:
         return await loaders.last_messages(info.context).load(self.row_id)
 
-    @strawberry.field(description="Messages from the contact since you last marked it read.")
+    @strawberry.field(
+        description="Messages from the contact since you last marked it read, up to 100"
+        " (show 99+ beyond)."
+    )
     async def unread_count(self, info: Info) -> int:
         return await loaders.unread_counts(info.context).load(self.row_id)
 
