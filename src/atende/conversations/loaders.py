@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
@@ -49,6 +49,21 @@ def _by_id(
         return [found.get(key) for key in ids]
 
     return context.loader(name, lambda: DataLoader(load_fn=load))
+
+
+def now_or_later(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
+    """The value, when the loader already has it (primed, or loaded earlier); else the
+    pending load.
+
+    Resolvers return this from plain ``def`` functions: graphql-core awaits what needs
+    awaiting, and a value already at hand costs no coroutine and no task. The inbox's
+    page query primes each conversation's contact and last message, so 20 conversations
+    cost 40 fewer tasks.
+    """
+    future = loader.cache_map.get(key)
+    if future is not None and future.done() and future.exception() is None:
+        return future.result()
+    return loader.load(key)
 
 
 def forget(loader: DataLoader[K, Any], key: K) -> None:

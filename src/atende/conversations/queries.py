@@ -8,7 +8,7 @@ can be imported first.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import strawberry
@@ -24,6 +24,7 @@ from atende.conversations.types import (
     ConversationConnection,
     ConversationEdge,
     ConversationStatus,
+    Message,
     Usage,
     contact_cursor,
 )
@@ -94,9 +95,7 @@ async def organization_conversations(
     conn = await info.context.db()
     rows, more = await service.inbox_page(conn, inbox, limit=limit, after=keyset)
     conversations = [Conversation.from_row(row) for row in rows]
-    prime = loaders.conversations(info.context)
-    for conversation in conversations:
-        prime.prime(conversation.row_id, conversation)
+    prime_inbox_loaders(info, rows, conversations)
     edges = [ConversationEdge(cursor=item.cursor(), node=item) for item in conversations]
     return ConversationConnection(
         edges=edges,
@@ -108,6 +107,25 @@ async def organization_conversations(
         ),
         filter=inbox,
     )
+
+
+def prime_inbox_loaders(
+    info: Info, rows: list[dict[str, Any]], conversations: list[Conversation]
+) -> None:
+    """Each page row carries its contact and newest message: the loaders get them now."""
+    by_id = loaders.conversations(info.context)
+    contacts = loaders.contacts(info.context)
+    last_messages = loaders.last_messages(info.context)
+    for row, conversation in zip(rows, conversations, strict=True):
+        by_id.prime(conversation.row_id, conversation)
+        if row["contact__id"] is not None:
+            contacts.prime(row["contact__id"], Contact.from_row(row, prefix="contact__"))
+        last_messages.prime(
+            conversation.row_id,
+            Message.from_row(row, prefix="last_message__")
+            if row["last_message__id"] is not None
+            else None,
+        )
 
 
 async def organization_contacts(

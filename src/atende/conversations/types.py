@@ -7,9 +7,10 @@ through the operation's DataLoaders (``atende.conversations.loaders``), so a pag
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from atende.identity.types import User
 
 UserType = Annotated["User", strawberry.lazy("atende.identity.types")]
+T = TypeVar("T")
+#: What a resolver of a related row returns: the row at hand, or its pending load.
+Resolved: TypeAlias = T | Awaitable[T]
 
 
 def node_id(value: UUID) -> strawberry.ID:
@@ -110,16 +114,17 @@ class Contact:
         return self.opted_out_at is not None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Contact:
+    def from_row(cls, row: dict[str, Any], prefix: str = "") -> Contact:
+        """From a row of contacts, or a joined row's columns named ``<prefix><column>``."""
         return cls(
-            id=node_id(row["id"]),
-            phone_number=row["phone_number"],
-            display_name=row["display_name"],
-            profile_name=row["profile_name"],
-            opted_out_at=row["opted_out_at"],
-            last_inbound_at=row["last_inbound_at"],
-            created_at=row["created_at"],
-            sort_key=row.get("sort_key"),
+            id=node_id(row[prefix + "id"]),
+            phone_number=row[prefix + "phone_number"],
+            display_name=row[prefix + "display_name"],
+            profile_name=row[prefix + "profile_name"],
+            opted_out_at=row[prefix + "opted_out_at"],
+            last_inbound_at=row[prefix + "last_inbound_at"],
+            created_at=row[prefix + "created_at"],
+            sort_key=row.get(prefix + "sort_key"),
         )
 
 
@@ -173,33 +178,38 @@ class Message:
     author_member_id: strawberry.Private[UUID | None] = None
     row_id: strawberry.Private[UUID | None] = None
 
-    @strawberry.field(description="The team member who wrote it, for `author: MEMBER`.")
-    async def author_member(self, info: Info) -> UserType | None:
+    @strawberry.field(
+        description="The team member who wrote it, for `author: MEMBER`.",
+        graphql_type=UserType | None,
+    )
+    def author_member(self, info: Info) -> Resolved[User | None]:
         if self.author_member_id is None:
             return None
-        return await loaders.users(info.context).load(self.author_member_id)
+        return loaders.now_or_later(loaders.users(info.context), self.author_member_id)
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Message:
+    def from_row(cls, row: dict[str, Any], prefix: str = "") -> Message:
+        """From a row of messages, or a joined row's columns named ``<prefix><column>``."""
+        row_id = row[prefix + "id"]
         return cls(
-            id=node_id(row["id"]),
-            conversation_id=node_id(row["conversation_id"]),
-            direction=MessageDirection(row["direction"]),
-            author=MessageAuthor(row["author"]),
-            body=row["body"],
+            id=node_id(row_id),
+            conversation_id=node_id(row[prefix + "conversation_id"]),
+            direction=MessageDirection(row[prefix + "direction"]),
+            author=MessageAuthor(row[prefix + "author"]),
+            body=row[prefix + "body"],
             media=[
                 MessageMedia(url=str(item.get("url", "")), content_type=item.get("content_type"))
-                for item in row["media"] or []
+                for item in row[prefix + "media"] or []
                 if isinstance(item, dict)
             ],
-            status=MessageStatus(row["status"]),
-            error_code=row["error_code"],
-            error_message=row["error_message"],
-            is_error=row["is_error"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            author_member_id=row["author_member_id"],
-            row_id=row["id"],
+            status=MessageStatus(row[prefix + "status"]),
+            error_code=row[prefix + "error_code"],
+            error_message=row[prefix + "error_message"],
+            is_error=row[prefix + "is_error"],
+            created_at=row[prefix + "created_at"],
+            updated_at=row[prefix + "updated_at"],
+            author_member_id=row[prefix + "author_member_id"],
+            row_id=row_id,
         )
 
     def cursor(self) -> str:
@@ -250,29 +260,31 @@ class Conversation:
     channel_id: strawberry.Private[UUID]
     assignee_id: strawberry.Private[UUID | None]
 
-    @strawberry.field(description="The customer.")
-    async def contact(self, info: Info) -> Contact:
-        contact = await loaders.contacts(info.context).load(self.contact_id)
-        if contact is None:  # pragma: no cover - RLS shows a conversation's contact with it
-            raise LookupError(f"contact {self.contact_id} of a visible conversation is hidden")
-        return contact
+    # Resolvers of related rows are plain functions returning the row when the operation
+    # already has it (see loaders.now_or_later), else the pending load. A conversation's
+    # contact and channel are in its organization, so RLS shows them with it (the
+    # schema types them non-null).
 
-    @strawberry.field(description="The number the conversation happens on.")
-    async def channel(self, info: Info) -> Channel:
-        channel = await loaders.channels(info.context).load(self.channel_id)
-        if channel is None:  # pragma: no cover - as above
-            raise LookupError(f"channel {self.channel_id} of a visible conversation is hidden")
-        return channel
+    @strawberry.field(description="The customer.", graphql_type=Contact)
+    def contact(self, info: Info) -> Resolved[Contact | None]:
+        return loaders.now_or_later(loaders.contacts(info.context), self.contact_id)
 
-    @strawberry.field(description="The team member responsible for it; null when unassigned.")
-    async def assignee(self, info: Info) -> UserType | None:
+    @strawberry.field(description="The number the conversation happens on.", graphql_type=Channel)
+    def channel(self, info: Info) -> Resolved[Channel | None]:
+        return loaders.now_or_later(loaders.channels(info.context), self.channel_id)
+
+    @strawberry.field(
+        description="The team member responsible for it; null when unassigned.",
+        graphql_type=UserType | None,
+    )
+    def assignee(self, info: Info) -> Resolved[User | None]:
         if self.assignee_id is None:
             return None
-        return await loaders.users(info.context).load(self.assignee_id)
+        return loaders.now_or_later(loaders.users(info.context), self.assignee_id)
 
-    @strawberry.field(description="The newest message, either way.")
-    async def last_message(self, info: Info) -> Message | None:
-        return await loaders.last_messages(info.context).load(self.row_id)
+    @strawberry.field(description="The newest message, either way.", graphql_type=Message | None)
+    def last_message(self, info: Info) -> Resolved[Message | None]:
+        return loaders.now_or_later(loaders.last_messages(info.context), self.row_id)
 
     @strawberry.field(
         description="Messages from the contact since you last marked it read, up to 100"

@@ -80,6 +80,13 @@ class Database:
 
 async def become(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
     """Switch the current transaction to ``caller``'s role and claims (``SET LOCAL``)."""
+    # In a pipeline, the implicit BEGIN and these settings travel together: one round
+    # trip per transaction instead of two.
+    async with conn.pipeline():
+        await _set_caller(conn, caller, statement_timeout_ms=statement_timeout_ms)
+
+
+async def _set_caller(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
     await conn.execute(
         "select set_config('role', %s, true),"
         " set_config('request.jwt.claims', %s, true),"
