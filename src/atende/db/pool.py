@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from typing import TypeAlias
+from weakref import WeakKeyDictionary
 
 from psycopg import AsyncConnection, OperationalError
 from psycopg.conninfo import conninfo_to_dict
@@ -21,6 +23,25 @@ SEARCH_PATH = "public, extensions, procrastinate"
 
 class DatabaseUnavailable(AtendeError):
     """The database cannot be reached."""
+
+
+#: A connection back in the pool for less than this is handed out again unchecked.
+CHECK_IDLE_AFTER_SECONDS = 1.0
+_returned_at: WeakKeyDictionary[Connection, float] = WeakKeyDictionary()
+
+
+async def _remember_return(conn: Connection) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def _check_if_idle(conn: Connection) -> None:
+    """Check a connection that sat idle (a restart takes longer than a second to happen);
+    one that was in use a moment ago is alive, and checking it would cost every request a
+    round trip."""
+    returned = _returned_at.get(conn)
+    if returned is not None and time.monotonic() - returned < CHECK_IDLE_AFTER_SECONDS:
+        return
+    await AsyncConnectionPool.check_connection(conn)
 
 
 async def _configure(conn: Connection) -> None:
@@ -46,7 +67,8 @@ def create_pool(
         configure=_configure,
         # Hands out only live connections: after a Postgres restart the pool replaces
         # dead ones instead of failing the next requests.
-        check=AsyncConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_remember_return,
         name=name,
     )
 
