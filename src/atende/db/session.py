@@ -83,10 +83,11 @@ async def become(conn: Connection, caller: Caller, *, statement_timeout_ms: int)
     # In a pipeline, the implicit BEGIN and these settings travel together: one round
     # trip per transaction instead of two.
     async with conn.pipeline():
-        await _set_caller(conn, caller, statement_timeout_ms=statement_timeout_ms)
+        await set_caller(conn, caller, statement_timeout_ms=statement_timeout_ms)
 
 
-async def _set_caller(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
+async def set_caller(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
+    """``become``'s statement, for a connection already in pipeline mode."""
     await conn.execute(
         "select set_config('role', %s, true),"
         " set_config('request.jwt.claims', %s, true),"
