@@ -94,8 +94,7 @@ async def organization_conversations(
     )
     conn = await info.context.db()
     rows, more = await service.inbox_page(conn, inbox, limit=limit, after=keyset)
-    conversations = [Conversation.from_row(row) for row in rows]
-    prime_inbox_loaders(info, rows, conversations)
+    conversations = attach_inbox_rows(rows)
     edges = [ConversationEdge(cursor=item.cursor(), node=item) for item in conversations]
     return ConversationConnection(
         edges=edges,
@@ -109,23 +108,21 @@ async def organization_conversations(
     )
 
 
-def prime_inbox_loaders(
-    info: Info, rows: list[dict[str, Any]], conversations: list[Conversation]
-) -> None:
-    """Each page row carries its contact and newest message: the loaders get them now."""
-    by_id = loaders.conversations(info.context)
-    contacts = loaders.contacts(info.context)
-    last_messages = loaders.last_messages(info.context)
-    for row, conversation in zip(rows, conversations, strict=True):
-        by_id.prime(conversation.row_id, conversation)
+def attach_inbox_rows(rows: list[dict[str, Any]]) -> list[Conversation]:
+    """Conversations of an inbox page, each with the contact and newest message its row
+    carries (contact__*, last_message__*), so those fields load nothing more."""
+    conversations = []
+    for row in rows:
+        conversation = Conversation.from_row(row)
         if row["contact__id"] is not None:
-            contacts.prime(row["contact__id"], Contact.from_row(row, prefix="contact__"))
-        last_messages.prime(
-            conversation.row_id,
+            conversation.prefetched_contact = Contact.from_row(row, prefix="contact__")
+        conversation.prefetched_last_message = (
             Message.from_row(row, prefix="last_message__")
             if row["last_message__id"] is not None
-            else None,
+            else None
         )
+        conversations.append(conversation)
+    return conversations
 
 
 async def organization_contacts(

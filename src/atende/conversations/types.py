@@ -30,6 +30,13 @@ T = TypeVar("T")
 Resolved: TypeAlias = T | Awaitable[T]
 
 
+class Unset:
+    """Not fetched (where ``None`` would mean "there is none")."""
+
+
+UNSET = Unset()
+
+
 def node_id(value: UUID) -> strawberry.ID:
     return strawberry.ID(str(value))
 
@@ -100,30 +107,33 @@ class Contact:
     )
     last_inbound_at: datetime | None = strawberry.field(description="When the contact last wrote.")
     created_at: datetime
-    sort_key: strawberry.Private[str | None] = None
-
-    @strawberry.field(
+    name: str = strawberry.field(
         description="How to show the contact: the team's name for them, else their WhatsApp"
         " profile name, else the phone number."
     )
-    def name(self) -> str:
-        return self.display_name or self.profile_name or self.phone_number
-
-    @strawberry.field(description="True while the contact has opted out: nothing can be sent.")
-    def opted_out(self) -> bool:
-        return self.opted_out_at is not None
+    opted_out: bool = strawberry.field(
+        description="True while the contact has opted out: nothing can be sent."
+    )
+    sort_key: strawberry.Private[str | None] = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any], prefix: str = "") -> Contact:
         """From a row of contacts, or a joined row's columns named ``<prefix><column>``."""
+        display_name = row[prefix + "display_name"]
+        profile_name = row[prefix + "profile_name"]
+        phone_number = row[prefix + "phone_number"]
+        opted_out_at = row[prefix + "opted_out_at"]
         return cls(
             id=node_id(row[prefix + "id"]),
-            phone_number=row[prefix + "phone_number"],
-            display_name=row[prefix + "display_name"],
-            profile_name=row[prefix + "profile_name"],
-            opted_out_at=row[prefix + "opted_out_at"],
+            phone_number=phone_number,
+            display_name=display_name,
+            profile_name=profile_name,
+            opted_out_at=opted_out_at,
             last_inbound_at=row[prefix + "last_inbound_at"],
             created_at=row[prefix + "created_at"],
+            # Computed here, not by resolvers: plain fields cost GraphQL far less.
+            name=display_name or profile_name or phone_number,
+            opted_out=opted_out_at is not None,
             sort_key=row.get(prefix + "sort_key"),
         )
 
@@ -259,6 +269,9 @@ class Conversation:
     contact_id: strawberry.Private[UUID]
     channel_id: strawberry.Private[UUID]
     assignee_id: strawberry.Private[UUID | None]
+    #: Rows that came with the conversation (the inbox page joins them): no load needed.
+    prefetched_contact: strawberry.Private[Contact | None] = None
+    prefetched_last_message: strawberry.Private[Message | Unset | None] = UNSET
 
     # Resolvers of related rows are plain functions returning the row when the operation
     # already has it (see loaders.now_or_later), else the pending load. A conversation's
@@ -267,6 +280,8 @@ class Conversation:
 
     @strawberry.field(description="The customer.", graphql_type=Contact)
     def contact(self, info: Info) -> Resolved[Contact | None]:
+        if self.prefetched_contact is not None:
+            return self.prefetched_contact
         return loaders.now_or_later(loaders.contacts(info.context), self.contact_id)
 
     @strawberry.field(description="The number the conversation happens on.", graphql_type=Channel)
@@ -284,6 +299,8 @@ class Conversation:
 
     @strawberry.field(description="The newest message, either way.", graphql_type=Message | None)
     def last_message(self, info: Info) -> Resolved[Message | None]:
+        if not isinstance(self.prefetched_last_message, Unset):
+            return self.prefetched_last_message
         return loaders.now_or_later(loaders.last_messages(info.context), self.row_id)
 
     @strawberry.field(
