@@ -12,7 +12,7 @@
 -- inbox shows, in the same round trip. The API primes its DataLoaders with them.
 select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
        c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
-       public.window_expires_at(c) as window_expires_at,
+       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at,
        ct.id as contact__id, ct.organization_id as contact__organization_id,
        ct.phone_number as contact__phone_number, ct.profile_name as contact__profile_name,
        ct.display_name as contact__display_name, ct.opted_out_at as contact__opted_out_at,
@@ -27,6 +27,7 @@ select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabl
        lm.is_error as last_message__is_error, lm.created_at as last_message__created_at,
        lm.updated_at as last_message__updated_at
 from public.conversations as c
+left join public.channels as ch on ch.id = c.channel_id
 left join public.contacts as ct on ct.id = c.contact_id
 left join lateral (
     select *
@@ -49,7 +50,7 @@ limit %(limit)s;
 -- messages_body_search_idx), hashed and probed while walking the inbox index.
 select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
        c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
-       public.window_expires_at(c) as window_expires_at,
+       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at,
        ct.id as contact__id, ct.organization_id as contact__organization_id,
        ct.phone_number as contact__phone_number, ct.profile_name as contact__profile_name,
        ct.display_name as contact__display_name, ct.opted_out_at as contact__opted_out_at,
@@ -64,6 +65,7 @@ select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabl
        lm.is_error as last_message__is_error, lm.created_at as last_message__created_at,
        lm.updated_at as last_message__updated_at
 from public.conversations as c
+left join public.channels as ch on ch.id = c.channel_id
 left join public.contacts as ct on ct.id = c.contact_id
 left join lateral (
     select *
@@ -123,8 +125,9 @@ where c.organization_id = %(organization_id)s
 -- name: conversations_by_id
 select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
        c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
-       public.window_expires_at(c) as window_expires_at
+       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at
 from public.conversations as c
+left join public.channels as ch on ch.id = c.channel_id
 where c.id = any(%(ids)s::uuid[]);
 
 -- name: contacts_by_id

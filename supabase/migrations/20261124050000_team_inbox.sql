@@ -38,6 +38,41 @@ create index contacts_organization_name_idx on public.contacts (
     organization_id, lower(coalesce(display_name, profile_name, phone_number)), id
 );
 
+-- The customer-service window, inlinable ------------------------------------------------
+
+-- The rule of public.window_expires_at (20261124020100_message_flow.sql) on plain
+-- values. A function with SET or a sub-select is never inlined, and the inbox paid a
+-- function call and a planned subquery per conversation, most of its time; the inbox
+-- queries join the channel and call this, which the planner inlines.
+create function private.window_end(kind public.channel_kind, last_inbound_at timestamptz)
+    returns timestamptz
+    language sql
+    stable
+    parallel safe
+as $$
+    select case when kind = 'sms'::public.channel_kind then null
+                else last_inbound_at + interval '24 hours' end
+$$;
+
+comment on function private.window_end is
+    'When free-form replies stop being allowed, from the channel kind and the last inbound message.';
+
+revoke all on function private.window_end from public;
+grant execute on function private.window_end to authenticated, service_role;
+
+-- One rule: the function every other caller uses now delegates to it.
+create or replace function public.window_expires_at(conversation public.conversations)
+    returns timestamptz
+    language sql
+    stable
+    set search_path = pg_catalog
+as $$
+    select private.window_end(
+        (select kind from public.channels where id = conversation.channel_id),
+        conversation.last_inbound_at
+    )
+$$;
+
 -- Read positions ----------------------------------------------------------------------
 
 create table public.conversation_reads (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import psycopg
 
 from tests.factories import Factory
 from tests.graphql.client import data, error_codes, graphql
@@ -404,3 +405,37 @@ async def test_contacts_by_name_with_search_and_pages(
         }
     ]
     assert one == {"contact": {"name": "carla"}}
+
+
+async def test_the_window_is_24_hours_after_the_contact_wrote_on_whatsapp_only(
+    client: httpx.AsyncClient, factory: Factory, database_url: str
+) -> None:
+    organization = await factory.organization()
+    sms = await factory.messaging.channel(organization, kind="sms")
+    on_sms = await factory.messaging.conversation(organization, channel=sms)
+    on_whatsapp = await factory.messaging.conversation(organization, inbound_hours_ago=2)
+    query = "query ($id: ID!) { conversation(id: $id) { windowExpiresAt lastInboundAt } }"
+
+    sms_window = await data(client, query, {"id": str(on_sms)}, user=organization.owner)
+    whatsapp = await data(client, query, {"id": str(on_whatsapp)}, user=organization.owner)
+    inbox = await data(client, INBOX, {"org": str(organization.id)}, user=organization.owner)
+
+    assert sms_window["conversation"]["windowExpiresAt"] is None
+    expires = datetime.fromisoformat(whatsapp["conversation"]["windowExpiresAt"])
+    last_inbound = datetime.fromisoformat(whatsapp["conversation"]["lastInboundAt"])
+    assert expires - last_inbound == timedelta(hours=24)
+    windows = {
+        edge["node"]["id"]: edge["node"]["windowExpiresAt"]
+        for edge in inbox["organization"]["conversations"]["edges"]
+    }
+    assert windows == {
+        str(on_sms): None,
+        str(on_whatsapp): whatsapp["conversation"]["windowExpiresAt"],
+    }
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "select public.window_expires_at(c) from public.conversations as c where id = %s",
+            [on_whatsapp],
+        ).fetchone()
+    assert row is not None
+    assert row[0] == expires
