@@ -22,6 +22,10 @@ from atende.graphql.results import NotFound, UserError, ValidationError
 
 CONVERSATION_NOT_FOUND = "Conversa não encontrada."
 
+ConversationIdArgument = Annotated[
+    strawberry.ID, strawberry.argument(description="The conversation's id.")
+]
+
 
 @strawberry.type(description="The conversation is closed: reopen it first.")
 class ConversationClosed(UserError):
@@ -54,7 +58,7 @@ class ConversationAlreadyOpen(UserError):
 
 @strawberry.input(description="A team member's reply.")
 class SendMessageInput:
-    conversation_id: strawberry.ID
+    conversation_id: strawberry.ID = strawberry.field(description="Where to reply.")
     body: str = strawberry.field(description="The text, 1 to 4096 characters.")
 
 
@@ -66,27 +70,27 @@ class SendMessageSuccess:
 
 @strawberry.type(description="The AI is switched as asked.")
 class SetConversationAiSuccess:
-    conversation: Conversation
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
 
 
 @strawberry.type(description="The conversation has its new assignee (or none).")
 class AssignConversationSuccess:
-    conversation: Conversation
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
 
 
 @strawberry.type(description="The conversation is closed.")
 class CloseConversationSuccess:
-    conversation: Conversation
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
 
 
 @strawberry.type(description="The conversation is open again.")
 class ReopenConversationSuccess:
-    conversation: Conversation
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
 
 
 @strawberry.type(description="Everything in the conversation up to now counts as read, for you.")
 class MarkConversationReadSuccess:
-    conversation: Conversation
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
 
 
 SendMessageResult = Annotated[
@@ -155,7 +159,11 @@ class ConversationsMutation:
         " queue and WhatsApp rules as the AI's, and the AI stops answering in this"
         " conversation until someone switches it back on (`setConversationAi`)."
     )
-    async def send_message(self, info: Info, input: SendMessageInput) -> SendMessageResult:
+    async def send_message(
+        self,
+        info: Info,
+        input: Annotated[SendMessageInput, strawberry.argument(description="The reply.")],
+    ) -> SendMessageResult:
         _require_user(info)
         conversation_id = _conversation_id(input.conversation_id, "conversationId")
         if isinstance(conversation_id, ValidationError):
@@ -176,7 +184,10 @@ class ConversationsMutation:
         " conversation the AI had handed off (HANDOFF) back to it (OPEN)."
     )
     async def set_conversation_ai(
-        self, info: Info, conversation_id: strawberry.ID, enabled: bool
+        self,
+        info: Info,
+        conversation_id: ConversationIdArgument,
+        enabled: Annotated[bool, strawberry.argument(description="On (true) or off (false).")],
     ) -> SetConversationAiResult:
         _require_user(info)
         parsed = _conversation_id(conversation_id, "conversationId")
@@ -193,7 +204,13 @@ class ConversationsMutation:
         " `userId: null` unassigns it."
     )
     async def assign_conversation(
-        self, info: Info, conversation_id: strawberry.ID, user_id: strawberry.ID | None
+        self,
+        info: Info,
+        conversation_id: ConversationIdArgument,
+        user_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="A member of the organization; null to unassign."),
+        ],
     ) -> AssignConversationResult:
         _require_user(info)
         parsed = _conversation_id(conversation_id, "conversationId")
@@ -217,7 +234,7 @@ class ConversationsMutation:
         description="Close the conversation. The contact's next message opens a new one."
     )
     async def close_conversation(
-        self, info: Info, conversation_id: strawberry.ID
+        self, info: Info, conversation_id: ConversationIdArgument
     ) -> CloseConversationResult:
         _require_user(info)
         parsed = _conversation_id(conversation_id, "conversationId")
@@ -233,7 +250,7 @@ class ConversationsMutation:
         " same contact on the same channel is open."
     )
     async def reopen_conversation(
-        self, info: Info, conversation_id: strawberry.ID
+        self, info: Info, conversation_id: ConversationIdArgument
     ) -> ReopenConversationResult:
         _require_user(info)
         parsed = _conversation_id(conversation_id, "conversationId")
@@ -255,7 +272,7 @@ class ConversationsMutation:
         " counts the contact's messages after this."
     )
     async def mark_conversation_read(
-        self, info: Info, conversation_id: strawberry.ID
+        self, info: Info, conversation_id: ConversationIdArgument
     ) -> MarkConversationReadResult:
         _require_user(info)
         parsed = _conversation_id(conversation_id, "conversationId")

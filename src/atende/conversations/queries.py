@@ -210,14 +210,22 @@ def _visible_id(info: Info, value: strawberry.ID) -> UUID | None:
 @strawberry.type
 class ConversationsQuery:
     @strawberry.field(description="A conversation of one of your organizations; null otherwise.")
-    async def conversation(self, info: Info, id: strawberry.ID) -> Conversation | None:
+    async def conversation(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The conversation's id.")],
+    ) -> Conversation | None:
         conversation_id = _visible_id(info, id)
         if conversation_id is None:
             return None
         return await loaders.conversations(info.context).load(conversation_id)
 
     @strawberry.field(description="A contact of one of your organizations; null otherwise.")
-    async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
+    async def contact(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The contact's id.")],
+    ) -> Contact | None:
         contact_id = _visible_id(info, id)
         if contact_id is None:
             return None

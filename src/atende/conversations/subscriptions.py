@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from enum import Enum
+from typing import Annotated
 from uuid import UUID
 
 import strawberry
@@ -52,7 +53,7 @@ class ConversationEventKind(Enum):
 
 @strawberry.type(description="Something happened in the inbox.")
 class ConversationEvent:
-    kind: ConversationEventKind
+    kind: ConversationEventKind = strawberry.field(description="What happened.")
     conversation: Conversation | None = strawberry.field(
         description="The conversation as it is now; null only for RESYNC."
     )
@@ -74,7 +75,7 @@ class MessageEventKind(Enum):
 
 @strawberry.type(description="A message of the conversation, new or changed.")
 class MessageEvent:
-    kind: MessageEventKind
+    kind: MessageEventKind = strawberry.field(description="What happened.")
     message: Message | None = strawberry.field(description="The message; null only for RESYNC.")
 
 
@@ -125,7 +126,11 @@ class ConversationsSubscription:
         " updates, status changes, handoffs, assignments, AI switches."
     )
     async def conversation_events(
-        self, info: Info, organization_id: strawberry.ID
+        self,
+        info: Info,
+        organization_id: Annotated[
+            strawberry.ID, strawberry.argument(description="An organization you belong to.")
+        ],
     ) -> AsyncGenerator[ConversationEvent, None]:
         context = info.context
         _require_user(context)
@@ -151,7 +156,11 @@ class ConversationsSubscription:
         description="Live messages of one conversation: new ones and delivery updates."
     )
     async def message_events(
-        self, info: Info, conversation_id: strawberry.ID
+        self,
+        info: Info,
+        conversation_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A conversation of yours.")
+        ],
     ) -> AsyncGenerator[MessageEvent, None]:
         context = info.context
         _require_user(context)

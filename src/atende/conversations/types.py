@@ -57,8 +57,8 @@ class ConversationStatus(Enum):
 
 @strawberry.enum(description="The kind of number a channel is.")
 class ChannelKind(Enum):
-    WHATSAPP = "whatsapp"
-    SMS = "sms"
+    WHATSAPP = strawberry.enum_value("whatsapp", description="A WhatsApp sender.")
+    SMS = strawberry.enum_value("sms", description="An SMS number.")
 
 
 @strawberry.enum(description="Which way a message went.")
@@ -96,7 +96,7 @@ class MessageStatus(Enum):
 
 @strawberry.type(description="A customer of the organization, known by phone number.")
 class Contact:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The contact's id.")
     phone_number: str = strawberry.field(description="E.164, e.g. +5511987654321.")
     display_name: str | None = strawberry.field(description="The name the team gave them.")
     profile_name: str | None = strawberry.field(
@@ -106,7 +106,7 @@ class Contact:
         description="When the contact asked to receive nothing more (STOP); null otherwise."
     )
     last_inbound_at: datetime | None = strawberry.field(description="When the contact last wrote.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the contact first wrote.")
     name: str = strawberry.field(
         description="How to show the contact: the team's name for them, else their WhatsApp"
         " profile name, else the phone number."
@@ -140,10 +140,10 @@ class Contact:
 
 @strawberry.type(description="A WhatsApp sender or SMS number of the organization.")
 class Channel:
-    id: strawberry.ID
-    kind: ChannelKind
+    id: strawberry.ID = strawberry.field(description="The channel's id.")
+    kind: ChannelKind = strawberry.field(description="WhatsApp sender or SMS number.")
     phone_number: str = strawberry.field(description="E.164.")
-    display_name: str | None
+    display_name: str | None = strawberry.field(description="The name the team gave it.")
     enabled: bool = strawberry.field(description="Disabled channels neither receive nor send.")
 
     @classmethod
@@ -168,13 +168,13 @@ class MessageMedia:
 
 @strawberry.type(description="One message of a conversation, either way.")
 class Message:
-    id: strawberry.ID
-    conversation_id: strawberry.ID
-    direction: MessageDirection
-    author: MessageAuthor
+    id: strawberry.ID = strawberry.field(description="The message's id.")
+    conversation_id: strawberry.ID = strawberry.field(description="Its conversation's id.")
+    direction: MessageDirection = strawberry.field(description="Which way it went.")
+    author: MessageAuthor = strawberry.field(description="Who wrote it.")
     body: str = strawberry.field(description="The text; empty for media-only messages.")
-    media: list[MessageMedia]
-    status: MessageStatus
+    media: list[MessageMedia] = strawberry.field(description="Attached files, in order.")
+    status: MessageStatus = strawberry.field(description="Delivery status.")
     error_code: str | None = strawberry.field(
         description="Twilio's error code, or why an AI reply fell back; null when all is well."
     )
@@ -183,8 +183,10 @@ class Message:
         description="The message records a failure the team should see (an AI fallback, a"
         " failed send)."
     )
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(
+        description="When it was received or queued: the history's order."
+    )
+    updated_at: datetime = strawberry.field(description="When its status last changed.")
     author_member_id: strawberry.Private[UUID | None] = None
     row_id: strawberry.Private[UUID | None] = None
 
@@ -234,14 +236,14 @@ CONTACT_CURSOR = "contact"
 
 @strawberry.type(description="A message and its place in the list.")
 class MessageEdge:
-    cursor: str
-    node: Message
+    cursor: str = strawberry.field(description="Where this message is in the list (opaque).")
+    node: Message = strawberry.field(description="The message.")
 
 
 @strawberry.type(description="A page of a conversation's messages, newest first.")
 class MessageConnection:
-    edges: list[MessageEdge]
-    page_info: PageInfo
+    edges: list[MessageEdge] = strawberry.field(description="The page's messages.")
+    page_info: PageInfo = strawberry.field(description="How to get the next page.")
 
 
 # -- conversations ------------------------------------------------------------------------
@@ -249,8 +251,8 @@ class MessageConnection:
 
 @strawberry.type(description="A thread between the organization and a contact on one channel.")
 class Conversation:
-    id: strawberry.ID
-    status: ConversationStatus
+    id: strawberry.ID = strawberry.field(description="The conversation's id.")
+    status: ConversationStatus = strawberry.field(description="Where it stands.")
     ai_enabled: bool = strawberry.field(
         description="Whether the AI answers here; a member's reply switches it off."
     )
@@ -262,8 +264,10 @@ class Conversation:
         description="WhatsApp: free-form replies are allowed until then (24 h after the"
         " contact's last message); null for SMS, or when the contact never wrote."
     )
-    closed_at: datetime | None
-    created_at: datetime
+    closed_at: datetime | None = strawberry.field(
+        description="When it was closed; null while open."
+    )
+    created_at: datetime = strawberry.field(description="When the conversation began.")
     row_id: strawberry.Private[UUID]
     organization_id: strawberry.Private[UUID]
     contact_id: strawberry.Private[UUID]
@@ -317,9 +321,19 @@ class Conversation:
     async def messages(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
-        before: str | None = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 0 to 100 (default 20).")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="An `endCursor`: the messages before it (older)."),
+        ] = None,
+        before: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A `startCursor`: the messages after it (newer), to catch up."
+            ),
+        ] = None,
     ) -> MessageConnection:
         request = loaders.MessagePageRequest.from_arguments(first, after=after, before=before)
         page = await loaders.message_pages(info.context).load((self.row_id, request))
@@ -357,14 +371,14 @@ class Conversation:
 
 @strawberry.type(description="A conversation and its place in the inbox.")
 class ConversationEdge:
-    cursor: str
-    node: Conversation
+    cursor: str = strawberry.field(description="Where this conversation is in the list (opaque).")
+    node: Conversation = strawberry.field(description="The conversation.")
 
 
 @strawberry.type(description="A page of the inbox: conversations by last activity, newest first.")
 class ConversationConnection:
-    edges: list[ConversationEdge]
-    page_info: PageInfo
+    edges: list[ConversationEdge] = strawberry.field(description="The page's conversations.")
+    page_info: PageInfo = strawberry.field(description="How to get the next page.")
     filter: strawberry.Private[InboxFilter]
 
     @strawberry.field(description="How many conversations match the filters, on every page.")
@@ -374,14 +388,14 @@ class ConversationConnection:
 
 @strawberry.type(description="A contact and its place in the list.")
 class ContactEdge:
-    cursor: str
-    node: Contact
+    cursor: str = strawberry.field(description="Where this contact is in the list (opaque).")
+    node: Contact = strawberry.field(description="The contact.")
 
 
 @strawberry.type(description="A page of contacts, by name.")
 class ContactConnection:
-    edges: list[ContactEdge]
-    page_info: PageInfo
+    edges: list[ContactEdge] = strawberry.field(description="The page's contacts.")
+    page_info: PageInfo = strawberry.field(description="How to get the next page.")
     filter: strawberry.Private[ContactFilter]
 
     @strawberry.field(description="How many contacts match, on every page.")
