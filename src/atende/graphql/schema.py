@@ -24,6 +24,7 @@ from atende.conversations.mutations import ConversationsMutation
 from atende.conversations.queries import ConversationsQuery
 from atende.conversations.subscriptions import ConversationsSubscription
 from atende.graphql.errors import ErrorMaskingExtension, present_errors
+from atende.graphql.execution import AtendeExecutionContext
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
 from atende.graphql.limits import MAX_FIELDS, max_fields_rule
 from atende.graphql.scalars import SCALAR_MAP
@@ -80,6 +81,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=AtendeExecutionContext,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP,
             # "Did you mean ...?" would describe the schema when introspection is off.
