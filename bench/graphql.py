@@ -429,6 +429,12 @@ async def run(quick: bool) -> Result:
     def latencies(name: str) -> list[float]:
         return [value for s in samples[name] for value in s["latencies_ms"]]
 
+    # Every round's throughput, for whoever wants to see the noise behind the medians.
+    params["throughput_rounds"] = {
+        name: [round(s["requests"] / s["duration"], 1) for s in rounds_of]
+        for name, rounds_of in samples.items()
+    }
+    print("throughput per round (req/s):", json.dumps(params["throughput_rounds"]))
     metrics = {
         "throughput": Metric(throughput("atende"), "req/s"),
         "p50": Metric(percentile(latencies("atende"), 0.50), "ms"),
