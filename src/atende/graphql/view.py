@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from typing import Any
 
 from cross_web import HTTPException
@@ -59,6 +61,13 @@ class AtendeGraphQL(GraphQL[Context, None]):
     that was refused before it ran. Batches (a JSON array) are refused with 400.
     """
 
+    #: Tokens this process verified lately (see ``VerifiedTokens``).
+    verified_tokens: VerifiedTokens
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.verified_tokens = VerifiedTokens()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -92,28 +101,62 @@ class AtendeGraphQL(GraphQL[Context, None]):
         services: Services = request.app.state.services
         context = Context(services=services, request=request)
         if isinstance(request, Request):
-            await authenticate(context, bearer_token(request.headers.get("authorization")))
+            await authenticate(
+                context, bearer_token(request.headers.get("authorization")), self.verified_tokens
+            )
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         # Apollo-style clients put the header in the connection_init payload.
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
-        await authenticate(context, bearer_token(header))
+        await authenticate(context, bearer_token(header), self.verified_tokens)
         if context.authentication_failed:
             raise ConnectionRejectionError({"reason": "invalid access token"})
         return await super().on_ws_connect(context)
 
 
-async def authenticate(context: Context, token: str | None) -> None:
+class VerifiedTokens:
+    """Claims of tokens verified recently, until they expire (a client sends the same
+    token with every request; verifying it again would give the same answer)."""
+
+    def __init__(self, max_size: int = 4096) -> None:
+        self.max_size = max_size
+        self._claims: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        claims = self._claims.get(token)
+        if claims is None:
+            return None
+        if claims.get("exp", 0) <= time.time():
+            del self._claims[token]
+            return None
+        self._claims.move_to_end(token)
+        return claims
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        self._claims[token] = claims
+        self._claims.move_to_end(token)
+        while len(self._claims) > self.max_size:
+            self._claims.popitem(last=False)
+
+
+async def authenticate(
+    context: Context, token: str | None, verified: VerifiedTokens | None = None
+) -> None:
     """Set the context's caller from a bearer token: a user, or anonymous."""
     if token is None:
         context.caller = Caller.anonymous()
         return
-    try:
-        claims = await context.services.tokens.verify(token)
-    except InvalidAccessToken:
-        context.caller = Caller.anonymous()
-        context.authentication_failed = True
-        return
-    context.caller = Caller.user(claims.model_dump(mode="json", exclude_none=True))
+    claims = verified.get(token) if verified is not None else None
+    if claims is None:
+        try:
+            verified_claims = await context.services.tokens.verify(token)
+        except InvalidAccessToken:
+            context.caller = Caller.anonymous()
+            context.authentication_failed = True
+            return
+        claims = verified_claims.model_dump(mode="json", exclude_none=True)
+        if verified is not None:
+            verified.put(token, claims)
+    context.caller = Caller.user(claims)
