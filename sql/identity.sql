@@ -9,8 +9,13 @@ where id = (select auth.uid());
 
 -- name: viewer_memberships
 -- The caller's memberships, with their organizations, oldest first.
-select m.role, o.id as organization_id, o.name as organization_name,
-       o.created_at as organization_created_at
+select m.id, m.role, m.created_at, m.user_id, m.organization_id,
+       o.name as organization_name, o.created_at as organization_created_at,
+       exists (
+           select from public.invitations as i
+           where i.organization_id = m.organization_id and i.user_id = m.user_id
+             and i.accepted_at is null
+       ) as invitation_pending
 from public.memberships as m
 join public.organizations as o on o.id = m.organization_id
 where m.user_id = (select auth.uid())
@@ -21,3 +26,132 @@ order by m.created_at, o.name;
 select id, name, created_at
 from public.organizations
 where id = any(%(ids)s::uuid[]);
+
+-- Members -----------------------------------------------------------------------------
+-- As the caller: RLS shows only organizations they belong to.
+
+-- name: members_of_organizations
+-- The members of these organizations, owners first, then by name.
+select m.id, m.organization_id, m.user_id, m.role, m.created_at,
+       exists (
+           select from public.invitations as i
+           where i.organization_id = m.organization_id and i.user_id = m.user_id
+             and i.accepted_at is null
+       ) as invitation_pending
+from public.memberships as m
+join public.profiles as p on p.id = m.user_id
+where m.organization_id = any(%(organization_ids)s::uuid[])
+order by m.organization_id, m.role, lower(p.full_name), p.id;
+
+-- name: memberships_by_id
+select m.id, m.organization_id, m.user_id, m.role, m.created_at,
+       exists (
+           select from public.invitations as i
+           where i.organization_id = m.organization_id and i.user_id = m.user_id
+             and i.accepted_at is null
+       ) as invitation_pending
+from public.memberships as m
+where m.id = any(%(ids)s::uuid[]);
+
+-- name: profiles_by_id
+-- Users by id; RLS shows the caller and their teammates.
+select id, email, full_name
+from public.profiles
+where id = any(%(ids)s::uuid[]);
+
+-- name: invite_member
+select outcome, membership_id, user_id, invitation_id
+from public.invite_member_v1(
+    %(organization_id)s, %(email)s, %(role)s::public.membership_role,
+    %(invitation_token_hash)s, %(new_user_id)s
+);
+
+-- name: update_member_role
+select id as membership_id, organization_id, user_id
+from public.update_member_role_v1(
+    %(organization_id)s, %(user_id)s, %(role)s::public.membership_role
+);
+
+-- name: remove_member
+select id as membership_id, organization_id, user_id
+from public.remove_member_v1(%(organization_id)s, %(user_id)s);
+
+-- Registration and invitations: the platform's steps (service role) --------------------
+
+-- name: reserve_user
+select private.reserve_user_v1(%(email)s, %(purpose)s) as user_id;
+
+-- name: register_organization
+select id, name, created_at
+from private.register_organization_v1(%(user_id)s, %(organization_name)s, %(full_name)s);
+
+-- name: release_pending_user
+select private.release_pending_user_v1(%(user_id)s, %(abandon)s) as released;
+
+-- name: abandoned_pending_users
+select user_id, email, purpose, created_at, abandoned_at
+from private.abandoned_pending_users_v1(%(in_flight_for)s, %(abandoned_for)s);
+
+-- name: claim_invitation
+select invitation_id, user_id, email, full_name
+from private.claim_invitation_v1(%(invitation_token_hash)s, %(full_name)s);
+
+-- name: unclaim_invitation
+select private.unclaim_invitation_v1(%(invitation_id)s);
+
+-- Sessions (service role) ---------------------------------------------------------------
+
+-- name: start_session
+select private.start_session_v1(%(user_id)s, %(refresh_token_hash)s, %(ttl)s) as session_id;
+
+-- name: refresh_session
+select outcome, session_id, user_id, email
+from private.refresh_session_v1(%(refresh_token_hash)s, %(new_refresh_token_hash)s, %(ttl)s);
+
+-- name: revoke_session
+select private.revoke_session_v1(%(session_id)s, %(user_id)s) as revoked;
+
+-- name: revoke_session_by_refresh_token
+select coalesce(private.revoke_session_by_refresh_token_v1(%(refresh_token_hash)s), false)
+    as revoked;
+
+-- name: purge_sessions
+select private.purge_sessions_v1(%(keep)s) as purged;
+
+-- Local identity provider: auth.users as Supabase Auth keeps it (service role) ---------
+
+-- name: local_create_user
+insert into auth.users (
+    instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, invited_at,
+    raw_app_meta_data, raw_user_meta_data, created_at, updated_at
+)
+values (
+    '00000000-0000-0000-0000-000000000000', %(id)s, 'authenticated', 'authenticated',
+    %(email)s, %(encrypted_password)s,
+    case when %(email_confirmed)s then now() end,
+    case when %(invited)s then now() end,
+    '{"provider": "email", "providers": ["email"]}', %(user_metadata)s, now(), now()
+);
+
+-- name: local_delete_user
+delete from auth.users where id = %(id)s;
+
+-- name: local_set_password
+update auth.users
+set encrypted_password = %(encrypted_password)s,
+    email_confirmed_at = coalesce(email_confirmed_at, now()),
+    updated_at = now()
+where id = %(id)s
+returning id;
+
+-- name: local_user_for_sign_in
+-- E-mails are stored lowercased, so this uses users_email_partial_key.
+select id, email, encrypted_password
+from auth.users
+where email = %(email)s
+  and is_sso_user = false
+  and deleted_at is null
+  and (banned_until is null or banned_until <= now());
+
+-- name: local_record_sign_in
+update auth.users set last_sign_in_at = now() where id = %(id)s;

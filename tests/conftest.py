@@ -1,9 +1,10 @@
-"""Shared fixtures: a throwaway Postgres for the session, a fresh database for each test.
+"""Shared fixtures: a throwaway Postgres for the session, a clean database for each test.
 
 The cluster is started once per test run (``EmbeddedPostgres``, the product's own code,
 with durability off). Migrations are applied once to a template database; each test that
-asks for ``database_url`` gets its own copy of it (``create database ... template``), so
-tests are isolated and may use as many connections, processes and commits as they like.
+asks for ``database_url`` gets a database of its own that starts as a copy of it
+(tests/databases.py), so tests are isolated and may use as many connections, processes
+and commits as they like.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from atende.config import Environment, Settings
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.migrations import apply_migrations
 from atende.services import Services, open_services
+from tests.databases import TestDatabases
 from tests.factories import Factory
 
 TEMPLATE_DATABASE = "atende_template"
@@ -53,15 +54,23 @@ def postgres() -> Iterator[EmbeddedPostgres]:
         cluster.destroy()
 
 
+@pytest.fixture(scope="session")
+def test_databases(postgres: EmbeddedPostgres) -> Iterator[TestDatabases]:
+    databases = TestDatabases(postgres, TEMPLATE_DATABASE)
+    try:
+        yield databases
+    finally:
+        databases.close()
+
+
 @pytest.fixture
-def database_url(postgres: EmbeddedPostgres) -> Iterator[str]:
-    """A database of this test's own, migrated (a copy of the template)."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    postgres.create_database(name, template=TEMPLATE_DATABASE)
+def database_url(postgres: EmbeddedPostgres, test_databases: TestDatabases) -> Iterator[str]:
+    """A database of this test's own, migrated and empty (as the template is)."""
+    name = test_databases.acquire()
     try:
         yield postgres.url(name)
     finally:
-        postgres.drop_database(name)
+        test_databases.release(name)
 
 
 @pytest.fixture

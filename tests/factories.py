@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import bcrypt
 from psycopg.types.json import Jsonb
 
 from atende.db.session import Caller
@@ -44,15 +45,22 @@ class Factory:
         self.services = services
         self.messaging = MessagingFactory(services)
 
-    async def user(self, email: str | None = None, full_name: str = "Test User") -> TestUser:
+    async def user(
+        self, email: str | None = None, full_name: str = "Test User", password: str | None = None
+    ) -> TestUser:
+        """A user with a profile and an access token; with ``password``, one that can also
+        sign in (bcrypt at the lowest cost, so tests stay fast)."""
         user_id = uuid.uuid4()
         email = email or f"user-{user_id.hex[:8]}@example.com"
+        encrypted = (
+            bcrypt.hashpw(password.encode(), bcrypt.gensalt(4, b"2a")).decode() if password else ""
+        )
         async with self.services.database.transaction(Caller.service()) as conn:
             await conn.execute(
-                "insert into auth.users (id, aud, role, email, raw_app_meta_data,"
-                " raw_user_meta_data, created_at, updated_at)"
-                " values (%s, 'authenticated', 'authenticated', %s, '{}', '{}', now(), now())",
-                [user_id, email],
+                "insert into auth.users (id, aud, role, email, encrypted_password,"
+                " raw_app_meta_data, raw_user_meta_data, created_at, updated_at)"
+                " values (%s, 'authenticated', 'authenticated', %s, %s, '{}', '{}', now(), now())",
+                [user_id, email, encrypted],
             )
             await conn.execute(
                 "insert into public.profiles (id, email, full_name) values (%s, %s, %s)",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -69,8 +71,9 @@ def test_migrate_failure_exits_non_zero_naming_the_file(
     assert "up to date" in result.stdout
 
 
-def test_embedded_database_lifecycle(tmp_path: Path) -> None:
-    data_dir = Path("/tmp") / f"atende-cli-{tmp_path.name}"
+def test_embedded_database_lifecycle() -> None:
+    # Not pytest's tmp_path: the postgres user must be able to reach the folder.
+    data_dir = Path(tempfile.mkdtemp(prefix="atende-cli-"))
     env = {"ATENDE_DATA_DIR": str(data_dir), "ATENDE_DB_PORT": str(free_port())}
     try:
         started = atende("db", "start", env=env)
@@ -84,9 +87,33 @@ def test_embedded_database_lifecycle(tmp_path: Path) -> None:
         assert status.returncode == 0
         assert "0 migration(s) pending" in status.stdout
 
+        reset = atende("db", "reset", "--yes", env=env)
+        assert reset.returncode == 0, reset.stderr
+        assert "applied 20261124000000_supabase_compat.sql" in reset.stdout
+
         assert atende("db", "stop", env=env).returncode == 0
         stopped = atende("db", "status", env=env)
         assert stopped.returncode == 1
         assert "not running" in stopped.stdout
     finally:
         EmbeddedPostgres(data_dir=data_dir, port=int(env["ATENDE_DB_PORT"])).destroy()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_worker_stops_gracefully_on_signal(database_url: str, stop_signal: signal.Signals) -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "atende", "worker"],
+        env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if "Starting worker" in line:
+            break
+    worker.send_signal(stop_signal)
+    output = worker.communicate(timeout=30)[0]
+
+    assert worker.returncode == 0, output
+    assert "worker stopped" in output

@@ -200,6 +200,25 @@ def worker(concurrency: int | None) -> None:
     asyncio.run(run_worker(settings, concurrency=concurrency))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=int, default=8020, show_default=True, help="Port to bind.")
+@click.option(
+    "--callback-delay",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    help="Seconds between a message's simulated status changes.",
+)
+@reports_errors
+def simulator(host: str, port: int, callback_delay: float) -> None:
+    """Run the Twilio simulator (point TWILIO_API_BASE_URL at it)."""
+    from atende.channels.simulator import run_simulator
+
+    configure_logging(load_settings())
+    run_simulator(host=host, port=port, callback_delay_seconds=callback_delay)
+
+
 @main.command("export-schema")
 @click.option(
     "--output",
@@ -227,6 +246,20 @@ def dev() -> None:
     settings = load_settings()
     configure_logging(settings)
     run_dev(settings)
+
+
+@main.command("demo-model")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=int, default=8030, show_default=True, help="Port to bind.")
+@reports_errors
+def demo_model(host: str, port: int) -> None:
+    """Run the offline demo model: an OpenAI-compatible stand-in for demos without a key."""
+    import uvicorn
+
+    from atende.ai.demo_model import create_demo_model_app
+
+    configure_logging(load_settings())
+    uvicorn.run(create_demo_model_app(), host=host, port=port, log_config=None, access_log=False)
 
 
 @main.command("migrations")

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     supabase_service_role_key: SecretStr | None = Field(
         default=None, validation_alias=_env("SUPABASE_SERVICE_ROLE_KEY")
     )
+    identity_provider_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     # Secrets at rest (Twilio auth tokens)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
@@ -92,6 +93,8 @@ class Settings(BaseSettings):
     twilio_api_base_url: str | None = Field(
         default=None, validation_alias=_env("TWILIO_API_BASE_URL")
     )
+    #: Seconds one model request may take before it counts as a (transient) failure.
+    model_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
 
     # Worker
     worker_concurrency: int = Field(default=10, ge=1)

@@ -19,12 +19,15 @@ from types import FrameType
 
 import click
 
+from atende.ai.demo_model import DEMO_MODEL_PORT, demo_model_environment, uses_demo_model
 from atende.config import Settings
 from atende.db.migrations import apply_migrations
 from atende.db.seed import load_seed
 from atende.services import database_url, embedded_postgres
 
 STOP_TIMEOUT_SECONDS = 15.0
+#: Where ``make dev`` runs the Twilio simulator when no TWILIO_API_BASE_URL is set.
+TWILIO_SIMULATOR_PORT = 8020
 
 
 @dataclass
@@ -59,10 +62,29 @@ def atende_command(*arguments: str) -> list[str]:
 
 def companion_processes(settings: Settings, env: dict[str, str]) -> list[ChildProcess]:
     """The processes ``make dev`` runs, stand-ins included where credentials are missing."""
-    return [
+    processes = [
         ChildProcess("api", atende_command("serve")),
         ChildProcess("worker", atende_command("worker")),
     ]
+    if uses_demo_model(settings):
+        env.update(demo_model_environment(DEMO_MODEL_PORT))
+        processes.append(
+            ChildProcess("demo-model", atende_command("demo-model", "--port", str(DEMO_MODEL_PORT)))
+        )
+        click.echo(
+            "No OPENAI_API_KEY or OPENAI_BASE_URL: replies come from the offline demo model "
+            f"(http://127.0.0.1:{DEMO_MODEL_PORT}/v1). Set OPENAI_API_KEY for a real model."
+        )
+    if settings.twilio_api_base_url is None:
+        for process in processes:  # the API and the worker reach Twilio through it
+            process.env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{TWILIO_SIMULATOR_PORT}"
+        processes.append(
+            ChildProcess(
+                "twilio-simulator",
+                atende_command("simulator", "--port", str(TWILIO_SIMULATOR_PORT)),
+            )
+        )
+    return processes
 
 
 def run_dev(settings: Settings) -> None:

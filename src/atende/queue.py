@@ -16,9 +16,12 @@ from typing import Any
 import procrastinate
 
 from atende.db.pool import Connection
+from atende.identity import tasks as identity_tasks
 
 #: (namespace, blueprint) of every module that has jobs.
-TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = ()
+TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
+    ("identity", identity_tasks.blueprint),
+)
 
 
 def create_queue_app(

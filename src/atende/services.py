@@ -11,12 +11,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from atende.config import Settings
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.pool import Pool, create_pool, open_pool
 from atende.db.session import Database
+from atende.identity.provider import IdentityProvider
+from atende.identity.providers import open_identity_provider
 from atende.identity.tokens import TokenService
+
+if TYPE_CHECKING:  # openai and twilio are slow to import; `atende --help` need not pay
+    from atende.ai.client import ModelClient
+    from atende.channels.service import TwilioService
 
 
 @dataclass
@@ -25,6 +32,12 @@ class Services:
     pool: Pool
     database: Database
     tokens: TokenService
+    #: The model client (one per process; ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``).
+    model: ModelClient
+    #: Twilio's Messages API for any channel's account (``TWILIO_API_BASE_URL``).
+    twilio: TwilioService
+    #: Where users and passwords live (``ATENDE_IDENTITY_PROVIDER``).
+    identity_provider: IdentityProvider
 
 
 def database_url(settings: Settings) -> str:
@@ -57,12 +70,27 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
         name=name,
     )
     await open_pool(pool)
+    from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
+    from atende.channels.service import open_twilio_service  # noqa: PLC0415 - as above
+
+    model = ModelClient.from_settings(settings)
     try:
-        yield Services(
-            settings=settings,
-            pool=pool,
-            database=Database(pool, statement_timeout_ms=settings.statement_timeout_ms),
-            tokens=token_service(settings),
-        )
+        database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
+        async with (
+            open_twilio_service(settings) as twilio,
+            open_identity_provider(settings, database) as identity_provider,
+        ):
+            yield Services(
+                settings=settings,
+                pool=pool,
+                database=database,
+                tokens=token_service(settings),
+                model=model,
+                twilio=twilio,
+                identity_provider=identity_provider,
+            )
     finally:
-        await pool.close()
+        try:
+            await model.close()
+        finally:
+            await pool.close()

@@ -3,7 +3,6 @@
 -- * search: trigram indexes so "find a conversation by the customer's name, number or
 --   something they wrote" stays index-backed (ILIKE '%term%');
 -- * conversation_reads: where each member stopped reading, for unread counts;
--- * ai_runs: one row per AI reply attempt (model, tokens, latency, outcome), for usage;
 -- * realtime: conversations and messages announce their changes on atende_events;
 -- * send_member_message_v1: a team member's reply, which also pauses the bot.
 
@@ -136,42 +135,10 @@ grant insert (conversation_id, user_id, last_read_at)
     on table public.conversation_reads to authenticated;
 grant update (last_read_at) on table public.conversation_reads to authenticated;
 
--- AI runs -----------------------------------------------------------------------------
-
-create table public.ai_runs (
-    id uuid primary key default gen_random_uuid(),
-    organization_id uuid not null references public.organizations (id) on delete cascade,
-    conversation_id uuid not null references public.conversations (id) on delete cascade,
-    -- The reply the run produced (or the fallback it fell back to), when there was one.
-    message_id uuid references public.messages (id) on delete set null,
-    model text not null,
-    prompt_tokens integer not null default 0,
-    completion_tokens integer not null default 0,
-    latency_ms integer not null default 0,
-    -- 'replied', 'handoff', 'fallback', ... (the AI module owns the vocabulary).
-    outcome text not null,
-    error text,
-    created_at timestamptz not null default now(),
-    constraint ai_runs_tokens_not_negative check (prompt_tokens >= 0 and completion_tokens >= 0),
-    constraint ai_runs_latency_not_negative check (latency_ms >= 0)
-);
-
-comment on table public.ai_runs is
-    'One AI reply attempt: model, tokens, latency and outcome (usage and diagnostics).';
-
-create index ai_runs_organization_created_idx on public.ai_runs (organization_id, created_at);
-create index ai_runs_conversation_id_idx on public.ai_runs (conversation_id);
+-- AI runs: public.ai_runs comes from 20261124030000_ai_runs.sql (the AI module); the
+-- usage query reads it by (organization_id, created_at), which that migration indexes.
+-- Runs point at their message; an index lets a message's deletion find them.
 create index ai_runs_message_id_idx on public.ai_runs (message_id) where message_id is not null;
-
-alter table public.ai_runs enable row level security;
-
-create policy "Members can read their organizations' AI runs"
-    on public.ai_runs for select to authenticated
-    using (organization_id in (select private.organizations_of_caller()));
-
--- Written by the worker (service role) only.
-revoke all on table public.ai_runs from anon, authenticated;
-grant select on table public.ai_runs to authenticated;
 
 -- Realtime: changes announce themselves -------------------------------------------------
 

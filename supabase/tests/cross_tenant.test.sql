@@ -19,6 +19,7 @@ declare
     channel uuid;
     contact uuid;
     conversation uuid;
+    invitee uuid := gen_random_uuid();
 begin
     user_id := gen_random_uuid();
     insert into auth.users (id, email, created_at) values (user_id, label || '@example.com', now());
@@ -27,6 +28,16 @@ begin
     insert into public.organizations (name) values ('Org ' || label) returning id into organization_id;
     insert into public.memberships (organization_id, user_id, role)
     values (organization_id, user_id, 'owner');
+    -- Someone invited who has not chosen a password yet.
+    insert into auth.users (id, email, created_at)
+    values (invitee, 'invitee-' || label || '@example.com', now());
+    insert into public.profiles (id, email, full_name)
+    values (invitee, 'invitee-' || label || '@example.com', 'Invitee ' || label);
+    insert into public.memberships (organization_id, user_id, role)
+    values (organization_id, invitee, 'agent');
+    insert into public.invitations (organization_id, user_id, invited_by, token_hash, expires_at)
+    values (organization_id, invitee, user_id, encode(sha256(convert_to(label, 'utf8')), 'hex'),
+            now() + interval '7 days');
     insert into public.channels (organization_id, kind, phone_number, twilio_account_sid,
                                  twilio_auth_token_ciphertext)
     values (organization_id, 'whatsapp',

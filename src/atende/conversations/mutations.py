@@ -1,8 +1,8 @@
 """Human takeover: a member replies, switches the AI, assigns, closes, reopens, reads.
 
 Each mutation returns a union: its ``…Success`` type, or the refusals that can happen
-(``UserError`` implementations). Refusals commit nothing. Anonymous callers get an
-``UNAUTHENTICATED`` error, as for every mutation.
+(``UserError`` implementations, shared with identity's mutations). Refusals commit
+nothing. Anonymous callers get an ``UNAUTHENTICATED`` error, as for every mutation.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from atende.conversations.service import Outcome, Refusal
 from atende.conversations.types import Conversation, Message
 from atende.graphql.context import Info
 from atende.graphql.errors import AuthenticationRequired
-from atende.graphql.results import NotFound, UserError, ValidationError
+from atende.identity.types import NotFound, UserError, ValidationError
 
 CONVERSATION_NOT_FOUND = "Conversa não encontrada."
 

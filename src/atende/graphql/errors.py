@@ -9,16 +9,17 @@ and the log has the same id beside the traceback.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from typing import Any
 
 from graphql import ExecutionResult as CoreExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult, StreamExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult, StreamExecutionResult
 
 from atende.errors import AtendeError
+from atende.graphql.redaction import is_graphql_own, redact, submitted_values
 
 logger = logging.getLogger("atende.graphql")
 
@@ -75,10 +76,11 @@ def public_error(error: GraphQLError) -> GraphQLError:
     return error
 
 
-def request_error(error: GraphQLError) -> GraphQLError:
-    """GraphQL's own errors, with a code: the request was refused before it ran."""
+def request_error(error: GraphQLError, values: Sequence[str] = ()) -> GraphQLError:
+    """GraphQL's own errors, with a code and without what the client submitted: the
+    request was refused before it ran."""
     if (error.extensions or {}).get("code") or error.path is not None:
-        return error
+        return redacted(error, values)
     if error.message.startswith("Syntax Error"):
         code = ErrorCode.PARSE_FAILED
     elif error.message.startswith("Variable '$"):
@@ -86,12 +88,20 @@ def request_error(error: GraphQLError) -> GraphQLError:
     else:
         code = ErrorCode.VALIDATION_FAILED
     return GraphQLError(
-        error.message,
+        redact(error.message, values),
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         extensions={**(error.extensions or {}), "code": code.value},
     )
+
+
+def redacted(error: GraphQLError, values: Sequence[str]) -> GraphQLError:
+    """The error, its message without any submitted value (see ``redaction``)."""
+    message = redact(error.message, values)
+    if message == error.message:
+        return error
+    return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=error.extensions)
 
 
 #: What ``execution_context.result`` may hold: Strawberry's result (pre-execution
@@ -104,10 +114,13 @@ def operation_succeeded(result: object) -> bool:
     return isinstance(result, OperationResult) and not result.errors
 
 
-def present_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+def present_error(
+    error: GraphQLError, request_id: str | None, values: Sequence[str] = ()
+) -> GraphQLError:
     """The error as the client may see it; unexpected ones are logged and masked.
 
-    Idempotent: an error already presented comes back as it is.
+    Idempotent: an error already presented comes back as it is. ``values`` are what the
+    client submitted (``redaction.submitted_values``): GraphQL's own messages quote them.
     """
     original = error.original_error
     if isinstance(original, PublicError):
@@ -115,13 +128,13 @@ def present_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     # Errors without a path were raised before any field ran: the request itself
     # (syntax, validation, limits, variables - including a scalar that would not parse).
     if error.path is None and (
-        original is None
+        is_graphql_own(error)
         or isinstance(original, GraphQLError)
         or error.message.startswith("Variable '$")
     ):
-        return request_error(error)
-    if original is None or (isinstance(original, GraphQLError) and original.original_error is None):
-        return error
+        return request_error(error, values)
+    if is_graphql_own(error):
+        return redacted(error, values)
     logger.error(
         "unexpected error in GraphQL operation (request_id=%s, path=%s)",
         request_id,
@@ -136,29 +149,38 @@ def present_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     )
 
 
-def present_errors(errors: list[GraphQLError], context: object) -> list[GraphQLError]:
-    request_id = getattr(context, "request_id", None)
-    return [present_error(error, request_id) for error in errors]
+def present_errors(
+    errors: list[GraphQLError], execution_context: ExecutionContext | None
+) -> list[GraphQLError]:
+    """``present_error`` for each error of an operation."""
+    if execution_context is None:
+        return [present_error(error, None) for error in errors]
+    request_id = getattr(execution_context.context, "request_id", None)
+    values = submitted_values(execution_context.variables)
+    return [present_error(error, request_id, values) for error in errors]
 
 
 class ErrorMaskingExtension(SchemaExtension):
-    """Masks unexpected errors; keeps GraphQL's own and ``PublicError`` ones readable.
+    """Masks unexpected errors; keeps GraphQL's own (redacted) and ``PublicError`` ones
+    readable.
 
     Errors that escape the operation's hooks (an extension failing, a parse error
-    raised by the parser cache) are presented by ``AtendeSchema.process_errors``.
+    raised by the parser cache) are presented by ``Schema.process_errors``.
     """
 
     def on_operation(self) -> Iterator[None]:
         yield
+        # graphql-core's ExecutionResult while the operation runs; Strawberry's when an
+        # extension set it.
         result = self.execution_context.result
         if not isinstance(result, OperationResult) or not result.errors:
             return
-        result.errors = present_errors(result.errors, self.execution_context.context)
+        result.errors = present_errors(result.errors, self.execution_context)
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         # Each result of a subscription is masked as it is sent.
         if isinstance(result, OperationResult) and result.errors:
-            result.errors = present_errors(result.errors, self.execution_context.context)
+            result.errors = present_errors(result.errors, self.execution_context)
         yield
 
 

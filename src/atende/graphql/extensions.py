@@ -53,6 +53,9 @@ class TransactionExtension(SchemaExtension):
         try:
             yield
         finally:
+            # While the operation runs, the result is graphql-core's ExecutionResult
+            # (Strawberry's own when an extension set it, as AuthenticationExtension does):
+            # operation_succeeded accepts both.
             result = self.execution_context.result
             try:
                 await scope.transaction.finish(commit=operation_succeeded(result))

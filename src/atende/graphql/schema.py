@@ -27,7 +27,9 @@ from atende.graphql.errors import ErrorMaskingExtension, present_errors
 from atende.graphql.execution import AtendeExecutionContext
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
 from atende.graphql.limits import MAX_FIELDS, max_fields_rule
+from atende.graphql.redaction import log_errors
 from atende.graphql.scalars import SCALAR_MAP
+from atende.identity.mutations import IdentityMutation
 from atende.identity.types import IdentityQuery
 
 MAX_DEPTH = 12
@@ -44,20 +46,22 @@ VALIDATION_RULES: list[type[ASTValidationRule]] = [
 ]
 
 Query = merge_types("Query", (IdentityQuery, ConversationsQuery))
-Mutation = merge_types("Mutation", (ConversationsMutation,))
+Mutation = merge_types("Mutation", (IdentityMutation, ConversationsMutation))
 Subscription = merge_types("Subscription", (ConversationsSubscription,))
 
 
-class AtendeSchema(strawberry.Schema):
+class Schema(strawberry.Schema):
+    """Strawberry's schema, logging errors without what the client submitted."""
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Strawberry would log every error with its traceback. Instead, every error is
-        # presented here (in place: this list is the one the client gets), so unexpected
-        # ones are logged once, with the request id the client sees, and masked even
-        # when they escaped the operation's hooks; expected ones are not the log's business.
-        context = execution_context.context if execution_context else None
-        errors[:] = present_errors(errors, context)
+        # GraphQL's own errors are logged (INFO, redacted); then every error is presented
+        # here, in place (this list is the one the client gets), so unexpected ones are
+        # logged once, with the request id the client sees, and masked even when they
+        # escaped the operation's hooks.
+        log_errors(errors, execution_context.variables if execution_context else None)
+        errors[:] = present_errors(errors, execution_context)
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -76,7 +80,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return AtendeSchema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -1,11 +1,12 @@
-"""GraphQL types of the identity module: the viewer, users, organizations, memberships."""
+"""GraphQL types of the identity module: the viewer, users, organizations, memberships,
+sessions, and the typed results of the identity mutations (``identity.mutations``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -18,12 +19,22 @@ from atende.conversations.queries import (
 )
 from atende.db.queries import load_queries
 from atende.graphql.context import Context, Info
+from atende.identity import errors
+from atende.identity.models import IssuedSession
 
 queries = load_queries("identity")
 
 
-@strawberry.enum(description="What a member may do in an organization.")
+@strawberry.enum(
+    description=(
+        "What a member may do in an organization. OWNER: everything, including making and "
+        "removing owners. ADMIN: manages members and settings, but cannot demote or remove "
+        "an owner. AGENT: works conversations."
+    )
+)
 class MembershipRole(Enum):
+    # owner: everything, including making and removing owners; admin: manages members and
+    # settings, but cannot demote or remove an owner; agent: works conversations.
     OWNER = "owner"
     ADMIN = "admin"
     AGENT = "agent"
@@ -31,16 +42,20 @@ class MembershipRole(Enum):
 
 @strawberry.type(description="A person who can sign in to Atende.")
 class User:
-    id: strawberry.ID
-    email: str
+    id: strawberry.ID = strawberry.field(description="The user's id (Supabase Auth's user id).")
+    email: str = strawberry.field(description="The address the user signs in with (lowercase).")
     full_name: str = strawberry.field(description="The name teammates see.")
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> User:
+        return cls(id=strawberry.ID(str(row["id"])), email=row["email"], full_name=row["full_name"])
 
 
 @strawberry.type(description="A business using Atende: the tenant everything belongs to.")
 class Organization:
-    id: strawberry.ID
-    name: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The organization's id.")
+    name: str = strawberry.field(description="The business's name, as its team sees it.")
+    created_at: datetime = strawberry.field(description="When the organization registered.")
     # The inbox (atende.conversations.queries).
     conversations = strawberry.field(
         resolver=organization_conversations,
@@ -58,6 +73,86 @@ class Organization:
     def from_row(cls, row: dict[str, Any]) -> Organization:
         return cls(id=strawberry.ID(str(row["id"])), name=row["name"], created_at=row["created_at"])
 
+    @strawberry.field(
+        description="Everyone in the organization with their role, owners first, then by name."
+    )
+    async def members(self, info: Info) -> list[Membership]:
+        if info.context.caller.user_id is None:
+            return []
+        return await members_loader(info.context).load(UUID(str(self.id)))
+
+
+@strawberry.type(description="A user's place in an organization: who, where, and their role.")
+class Membership:
+    id: strawberry.ID = strawberry.field(description="The membership's id.")
+    role: MembershipRole = strawberry.field(description="What the member may do.")
+    created_at: datetime = strawberry.field(description="When the member joined or was invited.")
+    invitation_pending: bool = strawberry.field(
+        description="True while an invited person has not yet chosen a password."
+    )
+    organization_id: strawberry.Private[UUID]
+    user_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Membership:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            role=MembershipRole(row["role"]),
+            created_at=row["created_at"],
+            invitation_pending=row["invitation_pending"],
+            organization_id=row["organization_id"],
+            user_id=row["user_id"],
+        )
+
+    @strawberry.field(description="The organization.")
+    async def organization(self, info: Info) -> Organization:
+        organization = await organization_loader(info.context).load(self.organization_id)
+        if organization is None:  # RLS shows a membership only with its organization
+            raise LookupError("membership without a visible organization")
+        return organization
+
+    @strawberry.field(description="The member.")
+    async def user(self, info: Info) -> User:
+        user = await user_loader(info.context).load(self.user_id)
+        if user is None:  # RLS shows teammates' profiles with their memberships
+            raise LookupError("membership without a visible user")
+        return user
+
+
+@strawberry.type(description="The signed-in user and where they belong.")
+class Viewer:
+    user: User = strawberry.field(description="The signed-in user.")
+    memberships: list[Membership] = strawberry.field(
+        description="The organizations the user belongs to, oldest membership first."
+    )
+
+
+@strawberry.type(
+    description=(
+        "Credentials for the API. Send the access token as `Authorization: Bearer <token>`; "
+        "before it expires, trade the refresh token for a new session with `refreshSession`."
+    )
+)
+class Session:
+    access_token: str = strawberry.field(
+        description="A short-lived JWT with Supabase's claims (sub, role, aud, email, exp)."
+    )
+    refresh_token: str = strawberry.field(
+        description="Works once: `refreshSession` returns a new one. Keep it secret."
+    )
+    expires_at: datetime = strawberry.field(description="When the access token expires.")
+
+    @classmethod
+    def from_issued(cls, issued: IssuedSession) -> Session:
+        return cls(
+            access_token=issued.access_token.get_secret_value(),
+            refresh_token=issued.refresh_token.get_secret_value(),
+            expires_at=issued.expires_at,
+        )
+
+
+# -- Loaders ---------------------------------------------------------------------------
+
 
 def organization_loader(context: Context) -> DataLoader[UUID, Organization | None]:
     """Organizations by id, batched per operation; RLS hides the caller's non-members."""
@@ -73,16 +168,49 @@ def organization_loader(context: Context) -> DataLoader[UUID, Organization | Non
     return context.loader("organizations", lambda: DataLoader(load_fn=load))
 
 
-@strawberry.type(description="A user's place in an organization.")
-class Membership:
-    role: MembershipRole
-    organization: Organization
+def user_loader(context: Context) -> DataLoader[UUID, User | None]:
+    """Users by id, batched per operation; RLS shows the caller and their teammates."""
+
+    async def load(ids: Sequence[UUID]) -> list[User | None]:
+        conn = await context.db()
+        rows = await (await conn.execute(queries["profiles_by_id"], {"ids": list(ids)})).fetchall()
+        by_id = {row["id"]: User.from_row(row) for row in rows}
+        return [by_id.get(user_id) for user_id in ids]
+
+    return context.loader("users", lambda: DataLoader(load_fn=load))
 
 
-@strawberry.type(description="The signed-in user and where they belong.")
-class Viewer:
-    user: User
-    memberships: list[Membership]
+def members_loader(context: Context) -> DataLoader[UUID, list[Membership]]:
+    """The members of organizations by organization id, batched per operation."""
+
+    async def load(ids: Sequence[UUID]) -> list[list[Membership]]:
+        conn = await context.db()
+        rows = await (
+            await conn.execute(queries["members_of_organizations"], {"organization_ids": list(ids)})
+        ).fetchall()
+        by_organization: dict[UUID, list[Membership]] = {}
+        for row in rows:
+            by_organization.setdefault(row["organization_id"], []).append(Membership.from_row(row))
+        return [by_organization.get(organization_id, []) for organization_id in ids]
+
+    return context.loader("members", lambda: DataLoader(load_fn=load))
+
+
+def membership_loader(context: Context) -> DataLoader[UUID, Membership | None]:
+    """Memberships by id, batched per operation."""
+
+    async def load(ids: Sequence[UUID]) -> list[Membership | None]:
+        conn = await context.db()
+        rows = await (
+            await conn.execute(queries["memberships_by_id"], {"ids": list(ids)})
+        ).fetchall()
+        by_id = {row["id"]: Membership.from_row(row) for row in rows}
+        return [by_id.get(membership_id) for membership_id in ids]
+
+    return context.loader("memberships", lambda: DataLoader(load_fn=load))
+
+
+# -- Queries ---------------------------------------------------------------------------
 
 
 async def resolve_viewer(info: Info) -> Viewer | None:
@@ -94,24 +222,21 @@ async def resolve_viewer(info: Info) -> Viewer | None:
     if profile is None:
         return None
     rows = await (await conn.execute(queries["viewer_memberships"])).fetchall()
-    return Viewer(
-        user=User(
-            id=strawberry.ID(str(profile["id"])),
-            email=profile["email"],
-            full_name=profile["full_name"],
-        ),
-        memberships=[
-            Membership(
-                role=MembershipRole(row["role"]),
-                organization=Organization(
-                    id=strawberry.ID(str(row["organization_id"])),
-                    name=row["organization_name"],
-                    created_at=row["organization_created_at"],
-                ),
-            )
-            for row in rows
-        ],
-    )
+    organizations = organization_loader(context)
+    memberships = []
+    for row in rows:
+        organizations.prime(
+            row["organization_id"],
+            Organization(
+                id=strawberry.ID(str(row["organization_id"])),
+                name=row["organization_name"],
+                created_at=row["organization_created_at"],
+            ),
+        )
+        memberships.append(Membership.from_row(row))
+    user = User.from_row(profile)
+    user_loader(context).prime(profile["id"], user)
+    return Viewer(user=user, memberships=memberships)
 
 
 @strawberry.type
@@ -122,11 +247,113 @@ class IdentityQuery:
     )
 
     @strawberry.field(description="An organization the caller belongs to; null otherwise.")
-    async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:
+    async def organization(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The organization's id.")],
+    ) -> Organization | None:
         if info.context.caller.user_id is None:
             return None  # anonymous callers belong nowhere (and anon may not read the table)
-        try:
-            organization_id = UUID(str(id))
-        except ValueError:
+        organization_id = parse_id(id)
+        if organization_id is None:
             return None
         return await organization_loader(info.context).load(organization_id)
+
+
+def parse_id(value: strawberry.ID) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
+# -- Expected failures -------------------------------------------------------------------
+
+
+@strawberry.interface(description="An expected failure: show `message` to the user.")
+class UserError:
+    message: str = strawberry.field(description="What went wrong, in words for the user.")
+
+
+@strawberry.type(description="An input field is invalid; nothing was changed.")
+class ValidationError(UserError):
+    field: str = strawberry.field(
+        description="The argument or input field at fault, as the schema names it (`email`)."
+    )
+
+
+@strawberry.type(description="That e-mail already belongs to a user: sign in instead.")
+class EmailAlreadyRegistered(UserError):
+    pass
+
+
+@strawberry.type(description="Wrong e-mail or password (the two are not told apart).")
+class InvalidCredentials(UserError):
+    pass
+
+
+@strawberry.type(
+    description="The refresh token is unknown, expired, signed out or was already used."
+)
+class InvalidRefreshToken(UserError):
+    pass
+
+
+@strawberry.type(description="The invitation token is unknown, expired or already accepted.")
+class InvalidInvitation(UserError):
+    pass
+
+
+@strawberry.type(
+    description="No such object among the caller's organizations (an organization, a member,"
+    " a conversation)."
+)
+class NotFound(UserError):
+    pass
+
+
+@strawberry.type(name="Forbidden", description="The caller's role does not allow this change.")
+class ForbiddenResult(UserError):
+    pass
+
+
+@strawberry.type(description="That person is already a member of the organization.")
+class AlreadyMember(UserError):
+    pass
+
+
+@strawberry.type(description="The change would leave the organization without an owner.")
+class LastOwner(UserError):
+    pass
+
+
+@strawberry.type(
+    description=(
+        "The identity provider or the database failed; nothing was kept. Try again shortly."
+    )
+)
+class TemporarilyUnavailable(UserError):
+    pass
+
+
+_ERROR_TYPES: dict[type[errors.IdentityError], type[UserError]] = {
+    errors.EmailAlreadyRegistered: EmailAlreadyRegistered,
+    errors.InvalidCredentials: InvalidCredentials,
+    errors.InvalidRefreshToken: InvalidRefreshToken,
+    errors.InvalidInvitation: InvalidInvitation,
+    errors.NotFound: NotFound,
+    errors.Forbidden: ForbiddenResult,
+    errors.AlreadyMember: AlreadyMember,
+    errors.LastOwner: LastOwner,
+    errors.TemporarilyUnavailable: TemporarilyUnavailable,
+}
+
+
+def user_error(error: errors.IdentityError) -> UserError:
+    """The typed result for ``error``."""
+    if isinstance(error, errors.InvalidInput):
+        return ValidationError(message=error.user_message, field=error.field)
+    result_type = _ERROR_TYPES.get(type(error))
+    if result_type is None:
+        raise error
+    return result_type(message=error.user_message)

@@ -1,0 +1,167 @@
+"""Sign-in refusals take the same time whether the e-mail exists or not.
+
+Starts ``atende serve`` on a database of its own (``DATABASE_URL``, or a fresh
+``atende_bench_identity`` database on the embedded cluster), registers an organization,
+then signs in from this process over loopback, interleaving three kinds of attempt: the
+right password (for reference), a wrong password for the registered e-mail (the baseline),
+and an unknown e-mail. The ratio of the medians is what matters: an attacker who could tell
+"unknown e-mail" by its speed could enumerate users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import sys
+import time
+import uuid
+
+import httpx
+
+from atende.config import Settings
+from atende.db.embedded import EmbeddedPostgres
+from atende.db.migrations import apply_migrations
+from atende.services import embedded_postgres
+from bench.harness import Metric, Result, benchmark_environment, percentile
+
+BENCH_DATABASE = "atende_bench_identity"
+PASSWORD = "bench-password-0123"  # noqa: S105 - a throwaway user in a throwaway database
+SIGN_IN = """
+mutation ($input: SignInInput!) { signIn(input: $input) { __typename } }
+"""
+REGISTER = """
+mutation ($input: RegisterOrganizationInput!) {
+  registerOrganization(input: $input) { __typename }
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _prepare_database() -> tuple[str, EmbeddedPostgres | None]:
+    """The database URL, and the embedded cluster when this run started it (to stop after)."""
+    if os.environ.get("DATABASE_URL"):
+        url = os.environ["DATABASE_URL"]
+        started = None
+    else:
+        cluster = embedded_postgres(Settings())
+        started = None if cluster.is_running() else cluster
+        cluster.start()
+        cluster.drop_database(BENCH_DATABASE)
+        cluster.create_database(BENCH_DATABASE)
+        url = cluster.url(BENCH_DATABASE)
+    apply_migrations(url)
+    return url, started
+
+
+async def _wait_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.returncode is not None:
+            raise RuntimeError("atende serve exited")
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("atende serve did not become ready")
+
+
+async def _sign_in(client: httpx.AsyncClient, email: str, password: str, expected: str) -> float:
+    started = time.perf_counter()
+    response = await client.post(
+        "/graphql",
+        json={"query": SIGN_IN, "variables": {"input": {"email": email, "password": password}}},
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.json()["data"]["signIn"]["__typename"] == expected, response.text
+    return elapsed
+
+
+async def run(quick: bool) -> Result:
+    rounds = 20 if quick else 100
+    url, started_cluster = await asyncio.to_thread(_prepare_database)
+    port = _free_port()
+    env = benchmark_environment({"DATABASE_URL": url, "ATENDE_LOG_LEVEL": "WARNING"})
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atende", "serve", "--port", str(port), env=env
+    )
+    email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+    samples: dict[str, list[float]] = {"right": [], "wrong": [], "unknown": []}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            await _wait_ready(client, server)
+            registered = await client.post(
+                "/graphql",
+                json={
+                    "query": REGISTER,
+                    "variables": {
+                        "input": {
+                            "organizationName": "Bench",
+                            "fullName": "Bench",
+                            "email": email,
+                            "password": PASSWORD,
+                        }
+                    },
+                },
+            )
+            assert "RegisterOrganizationSuccess" in registered.text, registered.text
+            # Warm-up: connections, caches, the dummy hash.
+            await _sign_in(client, email, "warm-up-password", "InvalidCredentials")
+            await _sign_in(client, f"x{email}", "warm-up-password", "InvalidCredentials")
+            for _ in range(rounds):
+                samples["right"].append(await _sign_in(client, email, PASSWORD, "SignInSuccess"))
+                samples["wrong"].append(
+                    await _sign_in(client, email, "not-the-password", "InvalidCredentials")
+                )
+                samples["unknown"].append(
+                    await _sign_in(
+                        client,
+                        f"nobody-{uuid.uuid4().hex[:6]}@example.com",
+                        PASSWORD,
+                        "InvalidCredentials",
+                    )
+                )
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=30)
+        if started_cluster is not None:
+            await asyncio.to_thread(started_cluster.stop)
+
+    wrong = statistics.median(samples["wrong"])
+    unknown = statistics.median(samples["unknown"])
+    result = Result(
+        name="identity",
+        params={
+            "rounds": rounds,
+            "database": "DATABASE_URL" if "DATABASE_URL" in os.environ else "embedded",
+        },
+        metrics={
+            "sign_in_unknown_email_p50": Metric(unknown, "ms"),
+            "sign_in_unknown_email_p90": Metric(percentile(samples["unknown"], 0.9), "ms"),
+            "sign_in_right_password_p50": Metric(statistics.median(samples["right"]), "ms"),
+        },
+        baseline={
+            "sign_in_wrong_password_p50": Metric(wrong, "ms"),
+            "sign_in_wrong_password_p90": Metric(percentile(samples["wrong"], 0.9), "ms"),
+        },
+        ratios={
+            "unknown_email_vs_wrong_password": unknown / wrong,
+            "wrong_password_vs_unknown_email": wrong / unknown,
+        },
+        # Comparable: neither refusal is more than 20% faster than the other.
+        targets={
+            "unknown_email_vs_wrong_password": ">= 0.8",
+            "wrong_password_vs_unknown_email": ">= 0.8",
+        },
+    )
+    result.print_table()
+    result.write()
+    return result

@@ -1,0 +1,117 @@
+"""The vocabulary between a reply job and the model: turns in, a reply (or a handoff) out.
+
+Nothing here touches the database. The reply job reads a conversation's messages and its
+agent's settings from Postgres, turns them into :class:`ConversationTurn` and
+:class:`AgentPrompt`, and records what :class:`ModelReply` says happened.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: The model an agent uses when its settings name none.
+DEFAULT_MODEL = "gpt-4o-mini"
+#: The tool the model calls to hand the conversation to a person.
+HANDOFF_TOOL_NAME = "handoff_to_human"
+#: How many recent turns an agent sends the model when its settings say nothing.
+DEFAULT_MAX_HISTORY_TURNS = 20
+
+
+class TurnRole(StrEnum):
+    """Who wrote a turn of the conversation."""
+
+    #: The customer, writing from WhatsApp (sent to the model as ``user``).
+    CUSTOMER = "customer"
+    #: The AI agent (sent as ``assistant``).
+    ASSISTANT = "assistant"
+    #: A member of the business's team, answering by hand (sent as ``assistant``: the
+    #: customer sees one voice, and the model must continue from what was said).
+    TEAM = "team"
+    #: A note for the model, not a message anyone sent (sent as ``system``).
+    SYSTEM = "system"
+
+
+class ConversationTurn(BaseModel):
+    """One message of the conversation, as the model should see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: TurnRole
+    text: str = ""
+    #: What a message carried besides text, said in words, e.g. "o cliente enviou uma
+    #: imagem (comprovante.jpg)". The model cannot see the media itself.
+    media_note: str | None = None
+
+    @model_validator(mode="after")
+    def _says_something(self) -> ConversationTurn:
+        if not self.text.strip() and not (self.media_note and self.media_note.strip()):
+            raise ValueError("a turn needs text or a media note")
+        return self
+
+    def content(self) -> str:
+        """The text the model receives: the message, then its media note in brackets."""
+        parts = [self.text.strip()] if self.text.strip() else []
+        if self.media_note and self.media_note.strip():
+            parts.append(f"[{self.media_note.strip()}]")
+        return "\n".join(parts)
+
+
+class AgentPrompt(BaseModel):
+    """An organization's agent settings, as one reply needs them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    system_prompt: str
+    model: str = Field(default=DEFAULT_MODEL, min_length=1)
+    #: ``None`` sends no temperature (some reasoning models accept only their default).
+    temperature: float | None = Field(default=0.3, ge=0.0, le=2.0)
+    #: How many of the most recent turns the model sees.
+    max_history_turns: int = Field(default=DEFAULT_MAX_HISTORY_TURNS, ge=1, le=500)
+    #: A rough budget for those turns, in tokens (estimated at four characters a token);
+    #: older turns are dropped first, the latest one is always sent. ``None``: no budget.
+    max_history_tokens: int | None = Field(default=None, ge=1)
+    #: Offer the model the ``handoff_to_human`` tool.
+    handoff_enabled: bool = True
+
+
+class HandoffRequest(BaseModel):
+    """The model asked for a person to take over the conversation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: Why, in the model's words, for the team to read.
+    reason: str
+
+
+class ModelReply(BaseModel):
+    """What one model call produced, with what the run record needs.
+
+    ``text`` is what to send the customer. ``handoff`` is set when the model asked for
+    a person; ``text`` may then hold a line for the customer too ("Vou chamar alguém da
+    equipe"). At least one of them is set.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str | None = None
+    handoff: HandoffRequest | None = None
+    #: The model that answered, as the server named it.
+    model: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    #: Wall-clock time of the request, in milliseconds.
+    latency_ms: int
+    #: ``stop``, ``tool_calls``, ``length``, ``content_filter``, ... as the server said.
+    finish_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _is_text_or_handoff(self) -> ModelReply:
+        if self.text is None and self.handoff is None:
+            raise ValueError("a reply needs text or a handoff request")
+        return self
+
+    @property
+    def wants_handoff(self) -> bool:
+        return self.handoff is not None

@@ -1,0 +1,419 @@
+"""Identity mutations: register, sign in and out, refresh, invite, accept, change, remove.
+
+Each returns a union of its success type and the expected failures it can meet; clients
+select ``__typename``. Member changes run in the operation's transaction as the caller,
+where the SQL functions apply the role rules; sign-in flows act as the platform.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeAlias
+from uuid import UUID
+
+import strawberry
+
+from atende.graphql.context import Info
+from atende.graphql.errors import AuthenticationRequired
+from atende.identity import errors
+from atende.identity.service import IdentityService
+from atende.identity.types import (
+    AlreadyMember,
+    EmailAlreadyRegistered,
+    ForbiddenResult,
+    InvalidCredentials,
+    InvalidInvitation,
+    InvalidRefreshToken,
+    LastOwner,
+    Membership,
+    MembershipRole,
+    NotFound,
+    Organization,
+    Session,
+    TemporarilyUnavailable,
+    User,
+    ValidationError,
+    membership_loader,
+    parse_id,
+    user_error,
+)
+
+# -- Inputs ------------------------------------------------------------------------------
+
+
+@strawberry.input(description="A new business and the person who owns it.")
+class RegisterOrganizationInput:
+    organization_name: str = strawberry.field(description="The business's name.")
+    full_name: str = strawberry.field(description="The owner's name.")
+    email: str = strawberry.field(description="The owner's e-mail; they sign in with it.")
+    password: str = strawberry.field(description="At least 8 characters (at most 72 bytes).")
+
+
+@strawberry.input(description="E-mail and password.")
+class SignInInput:
+    email: str = strawberry.field(description="The e-mail the user registered with.")
+    password: str = strawberry.field(description="The user's password.")
+
+
+# -- Results -----------------------------------------------------------------------------
+
+
+@strawberry.type(description="The organization exists, its owner is signed in.")
+class RegisterOrganizationSuccess:
+    organization: Organization = strawberry.field(description="The new organization.")
+    user: User = strawberry.field(description="Its owner.")
+    session: Session = strawberry.field(description="The owner's first session.")
+
+
+@strawberry.type(description="Signed in.")
+class SignInSuccess:
+    session: Session = strawberry.field(description="The new session.")
+
+
+@strawberry.type(description="A new session replaces the one whose refresh token was used.")
+class RefreshSessionSuccess:
+    session: Session = strawberry.field(
+        description="The new access token and refresh token; the old refresh token is spent."
+    )
+
+
+@strawberry.type(description="The outcome of signing out.")
+class SignOutSuccess:
+    revoked: bool = strawberry.field(
+        description="True when a session was active and is now revoked; false when none was."
+    )
+
+
+@strawberry.type(description="The person is a member of the organization.")
+class InviteMemberSuccess:
+    membership: Membership = strawberry.field(description="Their membership.")
+    invitation_token: str | None = strawberry.field(
+        description=(
+            "For a person new to Atende: the token with which they choose their name and "
+            "password (`acceptInvitation`); hand it to them. Null when they already had an "
+            "account: they sign in as usual."
+        )
+    )
+
+
+@strawberry.type(description="The invitation is accepted and the person signed in.")
+class AcceptInvitationSuccess:
+    user: User = strawberry.field(description="The person, with the name they chose.")
+    session: Session = strawberry.field(description="Their first session.")
+
+
+@strawberry.type(description="The member has the new role.")
+class UpdateMemberRoleSuccess:
+    membership: Membership = strawberry.field(description="The changed membership.")
+
+
+@strawberry.type(description="The member is no longer in the organization.")
+class RemoveMemberSuccess:
+    organization_id: strawberry.ID = strawberry.field(description="The organization.")
+    user_id: strawberry.ID = strawberry.field(description="The person removed.")
+
+
+RegisterOrganizationResult: TypeAlias = Annotated[
+    RegisterOrganizationSuccess | EmailAlreadyRegistered | ValidationError | TemporarilyUnavailable,
+    strawberry.union("RegisterOrganizationResult", description="The outcome of registering."),
+]
+SignInResult: TypeAlias = Annotated[
+    SignInSuccess | InvalidCredentials | TemporarilyUnavailable,
+    strawberry.union("SignInResult", description="The outcome of signing in."),
+]
+RefreshSessionResult: TypeAlias = Annotated[
+    RefreshSessionSuccess | InvalidRefreshToken,
+    strawberry.union("RefreshSessionResult", description="The outcome of refreshing a session."),
+]
+InviteMemberResult: TypeAlias = Annotated[
+    InviteMemberSuccess
+    | ValidationError
+    | NotFound
+    | ForbiddenResult
+    | AlreadyMember
+    | TemporarilyUnavailable,
+    strawberry.union("InviteMemberResult", description="The outcome of inviting someone."),
+]
+AcceptInvitationResult: TypeAlias = Annotated[
+    AcceptInvitationSuccess | InvalidInvitation | ValidationError | TemporarilyUnavailable,
+    strawberry.union(
+        "AcceptInvitationResult", description="The outcome of accepting an invitation."
+    ),
+]
+UpdateMemberRoleResult: TypeAlias = Annotated[
+    UpdateMemberRoleSuccess | NotFound | ForbiddenResult | LastOwner,
+    strawberry.union("UpdateMemberRoleResult", description="The outcome of changing a role."),
+]
+RemoveMemberResult: TypeAlias = Annotated[
+    RemoveMemberSuccess | NotFound | ForbiddenResult | LastOwner,
+    strawberry.union("RemoveMemberResult", description="The outcome of removing a member."),
+]
+
+
+def identity_service(info: Info) -> IdentityService:
+    return IdentityService.from_services(info.context.services)
+
+
+def signed_in_user(info: Info) -> UUID:
+    user_id = info.context.caller.user_id
+    if user_id is None:
+        raise AuthenticationRequired()
+    return user_id
+
+
+async def load_membership(info: Info, membership_id: UUID) -> Membership:
+    membership = await membership_loader(info.context).load(membership_id)
+    if membership is None:  # the caller just wrote it, in this transaction
+        raise LookupError("membership not visible after writing it")
+    return membership
+
+
+_NOT_FOUND = NotFound(message=errors.NotFound.public_message)
+
+
+@strawberry.type
+class IdentityMutation:
+    @strawberry.mutation(
+        description=(
+            "Create an organization and its owner, and sign the owner in. Atomic: when any "
+            "step fails, nothing is kept (not the organization, not the user)."
+        )
+    )
+    async def register_organization(
+        self,
+        info: Info,
+        input: Annotated[
+            RegisterOrganizationInput,
+            strawberry.argument(description="The organization and its owner."),
+        ],
+    ) -> RegisterOrganizationResult:
+        try:
+            registration = await identity_service(info).register_organization(
+                organization_name=input.organization_name,
+                full_name=input.full_name,
+                email=input.email,
+                password=input.password,
+            )
+        except errors.IdentityError as error:
+            result = user_error(error)
+            if isinstance(
+                result, EmailAlreadyRegistered | ValidationError | TemporarilyUnavailable
+            ):
+                return result
+            raise
+        organization = registration.organization
+        return RegisterOrganizationSuccess(
+            organization=Organization(
+                id=strawberry.ID(str(organization.id)),
+                name=organization.name,
+                created_at=organization.created_at,
+            ),
+            user=User(
+                id=strawberry.ID(str(registration.user.id)),
+                email=registration.user.email,
+                full_name=registration.user.full_name,
+            ),
+            session=Session.from_issued(registration.session),
+        )
+
+    @strawberry.mutation(description="Sign in with e-mail and password.")
+    async def sign_in(
+        self,
+        info: Info,
+        input: Annotated[SignInInput, strawberry.argument(description="The credentials.")],
+    ) -> SignInResult:
+        try:
+            session = await identity_service(info).sign_in(
+                email=input.email, password=input.password
+            )
+        except errors.IdentityError as error:
+            result = user_error(error)
+            if isinstance(result, InvalidCredentials | TemporarilyUnavailable):
+                return result
+            raise
+        return SignInSuccess(session=Session.from_issued(session))
+
+    @strawberry.mutation(
+        description=(
+            "Trade a refresh token for a new session. Each refresh token works once; using "
+            "one again signs its session out everywhere."
+        )
+    )
+    async def refresh_session(
+        self,
+        info: Info,
+        refresh_token: Annotated[
+            str, strawberry.argument(description="The refresh token of the current session.")
+        ],
+    ) -> RefreshSessionResult:
+        try:
+            session = await identity_service(info).refresh_session(refresh_token)
+        except errors.IdentityError as error:
+            result = user_error(error)
+            if isinstance(result, InvalidRefreshToken):
+                return result
+            raise
+        return RefreshSessionSuccess(session=Session.from_issued(session))
+
+    @strawberry.mutation(
+        description=(
+            "Sign out: revokes the session of the access token sent with the request and/or "
+            "the one `refreshToken` belongs to. Access tokens already issued stay valid until "
+            "they expire (minutes)."
+        )
+    )
+    async def sign_out(
+        self,
+        info: Info,
+        refresh_token: Annotated[
+            str | None,
+            strawberry.argument(description="A refresh token whose session to revoke."),
+        ] = None,
+    ) -> SignOutSuccess:
+        caller = info.context.caller
+        session_id = caller.claims.get("session_id")
+        revoked = await identity_service(info).sign_out(
+            session_id=parse_id(strawberry.ID(str(session_id))) if session_id is not None else None,
+            user_id=caller.user_id,
+            refresh_token=refresh_token,
+        )
+        return SignOutSuccess(revoked=revoked)
+
+    @strawberry.mutation(
+        description=(
+            "Add a person to an organization (owners and admins; only owners add owners). A "
+            "person new to Atende gets an account and an invitation token."
+        )
+    )
+    async def invite_member(
+        self,
+        info: Info,
+        organization_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The organization.")
+        ],
+        email: Annotated[str, strawberry.argument(description="The person's e-mail.")],
+        role: Annotated[
+            MembershipRole, strawberry.argument(description="Their role.")
+        ] = MembershipRole.AGENT,
+    ) -> InviteMemberResult:
+        signed_in_user(info)
+        organization = parse_id(organization_id)
+        if organization is None:
+            return _NOT_FOUND
+        try:
+            invitation = await identity_service(info).invite_member(
+                await info.context.db(),
+                organization_id=organization,
+                email=email,
+                role=role.value,
+            )
+        except errors.IdentityError as error:
+            result = user_error(error)
+            if isinstance(
+                result,
+                ValidationError
+                | NotFound
+                | ForbiddenResult
+                | AlreadyMember
+                | TemporarilyUnavailable,
+            ):
+                return result
+            raise
+        return InviteMemberSuccess(
+            membership=await load_membership(info, invitation.membership_id),
+            invitation_token=invitation.token.get_secret_value() if invitation.token else None,
+        )
+
+    @strawberry.mutation(
+        description="Choose a name and password with an invitation token, and sign in."
+    )
+    async def accept_invitation(
+        self,
+        info: Info,
+        token: Annotated[str, strawberry.argument(description="The invitation token.")],
+        full_name: Annotated[str, strawberry.argument(description="The name teammates see.")],
+        password: Annotated[
+            str, strawberry.argument(description="At least 8 characters (at most 72 bytes).")
+        ],
+    ) -> AcceptInvitationResult:
+        try:
+            accepted = await identity_service(info).accept_invitation(
+                token=token, full_name=full_name, password=password
+            )
+        except errors.IdentityError as error:
+            result = user_error(error)
+            if isinstance(result, InvalidInvitation | ValidationError | TemporarilyUnavailable):
+                return result
+            raise
+        return AcceptInvitationSuccess(
+            user=User(
+                id=strawberry.ID(str(accepted.user.id)),
+                email=accepted.user.email,
+                full_name=accepted.user.full_name,
+            ),
+            session=Session.from_issued(accepted.session),
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Change a member's role (owners and admins). Only owners make owners or change "
+            "an owner's role; the last owner cannot step down."
+        )
+    )
+    async def update_member_role(
+        self,
+        info: Info,
+        organization_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The organization.")
+        ],
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The member.")],
+        role: Annotated[MembershipRole, strawberry.argument(description="The new role.")],
+    ) -> UpdateMemberRoleResult:
+        signed_in_user(info)
+        organization, member = parse_id(organization_id), parse_id(user_id)
+        if organization is None or member is None:
+            return _NOT_FOUND
+        try:
+            change = await identity_service(info).update_member_role(
+                await info.context.db(),
+                organization_id=organization,
+                user_id=member,
+                role=role.value,
+            )
+        except errors.IdentityError as error:
+            result = user_error(error)
+            if isinstance(result, NotFound | ForbiddenResult | LastOwner):
+                return result
+            raise
+        return UpdateMemberRoleSuccess(membership=await load_membership(info, change.membership_id))
+
+    @strawberry.mutation(
+        description=(
+            "Remove a member (owners and admins; only owners remove owners), or leave an "
+            "organization by removing yourself. The last owner cannot leave."
+        )
+    )
+    async def remove_member(
+        self,
+        info: Info,
+        organization_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The organization.")
+        ],
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The member.")],
+    ) -> RemoveMemberResult:
+        signed_in_user(info)
+        organization, member = parse_id(organization_id), parse_id(user_id)
+        if organization is None or member is None:
+            return _NOT_FOUND
+        try:
+            change = await identity_service(info).remove_member(
+                await info.context.db(), organization_id=organization, user_id=member
+            )
+        except errors.IdentityError as error:
+            result = user_error(error)
+            if isinstance(result, NotFound | ForbiddenResult | LastOwner):
+                return result
+            raise
+        return RemoveMemberSuccess(
+            organization_id=strawberry.ID(str(change.organization_id)),
+            user_id=strawberry.ID(str(change.user_id)),
+        )

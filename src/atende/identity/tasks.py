@@ -1,0 +1,45 @@
+"""Identity jobs: the upkeep that finishes what failed flows could not.
+
+Every few minutes: delete the users whose registration or invitation died or gave up
+before its compensation could delete them (see ``IdentityService.delete_abandoned_users``),
+and purge sessions that have been dead for a week.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import procrastinate
+
+from atende.identity.service import IdentityService
+
+if TYPE_CHECKING:
+    from atende.services import Services
+
+logger = logging.getLogger("atende.identity.tasks")
+
+blueprint = procrastinate.Blueprint()
+
+#: Revoked or expired sessions are kept this long (for support questions), then purged.
+DEAD_SESSION_RETENTION = timedelta(days=7)
+
+
+@blueprint.periodic(cron="*/5 * * * *", periodic_id="identity-upkeep")
+@blueprint.task(name="upkeep", pass_context=True, queueing_lock="identity:upkeep")
+async def upkeep(context: procrastinate.JobContext, timestamp: int) -> None:
+    services: Services = context.additional_context["services"]
+    await run_upkeep(services)
+
+
+async def run_upkeep(services: Services) -> tuple[int, int]:
+    """(users deleted, sessions purged)."""
+    identity = IdentityService.from_services(services)
+    deleted = await identity.delete_abandoned_users()
+    purged = await identity.sessions.purge(DEAD_SESSION_RETENTION)
+    if deleted or purged:
+        logger.info(
+            "identity upkeep: %d abandoned user(s) deleted, %d session(s) purged", deleted, purged
+        )
+    return deleted, purged
