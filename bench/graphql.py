@@ -14,7 +14,9 @@ database, tables and policies:
 One load process (bench/graphql_load.py) drives each in turn, at the same concurrency,
 in interleaved rounds (the machine is shared: only ratios compare). Then the inbox's
 latency is measured alone with 10k and with 1M messages in the database (100k with
---quick), which must stay flat: every part of the query is index-backed.
+--quick), which must stay flat: every part of the query is index-backed. On its own
+cluster the benchmark keeps both sizes side by side (a second database, a second
+Atende) and alternates between them, so the machine's load falls on both alike.
 """
 
 from __future__ import annotations
@@ -104,10 +106,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def bench_database() -> Iterator[str]:
-    """DATABASE_URL when set; else an embedded cluster of its own, in a temp dir."""
+def bench_database() -> Iterator[tuple[str, EmbeddedPostgres | None]]:
+    """DATABASE_URL when set; else an embedded cluster of its own, in a temp dir (which
+    the benchmark may add databases to)."""
     if os.environ.get("DATABASE_URL"):
-        yield os.environ["DATABASE_URL"]
+        yield os.environ["DATABASE_URL"], None
         return
     data_dir = Path(tempfile.mkdtemp(prefix="atende-bench-graphql-"))
     cluster = EmbeddedPostgres(
@@ -115,7 +118,7 @@ def bench_database() -> Iterator[str]:
     )
     cluster.start()
     try:
-        yield cluster.url()
+        yield cluster.url(), cluster
     finally:
         cluster.destroy()
 
@@ -249,15 +252,10 @@ class Server:
 
 def start_servers(url: str) -> dict[str, Server]:
     node_modules = ensure_postgraphile()
-    ports = {name: free_port() for name in ("atende", "postgraphile", "floor")}
+    ports = {name: free_port() for name in ("postgraphile", "floor")}
     common = {"DATABASE_URL": url, "ATENDE_JWT_SECRET": DEVELOPMENT_JWT_SECRET}
     return {
-        "atende": Server(
-            "atende",
-            [sys.executable, "-m", "atende", "serve", "--port", str(ports["atende"])],
-            {**common, "ATENDE_LOG_LEVEL": "WARNING", "ATENDE_GRAPHIQL": "false"},
-            ports["atende"],
-        ),
+        "atende": atende_server("atende", url),
         "postgraphile": Server(
             "postgraphile",
             ["node", str(POSTGRAPHILE_SCRIPT)],
@@ -292,34 +290,59 @@ def edges_of(name: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     return edges
 
 
+async def first_page(server: Server, body: dict[str, Any], token: str) -> list[str]:
+    """The ids of the inbox page ``server`` answers, once it answers (or we stop here)."""
+    url = f"http://127.0.0.1:{server.port}/graphql"
+    deadline = time.monotonic() + READY_TIMEOUT
+    last = ""
+    async with httpx.AsyncClient(timeout=10) as http:
+        while True:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{server.name} exited: {server.output()}")
+            with suppress(httpx.HTTPError):
+                response = await http.post(
+                    url, json=body, headers={"Authorization": f"Bearer {token}"}
+                )
+                last = response.text[:500]
+                if response.status_code == 200 and "errors" not in response.json():
+                    return [e["node"]["id"] for e in edges_of(server.name, response.json())]
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{server.name} did not answer: {server.output()} {last}")
+            await asyncio.sleep(0.25)
+
+
 async def wait_until_serving(
     servers: dict[str, Server], organization: uuid.UUID, token: str
 ) -> None:
     """Every server answers the inbox with the same 20 conversations, or we stop here."""
-    headers = {"Authorization": f"Bearer {token}"}
-    answers: dict[str, list[str]] = {}
-    async with httpx.AsyncClient(timeout=10) as http:
-        for name, server in servers.items():
-            url = f"http://127.0.0.1:{server.port}/graphql"
-            deadline = time.monotonic() + READY_TIMEOUT
-            while True:
-                if server.process.poll() is not None:
-                    raise RuntimeError(f"{name} exited: {server.output()}")
-                with suppress(httpx.HTTPError):
-                    response = await http.post(
-                        url, json=request_body(name, organization), headers=headers
-                    )
-                    if response.status_code == 200 and "errors" not in response.json():
-                        answers[name] = [e["node"]["id"] for e in edges_of(name, response.json())]
-                        break
-                if time.monotonic() > deadline:
-                    last = response.text[:500] if "response" in locals() else ""
-                    raise RuntimeError(f"{name} did not answer: {server.output()} {last}")
-                await asyncio.sleep(0.25)
+    answers = {
+        name: await first_page(server, request_body(name, organization), token)
+        for name, server in servers.items()
+    }
     if not (answers["atende"] == answers["postgraphile"] == answers["floor"]):
         raise RuntimeError(f"the servers disagree about the inbox: {answers}")
     if len(answers["atende"]) != PAGE:
         raise RuntimeError(f"expected {PAGE} conversations, got {len(answers['atende'])}")
+
+
+def issue_token(owner: uuid.UUID, email: str) -> str:
+    tokens = TokenService(DEVELOPMENT_JWT_SECRET, ttl=timedelta(hours=2))
+    return tokens.issue(user_id=owner, email=email, session_id=uuid.uuid4()).token
+
+
+def atende_server(name: str, url: str) -> Server:
+    port = free_port()
+    return Server(
+        name,
+        [sys.executable, "-m", "atende", "serve", "--port", str(port)],
+        {
+            "DATABASE_URL": url,
+            "ATENDE_JWT_SECRET": DEVELOPMENT_JWT_SECRET,
+            "ATENDE_LOG_LEVEL": "WARNING",
+            "ATENDE_GRAPHIQL": "false",
+        },
+        port,
+    )
 
 
 def drive(
@@ -352,6 +375,53 @@ def drive(
     return result
 
 
+LARGE_DATABASE = "atende_bench_large"
+
+
+async def latency_small_and_large(
+    servers: dict[str, Server],
+    url: str,
+    cluster: EmbeddedPostgres | None,
+    small_world: tuple[uuid.UUID, str],
+    *,
+    extra_messages: int,
+    bursts: int,
+    seconds: float,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The inbox's latency alone (one request at a time), with few and with many messages.
+
+    In bursts, best burst's median: the least disturbed by whatever else the machine does.
+    With a cluster of its own, the large database is a second one beside the small, served
+    by a second Atende, and bursts alternate between them, so the machine's moods fall on
+    both alike. With DATABASE_URL, the same database grows between the two measurements.
+    """
+    organization, token = small_world
+    atende = servers["atende"]
+    body = request_body("atende", organization)
+    if cluster is None:
+        small = [drive(atende, body, token, concurrency=1, seconds=seconds) for _ in range(bursts)]
+        with psycopg.connect(url) as conn:
+            add_messages(conn, organization, extra_messages)
+        big = [drive(atende, body, token, concurrency=1, seconds=seconds) for _ in range(bursts)]
+        return small, big
+    cluster.create_database(LARGE_DATABASE)
+    large_url = cluster.url(LARGE_DATABASE)
+    apply_migrations(large_url)
+    large_organization, large_owner, large_email = seed(large_url)
+    with psycopg.connect(large_url) as conn:
+        add_messages(conn, large_organization, extra_messages)
+    large_token = issue_token(large_owner, large_email)
+    servers["atende_large"] = large_server = atende_server("atende_large", large_url)
+    large_body = request_body("atende", large_organization)
+    await first_page(large_server, large_body, large_token)
+    small: list[dict[str, Any]] = []
+    big: list[dict[str, Any]] = []
+    for _ in range(bursts):
+        small.append(drive(atende, body, token, concurrency=1, seconds=seconds))
+        big.append(drive(large_server, large_body, large_token, concurrency=1, seconds=seconds))
+    return small, big
+
+
 # -- the run --------------------------------------------------------------------------------
 
 
@@ -363,7 +433,7 @@ async def run(quick: bool) -> Result:
     rounds = 3 if quick else 5
     large = 100_000 if quick else 1_000_000
     latency_seconds = 1.0 if quick else 3.0
-    bursts = 3
+    bursts = 4 if quick else 6
     params = {
         "conversations": CONVERSATIONS,
         "page": PAGE,
@@ -376,14 +446,10 @@ async def run(quick: bool) -> Result:
         "latency_seconds_per_burst": latency_seconds,
         "quick": quick,
     }
-    with bench_database() as url:
+    with bench_database() as (url, cluster):
         apply_migrations(url)
         organization, owner, email = seed(url)
-        token = (
-            TokenService(DEVELOPMENT_JWT_SECRET, ttl=timedelta(hours=2))
-            .issue(user_id=owner, email=email, session_id=uuid.uuid4())
-            .token
-        )
+        token = issue_token(owner, email)
         servers = start_servers(url)
         try:
             await wait_until_serving(servers, organization, token)
@@ -399,26 +465,22 @@ async def run(quick: bool) -> Result:
                             seconds=seconds,
                         )
                     )
-            atende = servers["atende"]
-            body = request_body("atende", organization)
-            # Latency alone (one request at a time), in bursts: the best burst's median is
-            # the one least disturbed by whatever else the machine was doing.
-            small = [
-                drive(atende, body, token, concurrency=1, seconds=latency_seconds)
-                for _ in range(bursts)
-            ]
-            with psycopg.connect(url) as conn:
-                add_messages(conn, organization, large - params["messages_small"])
-            big = [
-                drive(atende, body, token, concurrency=1, seconds=latency_seconds)
-                for _ in range(bursts)
-            ]
+            small, big = await latency_small_and_large(
+                servers,
+                url,
+                cluster,
+                (organization, token),
+                extra_messages=large - params["messages_small"],
+                bursts=bursts,
+                seconds=latency_seconds,
+            )
         finally:
             for server in servers.values():
                 server.stop()
-            if os.environ.get("DATABASE_URL"):
+            if cluster is None:
                 with psycopg.connect(url) as conn:
                     conn.execute("delete from public.organizations where id = %s", [organization])
+    params["latency_interleaved"] = cluster is not None
 
     def best(bursts: list[dict[str, Any]], fraction: float) -> float:
         return min(percentile(burst["latencies_ms"], fraction) for burst in bursts)
