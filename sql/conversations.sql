@@ -21,7 +21,7 @@ select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabl
        lm.conversation_id as last_message__conversation_id,
        lm.direction as last_message__direction, lm.author as last_message__author,
        lm.author_member_id as last_message__author_member_id, lm.body as last_message__body,
-       lm.media as last_message__media, lm.status as last_message__status,
+       lm.media::text as last_message__media, lm.status as last_message__status,
        lm.error_code as last_message__error_code,
        lm.error_message as last_message__error_message,
        lm.is_error as last_message__is_error, lm.created_at as last_message__created_at,
@@ -59,7 +59,7 @@ select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabl
        lm.conversation_id as last_message__conversation_id,
        lm.direction as last_message__direction, lm.author as last_message__author,
        lm.author_member_id as last_message__author_member_id, lm.body as last_message__body,
-       lm.media as last_message__media, lm.status as last_message__status,
+       lm.media::text as last_message__media, lm.status as last_message__status,
        lm.error_code as last_message__error_code,
        lm.error_message as last_message__error_message,
        lm.is_error as last_message__is_error, lm.created_at as last_message__created_at,
@@ -148,8 +148,10 @@ from public.profiles
 where id = any(%(ids)s::uuid[]);
 
 -- name: messages_by_id
+-- Messages come with `media` as JSON text: the API parses it only for clients that ask.
 select id, organization_id, conversation_id, direction, author, author_member_id, body,
-       media, status, error_code, error_message, is_error, created_at, updated_at
+       media::text as media, status, error_code, error_message, is_error, created_at,
+       updated_at
 from public.messages
 where id = any(%(ids)s::uuid[]);
 
@@ -158,7 +160,7 @@ where id = any(%(ids)s::uuid[]);
 -- (messages_conversation_created_idx). The first page passes NEWEST; lastMessage is
 -- the first page with limit 1.
 select m.id, m.organization_id, m.conversation_id, m.direction, m.author,
-       m.author_member_id, m.body, m.media, m.status, m.error_code, m.error_message,
+       m.author_member_id, m.body, m.media::text as media, m.status, m.error_code, m.error_message,
        m.is_error, m.created_at, m.updated_at
 from unnest(%(conversation_ids)s::uuid[]) as wanted (conversation_id)
 cross join lateral (
@@ -174,7 +176,7 @@ cross join lateral (
 -- For each conversation, up to `limit` messages just newer than the keyset, oldest
 -- first (the caller reverses them): catching up after a cursor.
 select m.id, m.organization_id, m.conversation_id, m.direction, m.author,
-       m.author_member_id, m.body, m.media, m.status, m.error_code, m.error_message,
+       m.author_member_id, m.body, m.media::text as media, m.status, m.error_code, m.error_message,
        m.is_error, m.created_at, m.updated_at
 from unnest(%(conversation_ids)s::uuid[]) as wanted (conversation_id)
 cross join lateral (

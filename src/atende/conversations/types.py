@@ -7,6 +7,7 @@ through the operation's DataLoaders (``atende.conversations.loaders``), so a pag
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
@@ -173,7 +174,6 @@ class Message:
     direction: MessageDirection = strawberry.field(description="Which way it went.")
     author: MessageAuthor = strawberry.field(description="Who wrote it.")
     body: str = strawberry.field(description="The text; empty for media-only messages.")
-    media: list[MessageMedia] = strawberry.field(description="Attached files, in order.")
     status: MessageStatus = strawberry.field(description="Delivery status.")
     error_code: str | None = strawberry.field(
         description="Twilio's error code, or why an AI reply fell back; null when all is well."
@@ -189,6 +189,17 @@ class Message:
     updated_at: datetime = strawberry.field(description="When its status last changed.")
     author_member_id: strawberry.Private[UUID | None] = None
     row_id: strawberry.Private[UUID | None] = None
+    #: As stored (JSON text), parsed only when a client selects ``media``.
+    media_json: strawberry.Private[str] = "[]"
+
+    @strawberry.field(description="Attached files, in order.")
+    def media(self) -> list[MessageMedia]:
+        items = json.loads(self.media_json or "[]")
+        return [
+            MessageMedia(url=str(item.get("url", "")), content_type=item.get("content_type"))
+            for item in items
+            if isinstance(item, dict)
+        ]
 
     @strawberry.field(
         description="The team member who wrote it, for `author: MEMBER`.",
@@ -209,11 +220,7 @@ class Message:
             direction=MessageDirection(row[prefix + "direction"]),
             author=MessageAuthor(row[prefix + "author"]),
             body=row[prefix + "body"],
-            media=[
-                MessageMedia(url=str(item.get("url", "")), content_type=item.get("content_type"))
-                for item in row[prefix + "media"] or []
-                if isinstance(item, dict)
-            ],
+            media_json=row[prefix + "media"],
             status=MessageStatus(row[prefix + "status"]),
             error_code=row[prefix + "error_code"],
             error_message=row[prefix + "error_message"],
