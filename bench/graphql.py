@@ -429,10 +429,10 @@ async def run(quick: bool) -> Result:
     concurrency = 8
     # Short interleaved rounds, medians across them: on a shared machine, load from
     # elsewhere then falls on every server alike.
-    seconds = 2.0 if quick else 6.0
+    seconds = 1.5 if quick else 6.0
     rounds = 3 if quick else 5
     large = 100_000 if quick else 1_000_000
-    latency_seconds = 1.0 if quick else 3.0
+    latency_seconds = 0.6 if quick else 3.0
     bursts = 4 if quick else 6
     params = {
         "conversations": CONVERSATIONS,

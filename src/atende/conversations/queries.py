@@ -115,8 +115,8 @@ def attach_inbox_rows(rows: list[dict[str, Any]]) -> list[Conversation]:
     for row in rows:
         conversation = Conversation.from_row(row)
         if row["contact__id"] is not None:
-            conversation.prefetched_contact = Contact.from_row(row, prefix="contact__")
-        conversation.prefetched_last_message = (
+            conversation.prefetched["contact"] = Contact.from_row(row, prefix="contact__")
+        conversation.prefetched["last_message"] = (
             Message.from_row(row, prefix="last_message__")
             if row["last_message__id"] is not None
             else None

@@ -7,11 +7,12 @@ through the operation's DataLoaders (``atende.conversations.loaders``), so a pag
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar, cast
 from uuid import UUID
 
 import strawberry
@@ -29,13 +30,6 @@ UserType = Annotated["User", strawberry.lazy("atende.identity.types")]
 T = TypeVar("T")
 #: What a resolver of a related row returns: the row at hand, or its pending load.
 Resolved: TypeAlias = T | Awaitable[T]
-
-
-class Unset:
-    """Not fetched (where ``None`` would mean "there is none")."""
-
-
-UNSET = Unset()
 
 
 def node_id(value: UUID) -> strawberry.ID:
@@ -281,8 +275,10 @@ class Conversation:
     channel_id: strawberry.Private[UUID]
     assignee_id: strawberry.Private[UUID | None]
     #: Rows that came with the conversation (the inbox page joins them): no load needed.
-    prefetched_contact: strawberry.Private[Contact | None] = None
-    prefetched_last_message: strawberry.Private[Message | Unset | None] = UNSET
+    #: Related rows that came with the conversation (the inbox page joins its contact
+    #: and last message), by field name: those fields load nothing. The executor serves
+    #: them without calling the resolvers (atende.graphql.execution).
+    prefetched: strawberry.Private[dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     # Resolvers of related rows are plain functions returning the row when the operation
     # already has it (see loaders.now_or_later), else the pending load. A conversation's
@@ -291,8 +287,8 @@ class Conversation:
 
     @strawberry.field(description="The customer.", graphql_type=Contact)
     def contact(self, info: Info) -> Resolved[Contact | None]:
-        if self.prefetched_contact is not None:
-            return self.prefetched_contact
+        if "contact" in self.prefetched:
+            return cast(Contact, self.prefetched["contact"])
         return loaders.now_or_later(loaders.contacts(info.context), self.contact_id)
 
     @strawberry.field(description="The number the conversation happens on.", graphql_type=Channel)
@@ -310,8 +306,8 @@ class Conversation:
 
     @strawberry.field(description="The newest message, either way.", graphql_type=Message | None)
     def last_message(self, info: Info) -> Resolved[Message | None]:
-        if not isinstance(self.prefetched_last_message, Unset):
-            return self.prefetched_last_message
+        if "last_message" in self.prefetched:
+            return cast(Message | None, self.prefetched["last_message"])
         return loaders.now_or_later(loaders.last_messages(info.context), self.row_id)
 
     @strawberry.field(
