@@ -69,6 +69,27 @@ async def test_fragments_cannot_fan_a_small_document_out(client: httpx.AsyncClie
     assert "more than 500 fields" in body["errors"][0]["message"]
 
 
+async def test_text_with_nul_characters_is_refused_as_bad_input(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    organization = await factory.organization()
+    query = "query ($org: ID!, $s: String) { organization(id: $org) { contacts(search: $s) {"
+    query += " totalCount } } }"
+    in_variable = await graphql(
+        client, query, {"org": str(organization.id), "s": "abc\x00def"}, user=organization.owner
+    )
+    in_document = await graphql(
+        client,
+        'query ($org: ID!) { organization(id: $org) { contacts(search: "ab\\u0000c") {'
+        " totalCount } } }",
+        {"org": str(organization.id)},
+        user=organization.owner,
+    )
+
+    for body in (in_variable, in_document):
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+
+
 async def test_batches_are_refused_clearly(client: httpx.AsyncClient) -> None:
     response = await post(client, [{"query": "{ viewer { user { id } } }"}] * 2)
     assert response.status_code == 400

@@ -87,7 +87,7 @@ async def become(conn: Connection, caller: Caller, *, statement_timeout_ms: int)
 
 
 async def set_caller(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
-    """``become``'s statement, for a connection already in pipeline mode."""
+    """``become``'s statement, without a pipeline of its own (one already open)."""
     await conn.execute(
         "select set_config('role', %s, true),"
         " set_config('request.jwt.claims', %s, true),"

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from atende.db.pool import Connection
-from atende.db.session import Caller, set_caller
+from atende.db.session import Caller, become
 from atende.services import Services
 
 if TYPE_CHECKING:
@@ -42,11 +42,11 @@ class RequestTransaction:
             stack = AsyncExitStack()
             conn = await stack.enter_async_context(self._services.pool.connection())
             try:
-                # The operation runs in pipeline mode: the implicit BEGIN and the caller's
-                # settings go out with the operation's first query, in one round trip;
-                # every fetch still waits for its own results.
-                await stack.enter_async_context(conn.pipeline())
-                await set_caller(
+                # The implicit BEGIN and the caller's settings go out together (a short
+                # pipeline). The operation's own queries then run in the ordinary mode:
+                # psycopg's pipeline mode saves a round trip per query but costs more CPU
+                # per query, and under load CPU is what an API process runs out of.
+                await become(
                     conn,
                     self.caller,
                     statement_timeout_ms=self._services.settings.statement_timeout_ms,

@@ -1,12 +1,15 @@
 """Limits on what one request may ask for, checked before anything runs.
 
 Depth, aliases and tokens use Strawberry's extensions (``schema.py``). This module adds
-the one they leave out: the number of fields an operation selects once its fragments
-are expanded, so a small document cannot fan out into a huge one.
+what they leave out: the number of fields an operation selects once its fragments are
+expanded, so a small document cannot fan out into a huge one; and text the database
+cannot store (NUL characters), refused as the client's mistake it is.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
@@ -21,6 +24,8 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
 
 MAX_FIELDS = 500
 
@@ -79,3 +84,43 @@ def max_fields_rule(limit: int = MAX_FIELDS) -> type[ValidationRule]:
             return self._fragment_sizes[name]
 
     return MaxFieldsRule
+
+
+# -- NUL characters -------------------------------------------------------------------------
+
+#: How a GraphQL document writes NUL in a string: \u0000, or \u{0} and its padded forms.
+_NUL_ESCAPE = re.compile(r"\\u(?:0000|\{0+\})")
+
+
+def contains_nul(value: object) -> bool:
+    """Whether a variable value holds a NUL character anywhere."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+class RejectNulCharacters(SchemaExtension):
+    """Refuses text with a NUL character before anything runs.
+
+    GraphQL strings may hold U+0000; Postgres text may not, and the database would turn
+    the request into an internal error. Refused as BAD_USER_INPUT instead, in arguments
+    written in the document and in variables alike.
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if _NUL_ESCAPE.search(context.query or "") or contains_nul(context.variables):
+            context.result = ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "Text cannot contain the NUL character (\\u0000).",
+                        extensions={"code": "BAD_USER_INPUT"},
+                    )
+                ],
+            )
+        yield

@@ -26,7 +26,7 @@ from atende.conversations.subscriptions import ConversationsSubscription
 from atende.graphql.errors import ErrorMaskingExtension, present_errors
 from atende.graphql.execution import AtendeExecutionContext
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
-from atende.graphql.limits import MAX_FIELDS, max_fields_rule
+from atende.graphql.limits import MAX_FIELDS, RejectNulCharacters, max_fields_rule
 from atende.graphql.redaction import log_errors
 from atende.graphql.scalars import SCALAR_MAP
 from atende.identity.mutations import IdentityMutation
@@ -74,6 +74,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=1024),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(VALIDATION_RULES),
+        RejectNulCharacters,
         AuthenticationExtension,
         TransactionExtension,
         ErrorMaskingExtension,
