@@ -6,6 +6,7 @@ features' APIs, so a failure points at the feature under test.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,6 +97,91 @@ class Factory:
                 [organization.id, user.id, role],
             )
         return user
+
+
+# -- Channels, contacts and conversations, for the AI reply tests ----------------------
+# (Named for what they serve, so they sit beside other modules' helpers without clashing.)
+
+
+@dataclass(frozen=True)
+class ReplyTestChannel:
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    phone_number: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class IngestedMessage:
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    contact_id: uuid.UUID
+    duplicate: bool
+    reply_job_id: int | None
+
+
+class ReplyFactory:
+    """Channels and inbound messages made the way the webhook makes them: through
+    ``public.ingest_inbound_message_v1``, as the platform."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def channel(
+        self,
+        organization: TestOrganization,
+        kind: str = "whatsapp",
+        phone_number: str | None = None,
+    ) -> ReplyTestChannel:
+        phone_number = phone_number or f"+5511{uuid.uuid4().int % 10**9:09d}"
+        async with self.services.database.transaction(Caller.service()) as conn:
+            row = await (
+                await conn.execute(
+                    "insert into public.channels (organization_id, kind, phone_number,"
+                    " twilio_account_sid, twilio_auth_token_ciphertext)"
+                    " values (%s, %s, %s, %s, 'not-a-real-ciphertext') returning id",
+                    [organization.id, kind, phone_number, "AC" + uuid.uuid4().hex],
+                )
+            ).fetchone()
+        assert row is not None
+        return ReplyTestChannel(row["id"], organization.id, phone_number, kind)
+
+    async def inbound(
+        self,
+        channel: ReplyTestChannel,
+        body: str,
+        *,
+        from_number: str = "+5521987654321",
+        media: list[dict[str, str]] | None = None,
+        profile_name: str | None = "Cliente Teste",
+    ) -> IngestedMessage:
+        async with self.services.database.transaction(Caller.service()) as conn:
+            row = await (
+                await conn.execute(
+                    "select * from public.ingest_inbound_message_v1("
+                    " channel_id => %s, message_sid => %s, from_number => %s, body => %s,"
+                    " media => %s::jsonb, profile_name => %s)",
+                    [
+                        channel.id,
+                        "SM" + uuid.uuid4().hex,
+                        from_number,
+                        body,
+                        json.dumps(media or []),
+                        profile_name,
+                    ],
+                )
+            ).fetchone()
+        assert row is not None
+        return IngestedMessage(**row)
+
+    async def configure_agent(self, organization_id: uuid.UUID, **settings: object) -> None:
+        """Change an organization's agent settings directly (column = value)."""
+        assignments = ", ".join(f"{column} = %s" for column in settings)
+        async with self.services.database.transaction(Caller.service()) as conn:
+            await conn.execute(
+                f"update public.agents set {assignments} where organization_id = %s",
+                [*settings.values(), organization_id],
+            )
 
 
 # -- messaging (channels, contacts, conversations, messages) -----------------------------

@@ -99,6 +99,18 @@ class Settings(BaseSettings):
     # Worker
     worker_concurrency: int = Field(default=10, ge=1)
     job_retention_days: int = Field(default=7, ge=1)
+    #: Longest a worker waits before looking for due jobs (debounced replies, retries)
+    #: when no notification woke it.
+    worker_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    #: Jobs of a worker without a heartbeat for this long are retried (heartbeats: 10 s).
+    stalled_job_seconds: int = Field(default=60, ge=15, le=86400)
+
+    # AI replies
+    #: Model requests per reply (the first and its retries) before the fallback message.
+    reply_max_attempts: int = Field(default=4, ge=1, le=20)
+    #: Wait before retrying a transient model failure; doubles with each retry.
+    reply_retry_backoff_seconds: float = Field(default=2.0, ge=0, le=3600)
+    reply_retry_max_backoff_seconds: float = Field(default=60.0, ge=0, le=3600)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -15,12 +15,14 @@ from typing import Any
 
 import procrastinate
 
+from atende.conversations import tasks as conversation_tasks
 from atende.db.pool import Connection
 from atende.identity import tasks as identity_tasks
 
 #: (namespace, blueprint) of every module that has jobs.
 TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("identity", identity_tasks.blueprint),
+    ("conversations", conversation_tasks.blueprint),
 )
 
 

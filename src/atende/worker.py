@@ -35,6 +35,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
             queue_app.run_worker_async(
                 concurrency=concurrency or settings.worker_concurrency,
                 additional_context={"services": services},
+                fetch_job_polling_interval=settings.worker_poll_interval_seconds,
                 install_signal_handlers=False,
                 shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
             ),

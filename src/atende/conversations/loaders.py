@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from atende.conversations.types import Channel, Contact, Conversation, Message
     from atende.identity.types import User
 
-queries = load_queries("conversations")
+queries = load_queries("inbox")
 
 K = TypeVar("K")
 V = TypeVar("V")

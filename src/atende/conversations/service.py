@@ -21,7 +21,7 @@ from atende.db.queries import load_queries
 from atende.graphql.errors import InvalidArgument
 from atende.graphql.pagination import NEWEST
 
-queries = load_queries("conversations")
+queries = load_queries("inbox")
 
 ALL_STATUSES = ("open", "handoff", "closed")
 MIN_SEARCH_LENGTH = 3

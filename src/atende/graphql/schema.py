@@ -20,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from atende.ai.types import AgentMutation, AgentQuery
 from atende.conversations.mutations import ConversationsMutation
 from atende.conversations.queries import ConversationsQuery
 from atende.conversations.subscriptions import ConversationsSubscription
@@ -45,8 +46,8 @@ VALIDATION_RULES: list[type[ASTValidationRule]] = [
     max_fields_rule(MAX_FIELDS),
 ]
 
-Query = merge_types("Query", (IdentityQuery, ConversationsQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, ConversationsMutation))
+Query = merge_types("Query", (IdentityQuery, AgentQuery, ConversationsQuery))
+Mutation = merge_types("Mutation", (IdentityMutation, AgentMutation, ConversationsMutation))
 Subscription = merge_types("Subscription", (ConversationsSubscription,))
 
 

@@ -1,0 +1,633 @@
+-- AI replies: the rules the reply job follows, as functions the worker calls (service
+-- role) in its own transactions.
+--
+-- The job reads a conversation (may the AI answer? is anything waiting for an answer?),
+-- asks the model outside any transaction, then records what happened in one
+-- transaction: the outbound message (queued with its send job by
+-- private.queue_outbound_message), the run in ai_runs, and any change of the
+-- conversation's state. Each outcome has its function:
+--
+--   replied   private.record_ai_reply_v1      the model's text goes to the customer
+--   handoff   private.record_ai_handoff_v1    the model asked for a person
+--   fallback  private.record_ai_fallback_v1   the reply failed for good
+--   retrying  private.record_ai_retry_v1      a transient failure; the job is deferred again
+--   skipped   private.record_ai_skip_v1       the state forbids answering now
+--
+-- What the AI has answered is kept on the conversation (ai_answered_through: the
+-- created_at of the newest customer message a reply, handoff or fallback covered), so a
+-- job that finds nothing newer does nothing, and a burst that arrived while the model
+-- was thinking is answered by the next job.
+
+-- What the AI has answered --------------------------------------------------------------
+
+alter table public.conversations add column ai_answered_through timestamptz;
+
+comment on column public.conversations.ai_answered_through is
+    'created_at of the newest customer message the AI has answered (reply, handoff or fallback).';
+
+-- Upkeep scans: conversations that may close for inactivity, and those that may get a
+-- follow-up. Partial, so they stay as small as the conversations they are about.
+create index conversations_inactivity_idx
+    on public.conversations (last_message_at)
+    where status <> 'closed';
+create index conversations_follow_up_idx
+    on public.conversations (last_message_at)
+    where status = 'open' and follow_up_sent_at is null;
+
+-- May the AI answer now? ------------------------------------------------------------------
+
+-- Why the AI may not answer this conversation now, or null when it may: the agent and
+-- the conversation have the AI on, the conversation is open (not handed to a person, not
+-- closed), the contact has not opted out, and a free-form message may be sent (WhatsApp's
+-- 24-hour window; SMS has none).
+create function private.ai_reply_blocker(conversation_id uuid)
+    returns text
+    language plpgsql
+    stable
+    security definer
+    set search_path = pg_catalog
+as $$
+declare
+    the_conversation public.conversations;
+    agent_ai_enabled boolean;
+    opted_out_at timestamptz;
+    channel_kind public.channel_kind;
+begin
+    select * into the_conversation from public.conversations where id = conversation_id;
+    if not found then
+        return 'conversation_missing';
+    end if;
+    select a.ai_enabled into agent_ai_enabled
+    from public.agents as a where a.organization_id = the_conversation.organization_id;
+    select c.opted_out_at into opted_out_at
+    from public.contacts as c where c.id = the_conversation.contact_id;
+    select ch.kind into channel_kind
+    from public.channels as ch where ch.id = the_conversation.channel_id;
+
+    return case
+        when the_conversation.status = 'closed' then 'conversation_closed'
+        when the_conversation.status = 'handoff' then 'conversation_handoff'
+        when not the_conversation.ai_enabled then 'conversation_ai_disabled'
+        when not coalesce(agent_ai_enabled, false) then 'agent_ai_disabled'
+        when opted_out_at is not null then 'contact_opted_out'
+        when channel_kind = 'whatsapp'
+            and coalesce(public.window_expires_at(the_conversation), '-infinity') <= now()
+            then 'outside_customer_service_window'
+    end;
+end;
+$$;
+
+comment on function private.ai_reply_blocker is
+    'Why the AI may not answer a conversation now (a code), or null when it may.';
+
+-- Is a customer message waiting for an answer? One newer than what the AI answered and
+-- newer than the team's last message (a person who answered has answered).
+create function private.ai_reply_pending(conversation_id uuid)
+    returns boolean
+    language sql
+    stable
+    security definer
+    set search_path = pg_catalog
+as $$
+    select exists (
+        select
+        from public.messages as m
+        join public.conversations as c on c.id = m.conversation_id
+        where m.conversation_id = ai_reply_pending.conversation_id
+          and m.direction = 'inbound'
+          and m.created_at > coalesce(c.ai_answered_through, '-infinity')
+          and m.created_at > coalesce(
+              (select max(t.created_at) from public.messages as t
+               where t.conversation_id = ai_reply_pending.conversation_id
+                 and t.author = 'member'),
+              '-infinity')
+    )
+$$;
+
+comment on function private.ai_reply_pending is
+    'Whether a customer message newer than the last AI answer and the last team message waits.';
+
+-- How many times in a row the model failed transiently for this conversation: the
+-- 'retrying' runs since its last run with any other outcome.
+create function private.consecutive_ai_retries(conversation_id uuid)
+    returns integer
+    language sql
+    stable
+    security definer
+    set search_path = pg_catalog
+as $$
+    select count(*)::integer
+    from public.ai_runs as r
+    where r.conversation_id = consecutive_ai_retries.conversation_id
+      and r.outcome = 'retrying'
+      and r.created_at > coalesce(
+          (select max(o.created_at) from public.ai_runs as o
+           where o.conversation_id = consecutive_ai_retries.conversation_id
+             and o.outcome <> 'retrying'),
+          '-infinity')
+$$;
+
+comment on function private.consecutive_ai_retries is
+    'Transient model failures in a row for a conversation (retrying runs since the last other run).';
+
+-- Handing a conversation to a person ------------------------------------------------------
+
+-- The one way the platform hands a conversation to the team: status 'handoff', AI off,
+-- and the team told (event 'conversation.handoff'). Closed conversations stay closed.
+-- Returns whether the conversation changed.
+create function private.hand_off_conversation(
+    conversation_id uuid,
+    reason text,
+    source text default 'ai'
+)
+    returns boolean
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+declare
+    the_conversation public.conversations;
+begin
+    update public.conversations as c
+    set status = 'handoff', ai_enabled = false
+    where c.id = conversation_id
+      and c.status <> 'closed'
+      and (c.status <> 'handoff' or c.ai_enabled)
+    returning * into the_conversation;
+    if not found then
+        return false;
+    end if;
+    perform private.publish_event(
+        the_conversation.organization_id,
+        'conversation.handoff',
+        jsonb_build_object('conversation_id', conversation_id, 'reason', reason,
+                           'source', source)
+    );
+    return true;
+end;
+$$;
+
+comment on function private.hand_off_conversation is
+    'Hands a conversation to the team: status handoff, AI off, event conversation.handoff.';
+
+-- Recording each outcome -------------------------------------------------------------------
+
+create function private.record_ai_skip_v1(
+    conversation_id uuid,
+    model text,
+    reason text,
+    prompt_tokens integer default 0,
+    completion_tokens integer default 0,
+    latency_ms integer default 0
+)
+    returns uuid
+    language sql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+    insert into public.ai_runs (organization_id, conversation_id, model, prompt_tokens,
+                                completion_tokens, latency_ms, outcome, error)
+    select c.organization_id, c.id, record_ai_skip_v1.model,
+           coalesce(record_ai_skip_v1.prompt_tokens, 0),
+           coalesce(record_ai_skip_v1.completion_tokens, 0),
+           coalesce(record_ai_skip_v1.latency_ms, 0), 'skipped', record_ai_skip_v1.reason
+    from public.conversations as c
+    where c.id = record_ai_skip_v1.conversation_id
+    returning id
+$$;
+
+comment on function private.record_ai_skip_v1 is
+    'Records that a reply job found a customer message waiting but may not answer it (skipped).';
+
+-- A transient failure: the run is recorded and the reply job deferred again, in one
+-- transaction, with the conversation's lock and queueing lock (a job already waiting for
+-- the conversation is pushed back instead, and answers everything).
+create function private.record_ai_retry_v1(
+    conversation_id uuid,
+    model text,
+    error text,
+    retry_in_seconds double precision,
+    latency_ms integer default 0
+)
+    returns uuid
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+declare
+    run_id uuid;
+begin
+    insert into public.ai_runs (organization_id, conversation_id, model, latency_ms, outcome,
+                                error)
+    select c.organization_id, c.id, model, coalesce(latency_ms, 0), 'retrying', error
+    from public.conversations as c
+    where c.id = record_ai_retry_v1.conversation_id
+    returning id into run_id;
+    if run_id is null then
+        return null;
+    end if;
+    perform private.defer_job(
+        task_name => 'conversations:generate_reply',
+        args => jsonb_build_object('conversation_id', conversation_id),
+        queue_name => 'replies',
+        lock => 'conversation:' || conversation_id,
+        queueing_lock => 'reply:' || conversation_id,
+        scheduled_at => now() + make_interval(secs => greatest(retry_in_seconds, 0)),
+        reschedule => true
+    );
+    return run_id;
+end;
+$$;
+
+comment on function private.record_ai_retry_v1 is
+    'Records a transient model failure (retrying) and defers the reply job again, together.';
+
+-- The model answered: its text goes to the customer (author 'ai'), unless the
+-- conversation changed while it was thinking (the team took over, the customer opted
+-- out, the window closed, a team member answered): then nothing is sent and the run is
+-- 'skipped' with the reason, tokens still counted.
+create function private.record_ai_reply_v1(
+    conversation_id uuid,
+    body text,
+    answered_through timestamptz,
+    model text,
+    prompt_tokens integer default 0,
+    completion_tokens integer default 0,
+    latency_ms integer default 0
+)
+    returns table (run_id uuid, outcome text, message_id uuid)
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+#variable_conflict use_variable
+declare
+    the_conversation public.conversations;
+    blocker text;
+    new_run_id uuid := gen_random_uuid();
+    new_message_id uuid;
+    refused_by text;
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = conversation_id
+    for update;
+    if not found then
+        return;
+    end if;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker is null and exists (
+        select from public.messages as m
+        where m.conversation_id = conversation_id and m.author = 'member'
+          and m.created_at > coalesce(answered_through, '-infinity')
+    ) then
+        blocker := 'team_replied';
+    end if;
+
+    if blocker is null then
+        begin
+            new_message_id := private.queue_outbound_message(
+                conversation_id => conversation_id,
+                author => 'ai',
+                body => body,
+                metadata => jsonb_build_object('ai_run_id', new_run_id, 'kind', 'reply')
+            );
+        exception when check_violation then
+            get stacked diagnostics refused_by = constraint_name;
+            blocker := coalesce(nullif(refused_by, ''), 'refused');
+        end;
+    end if;
+
+    if blocker is not null then
+        insert into public.ai_runs (id, organization_id, conversation_id, model, prompt_tokens,
+                                    completion_tokens, latency_ms, outcome, error)
+        values (new_run_id, the_conversation.organization_id, conversation_id, model,
+                coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0),
+                coalesce(latency_ms, 0), 'skipped',
+                'the reply was not sent: ' || blocker);
+        return query select new_run_id, 'skipped'::text, null::uuid;
+        return;
+    end if;
+
+    update public.conversations as c
+    set ai_answered_through = greatest(c.ai_answered_through, answered_through)
+    where c.id = conversation_id;
+
+    insert into public.ai_runs (id, organization_id, conversation_id, message_id, model,
+                                prompt_tokens, completion_tokens, latency_ms, outcome)
+    values (new_run_id, the_conversation.organization_id, conversation_id, new_message_id, model,
+            coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0), coalesce(latency_ms, 0),
+            'replied');
+    return query select new_run_id, 'replied'::text, new_message_id;
+end;
+$$;
+
+comment on function private.record_ai_reply_v1 is
+    'Queues the model''s reply (author ai) and records the run, unless the conversation changed meanwhile.';
+
+-- The model asked for a person: the conversation goes to the team (handoff, AI off,
+-- event), and the customer is told someone will answer: the model's own words when it
+-- wrote any, then the agent's handoff message. If that notice cannot be sent (opted out,
+-- window closed) the handoff still happens and the run says why. If the team already has
+-- the conversation, nothing changes and the run is 'skipped'.
+create function private.record_ai_handoff_v1(
+    conversation_id uuid,
+    reason text,
+    model_text text,
+    answered_through timestamptz,
+    model text,
+    prompt_tokens integer default 0,
+    completion_tokens integer default 0,
+    latency_ms integer default 0
+)
+    returns table (run_id uuid, outcome text, message_id uuid)
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+#variable_conflict use_variable
+declare
+    the_conversation public.conversations;
+    notice text;
+    blocker text;
+    new_run_id uuid := gen_random_uuid();
+    new_message_id uuid;
+    refused_by text;
+    run_error text;
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = conversation_id
+    for update;
+    if not found then
+        return;
+    end if;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker in ('conversation_closed', 'conversation_handoff', 'conversation_ai_disabled',
+                   'agent_ai_disabled') then
+        insert into public.ai_runs (id, organization_id, conversation_id, model, prompt_tokens,
+                                    completion_tokens, latency_ms, outcome, error)
+        values (new_run_id, the_conversation.organization_id, conversation_id, model,
+                coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0),
+                coalesce(latency_ms, 0), 'skipped',
+                'the handoff was not needed: ' || blocker);
+        return query select new_run_id, 'skipped'::text, null::uuid;
+        return;
+    end if;
+
+    select concat_ws(E'\n\n', nullif(btrim(model_text), ''), a.handoff_message) into notice
+    from public.agents as a where a.organization_id = the_conversation.organization_id;
+
+    begin
+        new_message_id := private.queue_outbound_message(
+            conversation_id => conversation_id,
+            author => 'ai',
+            body => left(notice, 4096),
+            metadata => jsonb_build_object('ai_run_id', new_run_id, 'kind', 'handoff',
+                                           'handoff_reason', reason)
+        );
+    exception when check_violation then
+        get stacked diagnostics refused_by = constraint_name;
+        run_error := 'the handoff notice was not sent: '
+            || coalesce(nullif(refused_by, ''), 'refused');
+    end;
+
+    perform private.hand_off_conversation(conversation_id, reason, 'ai');
+
+    update public.conversations as c
+    set ai_answered_through = greatest(c.ai_answered_through, answered_through)
+    where c.id = conversation_id;
+
+    insert into public.ai_runs (id, organization_id, conversation_id, message_id, model,
+                                prompt_tokens, completion_tokens, latency_ms, outcome, error)
+    values (new_run_id, the_conversation.organization_id, conversation_id, new_message_id, model,
+            coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0), coalesce(latency_ms, 0),
+            'handoff', run_error);
+    return query select new_run_id, 'handoff'::text, new_message_id;
+end;
+$$;
+
+comment on function private.record_ai_handoff_v1 is
+    'The model asked for a person: notice to the customer, conversation handed off, run recorded.';
+
+-- The reply failed for good (a permanent model error, retries exhausted, or a failure of
+-- the job itself). The customer gets the agent's fallback message, sent as 'system' and
+-- flagged is_error with the reason; the conversation goes to the team (handoff, AI off,
+-- event); the run is 'fallback' with the error. Nothing is lost silently: if the message
+-- cannot be queued (opted out, window closed, conversation closed) the handoff still
+-- happens and the run says why. If the team already has the conversation, the customer
+-- is not told about a failure nobody is waiting on, and the run is 'skipped'.
+create function private.record_ai_fallback_v1(
+    conversation_id uuid,
+    error_code text,
+    error_message text,
+    answered_through timestamptz,
+    model text,
+    prompt_tokens integer default 0,
+    completion_tokens integer default 0,
+    latency_ms integer default 0
+)
+    returns table (run_id uuid, outcome text, message_id uuid)
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+#variable_conflict use_variable
+declare
+    the_conversation public.conversations;
+    blocker text;
+    new_run_id uuid := gen_random_uuid();
+    new_message_id uuid;
+    refused_by text;
+    run_error text := concat('[', error_code, '] ', error_message);
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = conversation_id
+    for update;
+    if not found then
+        return;
+    end if;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker in ('conversation_handoff', 'conversation_ai_disabled', 'agent_ai_disabled') then
+        insert into public.ai_runs (id, organization_id, conversation_id, model, prompt_tokens,
+                                    completion_tokens, latency_ms, outcome, error)
+        values (new_run_id, the_conversation.organization_id, conversation_id, model,
+                coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0),
+                coalesce(latency_ms, 0), 'skipped',
+                run_error || ' (no fallback sent: ' || blocker || ')');
+        return query select new_run_id, 'skipped'::text, null::uuid;
+        return;
+    end if;
+
+    begin
+        new_message_id := private.queue_outbound_message(
+            conversation_id => conversation_id,
+            author => 'system',
+            body => (select a.fallback_message from public.agents as a
+                     where a.organization_id = the_conversation.organization_id),
+            is_error => true,
+            error_code => error_code,
+            error_message => error_message,
+            metadata => jsonb_build_object('ai_run_id', new_run_id, 'kind', 'fallback')
+        );
+    exception when check_violation then
+        get stacked diagnostics refused_by = constraint_name;
+        run_error := run_error || ' (the fallback message was not sent: '
+            || coalesce(nullif(refused_by, ''), 'refused') || ')';
+    end;
+
+    perform private.hand_off_conversation(conversation_id, 'fallback: ' || run_error, 'fallback');
+
+    update public.conversations as c
+    set ai_answered_through = greatest(c.ai_answered_through, answered_through)
+    where c.id = conversation_id;
+
+    insert into public.ai_runs (id, organization_id, conversation_id, message_id, model,
+                                prompt_tokens, completion_tokens, latency_ms, outcome, error)
+    values (new_run_id, the_conversation.organization_id, conversation_id, new_message_id, model,
+            coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0), coalesce(latency_ms, 0),
+            'fallback', run_error);
+    return query select new_run_id, 'fallback'::text, new_message_id;
+end;
+$$;
+
+comment on function private.record_ai_fallback_v1 is
+    'The reply failed for good: fallback message (system, is_error), handoff, run recorded.';
+
+-- Scheduled upkeep --------------------------------------------------------------------------
+
+-- Closes conversations nobody wrote in for their agent's inactivity_hours, at most
+-- batch_size at a time (the job repeats while batches come back full). Safe to run from
+-- many workers at once: rows another run holds are skipped, and a closed conversation no
+-- longer matches.
+create function private.close_inactive_conversations_v1(batch_size integer default 500)
+    returns integer
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+declare
+    closed_count integer := 0;
+    closed record;
+begin
+    for closed in
+        with due as (
+            select c.id
+            from public.conversations as c
+            join public.agents as a on a.organization_id = c.organization_id
+            where c.status <> 'closed'
+              and c.last_message_at < now() - make_interval(hours => a.inactivity_hours)
+            order by c.last_message_at
+            limit batch_size
+            for update of c skip locked
+        )
+        update public.conversations as c
+        set status = 'closed', closed_at = now()
+        from due
+        where c.id = due.id
+        returning c.id, c.organization_id
+    loop
+        closed_count := closed_count + 1;
+        perform private.publish_event(
+            closed.organization_id,
+            'conversation.closed',
+            jsonb_build_object('conversation_id', closed.id, 'reason', 'inactivity')
+        );
+    end loop;
+    return closed_count;
+end;
+$$;
+
+comment on function private.close_inactive_conversations_v1 is
+    'Closes up to batch_size conversations inactive for their agent''s inactivity_hours.';
+
+-- Sends the agent's follow-up once to customers who went quiet: the last message of an
+-- open, AI-run conversation is an answer (AI or team) at least follow_up_after_minutes
+-- old, the customer has not written since, the window is still open, and no follow-up
+-- was sent since the customer last wrote (ingest clears follow_up_sent_at). Sent as
+-- 'ai' with metadata.kind = 'follow_up'. At most batch_size per call.
+create function private.send_due_follow_ups_v1(batch_size integer default 500)
+    returns integer
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+declare
+    sent_count integer := 0;
+    due record;
+begin
+    for due in
+        select c.id, a.follow_up_message
+        from public.conversations as c
+        join public.agents as a on a.organization_id = c.organization_id
+        join public.contacts as ct on ct.id = c.contact_id
+        join public.channels as ch on ch.id = c.channel_id
+        cross join lateral (
+            select m.direction, m.author, m.is_error, m.created_at
+            from public.messages as m
+            where m.conversation_id = c.id
+            order by m.created_at desc, m.id desc
+            limit 1
+        ) as last_message
+        where c.status = 'open'
+          and c.follow_up_sent_at is null
+          and c.ai_enabled
+          and a.ai_enabled
+          and a.follow_up_message is not null
+          and c.last_message_at <= now() - make_interval(mins => a.follow_up_after_minutes)
+          and c.last_inbound_at is not null
+          and ct.opted_out_at is null
+          and (ch.kind <> 'whatsapp' or public.window_expires_at(c) > now())
+          and last_message.direction = 'outbound'
+          and last_message.author in ('ai', 'member')
+          and not last_message.is_error
+          and last_message.created_at <= now() - make_interval(mins => a.follow_up_after_minutes)
+        order by c.last_message_at
+        limit batch_size
+        for update of c skip locked
+    loop
+        begin
+            perform private.queue_outbound_message(
+                conversation_id => due.id,
+                author => 'ai',
+                body => due.follow_up_message,
+                metadata => jsonb_build_object('kind', 'follow_up')
+            );
+            update public.conversations set follow_up_sent_at = now() where id = due.id;
+            sent_count := sent_count + 1;
+        exception when check_violation then
+            -- Refused by a rule that changed since the scan (opted out, closed, window):
+            -- the next scan no longer selects it.
+            null;
+        end;
+    end loop;
+    return sent_count;
+end;
+$$;
+
+comment on function private.send_due_follow_ups_v1 is
+    'Queues the agent''s follow-up, once, to up to batch_size customers who went quiet inside the window.';
+
+-- Grants -------------------------------------------------------------------------------------
+
+revoke all on function private.ai_reply_blocker, private.ai_reply_pending,
+    private.consecutive_ai_retries, private.hand_off_conversation, private.record_ai_skip_v1,
+    private.record_ai_retry_v1, private.record_ai_reply_v1, private.record_ai_handoff_v1,
+    private.record_ai_fallback_v1, private.close_inactive_conversations_v1,
+    private.send_due_follow_ups_v1
+    from public;
+grant execute on function private.ai_reply_blocker, private.ai_reply_pending,
+    private.consecutive_ai_retries, private.hand_off_conversation, private.record_ai_skip_v1,
+    private.record_ai_retry_v1, private.record_ai_reply_v1, private.record_ai_handoff_v1,
+    private.record_ai_fallback_v1, private.close_inactive_conversations_v1,
+    private.send_due_follow_ups_v1
+    to service_role;
