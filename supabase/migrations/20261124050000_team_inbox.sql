@@ -19,7 +19,7 @@ begin
 end
 $$;
 
--- The text a contact is found by; the queries in sql/conversations.sql repeat this
+-- The text a contact is found by; the queries in sql/inbox.sql repeat this
 -- expression exactly, so the planner matches it to the index.
 create index contacts_search_idx on public.contacts using gin (
     (coalesce(display_name, '') || ' ' || coalesce(profile_name, '') || ' ' || phone_number)
