@@ -118,7 +118,11 @@ class AtendeGraphQL(GraphQL[Context, None]):
 
 class VerifiedTokens:
     """Claims of tokens verified recently, until they expire (a client sends the same
-    token with every request; verifying it again would give the same answer)."""
+    token with every request; verifying it again would give the same answer).
+
+    Sound while ``TokenService.verify`` is stateless (signature, audience, expiry): if it
+    ever consults revocations (signed-out sessions), this cache must go or follow them.
+    """
 
     def __init__(self, max_size: int = 4096) -> None:
         self.max_size = max_size
