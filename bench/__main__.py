@@ -8,7 +8,7 @@ import importlib
 import sys
 
 #: Every benchmark module under bench/, each with ``async def run(quick: bool) -> Result``.
-BENCHMARKS: tuple[str, ...] = ("identity", "e2e", "ingest")
+BENCHMARKS: tuple[str, ...] = ("identity", "e2e", "graphql", "ingest")
 
 
 def main() -> int:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import bcrypt
+from psycopg.types.json import Jsonb
 
 from atende.db.session import Caller
 from atende.services import Services
@@ -42,6 +44,7 @@ class TestOrganization:
 class Factory:
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.messaging = MessagingFactory(services)
 
     async def user(
         self, email: str | None = None, full_name: str = "Test User", password: str | None = None
@@ -179,3 +182,132 @@ class ReplyFactory:
                 f"update public.agents set {assignments} where organization_id = %s",
                 [*settings.values(), organization_id],
             )
+
+
+# -- messaging (channels, contacts, conversations, messages) -----------------------------
+
+
+def _phone() -> str:
+    return "+55119" + str(uuid.uuid4().int % 10**8).zfill(8)
+
+
+class MessagingFactory:
+    """Channels, contacts, conversations and messages, inserted as the platform."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def _insert(self, sql: str, params: dict[str, object]) -> uuid.UUID:
+        async with self.services.database.transaction(Caller.service()) as conn:
+            row = await (await conn.execute(sql, params)).fetchone()  # type: ignore[arg-type]
+        assert row is not None
+        return uuid.UUID(str(row["id"]))
+
+    async def channel(
+        self, organization: TestOrganization, *, kind: str = "whatsapp", phone_number: str = ""
+    ) -> uuid.UUID:
+        return await self._insert(
+            "insert into public.channels (organization_id, kind, phone_number,"
+            " twilio_account_sid, twilio_auth_token_ciphertext)"
+            " values (%(org)s, %(kind)s, %(phone)s, %(sid)s, 'ciphertext') returning id",
+            {
+                "org": organization.id,
+                "kind": kind,
+                "phone": phone_number or _phone(),
+                "sid": "AC" + uuid.uuid4().hex,
+            },
+        )
+
+    async def contact(
+        self,
+        organization: TestOrganization,
+        *,
+        phone_number: str = "",
+        profile_name: str | None = None,
+        display_name: str | None = None,
+        opted_out: bool = False,
+    ) -> uuid.UUID:
+        return await self._insert(
+            "insert into public.contacts (organization_id, phone_number, profile_name,"
+            " display_name, opted_out_at)"
+            " values (%(org)s, %(phone)s, %(profile)s, %(display)s,"
+            " case when %(opted_out)s then now() end) returning id",
+            {
+                "org": organization.id,
+                "phone": phone_number or _phone(),
+                "profile": profile_name,
+                "display": display_name,
+                "opted_out": opted_out,
+            },
+        )
+
+    async def conversation(
+        self,
+        organization: TestOrganization,
+        *,
+        channel: uuid.UUID | None = None,
+        contact: uuid.UUID | None = None,
+        profile_name: str | None = None,
+        status: str = "open",
+        inbound_hours_ago: float | None = 0.0,
+        last_message_at: datetime | None = None,
+        assignee: uuid.UUID | None = None,
+        ai_enabled: bool = True,
+    ) -> uuid.UUID:
+        channel = channel or await self.channel(organization)
+        contact = contact or await self.contact(organization, profile_name=profile_name)
+        return await self._insert(
+            "insert into public.conversations (organization_id, channel_id, contact_id, status,"
+            " last_inbound_at, last_message_at, assignee_id, ai_enabled, closed_at)"
+            " values (%(org)s, %(channel)s, %(contact)s, %(status)s::public.conversation_status,"
+            " now() - make_interval(secs => %(ago)s * 3600),"
+            " coalesce(%(last)s, now()), %(assignee)s, %(ai)s,"
+            " case when %(status)s::text = 'closed' then now() end) returning id",
+            {
+                "org": organization.id,
+                "channel": channel,
+                "contact": contact,
+                "status": status,
+                "ago": inbound_hours_ago,
+                "last": last_message_at,
+                "assignee": assignee,
+                "ai": ai_enabled,
+            },
+        )
+
+    async def message(
+        self,
+        conversation: uuid.UUID,
+        *,
+        body: str = "Olá",
+        direction: str = "inbound",
+        author: str | None = None,
+        author_member: uuid.UUID | None = None,
+        status: str | None = None,
+        created_at: datetime | None = None,
+        media: list[dict[str, str]] | None = None,
+        is_error: bool = False,
+        error_code: str | None = None,
+    ) -> uuid.UUID:
+        author = author or ("contact" if direction == "inbound" else "ai")
+        status = status or ("received" if direction == "inbound" else "sent")
+        return await self._insert(
+            "insert into public.messages (organization_id, conversation_id, direction, author,"
+            " author_member_id, body, media, status, created_at, is_error, error_code, metadata)"
+            " select c.organization_id, c.id, %(direction)s, %(author)s, %(member)s, %(body)s,"
+            " %(media)s, %(status)s, coalesce(%(at)s, now()), %(is_error)s, %(error_code)s,"
+            " jsonb_build_object('message_sid', 'SM' || md5(random()::text))"
+            " from public.conversations as c where c.id = %(conversation)s returning id",
+            {
+                "conversation": conversation,
+                "direction": direction,
+                "author": author,
+                "member": author_member,
+                "body": body,
+                "media": Jsonb(media or []),
+                "status": status,
+                "at": created_at,
+                "is_error": is_error,
+                "error_code": error_code,
+            },
+        )

@@ -17,11 +17,12 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from atende.channels.webhooks import webhook_routes
 from atende.config import Settings
+from atende.conversations.events import EventHub
 from atende.db.migrations import discover_migrations
 from atende.graphql.schema import build_schema
 from atende.graphql.view import AtendeGraphQL
 from atende.http import BodySizeLimitMiddleware
-from atende.services import Services, open_services
+from atende.services import Services, database_url, open_services
 
 logger = logging.getLogger("atende.app")
 
@@ -35,12 +36,20 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_services(settings, name="atende-api") as services:
             app.state.services = services
-            yield
+            # One LISTEN connection per process feeds every subscription (realtime).
+            events = EventHub(database_url(settings))
+            app.state.events = events
+            await events.start()
+            try:
+                yield
+            finally:
+                await events.stop()
 
     graphql_app = AtendeGraphQL(
         schema=schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
+        allowed_origins=settings.cors_origins,
     )
 
     async def healthz(request: Request) -> Response:

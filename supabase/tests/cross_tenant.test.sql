@@ -54,6 +54,8 @@ begin
                                  status, metadata)
     values (organization_id, conversation, 'inbound', 'contact', 'Olá', 'received',
             jsonb_build_object('message_sid', 'SM' || md5(label)));
+    insert into public.conversation_reads (organization_id, conversation_id, user_id)
+    values (organization_id, conversation, user_id);
     insert into public.ai_runs (organization_id, conversation_id, model, outcome)
     values (organization_id, conversation, 'gpt-4o-mini', 'replied');
     insert into public.channel_templates (organization_id, channel_id, name, content_sid)

@@ -43,14 +43,20 @@ class ChannelTemplateAlreadyExists(UserError):
 
 @strawberry.enum(description="Why a message cannot be sent.")
 class SendRefusalReason(Enum):
-    CONTACT_OPTED_OUT = "contact_opted_out"
-    CONVERSATION_CLOSED = "conversation_closed"
-    CHANNEL_DISABLED = "channel_disabled"
+    CONTACT_OPTED_OUT = strawberry.enum_value(
+        "contact_opted_out", description="The contact opted out (STOP): nothing is sent to them."
+    )
+    CONVERSATION_CLOSED = strawberry.enum_value(
+        "conversation_closed", description="The conversation is closed: reopen it first."
+    )
+    CHANNEL_DISABLED = strawberry.enum_value(
+        "channel_disabled", description="The conversation's channel is disabled."
+    )
 
 
 @strawberry.type(description="The message was not queued; `reason` says why.")
 class SendRefused(UserError):
-    reason: SendRefusalReason
+    reason: SendRefusalReason = strawberry.field(description="Why it was refused.")
 
 
 def refusal(error: ChannelError) -> UserError:
@@ -80,8 +86,8 @@ def _require_user(info: Info) -> None:
 
 @strawberry.input(description="A Twilio WhatsApp sender or SMS number for an organization.")
 class CreateChannelInput:
-    organization_id: strawberry.ID
-    kind: ChannelKind
+    organization_id: strawberry.ID = strawberry.field(description="The organization's id.")
+    kind: ChannelKind = strawberry.field(description="WhatsApp sender or SMS number.")
     phone_number: str = strawberry.field(
         description="The number, in any common format; without +, read as Brazilian."
     )
@@ -89,16 +95,26 @@ class CreateChannelInput:
     twilio_auth_token: str = strawberry.field(
         description="The account's auth token: stored encrypted, never shown again."
     )
-    display_name: str | None = None
+    display_name: str | None = strawberry.field(
+        default=None, description="A name for the team (at most 120 characters)."
+    )
 
 
 @strawberry.input(description="What to change in a channel; omitted fields stay as they are.")
 class UpdateChannelInput:
-    channel_id: strawberry.ID
-    display_name: str | None = strawberry.UNSET
-    twilio_account_sid: str | None = strawberry.UNSET
-    twilio_auth_token: str | None = strawberry.UNSET
-    enabled: bool | None = strawberry.UNSET
+    channel_id: strawberry.ID = strawberry.field(description="The channel's id.")
+    display_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A new name; null clears it."
+    )
+    twilio_account_sid: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Another Twilio account (AC...)."
+    )
+    twilio_auth_token: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A new auth token (stored encrypted)."
+    )
+    enabled: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Switch the channel on or off."
+    )
 
 
 @strawberry.input(description="A template placeholder.")
@@ -109,35 +125,49 @@ class TemplateVariableInput:
 
 @strawberry.input(description="An approved template of a channel (from Twilio's Content API).")
 class CreateChannelTemplateInput:
-    channel_id: strawberry.ID
-    name: str
-    content_sid: str
-    language: str = "pt_BR"
-    variables: list[TemplateVariableInput] = strawberry.field(default_factory=list)
-    body: str | None = None
+    channel_id: strawberry.ID = strawberry.field(description="The channel's id.")
+    name: str = strawberry.field(description="What the team calls it (1 to 100 characters).")
+    content_sid: str = strawberry.field(description="The approved template's ContentSid (HX...).")
+    language: str = strawberry.field(default="pt_BR", description="pt_BR, en, ...")
+    variables: list[TemplateVariableInput] = strawberry.field(
+        default_factory=list, description="Its placeholders, in order."
+    )
+    body: str | None = strawberry.field(
+        default=None, description="The approved text with {{key}} placeholders, for the history."
+    )
 
 
 @strawberry.input(description="What to change in a template; omitted fields stay.")
 class UpdateChannelTemplateInput:
-    template_id: strawberry.ID
-    name: str | None = strawberry.UNSET
-    content_sid: str | None = strawberry.UNSET
-    language: str | None = strawberry.UNSET
-    variables: list[TemplateVariableInput] | None = strawberry.UNSET
-    body: str | None = strawberry.UNSET
+    template_id: strawberry.ID = strawberry.field(description="The template's id.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="A new name.")
+    content_sid: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Another ContentSid (HX...)."
+    )
+    language: str | None = strawberry.field(default=strawberry.UNSET, description="pt_BR, en, ...")
+    variables: list[TemplateVariableInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Its placeholders, in order (replaces them all)."
+    )
+    body: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The approved text; null clears it."
+    )
 
 
 @strawberry.input(description="A value for a template placeholder.")
 class TemplateVariableValueInput:
-    key: str
-    value: str
+    key: str = strawberry.field(description="The placeholder's key.")
+    value: str = strawberry.field(description="Its value (up to 1,000 characters).")
 
 
 @strawberry.input(description="Send an approved template in a conversation.")
 class SendTemplateInput:
-    conversation_id: strawberry.ID
-    template_id: strawberry.ID
-    variables: list[TemplateVariableValueInput] = strawberry.field(default_factory=list)
+    conversation_id: strawberry.ID = strawberry.field(description="The conversation's id.")
+    template_id: strawberry.ID = strawberry.field(
+        description="A template of the conversation's channel."
+    )
+    variables: list[TemplateVariableValueInput] = strawberry.field(
+        default_factory=list, description="A value for every placeholder of the template."
+    )
 
 
 # -- results --------------------------------------------------------------------------------
@@ -145,36 +175,36 @@ class SendTemplateInput:
 
 @strawberry.type(description="The channel exists; point its Twilio webhooks at Atende.")
 class CreateChannelSuccess:
-    channel: Channel
+    channel: Channel = strawberry.field(description="The new channel.")
 
 
 @strawberry.type(description="The channel is changed.")
 class UpdateChannelSuccess:
-    channel: Channel
+    channel: Channel = strawberry.field(description="The channel, changed.")
 
 
 @strawberry.type(description="The channel is disabled: webhooks and sends are refused.")
 class DisableChannelSuccess:
-    channel: Channel
+    channel: Channel = strawberry.field(description="The channel, disabled.")
 
 
 @strawberry.type(description="The template is saved.")
 class ChannelTemplateSuccess:
-    template: ChannelTemplate
+    template: ChannelTemplate = strawberry.field(description="The template as saved.")
 
 
 @strawberry.type(description="The template is gone.")
 class DeleteChannelTemplateSuccess:
-    template_id: strawberry.ID
+    template_id: strawberry.ID = strawberry.field(description="The removed template's id.")
 
 
 @strawberry.type(description="A template message, as queued for sending.")
 class TemplateMessage:
-    id: strawberry.ID
-    conversation_id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The message's id.")
+    conversation_id: strawberry.ID = strawberry.field(description="Its conversation's id.")
     body: str = strawberry.field(description="The template's text with the values, if known.")
-    status: str
-    created_at: datetime
+    status: str = strawberry.field(description="Delivery status (queued at first).")
+    created_at: datetime = strawberry.field(description="When it was queued.")
 
 
 @strawberry.type(
@@ -182,7 +212,7 @@ class TemplateMessage:
 )
 class SendTemplateSuccess:
     # Not `message`: every refusal has a `message: String!`, and a client selects both.
-    template_message: TemplateMessage
+    template_message: TemplateMessage = strawberry.field(description="The message, queued.")
 
 
 CreateChannelResult = Annotated[
@@ -239,7 +269,9 @@ def _template_fields(
     )
 
 
-async def create_channel(info: Info, input: CreateChannelInput) -> CreateChannelResult:
+async def create_channel(
+    info: Info, input: Annotated[CreateChannelInput, strawberry.argument(description="What to do.")]
+) -> CreateChannelResult:
     _require_user(info)
     try:
         row = await management.create_channel(
@@ -247,7 +279,7 @@ async def create_channel(info: Info, input: CreateChannelInput) -> CreateChannel
             info.context.services.channels.cipher,
             NewChannel(
                 organization_id=management.parse_id(input.organization_id, "organizationId"),
-                kind=input.kind.value,
+                kind=str(input.kind.value),
                 phone_number=input.phone_number,
                 twilio_account_sid=input.twilio_account_sid,
                 twilio_auth_token=input.twilio_auth_token,
@@ -259,7 +291,9 @@ async def create_channel(info: Info, input: CreateChannelInput) -> CreateChannel
     return CreateChannelSuccess(channel=Channel.from_row(row))
 
 
-async def update_channel(info: Info, input: UpdateChannelInput) -> UpdateChannelResult:
+async def update_channel(
+    info: Info, input: Annotated[UpdateChannelInput, strawberry.argument(description="What to do.")]
+) -> UpdateChannelResult:
     _require_user(info)
     if input.enabled is None or input.twilio_auth_token is None:
         field = "enabled" if input.enabled is None else "twilioAuthToken"
@@ -277,7 +311,10 @@ async def update_channel(info: Info, input: UpdateChannelInput) -> UpdateChannel
     )
 
 
-async def disable_channel(info: Info, channel_id: strawberry.ID) -> DisableChannelResult:
+async def disable_channel(
+    info: Info,
+    channel_id: Annotated[strawberry.ID, strawberry.argument(description="The channel's id.")],
+) -> DisableChannelResult:
     _require_user(info)
     return await _change_channel(  # type: ignore[return-value]
         info,
@@ -291,7 +328,8 @@ async def disable_channel(info: Info, channel_id: strawberry.ID) -> DisableChann
 
 
 async def create_channel_template(
-    info: Info, input: CreateChannelTemplateInput
+    info: Info,
+    input: Annotated[CreateChannelTemplateInput, strawberry.argument(description="What to do.")],
 ) -> ChannelTemplateResult:
     _require_user(info)
     try:
@@ -312,7 +350,8 @@ async def create_channel_template(
 
 
 async def update_channel_template(
-    info: Info, input: UpdateChannelTemplateInput
+    info: Info,
+    input: Annotated[UpdateChannelTemplateInput, strawberry.argument(description="What to do.")],
 ) -> ChannelTemplateResult:
     _require_user(info)
     try:
@@ -333,7 +372,8 @@ async def update_channel_template(
 
 
 async def delete_channel_template(
-    info: Info, template_id: strawberry.ID
+    info: Info,
+    template_id: Annotated[strawberry.ID, strawberry.argument(description="The template's id.")],
 ) -> DeleteChannelTemplateResult:
     _require_user(info)
     try:
@@ -345,7 +385,9 @@ async def delete_channel_template(
     return DeleteChannelTemplateSuccess(template_id=strawberry.ID(str(deleted)))
 
 
-async def send_template(info: Info, input: SendTemplateInput) -> SendTemplateResult:
+async def send_template(
+    info: Info, input: Annotated[SendTemplateInput, strawberry.argument(description="What to do.")]
+) -> SendTemplateResult:
     _require_user(info)
     values: dict[str, str] = {}
     for item in input.variables:

@@ -23,10 +23,10 @@ from atende.graphql.context import Context, Info
 queries = load_queries("channels")
 
 
-@strawberry.enum(description="Where a channel's customers write from.")
+@strawberry.enum(description="The kind of number a channel is.")
 class ChannelKind(Enum):
-    WHATSAPP = "whatsapp"
-    SMS = "sms"
+    WHATSAPP = strawberry.enum_value("whatsapp", description="A WhatsApp sender.")
+    SMS = strawberry.enum_value("sms", description="An SMS number.")
 
 
 @strawberry.type(description="A placeholder of a template, as Twilio's ContentVariables names it.")
@@ -40,16 +40,16 @@ class TemplateVariable:
     " 24-hour window with `sendTemplate`."
 )
 class ChannelTemplate:
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = strawberry.field(description="The template's id.")
+    name: str = strawberry.field(description="What the team calls it.")
     content_sid: str = strawberry.field(description="The template's ContentSid (HX...).")
     language: str = strawberry.field(description="pt_BR, en, ...")
-    variables: list[TemplateVariable]
+    variables: list[TemplateVariable] = strawberry.field(description="Its placeholders, in order.")
     body: str | None = strawberry.field(
         description="The approved text with {{key}} placeholders, shown in the history."
     )
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When it was added.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ChannelTemplate:
@@ -73,14 +73,14 @@ class ChannelTemplate:
     " stored encrypted and never returned."
 )
 class Channel:
-    id: strawberry.ID
-    kind: ChannelKind
+    id: strawberry.ID = strawberry.field(description="The channel's id.")
+    kind: ChannelKind = strawberry.field(description="WhatsApp sender or SMS number.")
     phone_number: str = strawberry.field(description="E.164 (+5511987654321).")
-    display_name: str | None
-    twilio_account_sid: str
-    enabled: bool = strawberry.field(description="Disabled channels refuse webhooks and sends.")
-    created_at: datetime
-    updated_at: datetime
+    display_name: str | None = strawberry.field(description="The name the team gave it.")
+    twilio_account_sid: str = strawberry.field(description="The Twilio account (AC...).")
+    enabled: bool = strawberry.field(description="Disabled channels neither receive nor send.")
+    created_at: datetime = strawberry.field(description="When it was added.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
 
     @strawberry.field(description="The channel's approved templates, by name.")
     async def templates(self, info: Info) -> list[ChannelTemplate]:

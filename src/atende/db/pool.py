@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-import weakref
 from typing import TypeAlias
+from weakref import WeakKeyDictionary
 
 from psycopg import AsyncConnection, OperationalError
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -26,33 +25,28 @@ class DatabaseUnavailable(AtendeError):
     """The database cannot be reached."""
 
 
-#: A connection handed back this recently, in good order, is handed out again without
-#: the liveness check's round trip (busy processes reuse connections within ms; a
-#: connection that died in between fails its request, as it would have anyway).
-FRESH_SECONDS = 1.0
-_returned_at: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
+#: A connection back in the pool for less than this is handed out again unchecked.
+CHECK_IDLE_AFTER_SECONDS = 1.0
+_returned_at: WeakKeyDictionary[Connection, float] = WeakKeyDictionary()
+
+
+async def _remember_return(conn: Connection) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def _check_if_idle(conn: Connection) -> None:
+    """Check a connection that sat idle (a restart takes longer than a second to happen);
+    one that was in use a moment ago is alive, and checking it would cost every request a
+    round trip."""
+    returned = _returned_at.get(conn)
+    if returned is not None and time.monotonic() - returned < CHECK_IDLE_AFTER_SECONDS:
+        return
+    await AsyncConnectionPool.check_connection(conn)
 
 
 async def _configure(conn: Connection) -> None:
     await conn.execute(f"set search_path to {SEARCH_PATH}")
     await conn.commit()
-
-
-async def _note_return(conn: Connection) -> None:
-    _returned_at[conn] = time.monotonic()
-
-
-async def _check_unless_fresh(conn: Connection) -> None:
-    """``check_connection``, unless the connection came back idle moments ago."""
-    returned = _returned_at.pop(conn, None)
-    if (
-        returned is not None
-        and time.monotonic() - returned < FRESH_SECONDS
-        and not conn.closed
-        and conn.pgconn.transaction_status == TransactionStatus.IDLE
-    ):
-        return
-    await AsyncConnectionPool.check_connection(conn)
 
 
 def create_pool(
@@ -72,9 +66,9 @@ def create_pool(
         open=False,
         configure=_configure,
         # Hands out only live connections: after a Postgres restart the pool replaces
-        # dead ones instead of failing the next requests (see FRESH_SECONDS).
-        check=_check_unless_fresh,
-        reset=_note_return,
+        # dead ones instead of failing the next requests.
+        check=_check_if_idle,
+        reset=_remember_return,
         name=name,
     )
 

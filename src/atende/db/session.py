@@ -158,6 +158,14 @@ _NAMED_PARAMETER = re.compile(r"%\((\w+)\)s")
 
 async def become(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
     """Switch the current transaction to ``caller``'s role and claims (``SET LOCAL``)."""
+    # In a pipeline, the implicit BEGIN and these settings travel together: one round
+    # trip per transaction instead of two.
+    async with conn.pipeline():
+        await set_caller(conn, caller, statement_timeout_ms=statement_timeout_ms)
+
+
+async def set_caller(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
+    """``become``'s statement, without a pipeline of its own (one already open)."""
     await conn.execute(
         "select set_config('role', %s, true),"
         " set_config('request.jwt.claims', %s, true),"

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 from uuid import uuid4
 
 import strawberry
@@ -16,6 +16,9 @@ from starlette.websockets import WebSocket
 from atende.db.pool import Connection
 from atende.db.session import Caller, become
 from atende.services import Services
+
+if TYPE_CHECKING:
+    from atende.conversations.events import EventHub
 
 T = TypeVar("T")
 
@@ -39,7 +42,10 @@ class RequestTransaction:
             stack = AsyncExitStack()
             conn = await stack.enter_async_context(self._services.pool.connection())
             try:
-                # psycopg opens the transaction implicitly with this first statement.
+                # The implicit BEGIN and the caller's settings go out together (a short
+                # pipeline). The operation's own queries then run in the ordinary mode:
+                # psycopg's pipeline mode saves a round trip per query but costs more CPU
+                # per query, and under load CPU is what an API process runs out of.
                 await become(
                     conn,
                     self.caller,
@@ -120,6 +126,25 @@ class Context:
         if name not in loaders:
             loaders[name] = factory()
         return cast(T, loaders[name])
+
+    async def release(self, *, commit: bool = True) -> None:
+        """End the operation's transaction and forget its DataLoaders.
+
+        For operations that live on (subscriptions): each event is read in a transaction
+        of its own, opened on first use, so nothing is held while waiting for the next
+        one, and nothing cached from an earlier event is served as current.
+        """
+        scope = self.operation
+        transaction = scope.transaction
+        scope.transaction = RequestTransaction(self.services, self.caller)
+        scope.loaders.clear()
+        await transaction.finish(commit=commit)
+
+    @property
+    def events(self) -> EventHub:
+        """The process's realtime hub (opened in the app's lifespan)."""
+        hub: EventHub = self.request.app.state.events
+        return hub
 
     @asynccontextmanager
     async def short_transaction(self) -> AsyncIterator[Connection]:

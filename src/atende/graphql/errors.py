@@ -9,14 +9,14 @@ and the log has the same id beside the traceback.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from typing import Any
 
-from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import ExecutionResult as CoreExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult, StreamExecutionResult
 
 from atende.errors import AtendeError
 from atende.graphql.redaction import is_graphql_own, redact, submitted_values
@@ -30,6 +30,10 @@ class ErrorCode(StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     NOT_FOUND = "NOT_FOUND"
     INTERNAL = "INTERNAL_SERVER_ERROR"
+    #: The document is not GraphQL.
+    PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    #: The document does not fit the schema or the limits (unknown field, too deep...).
+    VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 
 class PublicError(AtendeError):
@@ -72,43 +76,121 @@ def public_error(error: GraphQLError) -> GraphQLError:
     return error
 
 
+def request_error(error: GraphQLError, values: Sequence[str] = ()) -> GraphQLError:
+    """GraphQL's own errors, with a code and without what the client submitted: the
+    request was refused before it ran."""
+    if (error.extensions or {}).get("code") or error.path is not None:
+        return redacted(error, values)
+    if error.message.startswith("Syntax Error"):
+        code = ErrorCode.PARSE_FAILED
+    elif error.message.startswith("Variable '$"):
+        code = ErrorCode.BAD_USER_INPUT
+    else:
+        code = ErrorCode.VALIDATION_FAILED
+    return GraphQLError(
+        redact(error.message, values),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        extensions={**(error.extensions or {}), "code": code.value},
+    )
+
+
+def redacted(error: GraphQLError, values: Sequence[str]) -> GraphQLError:
+    """The error, its message without any submitted value (see ``redaction``)."""
+    message = redact(error.message, values)
+    if message == error.message:
+        return error
+    return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=error.extensions)
+
+
+#: What ``execution_context.result`` may hold: Strawberry's result (pre-execution
+#: errors, results set by extensions) or graphql-core's (what execution returned).
+OperationResult = (ExecutionResult, CoreExecutionResult)
+
+
+def operation_succeeded(result: object) -> bool:
+    """An operation's result came back, without errors."""
+    return isinstance(result, OperationResult) and not result.errors
+
+
+def present_error(
+    error: GraphQLError, request_id: str | None, values: Sequence[str] = ()
+) -> GraphQLError:
+    """The error as the client may see it; unexpected ones are logged and masked.
+
+    Idempotent: an error already presented comes back as it is. ``values`` are what the
+    client submitted (``redaction.submitted_values``): GraphQL's own messages quote them.
+    """
+    original = error.original_error
+    if isinstance(original, PublicError):
+        return public_error(error)
+    # Errors without a path were raised before any field ran: the request itself
+    # (syntax, validation, limits, variables - including a scalar that would not parse).
+    if error.path is None and (
+        is_graphql_own(error)
+        or isinstance(original, GraphQLError)
+        or error.message.startswith("Variable '$")
+    ):
+        return request_error(error, values)
+    if is_graphql_own(error):
+        return redacted(error, values)
+    logger.error(
+        "unexpected error in GraphQL operation (request_id=%s, path=%s)",
+        request_id,
+        ".".join(str(part) for part in error.path or []),
+        exc_info=original,
+    )
+    return GraphQLError(
+        "Internal error",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
+    )
+
+
+def present_errors(
+    errors: list[GraphQLError], execution_context: ExecutionContext | None
+) -> list[GraphQLError]:
+    """``present_error`` for each error of an operation."""
+    if execution_context is None:
+        return [present_error(error, None) for error in errors]
+    request_id = getattr(execution_context.context, "request_id", None)
+    values = submitted_values(execution_context.variables)
+    return [present_error(error, request_id, values) for error in errors]
+
+
 class ErrorMaskingExtension(SchemaExtension):
     """Masks unexpected errors; keeps GraphQL's own (redacted) and ``PublicError`` ones
-    readable."""
+    readable.
+
+    Errors that escape the operation's hooks (an extension failing, a parse error
+    raised by the parser cache) are presented by ``Schema.process_errors``.
+    """
 
     def on_operation(self) -> Iterator[None]:
         yield
         # graphql-core's ExecutionResult while the operation runs; Strawberry's when an
         # extension set it.
         result = self.execution_context.result
-        if not isinstance(result, ExecutionResult | GraphQLExecutionResult) or not result.errors:
+        if not isinstance(result, OperationResult) or not result.errors:
             return
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        values = submitted_values(self.execution_context.variables)
-        result.errors = [self._present(error, request_id, values) for error in result.errors]
+        result.errors = present_errors(result.errors, self.execution_context)
 
-    def _present(
-        self, error: GraphQLError, request_id: str | None, values: list[str]
-    ) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, PublicError):
-            return public_error(error)
-        if is_graphql_own(error):
-            message = redact(error.message, values)
-            if message == error.message:
-                return error
-            return GraphQLError(
-                message, nodes=error.nodes, path=error.path, extensions=error.extensions
-            )
-        logger.error(
-            "unexpected error in GraphQL operation (request_id=%s, path=%s)",
-            request_id,
-            ".".join(str(part) for part in error.path or []),
-            exc_info=original,
-        )
-        return GraphQLError(
-            "Internal error",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
-        )
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        # Each result of a subscription is masked as it is sent.
+        if isinstance(result, OperationResult) and result.errors:
+            result.errors = present_errors(result.errors, self.execution_context)
+        yield
+
+
+class InvalidArgument(PublicError):
+    """An argument is not acceptable."""
+
+    code = ErrorCode.BAD_USER_INPUT
+
+
+class NotFoundError(PublicError):
+    """Nothing of that kind is visible to you."""
+
+    code = ErrorCode.NOT_FOUND

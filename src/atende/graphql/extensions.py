@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, StreamExecutionResult
 
 from atende.graphql.context import Context
-from atende.graphql.errors import ErrorCode, Unauthenticated
+from atende.graphql.errors import (
+    ErrorCode,
+    OperationResult,
+    Unauthenticated,
+    operation_succeeded,
+)
 
 
 class AuthenticationExtension(SchemaExtension):
@@ -50,12 +54,18 @@ class TransactionExtension(SchemaExtension):
             yield
         finally:
             # While the operation runs, the result is graphql-core's ExecutionResult
-            # (Strawberry's own when an extension set it, as AuthenticationExtension does).
+            # (Strawberry's own when an extension set it, as AuthenticationExtension does):
+            # operation_succeeded accepts both.
             result = self.execution_context.result
-            failed = not isinstance(result, ExecutionResult | GraphQLExecutionResult) or bool(
-                result.errors
-            )
             try:
-                await scope.transaction.finish(commit=not failed)
+                await scope.transaction.finish(commit=operation_succeeded(result))
             finally:
                 context.end_operation(token)
+
+    async def on_stream_result(self, result: StreamExecutionResult) -> AsyncIterator[None]:
+        # Subscriptions: each event's reads end before the event is sent, so a slow
+        # client never holds a database connection, and the next event reads afresh.
+        context = self.execution_context.context
+        if isinstance(context, Context) and isinstance(result, OperationResult):
+            await context.release(commit=not result.errors)
+        yield

@@ -5,24 +5,32 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from atende.ai.types import AgentMutation, AgentQuery
 from atende.channels.mutations import ChannelsMutation
-from atende.graphql.errors import ErrorMaskingExtension
+from atende.conversations.mutations import ConversationsMutation
+from atende.conversations.queries import ConversationsQuery
+from atende.conversations.subscriptions import ConversationsSubscription
+from atende.graphql.errors import ErrorMaskingExtension, present_errors
+from atende.graphql.execution import AtendeExecutionContext
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
+from atende.graphql.limits import MAX_FIELDS, RejectNulCharacters, max_fields_rule
 from atende.graphql.redaction import log_errors
+from atende.graphql.scalars import SCALAR_MAP
 from atende.identity.mutations import IdentityMutation
 from atende.identity.types import IdentityQuery
 
@@ -30,8 +38,20 @@ MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (IdentityQuery, AgentQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, AgentMutation, ChannelsMutation))
+#: The limits as validation rules, made once. The validation cache is keyed by the rule
+#: classes: QueryDepthLimiter(...) and MaxAliasesLimiter(...) make new classes each time,
+#: so as per-request factories they would make every validation a cache miss.
+VALIDATION_RULES: list[type[ASTValidationRule]] = [
+    query_depth_limiter.create_validator(MAX_DEPTH, None, None),
+    max_aliases.create_validator(MAX_ALIASES),
+    max_fields_rule(MAX_FIELDS),
+]
+
+Query = merge_types("Query", (IdentityQuery, AgentQuery, ConversationsQuery))
+Mutation = merge_types(
+    "Mutation", (IdentityMutation, AgentMutation, ConversationsMutation, ChannelsMutation)
+)
+Subscription = merge_types("Subscription", (ConversationsSubscription,))
 
 
 class Schema(strawberry.Schema):
@@ -40,7 +60,12 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        # GraphQL's own errors are logged (INFO, redacted); then every error is presented
+        # here, in place (this list is the one the client gets), so unexpected ones are
+        # logged once, with the request id the client sees, and masked even when they
+        # escaped the operation's hooks.
         log_errors(errors, execution_context.variables if execution_context else None)
+        errors[:] = present_errors(errors, execution_context)
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -52,15 +77,26 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(VALIDATION_RULES),
+        RejectNulCharacters,
         AuthenticationExtension,
         TransactionExtension,
         ErrorMaskingExtension,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=AtendeExecutionContext,
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP,
+            # "Did you mean ...?" would describe the schema when introspection is off.
+            disable_field_suggestions=not introspection,
+        ),
+    )
 
 
 def export_sdl() -> str:

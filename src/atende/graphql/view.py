@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from typing import Any
+
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from atende.db.session import Caller
@@ -25,8 +33,66 @@ def bearer_token(authorization: object) -> str | None:
     return token.strip()
 
 
+#: The GraphQL-over-HTTP media type: request errors answer 4xx, without ``data``.
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def wants_graphql_response(request: Request) -> bool:
+    """The client accepts ``application/graphql-response+json`` (and so prefers it)."""
+    return GRAPHQL_RESPONSE in request.headers.get("accept", "")
+
+
+def error_dicts(response: GraphQLHTTPResponse) -> list[dict[str, Any]]:
+    return [error for error in response.get("errors") or [] if isinstance(error, dict)]
+
+
+def is_request_error(response: GraphQLHTTPResponse) -> bool:
+    """Refused before execution (syntax, validation, variables, token): no ``path``."""
+    errors = error_dicts(response)
+    return response.get("data") is None and bool(errors) and not any("path" in e for e in errors)
+
+
 class AtendeGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view, with Atende's context and authentication."""
+    """Strawberry's ASGI view, with Atende's context and authentication.
+
+    Responses follow the GraphQL-over-HTTP spec for the media type the client accepts:
+    ``application/json`` (the default) always answers 200 with the errors in the body;
+    ``application/graphql-response+json`` answers 400 (401 for a bad token) to a request
+    that was refused before it ran. Batches (a JSON array) are refused with 400.
+    """
+
+    #: Tokens this process verified lately (see ``VerifiedTokens``).
+    verified_tokens: VerifiedTokens
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.verified_tokens = VerifiedTokens()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            response = PlainTextResponse(error.reason, status_code=error.status_code)
+        if wants_graphql_response(request) and response.media_type == "application/json":
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+            status: int | None = getattr(request.state, "graphql_status", None)
+            if status is not None:
+                response.status_code = status
+        await response(scope, receive, send)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if wants_graphql_response(request) and is_request_error(response):
+            codes = {(e.get("extensions") or {}).get("code") for e in error_dicts(response)}
+            request.state.graphql_status = 401 if "UNAUTHENTICATED" in codes else 400
+            response.pop("data", None)
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -35,28 +101,66 @@ class AtendeGraphQL(GraphQL[Context, None]):
         services: Services = request.app.state.services
         context = Context(services=services, request=request)
         if isinstance(request, Request):
-            await authenticate(context, bearer_token(request.headers.get("authorization")))
+            await authenticate(
+                context, bearer_token(request.headers.get("authorization")), self.verified_tokens
+            )
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         # Apollo-style clients put the header in the connection_init payload.
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
-        await authenticate(context, bearer_token(header))
+        await authenticate(context, bearer_token(header), self.verified_tokens)
         if context.authentication_failed:
             raise ConnectionRejectionError({"reason": "invalid access token"})
         return await super().on_ws_connect(context)
 
 
-async def authenticate(context: Context, token: str | None) -> None:
+class VerifiedTokens:
+    """Claims of tokens verified recently, until they expire (a client sends the same
+    token with every request; verifying it again would give the same answer).
+
+    Sound while ``TokenService.verify`` is stateless (signature, audience, expiry): if it
+    ever consults revocations (signed-out sessions), this cache must go or follow them.
+    """
+
+    def __init__(self, max_size: int = 4096) -> None:
+        self.max_size = max_size
+        self._claims: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        claims = self._claims.get(token)
+        if claims is None:
+            return None
+        if claims.get("exp", 0) <= time.time():
+            del self._claims[token]
+            return None
+        self._claims.move_to_end(token)
+        return claims
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        self._claims[token] = claims
+        self._claims.move_to_end(token)
+        while len(self._claims) > self.max_size:
+            self._claims.popitem(last=False)
+
+
+async def authenticate(
+    context: Context, token: str | None, verified: VerifiedTokens | None = None
+) -> None:
     """Set the context's caller from a bearer token: a user, or anonymous."""
     if token is None:
         context.caller = Caller.anonymous()
         return
-    try:
-        claims = await context.services.tokens.verify(token)
-    except InvalidAccessToken:
-        context.caller = Caller.anonymous()
-        context.authentication_failed = True
-        return
-    context.caller = Caller.user(claims.model_dump(mode="json", exclude_none=True))
+    claims = verified.get(token) if verified is not None else None
+    if claims is None:
+        try:
+            verified_claims = await context.services.tokens.verify(token)
+        except InvalidAccessToken:
+            context.caller = Caller.anonymous()
+            context.authentication_failed = True
+            return
+        claims = verified_claims.model_dump(mode="json", exclude_none=True)
+        if verified is not None:
+            verified.put(token, claims)
+    context.caller = Caller.user(claims)

@@ -13,6 +13,11 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from atende.channels.types import organization_channels
+from atende.conversations.queries import (
+    organization_contacts,
+    organization_conversations,
+    organization_usage,
+)
 from atende.db.queries import load_queries
 from atende.graphql.context import Context, Info
 from atende.identity import errors
@@ -52,6 +57,18 @@ class Organization:
     id: strawberry.ID = strawberry.field(description="The organization's id.")
     name: str = strawberry.field(description="The business's name, as its team sees it.")
     created_at: datetime = strawberry.field(description="When the organization registered.")
+    # The inbox (atende.conversations.queries).
+    conversations = strawberry.field(
+        resolver=organization_conversations,
+        description="The inbox: conversations by last activity, newest first.",
+    )
+    contacts = strawberry.field(
+        resolver=organization_contacts, description="The organization's contacts, by name."
+    )
+    usage = strawberry.field(
+        resolver=organization_usage,
+        description="Conversations, messages, AI replies and tokens in a period.",
+    )
     # Its Twilio numbers (atende.channels.types).
     channels = strawberry.field(
         resolver=organization_channels, description="The organization's channels, oldest first."
@@ -240,6 +257,8 @@ class IdentityQuery:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The organization's id.")],
     ) -> Organization | None:
+        if info.context.caller.user_id is None:
+            return None  # anonymous callers belong nowhere (and anon may not read the table)
         organization_id = parse_id(id)
         if organization_id is None:
             return None
@@ -290,7 +309,10 @@ class InvalidInvitation(UserError):
     pass
 
 
-@strawberry.type(description="No such organization (among the caller's) or no such member.")
+@strawberry.type(
+    description="No such object among the caller's organizations (an organization, a member,"
+    " a conversation)."
+)
 class NotFound(UserError):
     pass
 

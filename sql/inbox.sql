@@ -1,0 +1,321 @@
+-- The team's inbox (the GraphQL API): conversations, contacts, messages, usage and
+-- takeover. (sql/conversations.sql holds what the reply job and the upkeep read.)
+-- Every query runs as the caller (role authenticated), so RLS decides what comes back;
+-- none of them filters by membership itself.
+--
+-- Pages are keyset-paginated: the first page passes a keyset that sorts before every
+-- row (see atende.graphql.pagination.NEWEST), so one query text serves every page and
+-- the row comparison is always an index condition.
+
+-- name: inbox_page
+-- One page of an organization's conversations by last activity (conversations_inbox_idx),
+-- each with its contact (contact__*) and newest message (last_message__*): what every
+-- inbox shows, in the same round trip. The API primes its DataLoaders with them.
+select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
+       c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
+       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at,
+       ct.id as contact__id, ct.organization_id as contact__organization_id,
+       ct.phone_number as contact__phone_number, ct.profile_name as contact__profile_name,
+       ct.display_name as contact__display_name, ct.opted_out_at as contact__opted_out_at,
+       ct.last_inbound_at as contact__last_inbound_at, ct.created_at as contact__created_at,
+       lm.id as last_message__id, lm.organization_id as last_message__organization_id,
+       lm.conversation_id as last_message__conversation_id,
+       lm.direction as last_message__direction, lm.author as last_message__author,
+       lm.author_member_id as last_message__author_member_id, lm.body as last_message__body,
+       lm.media::text as last_message__media, lm.status as last_message__status,
+       lm.error_code as last_message__error_code,
+       lm.error_message as last_message__error_message,
+       lm.is_error as last_message__is_error, lm.created_at as last_message__created_at,
+       lm.updated_at as last_message__updated_at
+from public.conversations as c
+left join public.channels as ch on ch.id = c.channel_id
+left join public.contacts as ct on ct.id = c.contact_id
+left join lateral (
+    select *
+    from public.messages as m
+    where m.conversation_id = c.id
+    order by m.created_at desc, m.id desc
+    limit 1
+) as lm on true
+where c.organization_id = %(organization_id)s
+  and (c.last_message_at, c.id) < (%(after_at)s, %(after_id)s)
+  and c.status = any(%(statuses)s::public.conversation_status[])
+  and (%(assignee_id)s::uuid is null or c.assignee_id = %(assignee_id)s::uuid)
+  and (not %(unassigned)s or c.assignee_id is null)
+order by c.last_message_at desc, c.id desc
+limit %(limit)s;
+
+-- name: inbox_search_page
+-- inbox_page, narrowed to conversations whose contact's name or number, or any of
+-- whose messages, match: both sides are trigram index scans (contacts_search_idx,
+-- messages_body_search_idx), hashed and probed while walking the inbox index.
+select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
+       c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
+       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at,
+       ct.id as contact__id, ct.organization_id as contact__organization_id,
+       ct.phone_number as contact__phone_number, ct.profile_name as contact__profile_name,
+       ct.display_name as contact__display_name, ct.opted_out_at as contact__opted_out_at,
+       ct.last_inbound_at as contact__last_inbound_at, ct.created_at as contact__created_at,
+       lm.id as last_message__id, lm.organization_id as last_message__organization_id,
+       lm.conversation_id as last_message__conversation_id,
+       lm.direction as last_message__direction, lm.author as last_message__author,
+       lm.author_member_id as last_message__author_member_id, lm.body as last_message__body,
+       lm.media::text as last_message__media, lm.status as last_message__status,
+       lm.error_code as last_message__error_code,
+       lm.error_message as last_message__error_message,
+       lm.is_error as last_message__is_error, lm.created_at as last_message__created_at,
+       lm.updated_at as last_message__updated_at
+from public.conversations as c
+left join public.channels as ch on ch.id = c.channel_id
+left join public.contacts as ct on ct.id = c.contact_id
+left join lateral (
+    select *
+    from public.messages as m
+    where m.conversation_id = c.id
+    order by m.created_at desc, m.id desc
+    limit 1
+) as lm on true
+where c.organization_id = %(organization_id)s
+  and (c.last_message_at, c.id) < (%(after_at)s, %(after_id)s)
+  and c.status = any(%(statuses)s::public.conversation_status[])
+  and (%(assignee_id)s::uuid is null or c.assignee_id = %(assignee_id)s::uuid)
+  and (not %(unassigned)s or c.assignee_id is null)
+  and (
+      c.contact_id in (
+          select ct.id from public.contacts as ct
+          where ct.organization_id = %(organization_id)s
+            and (coalesce(ct.display_name, '') || ' ' || coalesce(ct.profile_name, '') || ' '
+                 || ct.phone_number) ilike %(pattern)s
+      )
+      or c.id in (
+          select m.conversation_id from public.messages as m
+          where m.organization_id = %(organization_id)s and m.body ilike %(pattern)s
+      )
+  )
+order by c.last_message_at desc, c.id desc
+limit %(limit)s;
+
+-- name: inbox_count
+select count(*) as total
+from public.conversations as c
+where c.organization_id = %(organization_id)s
+  and c.status = any(%(statuses)s::public.conversation_status[])
+  and (%(assignee_id)s::uuid is null or c.assignee_id = %(assignee_id)s::uuid)
+  and (not %(unassigned)s or c.assignee_id is null);
+
+-- name: inbox_search_count
+select count(*) as total
+from public.conversations as c
+where c.organization_id = %(organization_id)s
+  and c.status = any(%(statuses)s::public.conversation_status[])
+  and (%(assignee_id)s::uuid is null or c.assignee_id = %(assignee_id)s::uuid)
+  and (not %(unassigned)s or c.assignee_id is null)
+  and (
+      c.contact_id in (
+          select ct.id from public.contacts as ct
+          where ct.organization_id = %(organization_id)s
+            and (coalesce(ct.display_name, '') || ' ' || coalesce(ct.profile_name, '') || ' '
+                 || ct.phone_number) ilike %(pattern)s
+      )
+      or c.id in (
+          select m.conversation_id from public.messages as m
+          where m.organization_id = %(organization_id)s and m.body ilike %(pattern)s
+      )
+  );
+
+-- name: conversations_by_id
+select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
+       c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
+       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at
+from public.conversations as c
+left join public.channels as ch on ch.id = c.channel_id
+where c.id = any(%(ids)s::uuid[]);
+
+-- name: contacts_by_id
+select id, organization_id, phone_number, profile_name, display_name, opted_out_at,
+       last_inbound_at, created_at
+from public.contacts
+where id = any(%(ids)s::uuid[]);
+
+-- name: channels_by_id
+select id, organization_id, kind, phone_number, display_name, twilio_account_sid, enabled,
+       created_at, updated_at
+from public.channels
+where id = any(%(ids)s::uuid[]);
+
+-- name: profiles_by_id
+-- Teammates (RLS shows the profiles of the caller's organizations' members).
+select id, email, full_name
+from public.profiles
+where id = any(%(ids)s::uuid[]);
+
+-- name: messages_by_id
+-- Messages come with `media` as JSON text: the API parses it only for clients that ask.
+select id, organization_id, conversation_id, direction, author, author_member_id, body,
+       media::text as media, status, error_code, error_message, is_error, created_at,
+       updated_at
+from public.messages
+where id = any(%(ids)s::uuid[]);
+
+-- name: messages_older
+-- For each conversation, up to `limit` messages older than the keyset, newest first
+-- (messages_conversation_created_idx). The first page passes NEWEST; lastMessage is
+-- the first page with limit 1.
+select m.id, m.organization_id, m.conversation_id, m.direction, m.author,
+       m.author_member_id, m.body, m.media::text as media, m.status, m.error_code, m.error_message,
+       m.is_error, m.created_at, m.updated_at
+from unnest(%(conversation_ids)s::uuid[]) as wanted (conversation_id)
+cross join lateral (
+    select *
+    from public.messages as m
+    where m.conversation_id = wanted.conversation_id
+      and (m.created_at, m.id) < (%(at)s, %(id)s)
+    order by m.created_at desc, m.id desc
+    limit %(limit)s
+) as m;
+
+-- name: messages_newer
+-- For each conversation, up to `limit` messages just newer than the keyset, oldest
+-- first (the caller reverses them): catching up after a cursor.
+select m.id, m.organization_id, m.conversation_id, m.direction, m.author,
+       m.author_member_id, m.body, m.media::text as media, m.status, m.error_code, m.error_message,
+       m.is_error, m.created_at, m.updated_at
+from unnest(%(conversation_ids)s::uuid[]) as wanted (conversation_id)
+cross join lateral (
+    select *
+    from public.messages as m
+    where m.conversation_id = wanted.conversation_id
+      and (m.created_at, m.id) > (%(at)s, %(id)s)
+    order by m.created_at, m.id
+    limit %(limit)s
+) as m;
+
+-- name: unread_counts
+-- Inbound messages after the caller's last read of each conversation, counted up to
+-- 100 (clients show "99+"): the inbox costs the same however long a thread went unread.
+select wanted.conversation_id,
+       (select count(*)
+        from (select
+              from public.messages as m
+              where m.conversation_id = wanted.conversation_id
+                and m.direction = 'inbound'
+                and m.created_at > coalesce(r.last_read_at, '-infinity')
+              limit 100) as unread_messages) as unread
+from unnest(%(conversation_ids)s::uuid[]) as wanted (conversation_id)
+left join public.conversation_reads as r
+    on r.conversation_id = wanted.conversation_id and r.user_id = (select auth.uid());
+
+-- name: contacts_page
+-- One page of an organization's contacts by name (contacts_organization_name_idx).
+select id, organization_id, phone_number, profile_name, display_name, opted_out_at,
+       last_inbound_at, created_at,
+       lower(coalesce(display_name, profile_name, phone_number)) as sort_key
+from public.contacts
+where organization_id = %(organization_id)s
+  and (lower(coalesce(display_name, profile_name, phone_number)), id)
+      > (%(after_key)s, %(after_id)s)
+order by lower(coalesce(display_name, profile_name, phone_number)), id
+limit %(limit)s;
+
+-- name: contacts_search_page
+select id, organization_id, phone_number, profile_name, display_name, opted_out_at,
+       last_inbound_at, created_at,
+       lower(coalesce(display_name, profile_name, phone_number)) as sort_key
+from public.contacts
+where organization_id = %(organization_id)s
+  and (lower(coalesce(display_name, profile_name, phone_number)), id)
+      > (%(after_key)s, %(after_id)s)
+  and (coalesce(display_name, '') || ' ' || coalesce(profile_name, '') || ' ' || phone_number)
+      ilike %(pattern)s
+order by lower(coalesce(display_name, profile_name, phone_number)), id
+limit %(limit)s;
+
+-- name: contacts_count
+select count(*) as total
+from public.contacts
+where organization_id = %(organization_id)s;
+
+-- name: contacts_search_count
+select count(*) as total
+from public.contacts
+where organization_id = %(organization_id)s
+  and (coalesce(display_name, '') || ' ' || coalesce(profile_name, '') || ' ' || phone_number)
+      ilike %(pattern)s;
+
+-- name: usage
+-- An organization's usage over [from, to): one pass over its messages of the period
+-- (messages_organization_created_idx) and one over its AI runs
+-- (ai_runs_organization_created_idx). Aggregates without GROUP BY: always one row.
+with traffic as (
+    select count(distinct m.conversation_id) as conversations,
+           count(*) filter (where m.direction = 'inbound') as messages_in,
+           count(*) filter (where m.direction = 'outbound') as messages_out,
+           count(*) filter (where m.direction = 'outbound' and m.author = 'ai'
+                            and not m.is_error) as ai_replies,
+           count(*) filter (where m.direction = 'outbound' and m.author = 'ai'
+                            and m.is_error) as fallbacks
+    from public.messages as m
+    where m.organization_id = %(organization_id)s
+      and m.created_at >= %(from)s and m.created_at < %(to)s
+), runs as (
+    select coalesce(sum(r.prompt_tokens), 0)::bigint as tokens_in,
+           coalesce(sum(r.completion_tokens), 0)::bigint as tokens_out
+    from public.ai_runs as r
+    where r.organization_id = %(organization_id)s
+      and r.created_at >= %(from)s and r.created_at < %(to)s
+)
+select traffic.*, runs.* from traffic cross join runs;
+
+-- name: send_member_message
+select outcome, message_id
+from public.send_member_message_v1(%(conversation_id)s, %(body)s);
+
+-- name: set_conversation_ai
+-- Switching the AI back on hands a conversation the AI had handed off back to it.
+update public.conversations
+set ai_enabled = %(enabled)s,
+    status = case when %(enabled)s and status = 'handoff' then 'open'::public.conversation_status
+                  else status end
+where id = %(conversation_id)s
+returning id;
+
+-- name: assign_conversation
+update public.conversations
+set assignee_id = %(assignee_id)s
+where id = %(conversation_id)s
+returning id;
+
+-- name: close_conversation
+update public.conversations
+set status = 'closed', closed_at = coalesce(closed_at, now())
+where id = %(conversation_id)s
+returning id;
+
+-- name: reopen_conversation
+-- Reopening a conversation that is not closed changes nothing. A second open
+-- conversation with the same contact on the same channel is refused by
+-- conversations_active_channel_contact_key.
+update public.conversations
+set status = case when status = 'closed' then 'open'::public.conversation_status
+                  else status end,
+    closed_at = null
+where id = %(conversation_id)s
+returning id;
+
+-- name: active_conversation_like
+-- The conversation that is not closed, with the same channel and contact as another.
+select active.id
+from public.conversations as c
+join public.conversations as active
+    on active.channel_id = c.channel_id and active.contact_id = c.contact_id
+   and active.status <> 'closed'
+where c.id = %(conversation_id)s;
+
+-- name: mark_conversation_read
+insert into public.conversation_reads (conversation_id, user_id, last_read_at)
+select c.id, (select auth.uid()), now()
+from public.conversations as c
+where c.id = %(conversation_id)s
+on conflict (conversation_id, user_id) do update
+    set last_read_at = greatest(public.conversation_reads.last_read_at, excluded.last_read_at)
+returning conversation_id;

@@ -1,0 +1,313 @@
+"""Human takeover: a member replies, switches the AI, assigns, closes, reopens, reads.
+
+Each mutation returns a union: its ``…Success`` type, or the refusals that can happen
+(``UserError`` implementations, shared with identity's mutations). Refusals commit
+nothing. Anonymous callers get an ``UNAUTHENTICATED`` error, as for every mutation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+
+from atende.conversations import loaders, service
+from atende.conversations.service import Outcome, Refusal
+from atende.conversations.types import Conversation, Message
+from atende.graphql.context import Info
+from atende.graphql.errors import AuthenticationRequired
+from atende.identity.types import NotFound, UserError, ValidationError
+
+CONVERSATION_NOT_FOUND = "Conversa não encontrada."
+
+ConversationIdArgument = Annotated[
+    strawberry.ID, strawberry.argument(description="The conversation's id.")
+]
+
+
+@strawberry.type(description="The conversation is closed: reopen it first.")
+class ConversationClosed(UserError):
+    pass
+
+
+@strawberry.type(description="The contact opted out (STOP): nothing can be sent to them.")
+class ContactOptedOut(UserError):
+    pass
+
+
+@strawberry.type(
+    description="WhatsApp allows free-form messages only within 24 hours of the contact's last"
+    " message; outside it, only approved templates."
+)
+class OutsideCustomerServiceWindow(UserError):
+    window_expires_at: datetime | None = strawberry.field(
+        description="When the window closed; null when the contact never wrote."
+    )
+
+
+@strawberry.type(
+    description="Another conversation with this contact on this channel is already open."
+)
+class ConversationAlreadyOpen(UserError):
+    conversation_id: strawberry.ID = strawberry.field(
+        description="The conversation that is open; work there instead."
+    )
+
+
+@strawberry.input(description="A team member's reply.")
+class SendMessageInput:
+    conversation_id: strawberry.ID = strawberry.field(description="Where to reply.")
+    body: str = strawberry.field(description="The text, 1 to 4096 characters.")
+
+
+@strawberry.type(description="The reply is queued for sending, and the AI is paused here.")
+class SendMessageSuccess:
+    reply: Message = strawberry.field(description="The reply, as queued.")
+    conversation: Conversation = strawberry.field(description="The conversation, AI paused.")
+
+
+@strawberry.type(description="The AI is switched as asked.")
+class SetConversationAiSuccess:
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
+
+
+@strawberry.type(description="The conversation has its new assignee (or none).")
+class AssignConversationSuccess:
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
+
+
+@strawberry.type(description="The conversation is closed.")
+class CloseConversationSuccess:
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
+
+
+@strawberry.type(description="The conversation is open again.")
+class ReopenConversationSuccess:
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
+
+
+@strawberry.type(description="Everything in the conversation up to now counts as read, for you.")
+class MarkConversationReadSuccess:
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
+
+
+SendMessageResult = Annotated[
+    SendMessageSuccess
+    | ValidationError
+    | NotFound
+    | ConversationClosed
+    | ContactOptedOut
+    | OutsideCustomerServiceWindow,
+    strawberry.union("SendMessageResult", description="What `sendMessage` did."),
+]
+SetConversationAiResult = Annotated[
+    SetConversationAiSuccess | ValidationError | NotFound,
+    strawberry.union("SetConversationAiResult", description="What `setConversationAi` did."),
+]
+AssignConversationResult = Annotated[
+    AssignConversationSuccess | ValidationError | NotFound,
+    strawberry.union("AssignConversationResult", description="What `assignConversation` did."),
+]
+CloseConversationResult = Annotated[
+    CloseConversationSuccess | ValidationError | NotFound,
+    strawberry.union("CloseConversationResult", description="What `closeConversation` did."),
+]
+ReopenConversationResult = Annotated[
+    ReopenConversationSuccess | ValidationError | NotFound | ConversationAlreadyOpen,
+    strawberry.union("ReopenConversationResult", description="What `reopenConversation` did."),
+]
+MarkConversationReadResult = Annotated[
+    MarkConversationReadSuccess | ValidationError | NotFound,
+    strawberry.union("MarkConversationReadResult", description="What `markConversationRead` did."),
+]
+
+
+def _require_user(info: Info) -> None:
+    if info.context.caller.user_id is None:
+        raise AuthenticationRequired()
+
+
+def _conversation_id(value: strawberry.ID, field: str) -> UUID | ValidationError:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return ValidationError(message="Identificador de conversa inválido.", field=field)
+
+
+async def _reload(info: Info, conversation_id: UUID) -> Conversation | None:
+    """The conversation as it is now, after the change (a fresh read, not the cache)."""
+    loader = loaders.conversations(info.context)
+    loaders.forget(loader, conversation_id)
+    return await loader.load(conversation_id)
+
+
+async def _changed(info: Info, outcome: Outcome) -> Conversation | NotFound:
+    if outcome.refusal is Refusal.NOT_FOUND or outcome.conversation_id is None:
+        return NotFound(message=CONVERSATION_NOT_FOUND)
+    conversation = await _reload(info, outcome.conversation_id)
+    if conversation is None:
+        return NotFound(message=CONVERSATION_NOT_FOUND)
+    return conversation
+
+
+@strawberry.type
+class ConversationsMutation:
+    @strawberry.mutation(
+        description="Reply to the contact as yourself. The message goes out through the same"
+        " queue and WhatsApp rules as the AI's, and the AI stops answering in this"
+        " conversation until someone switches it back on (`setConversationAi`)."
+    )
+    async def send_message(
+        self,
+        info: Info,
+        input: Annotated[SendMessageInput, strawberry.argument(description="The reply.")],
+    ) -> SendMessageResult:
+        _require_user(info)
+        conversation_id = _conversation_id(input.conversation_id, "conversationId")
+        if isinstance(conversation_id, ValidationError):
+            return conversation_id
+        conn = await info.context.db()
+        outcome = await service.send_member_message(conn, conversation_id, input.body)
+        if outcome.refusal is not None:
+            return await _send_refusal(info, conversation_id, outcome.refusal)
+        assert outcome.message_id is not None
+        conversation = await _reload(info, conversation_id)
+        message = await loaders.messages(info.context).load(outcome.message_id)
+        if conversation is None or message is None:  # pragma: no cover - just written
+            return NotFound(message=CONVERSATION_NOT_FOUND)
+        return SendMessageSuccess(reply=message, conversation=conversation)
+
+    @strawberry.mutation(
+        description="Switch the AI on or off in one conversation. Switching it on hands a"
+        " conversation the AI had handed off (HANDOFF) back to it (OPEN)."
+    )
+    async def set_conversation_ai(
+        self,
+        info: Info,
+        conversation_id: ConversationIdArgument,
+        enabled: Annotated[bool, strawberry.argument(description="On (true) or off (false).")],
+    ) -> SetConversationAiResult:
+        _require_user(info)
+        parsed = _conversation_id(conversation_id, "conversationId")
+        if isinstance(parsed, ValidationError):
+            return parsed
+        outcome = await service.set_ai_enabled(await info.context.db(), parsed, enabled)
+        result = await _changed(info, outcome)
+        if isinstance(result, NotFound):
+            return result
+        return SetConversationAiSuccess(conversation=result)
+
+    @strawberry.mutation(
+        description="Make a member of the organization responsible for the conversation;"
+        " `userId: null` unassigns it."
+    )
+    async def assign_conversation(
+        self,
+        info: Info,
+        conversation_id: ConversationIdArgument,
+        user_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="A member of the organization; null to unassign."),
+        ],
+    ) -> AssignConversationResult:
+        _require_user(info)
+        parsed = _conversation_id(conversation_id, "conversationId")
+        if isinstance(parsed, ValidationError):
+            return parsed
+        assignee: UUID | None = None
+        if user_id is not None:
+            try:
+                assignee = UUID(str(user_id))
+            except ValueError:
+                return _not_a_member()
+        outcome = await service.assign(await info.context.db(), parsed, assignee)
+        if outcome.refusal is Refusal.ASSIGNEE_NOT_A_MEMBER:
+            return _not_a_member()
+        result = await _changed(info, outcome)
+        if isinstance(result, NotFound):
+            return result
+        return AssignConversationSuccess(conversation=result)
+
+    @strawberry.mutation(
+        description="Close the conversation. The contact's next message opens a new one."
+    )
+    async def close_conversation(
+        self, info: Info, conversation_id: ConversationIdArgument
+    ) -> CloseConversationResult:
+        _require_user(info)
+        parsed = _conversation_id(conversation_id, "conversationId")
+        if isinstance(parsed, ValidationError):
+            return parsed
+        result = await _changed(info, await service.close(await info.context.db(), parsed))
+        if isinstance(result, NotFound):
+            return result
+        return CloseConversationSuccess(conversation=result)
+
+    @strawberry.mutation(
+        description="Reopen a closed conversation; refused while another conversation with the"
+        " same contact on the same channel is open."
+    )
+    async def reopen_conversation(
+        self, info: Info, conversation_id: ConversationIdArgument
+    ) -> ReopenConversationResult:
+        _require_user(info)
+        parsed = _conversation_id(conversation_id, "conversationId")
+        if isinstance(parsed, ValidationError):
+            return parsed
+        outcome = await service.reopen(await info.context.db(), parsed)
+        if outcome.refusal is Refusal.ALREADY_OPEN and outcome.other_conversation_id:
+            return ConversationAlreadyOpen(
+                message="Já existe uma conversa aberta com este contato neste número.",
+                conversation_id=strawberry.ID(str(outcome.other_conversation_id)),
+            )
+        result = await _changed(info, outcome)
+        if isinstance(result, NotFound):
+            return result
+        return ReopenConversationSuccess(conversation=result)
+
+    @strawberry.mutation(
+        description="Mark the conversation read up to now, for you only: its `unreadCount`"
+        " counts the contact's messages after this."
+    )
+    async def mark_conversation_read(
+        self, info: Info, conversation_id: ConversationIdArgument
+    ) -> MarkConversationReadResult:
+        _require_user(info)
+        parsed = _conversation_id(conversation_id, "conversationId")
+        if isinstance(parsed, ValidationError):
+            return parsed
+        outcome = await service.mark_read(await info.context.db(), parsed)
+        result = await _changed(info, outcome)
+        if isinstance(result, NotFound):
+            return result
+        loaders.forget(loaders.unread_counts(info.context), parsed)
+        return MarkConversationReadSuccess(conversation=result)
+
+
+async def _send_refusal(info: Info, conversation_id: UUID, refusal: Refusal) -> SendMessageResult:
+    match refusal:
+        case Refusal.INVALID_BODY:
+            return ValidationError(
+                message="A mensagem precisa ter entre 1 e 4096 caracteres.", field="body"
+            )
+        case Refusal.CONVERSATION_CLOSED:
+            return ConversationClosed(message="A conversa está encerrada. Reabra-a para responder.")
+        case Refusal.CONTACT_OPTED_OUT:
+            return ContactOptedOut(message="O contato pediu para não receber mais mensagens.")
+        case Refusal.OUTSIDE_CUSTOMER_SERVICE_WINDOW:
+            conversation = await _reload(info, conversation_id)
+            return OutsideCustomerServiceWindow(
+                message="Já se passaram 24 horas desde a última mensagem do contato:"
+                " o WhatsApp só permite modelos aprovados.",
+                window_expires_at=conversation.window_expires_at if conversation else None,
+            )
+        case _:
+            return NotFound(message=CONVERSATION_NOT_FOUND)
+
+
+def _not_a_member() -> ValidationError:
+    return ValidationError(
+        message="Só é possível atribuir a conversa a um membro da organização.", field="userId"
+    )

@@ -1,0 +1,232 @@
+"""The inbox's queries: fields of ``Organization`` and the root ``conversation``/``contact``.
+
+The ``Organization`` fields are plain resolver functions, attached in
+``atende.identity.types``; this module imports nothing from identity, so either module
+can be imported first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Protocol
+from uuid import UUID
+
+import strawberry
+
+from atende.conversations import loaders, service
+from atende.conversations.types import (
+    CONTACT_CURSOR,
+    CONVERSATION_CURSOR,
+    Contact,
+    ContactConnection,
+    ContactEdge,
+    Conversation,
+    ConversationConnection,
+    ConversationEdge,
+    ConversationStatus,
+    Message,
+    Usage,
+    contact_cursor,
+)
+from atende.graphql.context import Info
+from atende.graphql.errors import InvalidArgument
+from atende.graphql.pagination import (
+    InvalidCursor,
+    PageInfo,
+    decode_cursor,
+    decode_time_cursor,
+    page_size,
+)
+from atende.graphql.scalars import BigInt
+
+
+class OrganizationNode(Protocol):
+    """What these resolvers need of their parent ``Organization``."""
+
+    @property
+    def id(self) -> strawberry.ID: ...
+
+
+def parse_id(value: strawberry.ID | str, argument: str) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidArgument(f"`{argument}` is not a valid id") from None
+
+
+async def organization_conversations(
+    root: strawberry.Parent[OrganizationNode],
+    info: Info,
+    *,
+    first: Annotated[
+        int | None, strawberry.argument(description="Page size, 0 to 100 (default 20).")
+    ] = 20,
+    after: Annotated[
+        str | None, strawberry.argument(description="The `endCursor` of the previous page.")
+    ] = None,
+    status: Annotated[
+        list[ConversationStatus] | None,
+        strawberry.argument(description="Only these statuses (default: all)."),
+    ] = None,
+    assigned_to: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(description="Only conversations assigned to this member."),
+    ] = None,
+    unassigned: Annotated[
+        bool, strawberry.argument(description="Only conversations nobody is assigned to.")
+    ] = False,
+    search: Annotated[
+        str | None,
+        strawberry.argument(
+            description="Contact name, phone number or message text (3 to 100 characters;"
+            " a number may be typed with spaces, dashes or parentheses)."
+        ),
+    ] = None,
+) -> ConversationConnection:
+    limit = page_size(first)
+    keyset = decode_time_cursor(CONVERSATION_CURSOR, after) if after is not None else None
+    inbox = service.InboxFilter(
+        organization_id=UUID(str(root.id)),
+        statuses=tuple(str(item.value) for item in status) if status else service.ALL_STATUSES,
+        assignee_id=parse_id(assigned_to, "assignedTo") if assigned_to is not None else None,
+        unassigned=unassigned,
+        pattern=service.search_pattern(search),
+    )
+    conn = await info.context.db()
+    rows, more = await service.inbox_page(conn, inbox, limit=limit, after=keyset)
+    conversations = attach_inbox_rows(rows)
+    edges = [ConversationEdge(cursor=item.cursor(), node=item) for item in conversations]
+    return ConversationConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=more,
+            has_previous_page=False,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        filter=inbox,
+    )
+
+
+def attach_inbox_rows(rows: list[dict[str, Any]]) -> list[Conversation]:
+    """Conversations of an inbox page, each with the contact and newest message its row
+    carries (contact__*, last_message__*), so those fields load nothing more."""
+    conversations = []
+    for row in rows:
+        conversation = Conversation.from_row(row)
+        if row["contact__id"] is not None:
+            conversation.prefetched["contact"] = Contact.from_row(row, prefix="contact__")
+        conversation.prefetched["last_message"] = (
+            Message.from_row(row, prefix="last_message__")
+            if row["last_message__id"] is not None
+            else None
+        )
+        conversations.append(conversation)
+    return conversations
+
+
+async def organization_contacts(
+    root: strawberry.Parent[OrganizationNode],
+    info: Info,
+    *,
+    first: Annotated[
+        int | None, strawberry.argument(description="Page size, 0 to 100 (default 20).")
+    ] = 20,
+    after: Annotated[
+        str | None, strawberry.argument(description="The `endCursor` of the previous page.")
+    ] = None,
+    search: Annotated[
+        str | None,
+        strawberry.argument(description="Name or phone number (3 to 100 characters)."),
+    ] = None,
+) -> ContactConnection:
+    limit = page_size(first)
+    keyset: tuple[str, UUID] | None = None
+    if after is not None:
+        key, raw_id = decode_cursor(CONTACT_CURSOR, after, 2)
+        try:
+            keyset = (key, UUID(raw_id))
+        except ValueError:
+            raise InvalidCursor() from None
+    contacts = service.ContactFilter(
+        organization_id=UUID(str(root.id)), pattern=service.search_pattern(search)
+    )
+    conn = await info.context.db()
+    rows, more = await service.contacts_page(conn, contacts, limit=limit, after=keyset)
+    edges = [
+        ContactEdge(cursor=contact_cursor(node), node=node) for node in map(Contact.from_row, rows)
+    ]
+    return ContactConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=more,
+            has_previous_page=False,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        filter=contacts,
+    )
+
+
+async def organization_usage(
+    root: strawberry.Parent[OrganizationNode],
+    info: Info,
+    *,
+    start: Annotated[
+        datetime,
+        strawberry.argument(name="from", description="Start of the period (included)."),
+    ],
+    end: Annotated[
+        datetime,
+        strawberry.argument(
+            name="to", description="End of the period (excluded); at most 366 days after `from`."
+        ),
+    ],
+) -> Usage:
+    row = await service.usage(await info.context.db(), UUID(str(root.id)), start, end)
+    return Usage(
+        start=start,
+        end=end,
+        conversations=row["conversations"],
+        messages_in=row["messages_in"],
+        messages_out=row["messages_out"],
+        ai_replies=row["ai_replies"],
+        fallbacks=row["fallbacks"],
+        tokens_in=BigInt(row["tokens_in"]),
+        tokens_out=BigInt(row["tokens_out"]),
+    )
+
+
+def _visible_id(info: Info, value: strawberry.ID) -> UUID | None:
+    """The id to look up, or ``None`` when nothing can be visible (anonymous, not an id)."""
+    if info.context.caller.user_id is None:
+        return None
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
+@strawberry.type
+class ConversationsQuery:
+    @strawberry.field(description="A conversation of one of your organizations; null otherwise.")
+    async def conversation(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The conversation's id.")],
+    ) -> Conversation | None:
+        conversation_id = _visible_id(info, id)
+        if conversation_id is None:
+            return None
+        return await loaders.conversations(info.context).load(conversation_id)
+
+    @strawberry.field(description="A contact of one of your organizations; null otherwise.")
+    async def contact(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The contact's id.")],
+    ) -> Contact | None:
+        contact_id = _visible_id(info, id)
+        if contact_id is None:
+            return None
+        return await loaders.contacts(info.context).load(contact_id)

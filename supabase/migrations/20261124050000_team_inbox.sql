@@ -1,0 +1,268 @@
+-- The team's inbox: what the GraphQL API needs beyond the message flow.
+--
+-- * search: trigram indexes so "find a conversation by the customer's name, number or
+--   something they wrote" stays index-backed (ILIKE '%term%');
+-- * conversation_reads: where each member stopped reading, for unread counts;
+-- * realtime: conversations and messages announce their changes on atende_events;
+-- * send_member_message_v1: a team member's reply, which also pauses the bot.
+
+-- Search ------------------------------------------------------------------------------
+
+-- pg_trgm indexes ILIKE '%term%' (any substring, any case): names are typed partially
+-- and phone numbers are searched by their last digits, which neither a btree nor
+-- full-text search can serve. On Supabase the extension is available in `extensions`.
+do $$
+begin
+    if not exists (select from pg_extension where extname = 'pg_trgm') then
+        create extension pg_trgm with schema extensions;
+    end if;
+end
+$$;
+
+-- The text a contact is found by; the queries in sql/inbox.sql repeat this
+-- expression exactly, so the planner matches it to the index.
+create index contacts_search_idx on public.contacts using gin (
+    (coalesce(display_name, '') || ' ' || coalesce(profile_name, '') || ' ' || phone_number)
+    extensions.gin_trgm_ops
+);
+
+-- Message text search. A GIN index costs some write time on every message; its pending
+-- list (fastupdate, on by default) batches that work, and the alternative (scanning an
+-- organization's history on every search) grows without bound.
+create index messages_body_search_idx on public.messages
+    using gin (body extensions.gin_trgm_ops);
+
+-- The contact list, by name (keyset pagination on the same expression).
+create index contacts_organization_name_idx on public.contacts (
+    organization_id, lower(coalesce(display_name, profile_name, phone_number)), id
+);
+
+-- The customer-service window, inlinable ------------------------------------------------
+
+-- The rule of public.window_expires_at (20261124020100_message_flow.sql) on plain
+-- values. A function with SET or a sub-select is never inlined, and the inbox paid a
+-- function call and a planned subquery per conversation, most of its time; the inbox
+-- queries join the channel and call this, which the planner inlines.
+create function private.window_end(kind public.channel_kind, last_inbound_at timestamptz)
+    returns timestamptz
+    language sql
+    stable
+    parallel safe
+as $$
+    select case when kind = 'sms'::public.channel_kind then null
+                else last_inbound_at + interval '24 hours' end
+$$;
+
+comment on function private.window_end is
+    'When free-form replies stop being allowed, from the channel kind and the last inbound message.';
+
+revoke all on function private.window_end from public;
+grant execute on function private.window_end to authenticated, service_role;
+
+-- One rule: the function every other caller uses now delegates to it.
+create or replace function public.window_expires_at(conversation public.conversations)
+    returns timestamptz
+    language sql
+    stable
+    set search_path = pg_catalog
+as $$
+    select private.window_end(
+        (select kind from public.channels where id = conversation.channel_id),
+        conversation.last_inbound_at
+    )
+$$;
+
+-- Read positions ----------------------------------------------------------------------
+
+create table public.conversation_reads (
+    organization_id uuid not null references public.organizations (id) on delete cascade,
+    conversation_id uuid not null references public.conversations (id) on delete cascade,
+    user_id uuid not null references public.profiles (id) on delete cascade,
+    last_read_at timestamptz not null default now(),
+    primary key (conversation_id, user_id)
+);
+
+comment on table public.conversation_reads is
+    'Where each member stopped reading a conversation: unread = inbound messages after last_read_at.';
+
+create index conversation_reads_user_id_idx on public.conversation_reads (user_id);
+create index conversation_reads_organization_id_idx on public.conversation_reads (organization_id);
+
+-- The organization is the conversation's, whatever a client sends: a read position can
+-- never be filed under another tenant.
+create function private.tg_conversation_reads__set_organization() returns trigger
+    language plpgsql
+    stable
+    security definer
+    set search_path = pg_catalog
+as $$
+begin
+    new.organization_id := (
+        select organization_id from public.conversations where id = new.conversation_id
+    );
+    return new;
+end;
+$$;
+
+create trigger tg_conversation_reads__set_organization
+    before insert or update of conversation_id, organization_id on public.conversation_reads
+    for each row execute function private.tg_conversation_reads__set_organization();
+
+alter table public.conversation_reads enable row level security;
+
+create policy "Members can read their own read positions"
+    on public.conversation_reads for select to authenticated
+    using (user_id = (select auth.uid()));
+
+create policy "Members can record their own read positions"
+    on public.conversation_reads for insert to authenticated
+    with check (
+        user_id = (select auth.uid())
+        and organization_id in (select private.organizations_of_caller())
+    );
+
+create policy "Members can move their own read positions"
+    on public.conversation_reads for update to authenticated
+    using (user_id = (select auth.uid()))
+    with check (
+        user_id = (select auth.uid())
+        and organization_id in (select private.organizations_of_caller())
+    );
+
+revoke all on table public.conversation_reads from anon, authenticated;
+grant select on table public.conversation_reads to authenticated;
+grant insert (conversation_id, user_id, last_read_at)
+    on table public.conversation_reads to authenticated;
+grant update (last_read_at) on table public.conversation_reads to authenticated;
+
+-- AI runs: public.ai_runs comes from 20261124030000_ai_runs.sql (the AI module); the
+-- usage query reads it by (organization_id, created_at), which that migration indexes.
+-- Runs point at their message; an index lets a message's deletion find them.
+create index ai_runs_message_id_idx on public.ai_runs (message_id) where message_id is not null;
+
+-- Realtime: changes announce themselves -------------------------------------------------
+
+-- Status, assignee and AI switch changes reach the team's open inboxes, whoever made
+-- them (a member through the API, the AI handing off, a job closing idle conversations).
+-- One event per kind of change; payloads carry ids only.
+create function private.tg_conversations__publish_changes() returns trigger
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+declare
+    payload jsonb := jsonb_build_object('conversation_id', new.id);
+begin
+    if new.status is distinct from old.status then
+        perform private.publish_event(
+            new.organization_id,
+            case when new.status = 'handoff' then 'conversation.handed_off'
+                 else 'conversation.status_changed' end,
+            payload
+        );
+    end if;
+    if new.assignee_id is distinct from old.assignee_id then
+        perform private.publish_event(new.organization_id, 'conversation.assigned', payload);
+    end if;
+    if new.ai_enabled is distinct from old.ai_enabled then
+        perform private.publish_event(new.organization_id, 'conversation.ai_changed', payload);
+    end if;
+    return null;
+end;
+$$;
+
+create trigger tg_conversations__publish_changes
+    after update of status, assignee_id, ai_enabled on public.conversations
+    for each row execute function private.tg_conversations__publish_changes();
+
+-- Delivery progress (sent, delivered, read, failed) shows in open conversations.
+create function private.tg_messages__publish_changes() returns trigger
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+begin
+    if new.status is distinct from old.status or new.is_error is distinct from old.is_error then
+        perform private.publish_event(
+            new.organization_id,
+            'message.updated',
+            jsonb_build_object('conversation_id', new.conversation_id, 'message_id', new.id)
+        );
+    end if;
+    return null;
+end;
+$$;
+
+create trigger tg_messages__publish_changes
+    after update of status, is_error on public.messages
+    for each row execute function private.tg_messages__publish_changes();
+
+-- A team member's reply ---------------------------------------------------------------
+
+-- Queues a member's message (same send job and WhatsApp rules as every outbound
+-- message) and pauses the bot in that conversation: a human has taken over. Runs as its
+-- owner to reach the queue, so it checks membership itself, through auth.uid().
+--
+-- Refusals are results, not errors: outcome is 'queued' (with message_id), or
+-- 'not_found' (no such conversation, or not the caller's), 'invalid_body',
+-- 'conversation_closed', 'contact_opted_out', 'outside_customer_service_window'.
+create function public.send_member_message_v1(conversation_id uuid, body text)
+    returns table (outcome text, message_id uuid)
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+declare
+    caller uuid := auth.uid();
+    the_conversation public.conversations;
+    new_message_id uuid;
+    refusal text;
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = send_member_message_v1.conversation_id;
+    if not found or caller is null or not exists (
+        select from public.memberships
+        where organization_id = the_conversation.organization_id and user_id = caller
+    ) then
+        return query select 'not_found'::text, null::uuid;
+        return;
+    end if;
+
+    -- WhatsApp's limit for a free-form message.
+    if body is null or btrim(body) = '' or char_length(body) > 4096 then
+        return query select 'invalid_body'::text, null::uuid;
+        return;
+    end if;
+
+    begin
+        new_message_id := private.queue_outbound_message(
+            conversation_id => the_conversation.id,
+            author => 'member',
+            body => body,
+            author_member_id => caller
+        );
+    exception when check_violation then
+        get stacked diagnostics refusal = constraint_name;
+        if refusal in ('conversation_closed', 'contact_opted_out',
+                       'outside_customer_service_window') then
+            return query select refusal, null::uuid;
+            return;
+        end if;
+        raise;
+    end;
+
+    update public.conversations set ai_enabled = false
+    where id = the_conversation.id and ai_enabled;
+
+    return query select 'queued'::text, new_message_id;
+end;
+$$;
+
+comment on function public.send_member_message_v1 is
+    'A team member''s reply: queued with its send job under the WhatsApp rules; pauses the AI in the conversation.';
+
+revoke all on function public.send_member_message_v1 from public;
+grant execute on function public.send_member_message_v1 to authenticated;
