@@ -8,6 +8,7 @@ stops the children, then Postgres.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -23,6 +24,15 @@ from atende.ai.demo_model import DEMO_MODEL_PORT, demo_model_environment, uses_d
 from atende.config import Settings
 from atende.db.migrations import apply_migrations
 from atende.db.seed import load_seed
+from atende.demo import (
+    DEMO_CHANNEL_NUMBER,
+    DEMO_CUSTOMER_NUMBER,
+    DEMO_EMAIL,
+    DEMO_ORGANIZATION,
+    DEMO_PASSWORD,
+    ensure_demo_workspace,
+    wants_demo_workspace,
+)
 from atende.services import database_url, embedded_postgres
 
 STOP_TIMEOUT_SECONDS = 15.0
@@ -97,6 +107,9 @@ def run_dev(settings: Settings) -> None:
     for migration in apply_migrations(url):
         click.echo(f"applied {migration.file_name}")
     load_seed(url)
+    demo = wants_demo_workspace(settings)
+    if demo and asyncio.run(ensure_demo_workspace(settings)).created:
+        click.echo(f"created the demo workspace ({DEMO_ORGANIZATION})")
 
     children = companion_processes(settings, env)
     stopping = False
@@ -118,6 +131,12 @@ def run_dev(settings: Settings) -> None:
             click.echo(f"  Twilio webhooks      {settings.public_url}/webhooks/twilio/messages")
             click.echo(f"  Health               {base}/healthz  {base}/readyz")
             click.echo(f"  Database             {url if cluster else '(DATABASE_URL)'}")
+            if demo:
+                click.echo(f"  Demo sign-in         {DEMO_EMAIL} / {DEMO_PASSWORD}")
+                click.echo(
+                    "  Write as a customer  .venv/bin/atende simulate --channel "
+                    f'{DEMO_CHANNEL_NUMBER} --from {DEMO_CUSTOMER_NUMBER} "Olá!"'
+                )
             click.echo("")
         while not stopping:
             if any(c.process is not None and c.process.poll() is not None for c in children):

@@ -1,0 +1,90 @@
+"""The demo workspace ``make dev`` starts with: an organization, its owner and a channel.
+
+So a new developer can sign in to the playground and write to the bot as a customer
+(``atende simulate``) right away, without registering anything first. It is made through
+the product's own services (registration, channel creation as the owner), only on a
+development setup that talks to the local Twilio simulator, and only once: a second run
+finds it and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from atende.channels import management
+from atende.channels.crypto import TokenCipher
+from atende.config import Environment, IdentityProviderName, Settings
+from atende.db.session import Caller
+from atende.identity.errors import EmailAlreadyRegistered
+from atende.identity.service import IdentityService
+from atende.services import open_services
+
+DEMO_ORGANIZATION = "Padaria Pão Quente (demo)"
+DEMO_OWNER_NAME = "Dona Ana"
+DEMO_EMAIL = "demo@atende.dev"
+# Development only, printed in the banner: the demo exists on a developer's machine alone.
+DEMO_PASSWORD = "atende-demo"  # noqa: S105
+DEMO_CHANNEL_NUMBER = "+5511999990000"
+DEMO_CUSTOMER_NUMBER = "+5521988887777"
+# Any well-formed SID and token: the simulator accepts every account.
+DEMO_ACCOUNT_SID = "AC" + "de" * 16
+DEMO_AUTH_TOKEN = "demo-auth-token-for-the-simulator"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class DemoWorkspace:
+    organization_id: UUID
+    created: bool
+
+
+def wants_demo_workspace(settings: Settings) -> bool:
+    """Only a development setup with the local identity provider and the simulator."""
+    return (
+        settings.env is Environment.DEVELOPMENT
+        and settings.identity_provider is IdentityProviderName.LOCAL
+        and settings.twilio_api_base_url is None
+    )
+
+
+async def ensure_demo_workspace(settings: Settings) -> DemoWorkspace:
+    async with open_services(settings, name="atende-dev") as services:
+        identity = IdentityService.from_services(services)
+        try:
+            registration = await identity.register_organization(
+                organization_name=DEMO_ORGANIZATION,
+                full_name=DEMO_OWNER_NAME,
+                email=DEMO_EMAIL,
+                password=DEMO_PASSWORD,
+            )
+        except EmailAlreadyRegistered:
+            async with services.database.transaction(Caller.service()) as conn:
+                row = await (
+                    await conn.execute(
+                        "select m.organization_id from public.memberships as m"
+                        " join public.profiles as p on p.id = m.user_id"
+                        " where lower(p.email) = %s order by m.created_at limit 1",
+                        [DEMO_EMAIL],
+                    )
+                ).fetchone()
+            if row is None:
+                raise
+            return DemoWorkspace(organization_id=row["organization_id"], created=False)
+
+        owner = Caller.user(
+            {"sub": str(registration.user.id), "role": "authenticated", "email": DEMO_EMAIL}
+        )
+        async with services.database.transaction(owner) as conn:
+            await management.create_channel(
+                conn,
+                TokenCipher(settings.secret_key),
+                management.NewChannel(
+                    organization_id=registration.organization.id,
+                    kind="whatsapp",
+                    phone_number=DEMO_CHANNEL_NUMBER,
+                    twilio_account_sid=DEMO_ACCOUNT_SID,
+                    twilio_auth_token=DEMO_AUTH_TOKEN,
+                    display_name="WhatsApp da padaria",
+                ),
+            )
+        return DemoWorkspace(organization_id=registration.organization.id, created=True)
