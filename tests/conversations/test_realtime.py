@@ -146,8 +146,7 @@ async def test_the_inbox_follows_replies_handoffs_and_assignments_live(
         await ws.subscribe("inbox", INBOX_EVENTS, {"org": str(organization.id)})
         await server.wait_for_subscribers(1)
         # Waiting subscriptions hold no database connection.
-        stats = server.app.state.services.pool.get_stats()
-        assert stats.get("pool_available", 0) == stats.get("pool_size", 0)
+        await server.wait_until_no_connection_is_held()
 
         async with httpx.AsyncClient(base_url=server.http_url) as http:
             sent = await http.post(

@@ -53,6 +53,17 @@ class LiveServer:
             await asyncio.sleep(0.02)
         raise TimeoutError(f"{self.events.subscriber_count} subscribers, not {count}")
 
+    async def wait_until_no_connection_is_held(self) -> None:
+        """Until every connection of the API's pool is back (a subscription registers
+        before it hands its connection back: the two are moments apart)."""
+        stats: dict[str, int] = {}
+        for _ in range(int(RECEIVE_TIMEOUT / 0.02)):
+            stats = self.app.state.services.pool.get_stats()
+            if stats.get("pool_available", 0) == stats.get("pool_size", 0):
+                return
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"connections still held: {stats}")
+
 
 @asynccontextmanager
 async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
