@@ -28,7 +28,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from atende.app import create_app
 from atende.channels.http import TwilioHttpClient
@@ -40,38 +39,10 @@ from atende.config import Settings
 from atende.services import Services, open_services
 from tests.channels.world import TestChannel, make_channel
 from tests.factories import Factory
+from tests.fakes.server import BackgroundServer
 
 #: Seconds between simulated status changes in tests.
 TEST_CALLBACK_DELAY = 0.02
-
-
-class ServerThread:
-    """An ASGI app served by uvicorn on 127.0.0.1 in a background thread."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.port = int(self._socket.getsockname()[1])
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_config=None, ws="none", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-
-    def __enter__(self) -> ServerThread:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("test server did not start")
-            time.sleep(0.005)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -101,8 +72,8 @@ class RunningSimulator:
 @pytest.fixture(scope="session")
 def _twilio_simulator_server() -> Iterator[RunningSimulator]:
     simulator = TwilioSimulator(callback_delay_seconds=TEST_CALLBACK_DELAY)
-    with ServerThread(create_simulator_app(simulator)) as server:
-        yield RunningSimulator(simulator=simulator, base_url=server.base_url)
+    with BackgroundServer(create_simulator_app(simulator)) as server:
+        yield RunningSimulator(simulator=simulator, base_url=server.url)
 
 
 @pytest.fixture
@@ -177,8 +148,8 @@ class WebhookReceiver:
 def _webhook_receiver_server() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
     app = Starlette(routes=[Route("/{path:path}", receiver.handle, methods=["POST"])])
-    with ServerThread(app) as server:
-        receiver.base_url = server.base_url
+    with BackgroundServer(app) as server:
+        receiver.base_url = server.url
         yield receiver
 
 

@@ -16,7 +16,8 @@ from atende.channels.http import TwilioHttpClient
 from atende.channels.models import MessageStatus, TwilioCredentials, TwilioMessageResult
 from atende.channels.service import TwilioService
 from atende.channels.simulator import TwilioSimulator, create_simulator_app
-from tests.channels.conftest import RunningSimulator, ServerThread, eventually
+from tests.channels.conftest import RunningSimulator, eventually
+from tests.fakes.server import BackgroundServer
 
 CUSTOMER = "whatsapp:+5511987654321"
 BUSINESS = "whatsapp:+14155238886"
@@ -286,8 +287,8 @@ async def test_no_answer_in_time_is_retryable_with_an_unknown_outcome(
 
 async def test_wrong_credentials_are_permanent() -> None:
     simulator = TwilioSimulator(accounts={"AC" + "1" * 32: "the-right-token-123456"})
-    with ServerThread(create_simulator_app(simulator)) as server:
-        http_client = TwilioHttpClient(base_url=server.base_url, timeout=2.0)
+    with BackgroundServer(create_simulator_app(simulator)) as server:
+        http_client = TwilioHttpClient(base_url=server.url, timeout=2.0)
         service = TwilioService(http_client)
         wrong = TwilioCredentials(account_sid="AC" + "1" * 32, auth_token=SecretStr("wrong-token"))
         right = wrong.model_copy(update={"auth_token": SecretStr("the-right-token-123456")})

@@ -29,8 +29,8 @@ from atende.channels.webhooks import (
 )
 from atende.config import Settings
 from atende.db.embedded import EmbeddedPostgres
-from tests.channels.conftest import ServerThread
 from tests.channels.world import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, TestChannel, deliver
+from tests.fakes.server import BackgroundServer
 
 BUSINESS = "+5511955550000"
 TWILIO_FIELDS = [
@@ -117,8 +117,8 @@ def served_app(settings: Settings, database_url: str) -> Iterator[tuple[str, Set
                 TokenCipher(configured.secret_key).encrypt(AUTH_TOKEN),
             ],
         )
-    with ServerThread(create_app(configured)) as server:
-        yield server.base_url, configured
+    with BackgroundServer(create_app(configured)) as server:
+        yield server.url, configured
 
 
 @st.composite

@@ -1,7 +1,8 @@
 """Run an ASGI app under uvicorn in a thread of the test process, on a free 127.0.0.1 port.
 
 A thread (not the test's event loop) so the server answers while a test blocks and while
-other processes call it.
+other processes call it. The app's lifespan runs (a startup failure fails the start), so
+the product's own app can be served this way too.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class BackgroundServer:
             log_config=None,
             log_level="warning",
             access_log=False,
-            lifespan="off",
+            lifespan="on",
             ws="none",
             timeout_graceful_shutdown=2,
         )
