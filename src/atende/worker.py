@@ -45,6 +45,10 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     # Procrastinate's own statements (fetch a job, finish it, heartbeats) are each a
     # transaction of one statement: on a pool of autocommit connections each costs one
     # round trip instead of three (BEGIN, statement, COMMIT). Jobs use the shared pool.
+    # Their commits stay durable (synchronous_commit on): a fetch lost in a Postgres crash
+    # would let another worker run the same reply job concurrently (two replies), and a
+    # finish lost would leave the job 'doing' under a live worker, holding its
+    # conversation's lock until that worker stops. Measured saving: under 1.5 ms a fetch.
     queue_pool = create_pool(
         database_url(settings),
         min_size=1,
