@@ -1,24 +1,40 @@
 """bench/e2e: a customer's WhatsApp message in, the AI's reply handed to Twilio.
 
 Every process of the product runs as it does in production, on loopback: Postgres (a
-cluster of the benchmark's own, or ``DATABASE_URL``), the API (``atende serve``), the
-worker (``atende worker``) and an instant local model (``atende demo-model``, the offline
-demo model). This load process plays Twilio: it posts signed incoming-message webhooks at
-a steady rate, each from a new customer (one conversation, one reply each; the agent's
-debounce is 0), and serves the Twilio simulator the worker sends the replies to, tapped
-to note when each send request arrives.
+cluster of the benchmark's own, or ``DATABASE_URL``), the API (``atende serve``), two
+workers (``atende worker``) and an instant local model (``atende demo-model``, the
+offline demo model). Twilio is the product's simulator in a process of its own
+(bench/e2e_twilio.py), tapped to note when each send request arrives; it answers and
+posts the ``sent``/``delivered`` status callbacks, as Twilio does. This load process
+only plays the customers: it posts pre-signed incoming-message webhooks at a steady
+rate, each from a new customer (one conversation, one reply each; the agent's debounce
+is 0).
 
 For each conversation:
 
 - **overhead**: when the simulator received the send request, minus the inbound
-  message's ``created_at`` (the platform's own record of the webhook), minus the model's
-  latency (``ai_runs.latency_ms``): what the platform adds (ingest, queue, reply job,
-  send job).
+  message's ``created_at`` (the platform's own record of the webhook): what the platform
+  takes (ingest, queue, reply job, send job), the instant model's call included. Nothing
+  is subtracted for the model: the call's time as the worker measures it
+  (``ai_runs.latency_ms``, printed apart as "model call") is mostly the platform's own
+  client and event loop, and under load its queueing.
 - **end to end**: the same from when this process posted the webhook.
 
-The baseline is the same pipeline unloaded (a few conversations a second), in the same
-run. Then the rate steps up; a rate is held when, a second after the last webhook of the
-step, the replies have kept up (backlog under a quarter of a second of work).
+The baseline is the same pipeline unloaded (5 conversations a second), in the same run.
+Then the rate steps up: 25 and 50 a second always (the latency targets are judged at
+50), then 75, 100, 150 until one is not held (``--quick``: 25 and 50 only); a full run
+then halves twice the gap between the highest rate held and the lowest one above it not
+held (to the nearest 5 a second). A rate is **held** when this process offered it (at
+least 95 % of it: its own lag does not count for the platform), every webhook is
+accepted and answered, and the backlog (conversations posted and not yet answered,
+sampled four times a second) does not grow while the rate is offered: its mean over the
+step's last quarter exceeds its mean over the second quarter by at most a quarter of a
+second of arrivals (so the pipeline answers within about 5 % of the offered rate). The
+highest rate held is reported.
+
+CPU is read from /proc per process over each step and divided by its conversations:
+the platform (API, workers, Postgres) and, apart, the harness (this load process, the
+Twilio simulator, the demo model).
 """
 
 from __future__ import annotations
@@ -29,21 +45,19 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlencode
 
-import httpx
+import aiohttp
 import psycopg
-import uvicorn
 
 from bench.harness import Metric, Result, benchmark_environment, percentile
 
@@ -52,10 +66,22 @@ ACCOUNT_SID = "AC" + "e2e0" * 8
 AUTH_TOKEN = "bench-e2e-auth-token-0123456789"  # noqa: S105 - a local stand-in's
 SECRET_KEY = "bench-e2e-secret-key-0123456789-abcdefghijkl"  # noqa: S105 - bench only
 BUSINESS_NUMBER = "+5511930000000"
+INBOUND_PATH = "/webhooks/twilio/messages"
 TARGET_RATE = 50.0
 UNLOADED_RATE = 5.0
 #: Worker processes (the product scales workers out; one per core here).
 WORKERS = int(os.environ.get("BENCH_E2E_WORKERS", "2"))
+#: Set to 1 to load pg_stat_statements in the benchmark's own cluster and print the
+#: statements that cost the most per conversation at each rate (a profiling aid;
+#: it costs Postgres some CPU itself, so leave it off for the numbers).
+PG_STATS = os.environ.get("BENCH_E2E_PG_STATS") == "1"
+#: How often the backlog is sampled while a rate is offered.
+SAMPLE_SECONDS = 0.25
+#: How long the answers of a step may take to arrive after its last webhook.
+DRAIN_SECONDS = 30.0
+
+PLATFORM = ("api", *(f"worker-{i}" for i in range(WORKERS)), "postgres")
+HARNESS = ("load (this process)", "twilio simulator", "demo model")
 
 
 def free_port() -> int:
@@ -64,95 +90,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-# -- the Twilio side: the simulator, tapped ----------------------------------------------
-
-
-class SendTap:
-    """ASGI middleware noting when each send request (``Messages.json``) arrives, by ``To``."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.received: dict[str, float] = {}
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if not (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"].endswith("/Messages.json")
-        ):
-            await self.app(scope, receive, send)
-            return
-        arrived = time.time()
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        to = urllib.parse.parse_qs(body.decode()).get("To", [""])[0]
-        self.received.setdefault(to, arrived)
-
-        async def replay() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-
-class ThreadedServer:
-    """An ASGI app under uvicorn in a thread of this process (its own event loop)."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        self.port = port
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            ws="none",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="simulator", daemon=True)
-
-    def __enter__(self) -> ThreadedServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-# -- the product's processes ---------------------------------------------------------------
+# -- the processes -----------------------------------------------------------------------
 
 
 @dataclass
 class Processes:
-    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, arguments: list[str], env: dict[str, str]) -> None:
+        """``python -m <arguments>`` (the product is ``atende ...``), logged to a file."""
         log = open(Path(tempfile.gettempdir()) / f"atende-bench-{NAME}-{name}.log", "wb")  # noqa: SIM115 - the child owns it
-        self.children.append(
-            subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "atende", *arguments],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.children[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+            [sys.executable, "-m", *arguments],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
+    @property
+    def pids(self) -> dict[str, int]:
+        return {name: child.pid for name, child in self.children.items()}
+
     def stop(self) -> None:
-        for child in self.children:
+        for child in self.children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
-        for child in self.children:
+        for child in self.children.values():
             try:
                 child.wait(timeout=40)
             except subprocess.TimeoutExpired:
@@ -160,9 +123,9 @@ class Processes:
                 child.wait()
 
     def check(self) -> None:
-        for child in self.children:
+        for name, child in self.children.items():
             if child.poll() is not None:
-                raise RuntimeError(f"{child.args} exited with {child.returncode}")
+                raise RuntimeError(f"{name} ({child.args}) exited with {child.returncode}")
 
 
 @contextlib.contextmanager
@@ -181,9 +144,19 @@ def bench_database() -> Iterator[tuple[str, int | None]]:
     cluster = EmbeddedPostgres(
         data_dir=data_dir, port=free_port(), database="atende_bench", max_connections=200
     )
+    if PG_STATS:
+        cluster.initialize()
+        with (cluster.cluster_dir / "postgresql.conf").open("a") as conf:
+            conf.write(
+                "\nshared_preload_libraries = 'pg_stat_statements'\n"
+                "pg_stat_statements.track = all\n"
+            )
     cluster.start()
     try:
         apply_migrations(cluster.url())
+        if PG_STATS:
+            with psycopg.connect(cluster.url(), autocommit=True) as conn:
+                conn.execute("create extension pg_stat_statements")
         postmaster = int((cluster.cluster_dir / "postmaster.pid").read_text().split()[0])
         yield cluster.url(), postmaster
     finally:
@@ -236,16 +209,28 @@ async def setup_business(database_url: str) -> None:
         await conn.commit()
 
 
+@dataclass
+class Product:
+    """The running product: where to post webhooks, and where Twilio's side reports."""
+
+    webhook_url: str
+    simulator_url: str
+    pids: dict[str, int]
+
+
 async def wait_until_ready(
-    api_url: str, model_url: str, database_url: str, processes: Processes
+    urls: list[str], database_url: str, processes: Processes, *, timeout: float = 60.0
 ) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(timeout=2.0) as http:
+    """Every URL answers 200, and a worker has a fresh heartbeat."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
         while True:
             processes.check()
             try:
-                api = await http.get(f"{api_url}/readyz")
-                model = await http.get(f"{model_url}/models")
+                statuses = []
+                for url in urls:
+                    async with http.get(url) as answer:
+                        statuses.append(answer.status)
                 async with await psycopg.AsyncConnection.connect(database_url) as conn:
                     row = await (
                         await conn.execute(
@@ -253,29 +238,22 @@ async def wait_until_ready(
                             " where last_heartbeat > now() - interval '30 seconds'"
                         )
                     ).fetchone()
-                if api.status_code == 200 and model.status_code == 200 and row and row[0] > 0:
+                if all(status == 200 for status in statuses) and row and row[0] > 0:
                     return
-            except (httpx.HTTPError, psycopg.OperationalError):
+            except (aiohttp.ClientError, TimeoutError, psycopg.OperationalError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("the product did not become ready in 60 s")
+                raise RuntimeError(f"the product did not become ready in {timeout:g} s")
             await asyncio.sleep(0.2)
 
 
 @contextlib.asynccontextmanager
-async def running_product(
-    database_url: str,
-) -> AsyncIterator[tuple[str, SendTap, dict[str, int]]]:
-    """The API, the worker, the demo model and the simulator; yields the webhook URL, the
-    simulator's tap and the processes' pids."""
-    from atende.channels.simulator import (  # noqa: PLC0415 - the channels module
-        TwilioSimulator,
-        create_simulator_app,
-    )
-
+async def running_product(database_url: str) -> AsyncIterator[Product]:
+    """The API, the workers, the demo model and the tapped Twilio simulator."""
     api_port, model_port, simulator_port = free_port(), free_port(), free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     model_url = f"http://127.0.0.1:{model_port}/v1"
+    simulator_url = f"http://127.0.0.1:{simulator_port}"
     common = {
         "DATABASE_URL": database_url,
         "ATENDE_ENV": "development",
@@ -284,44 +262,50 @@ async def running_product(
         "ATENDE_PUBLIC_URL": api_url,
         "OPENAI_BASE_URL": model_url,
         "OPENAI_API_KEY": "offline-demo",
-        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{simulator_port}",
+        "TWILIO_API_BASE_URL": simulator_url,
     }
-    tap = SendTap(create_simulator_app(TwilioSimulator(callback_delay_seconds=0.2)))
     processes = Processes()
-    with ThreadedServer(tap, simulator_port):
-        try:
+    try:
+        processes.start(
+            "twilio-simulator",
+            ["bench.e2e_twilio", "--port", str(simulator_port), "--callback-delay", "0.2"],
+            benchmark_environment(),
+        )
+        processes.start(
+            "demo-model",
+            ["atende", "demo-model", "--port", str(model_port)],
+            benchmark_environment(),
+        )
+        processes.start(
+            "api",
+            ["atende", "serve", "--host", "127.0.0.1", "--port", str(api_port)],
+            benchmark_environment(common),
+        )
+        for index in range(WORKERS):
             processes.start(
-                "demo-model", ["demo-model", "--port", str(model_port)], benchmark_environment()
+                f"worker-{index}",
+                ["atende", "worker"],
+                benchmark_environment(
+                    {
+                        **common,
+                        "ATENDE_WORKER_CONCURRENCY": "20",
+                        "ATENDE_DB_POOL_MAX_SIZE": "15",
+                    }
+                ),
             )
-            processes.start(
-                "api",
-                ["serve", "--host", "127.0.0.1", "--port", str(api_port)],
-                benchmark_environment(common),
-            )
-            for index in range(WORKERS):
-                processes.start(
-                    f"worker-{index}",
-                    ["worker"],
-                    benchmark_environment(
-                        {
-                            **common,
-                            "ATENDE_WORKER_CONCURRENCY": "20",
-                            "ATENDE_DB_POOL_MAX_SIZE": "15",
-                        }
-                    ),
-                )
-            await wait_until_ready(api_url, model_url, database_url, processes)
-            pids = {
-                name: child.pid
-                for name, child in zip(
-                    ("demo model", "api", *(f"worker-{i}" for i in range(WORKERS))),
-                    processes.children,
-                    strict=True,
-                )
-            }
-            yield f"{api_url}/webhooks/twilio/messages", tap, pids
-        finally:
-            processes.stop()
+        await wait_until_ready(
+            [f"{api_url}/readyz", f"{model_url}/models", f"{simulator_url}/__bench/received/count"],
+            database_url,
+            processes,
+        )
+        names = {"twilio-simulator": "twilio simulator", "demo-model": "demo model"}
+        yield Product(
+            webhook_url=f"{api_url}{INBOUND_PATH}",
+            simulator_url=simulator_url,
+            pids={names.get(name, name): pid for name, pid in processes.pids.items()},
+        )
+    finally:
+        processes.stop()
 
 
 # -- where the CPU goes --------------------------------------------------------------------------
@@ -383,7 +367,53 @@ class CpuMeter:
         }
 
 
+def cpu_lines(cpu: dict[str, float]) -> list[str]:
+    platform = {name: cpu[name] for name in PLATFORM if name in cpu}
+    harness = {name: cpu[name] for name in HARNESS if name in cpu}
+
+    def listed(part: dict[str, float]) -> str:
+        return ", ".join(f"{name} {value:.1f}" for name, value in part.items())
+
+    return [
+        f"CPU ms per conversation: platform {sum(platform.values()):.1f} ({listed(platform)})",
+        f"                         harness {sum(harness.values()):.1f} ({listed(harness)})",
+    ]
+
+
 # -- the load ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One pre-signed incoming-message webhook, from a new customer."""
+
+    customer: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def deliveries(count: int, signed_url: str) -> list[Delivery]:
+    """``count`` webhooks, each from a new customer, signed before the clock starts."""
+    from atende.channels.signature import signature_headers  # noqa: PLC0415
+    from atende.channels.simulator import inbound_message_params  # noqa: PLC0415
+
+    made = []
+    for index in range(count):
+        customer = f"whatsapp:+55219{uuid.uuid4().int % 10**8:08d}"
+        params = inbound_message_params(
+            account_sid=ACCOUNT_SID,
+            from_=customer,
+            to=f"whatsapp:{BUSINESS_NUMBER}",
+            body=f"Oi! Pedido número {index}, vocês entregam hoje?",
+            profile_name="Cliente",
+        )
+        headers = {
+            **signature_headers(signed_url, params, AUTH_TOKEN),
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "TwilioProxy/1.1",
+        }
+        made.append(Delivery(customer, urlencode(params).encode(), headers))
+    return made
 
 
 @dataclass
@@ -392,58 +422,125 @@ class Step:
     seconds: float
     sent: dict[str, float] = field(default_factory=dict)  # customer address -> posted at
     refused: int = 0
-    backlog_after: int = 0
+    #: (seconds since the first webhook, conversations posted and not yet answered)
+    backlog: list[tuple[float, int]] = field(default_factory=list)
+    #: Seconds after the last webhook until every answer had arrived (None: not all did).
+    drained_after: float | None = None
     overhead_ms: list[float] = field(default_factory=list)
     end_to_end_ms: list[float] = field(default_factory=list)
+    model_call_ms: list[float] = field(default_factory=list)
     replied: int = 0
+    #: Webhooks a second this process actually posted (its own lag lowers it).
+    offered_rate: float = 0.0
+    #: CPU milliseconds per conversation, by process.
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def _mean_backlog(self, start: float, end: float) -> float:
+        window = [
+            count for at, count in self.backlog if start * self.seconds <= at <= end * self.seconds
+        ]
+        return statistics.fmean(window) if window else 0.0
+
+    @property
+    def backlog_growth(self) -> float:
+        """Mean backlog over the last quarter of the step minus over its second quarter."""
+        return self._mean_backlog(0.75, 1.0) - self._mean_backlog(0.25, 0.5)
+
+    @property
+    def allowed_growth(self) -> float:
+        """A quarter of a second of arrivals (at least 3 conversations)."""
+        return max(3.0, self.rate / 4)
 
     @property
     def held(self) -> bool:
-        return self.refused == 0 and self.backlog_after <= max(5, self.rate * 0.25)
+        return (
+            self.refused == 0
+            and self.offered_rate >= 0.95 * self.rate
+            and self.replied == len(self.sent)
+            and self.backlog_growth <= self.allowed_growth
+        )
+
+    def summary(self) -> str:
+        verdict = "held" if self.held else "NOT held"
+        drained = "never" if self.drained_after is None else f"{self.drained_after:.1f} s"
+        return (
+            f"{self.rate:>5.0f}/s ({self.offered_rate:.1f} offered): {verdict};"
+            f" {self.replied}/{len(self.sent)} answered"
+            f" ({self.refused} refused), backlog growth {self.backlog_growth:+.1f}"
+            f" (allowed {self.allowed_growth:.1f}), all answered {drained} after the last"
+            f" webhook; overhead p50 {percentile(self.overhead_ms, 0.5):.1f} ms"
+            f" p99 {percentile(self.overhead_ms, 0.99):.1f} ms (model call p50"
+            f" {percentile(self.model_call_ms, 0.5):.0f} ms)"
+        )
 
 
-async def drive(webhook_url: str, tap: SendTap, step: Step) -> None:
-    """Post ``rate`` webhooks a second for ``seconds``, each from a new customer."""
-    from atende.channels.simulator import post_inbound_message  # noqa: PLC0415
+async def received_count(http: aiohttp.ClientSession, simulator_url: str) -> int:
+    async with http.get(f"{simulator_url}/__bench/received/count") as answer:
+        return int((await answer.json())["count"])
 
-    count = int(step.rate * step.seconds)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(timeout=30.0, limits=limits) as http:
 
-        async def one(index: int) -> None:
-            customer = f"whatsapp:+55219{uuid.uuid4().int % 10**8:08d}"
-            step.sent[customer] = time.time()
-            delivery = await post_inbound_message(
-                webhook_url,
-                auth_token=AUTH_TOKEN,
-                account_sid=ACCOUNT_SID,
-                from_=customer,
-                to=f"whatsapp:{BUSINESS_NUMBER}",
-                body=f"Oi! Pedido número {index}, vocês entregam hoje?",
-                profile_name="Cliente",
-                http_client=http,
-            )
-            if delivery.status_code != 200:
-                step.refused += 1
+async def received(simulator_url: str) -> dict[str, float]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{simulator_url}/__bench/received") as answer,
+    ):
+        return {str(to): float(at) for to, at in (await answer.json()).items()}
+
+
+async def drive(product: Product, step: Step) -> None:
+    """Post ``rate`` pre-signed webhooks a second for ``seconds``, sampling the backlog;
+    then wait (bounded) for every answer."""
+    work = deliveries(int(step.rate * step.seconds), product.webhook_url)
+    connector = aiohttp.TCPConnector(limit=500)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        answered_before = await received_count(http, product.simulator_url)
+
+        async def one(delivery: Delivery) -> None:
+            step.sent[delivery.customer] = time.time()
+            async with http.post(
+                product.webhook_url, data=delivery.body, headers=delivery.headers
+            ) as answer:
+                await answer.read()
+                if answer.status != 200:
+                    step.refused += 1
+
+        async def backlog_now() -> int:
+            answered = await received_count(http, product.simulator_url) - answered_before
+            return len(step.sent) - answered
+
+        async def sample(started: float) -> None:
+            while True:
+                step.backlog.append((time.monotonic() - started, await backlog_now()))
+                await asyncio.sleep(SAMPLE_SECONDS)
 
         started = time.monotonic()
+        sampler = asyncio.create_task(sample(started))
         tasks = []
-        for index in range(count):
+        for index, delivery in enumerate(work):
             delay = started + index / step.rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(index)))
+            tasks.append(asyncio.create_task(one(delivery)))
         await asyncio.gather(*tasks)
-    await asyncio.sleep(1.0)
-    step.backlog_after = sum(1 for customer in step.sent if customer not in tap.received)
-    # Let the rest arrive before measuring (bounded).
-    deadline = time.monotonic() + 30
-    # (Polled: the simulator notes arrivals in its own thread.)
-    while time.monotonic() < deadline and any(c not in tap.received for c in step.sent):  # noqa: ASYNC110
-        await asyncio.sleep(0.1)
+        # What was offered: the spread of the posts' own start times.
+        spread = max(step.sent.values()) - min(step.sent.values())
+        step.offered_rate = (len(step.sent) - 1) / spread if spread > 0 else step.rate
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+        last_webhook = started + (len(work) - 1) / step.rate
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline:
+            if await backlog_now() <= 0:
+                step.drained_after = time.monotonic() - last_webhook
+                break
+            await asyncio.sleep(0.05)
 
 
-async def measure(database_url: str, tap: SendTap, step: Step) -> None:
+async def measure(database_url: str, simulator_url: str, step: Step) -> dict[str, float]:
+    """The overhead and end-to-end latency of each answered conversation; returns when
+    each send request arrived, by customer."""
+    arrivals = await received(simulator_url)
     phones = [customer.removeprefix("whatsapp:") for customer in step.sent]
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         rows = await (
@@ -461,12 +558,14 @@ async def measure(database_url: str, tap: SendTap, step: Step) -> None:
         ).fetchall()
     for phone, created_at, latency_ms in rows:
         customer = f"whatsapp:{phone}"
-        arrived = tap.received.get(customer)
+        arrived = arrivals.get(customer)
         if arrived is None:
             continue
         step.replied += 1
-        step.overhead_ms.append((arrived - created_at.timestamp()) * 1000 - latency_ms)
-        step.end_to_end_ms.append((arrived - step.sent[customer]) * 1000 - latency_ms)
+        step.overhead_ms.append((arrived - created_at.timestamp()) * 1000)
+        step.end_to_end_ms.append((arrived - step.sent[customer]) * 1000)
+        step.model_call_ms.append(float(latency_ms))
+    return arrivals
 
 
 PHASES_QUERY = """
@@ -495,7 +594,7 @@ from convs
 """
 
 
-async def phases(database_url: str, tap: SendTap, step: Step) -> dict[str, float]:
+async def phases(database_url: str, arrivals: dict[str, float], step: Step) -> dict[str, float]:
     """Median milliseconds of each phase, from the timestamps the platform records."""
     phones = [customer.removeprefix("whatsapp:") for customer in step.sent]
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
@@ -507,75 +606,169 @@ async def phases(database_url: str, tap: SendTap, step: Step) -> dict[str, float
         "reply_to_send_job": [],
         "send_job_to_twilio": [],
     }
-    for phone, received, replied, reply_started, send_started in rows:
+    for phone, received_at, replied, reply_started, send_started in rows:
         customer = f"whatsapp:{phone}"
-        arrived = tap.received.get(customer)
-        if None in (received, replied, reply_started, send_started, arrived):
+        arrived = arrivals.get(customer)
+        if None in (received_at, replied, reply_started, send_started, arrived):
             continue
-        spans["webhook_to_stored"].append((received.timestamp() - step.sent[customer]) * 1000)
-        spans["stored_to_reply_job"].append((reply_started - received).total_seconds() * 1000)
+        spans["webhook_to_stored"].append((received_at.timestamp() - step.sent[customer]) * 1000)
+        spans["stored_to_reply_job"].append((reply_started - received_at).total_seconds() * 1000)
         spans["reply_job"].append((replied - reply_started).total_seconds() * 1000)
         spans["reply_to_send_job"].append((send_started - replied).total_seconds() * 1000)
         spans["send_job_to_twilio"].append((arrived - send_started.timestamp()) * 1000)
     return {name: percentile(values, 0.5) for name, values in spans.items()}
 
 
+async def reset_pg_stats(database_url: str) -> None:
+    if PG_STATS:
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            await conn.execute("select pg_stat_statements_reset()")
+
+
+async def print_pg_stats(database_url: str, conversations: int, limit: int = 25) -> None:
+    """The statements that cost Postgres the most per conversation (BENCH_E2E_PG_STATS)."""
+    if not PG_STATS:
+        return
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        rows = await (
+            await conn.execute(
+                "select calls, total_exec_time, toplevel,"
+                " left(regexp_replace(query, '\\s+', ' ', 'g'), 110)"
+                " from pg_stat_statements order by total_exec_time desc limit %s",
+                [limit],
+            )
+        ).fetchall()
+    print("         statements (calls and ms per conversation; nested ones indented):")
+    for calls, total, toplevel, query in rows:
+        indent = "" if toplevel else "  "
+        print(
+            f"         {calls / conversations:6.2f} {total / conversations:7.3f} ms {indent}{query}"
+        )
+
+
+def phase_line(values: dict[str, float]) -> str:
+    return "median phases: " + ", ".join(f"{name} {value:.1f} ms" for name, value in values.items())
+
+
+#: The rates offered after the unloaded baseline, in conversations a second.
+RATES = (25.0, TARGET_RATE, 75.0, 100.0, 150.0)
+QUICK_RATES = (25.0, TARGET_RATE)
+#: A full run then halves the gap between the highest rate held and the lowest above it
+#: not held this many times (to the nearest 5 a second), to find the highest held rate.
+REFINEMENTS = 2
+
+
+async def offer(
+    product: Product,
+    database_url: str,
+    meter: CpuMeter,
+    *,
+    rate: float,
+    seconds: float,
+    label: str = "",
+) -> Step:
+    """One step: the rate offered, the answers awaited, measured and printed."""
+    step = Step(rate, seconds)
+    await reset_pg_stats(database_url)
+    meter.start()
+    await drive(product, step)
+    step.cpu = meter.per_conversation_ms(len(step.sent))
+    arrivals = await measure(database_url, product.simulator_url, step)
+    print(f"  {step.summary()}{label}")
+    print(f"         {phase_line(await phases(database_url, arrivals, step))}")
+    for line in cpu_lines(step.cpu):
+        print(f"         {line}")
+    await print_pg_stats(database_url, len(step.sent))
+    return step
+
+
+def between(held: list[Step], not_held: list[Step]) -> float | None:
+    """The next rate to try between the highest held and the lowest above it not held."""
+    low = max((step.rate for step in held), default=0.0)
+    high = min((step.rate for step in not_held if step.rate > low), default=None)
+    if high is None:
+        return None
+    middle = round((low + high) / 2 / 5) * 5
+    return None if middle in (low, high) else float(middle)
+
+
 async def run(quick: bool) -> Result:
-    unloaded = Step(UNLOADED_RATE, 3 if quick else 6)
-    rates = [TARGET_RATE] if quick else [25.0, TARGET_RATE, 75.0, 100.0, 150.0]
+    seconds = 10 if quick else 20
+    unloaded: Step
     steps: list[Step] = []
-    cpu_at_target: dict[str, float] = {}
+    print(
+        "  held: every webhook answered and the backlog (posted, not yet answered) not"
+        " growing while the rate is offered"
+    )
+    print(
+        "        (mean over the last quarter of the step <= mean over the second quarter"
+        " + a quarter second of arrivals)"
+    )
     with bench_database() as (database_url, postmaster):
         await setup_business(database_url)
-        async with running_product(database_url) as (webhook_url, tap, pids):
-            meter = CpuMeter(pids, postmaster)
-            await drive(webhook_url, tap, Step(10, 1))  # warm up connections and caches
-            await drive(webhook_url, tap, unloaded)
-            await measure(database_url, tap, unloaded)
-            for rate in rates:
-                step = Step(rate, 10 if quick else 20)
-                meter.start()
-                await drive(webhook_url, tap, step)
-                cpu = meter.per_conversation_ms(len(step.sent))
-                if rate == TARGET_RATE:
-                    cpu_at_target = cpu
-                await measure(database_url, tap, step)
+        async with running_product(database_url) as product:
+            meter = CpuMeter(dict(product.pids), postmaster)
+            await drive(product, Step(10, 1))  # warm up connections and caches
+            unloaded = await offer(
+                product,
+                database_url,
+                meter,
+                rate=UNLOADED_RATE,
+                seconds=seconds / 2,
+                label=" (unloaded baseline)",
+            )
+            # Every rate up to the target is offered (the targets are judged there); above
+            # it, the rates step up until one is not held.
+            for rate in QUICK_RATES if quick else RATES:
+                step = await offer(product, database_url, meter, rate=rate, seconds=seconds)
                 steps.append(step)
-                print(
-                    f"  {rate:>5.0f}/s: {step.replied}/{len(step.sent)} replied,"
-                    f" backlog {step.backlog_after}, overhead p50"
-                    f" {percentile(step.overhead_ms, 0.5):.1f} ms p99"
-                    f" {percentile(step.overhead_ms, 0.99):.1f} ms"
-                )
-                print(
-                    "         median phases: "
-                    + ", ".join(
-                        f"{name} {value:.1f} ms"
-                        for name, value in (await phases(database_url, tap, step)).items()
-                    )
-                )
-                print(
-                    "         CPU per conversation: "
-                    + ", ".join(f"{name} {value:.1f} ms" for name, value in cpu.items())
-                )
-                if not step.held:
+                if not step.held and rate >= TARGET_RATE:
                     break
+            for _ in range(0 if quick else REFINEMENTS):
+                everything = [unloaded, *steps]
+                next_rate = between(
+                    [step for step in everything if step.held],
+                    [step for step in everything if not step.held],
+                )
+                if next_rate is None:
+                    break
+                steps.append(
+                    await offer(product, database_url, meter, rate=next_rate, seconds=seconds)
+                )
 
-    at_target = next((step for step in steps if step.rate == TARGET_RATE), steps[-1])
-    held = [step.rate for step in steps if step.held]
+    at_target = next(step for step in steps if step.rate == TARGET_RATE)
+    held = [step.rate for step in (unloaded, *steps) if step.held]
+    platform_cpu = sum(at_target.cpu.get(name, 0.0) for name in PLATFORM)
+    harness_cpu = sum(at_target.cpu.get(name, 0.0) for name in HARNESS)
     result = Result(
         name=NAME,
         params={
             "quick": quick,
-            "rates": [step.rate for step in steps],
-            "seconds_per_rate": at_target.seconds,
+            "seconds_per_rate": seconds,
             "model": "offline demo model (atende demo-model)",
             "debounce_seconds": 0,
             "workers": WORKERS,
             "cpus": os.cpu_count(),
-            "cpu_ms_per_conversation_at_target": {
-                name: round(value, 2) for name, value in cpu_at_target.items()
-            },
+            "held": (
+                "every webhook answered, the rate offered (>= 95 %), backlog growth over"
+                " the step <= max(3, rate/4)"
+            ),
+            "max_held_rate_searched_up_to": max(QUICK_RATES if quick else RATES),
+            "steps": [
+                {
+                    "rate": step.rate,
+                    "offered": round(step.offered_rate, 1),
+                    "held": step.held,
+                    "backlog_growth": round(step.backlog_growth, 1),
+                    "overhead_p50_ms": round(percentile(step.overhead_ms, 0.5), 1),
+                    "overhead_p99_ms": round(percentile(step.overhead_ms, 0.99), 1),
+                    "model_call_p50_ms": round(percentile(step.model_call_ms, 0.5), 1),
+                    "cpu_ms_per_conversation": {
+                        name: round(value, 2) for name, value in step.cpu.items()
+                    },
+                }
+                for step in (unloaded, *steps)
+            ],
         },
         metrics={
             "overhead_p50": Metric(percentile(at_target.overhead_ms, 0.5), "ms"),
@@ -584,10 +777,15 @@ async def run(quick: bool) -> Result:
             "end_to_end_p99": Metric(percentile(at_target.end_to_end_ms, 0.99), "ms"),
             "replied_at_target": Metric(at_target.replied / max(1, len(at_target.sent)) * 100, "%"),
             "max_held_rate": Metric(max(held, default=0.0), "conversations/s"),
+            "platform_cpu_at_target": Metric(platform_cpu, "ms/conversation"),
+            "harness_cpu_at_target": Metric(harness_cpu, "ms/conversation"),
         },
         baseline={
             "overhead_p50": Metric(percentile(unloaded.overhead_ms, 0.5), "ms"),
             "overhead_p99": Metric(percentile(unloaded.overhead_ms, 0.99), "ms"),
+            "platform_cpu": Metric(
+                sum(unloaded.cpu.get(name, 0.0) for name in PLATFORM), "ms/conversation"
+            ),
         },
         ratios={
             "overhead_p50_vs_unloaded": percentile(at_target.overhead_ms, 0.5)

@@ -2,43 +2,13 @@
 -- platform (service role); the writes are functions in the private schema
 -- (supabase/migrations/20261124040000_ai_replies.sql).
 
--- name: reply_state
--- A conversation as the reply job needs it: its agent's settings, whether the AI may
--- answer now (blocker: null or why not), whether a customer message waits for an
--- answer, and how many transient model failures in a row it has had.
-select c.id,
-       c.organization_id,
-       a.system_prompt,
-       a.model,
-       a.temperature::float8 as temperature,
-       a.history_messages,
-       a.history_tokens,
-       private.ai_reply_blocker(c.id) as blocker,
-       private.ai_reply_pending(c.id) as pending,
-       private.consecutive_ai_retries(c.id) as consecutive_retries,
-       (select max(m.created_at) from public.messages as m
-        where m.conversation_id = c.id and m.direction = 'inbound') as newest_inbound_at
-from public.conversations as c
-join public.agents as a on a.organization_id = c.organization_id
-where c.id = %(conversation_id)s;
-
--- name: reply_history
--- The latest messages of a conversation (the agent's history window), oldest first.
-select recent.direction::text as direction,
-       recent.author::text as author,
-       recent.body,
-       recent.media,
-       recent.status::text as status,
-       recent.is_error,
-       recent.created_at
-from (
-    select m.id, m.direction, m.author, m.body, m.media, m.status, m.is_error, m.created_at
-    from public.messages as m
-    where m.conversation_id = %(conversation_id)s
-    order by m.created_at desc, m.id desc
-    limit %(limit)s
-) as recent
-order by recent.created_at, recent.id;
+-- name: start_reply
+-- The reply job's first step (20261124070200_start_ai_reply.sql): 'nothing' to answer,
+-- 'skipped' (recorded), or 'ready' with the agent's prompt settings and the history
+-- window as JSON, oldest first.
+select outcome, run_id, model, system_prompt, temperature, history_messages, history_tokens,
+       consecutive_retries, answered_through, history
+from private.start_ai_reply_v1(%(conversation_id)s);
 
 -- name: record_reply
 select run_id, outcome, message_id

@@ -1,4 +1,5 @@
-"""The worker process: Procrastinate running every module's jobs on the shared pool."""
+"""The worker process: Procrastinate running every module's jobs (with the shared pool for
+the jobs' own work, and a small autocommit pool for the queue's statements)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,29 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 
 from atende.config import Settings
+from atende.db.pool import Pool, create_pool, open_pool
 from atende.queue import app as queue_app
-from atende.services import open_services
+from atende.services import database_url, open_services
 
 logger = logging.getLogger("atende.worker")
 
 #: How long a stopping worker lets running jobs finish before cancelling them.
 SHUTDOWN_GRACE_SECONDS = 30.0
+#: Connections for Procrastinate's statements: each is short (one round trip), so a few
+#: serve any concurrency; a job finishing while all are busy waits a moment.
+QUEUE_POOL_MAX_SIZE = 4
+
+
+@contextlib.asynccontextmanager
+async def _opened(pool: Pool) -> AsyncIterator[Pool]:
+    await open_pool(pool)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 async def run_worker(settings: Settings, *, concurrency: int | None = None) -> None:
@@ -27,9 +42,24 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, stop_requested.set)
+    # Procrastinate's own statements (fetch a job, finish it, heartbeats) are each a
+    # transaction of one statement: on a pool of autocommit connections each costs one
+    # round trip instead of three (BEGIN, statement, COMMIT). Jobs use the shared pool.
+    # Their commits stay durable (synchronous_commit on): a fetch lost in a Postgres crash
+    # would let another worker run the same reply job concurrently (two replies), and a
+    # finish lost would leave the job 'doing' under a live worker, holding its
+    # conversation's lock until that worker stops. Measured saving: under 1.5 ms a fetch.
+    queue_pool = create_pool(
+        database_url(settings),
+        min_size=1,
+        max_size=QUEUE_POOL_MAX_SIZE,
+        name="atende-worker-queue",
+        autocommit=True,
+    )
     async with (
         open_services(settings, name="atende-worker") as services,
-        queue_app.open_async(services.pool),
+        _opened(queue_pool),
+        queue_app.open_async(queue_pool),
     ):
         worker = asyncio.create_task(
             queue_app.run_worker_async(

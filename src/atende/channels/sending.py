@@ -289,10 +289,11 @@ class MessageSender:
         return Sent(claimed.id, tuple(sids))
 
     async def claim(self, message_id: UUID) -> ClaimedMessage | SendResult:
-        async with self.services.database.transaction(Caller.service()) as conn:
-            row = await (
-                await conn.execute(queries["claim_outbound_message"], {"message_id": message_id})
-            ).fetchone()
+        # Each step of the pipeline is one statement in a transaction of its own, sent as
+        # one message (Database.fetch_one): one round trip, not four.
+        row = await self.services.database.fetch_one(
+            Caller.service(), queries["claim_outbound_message"], {"message_id": message_id}
+        )
         assert row is not None
         outcome = row["outcome"]
         if outcome == "claimed":
@@ -375,8 +376,7 @@ class MessageSender:
         )
 
     async def execute(self, query: str, **params: object) -> None:
-        async with self.services.database.transaction(Caller.service()) as conn:
-            await conn.execute(queries[query], params)
+        await self.services.database.fetch_one(Caller.service(), queries[query], params)
 
 
 def _media_urls(media: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -37,7 +37,7 @@ from procrastinate.jobs import Job, Status
 from procrastinate.manager import JobManager
 
 from atende.ai.errors import ModelError, TransientModelError
-from atende.ai.history import agent_prompt, conversation_turns, newest_inbound_at
+from atende.ai.history import agent_prompt, conversation_turns
 from atende.ai.models import AgentPrompt, ConversationTurn, ModelReply
 from atende.config import Settings
 from atende.db.pool import Connection
@@ -190,35 +190,28 @@ class ConversationTasks:
         return await self._record_reply(conversation_id, reply, context.answered_through)
 
     async def _read_context(self, conversation_id: UUID) -> ReplyContext | ReplyResult:
-        """What the model needs, or what the job did instead (nothing, or a skip)."""
-        async with self.database.transaction(Caller.service()) as conn:
-            state = await _fetch_one(
-                conn, queries["reply_state"], {"conversation_id": conversation_id}
-            )
-            if state is None or not state["pending"]:
-                return NOTHING_TO_DO
-            if state["blocker"] is not None:
-                return await self._record_skip(
-                    conn, conversation_id, state["model"], state["blocker"]
-                )
-            history = await (
-                await conn.execute(
-                    queries["reply_history"],
-                    {"conversation_id": conversation_id, "limit": state["history_messages"]},
-                )
-            ).fetchall()
-            turns = conversation_turns(history)
-            if not turns:
-                return await self._record_skip(
-                    conn, conversation_id, state["model"], "no_readable_messages"
-                )
+        """What the model needs, or what the job did instead (nothing, or a skip).
+
+        One statement, one round trip (``private.start_ai_reply_v1``): the rules are
+        asked in SQL, in the order the job acts on them, and a skip is recorded there.
+        """
+        start = await self.database.fetch_one(
+            Caller.service(), queries["start_reply"], {"conversation_id": conversation_id}
+        )
+        if start is None or start["outcome"] == "nothing":
+            return NOTHING_TO_DO
+        if start["outcome"] == "skipped":
+            return ReplyResult("skipped", run_id=start["run_id"])
+        turns = conversation_turns(start["history"])
+        if not turns:
+            return await self._record_skip(conversation_id, start["model"], "no_readable_messages")
         return ReplyContext(
-            prompt=agent_prompt(state),
+            prompt=agent_prompt(start),
             turns=turns,
             # What the model sees is what it answers: the newest customer message in
-            # the history just read (the state's, if the window holds none).
-            answered_through=newest_inbound_at(history) or state["newest_inbound_at"],
-            consecutive_retries=int(state["consecutive_retries"]),
+            # the history window (the newest at all, if the window holds none).
+            answered_through=start["answered_through"],
+            consecutive_retries=int(start["consecutive_retries"]),
         )
 
     async def _record_reply(
@@ -232,19 +225,19 @@ class ConversationTasks:
             "completion_tokens": reply.completion_tokens or 0,
             "latency_ms": reply.latency_ms,
         }
-        async with self.database.transaction(Caller.service()) as conn:
-            if reply.handoff is not None:
-                row = await _fetch_one(
-                    conn,
-                    queries["record_handoff"],
-                    {**usage, "reason": reply.handoff.reason, "model_text": reply.text},
-                )
-            else:
-                row = await _fetch_one(
-                    conn,
-                    queries["record_reply"],
-                    {**usage, "body": _clip(reply.text or "")},
-                )
+        # One statement in a transaction of its own: one round trip.
+        if reply.handoff is not None:
+            row = await self.database.fetch_one(
+                Caller.service(),
+                queries["record_handoff"],
+                {**usage, "reason": reply.handoff.reason, "model_text": reply.text},
+            )
+        else:
+            row = await self.database.fetch_one(
+                Caller.service(),
+                queries["record_reply"],
+                {**usage, "body": _clip(reply.text or "")},
+            )
         return _result(row)
 
     async def _retry_later(
@@ -264,18 +257,17 @@ class ConversationTasks:
             delay,
             error.reason,
         )
-        async with self.database.transaction(Caller.service()) as conn:
-            row = await _fetch_one(
-                conn,
-                queries["record_retry"],
-                {
-                    "conversation_id": conversation_id,
-                    "model": model,
-                    "error": f"[{error.failure.value}] {error.reason}",
-                    "retry_in_seconds": delay,
-                    "latency_ms": error.latency_ms or 0,
-                },
-            )
+        row = await self.database.fetch_one(
+            Caller.service(),
+            queries["record_retry"],
+            {
+                "conversation_id": conversation_id,
+                "model": model,
+                "error": f"[{error.failure.value}] {error.reason}",
+                "retry_in_seconds": delay,
+                "latency_ms": error.latency_ms or 0,
+            },
+        )
         return ReplyResult("retrying", run_id=row["run_id"] if row else None)
 
     async def _fall_back(
@@ -318,11 +310,9 @@ class ConversationTasks:
             )
         return _result(row)
 
-    async def _record_skip(
-        self, conn: Connection, conversation_id: UUID, model: str, reason: str
-    ) -> ReplyResult:
-        row = await _fetch_one(
-            conn,
+    async def _record_skip(self, conversation_id: UUID, model: str, reason: str) -> ReplyResult:
+        row = await self.database.fetch_one(
+            Caller.service(),
             queries["record_skip"],
             {"conversation_id": conversation_id, "model": model, "reason": reason},
         )
@@ -361,8 +351,9 @@ class ConversationTasks:
     async def _in_batches(self, query: Any, column: str, **params: Any) -> int:
         total = 0
         for _ in range(UPKEEP_MAX_BATCHES):
-            async with self.database.transaction(Caller.service()) as conn:
-                row = await _fetch_one(conn, query, {"batch_size": UPKEEP_BATCH_SIZE, **params})
+            row = await self.database.fetch_one(
+                Caller.service(), query, {"batch_size": UPKEEP_BATCH_SIZE, **params}
+            )
             done = int(row[column]) if row else 0
             total += done
             if done < UPKEEP_BATCH_SIZE:

@@ -49,14 +49,26 @@ async def _configure(conn: Connection) -> None:
     await conn.commit()
 
 
+async def _configure_autocommit(conn: Connection) -> None:
+    await _configure(conn)
+    await conn.set_autocommit(True)
+
+
 def create_pool(
     conninfo: str,
     *,
     min_size: int = 2,
     max_size: int = 10,
     name: str = "atende",
+    autocommit: bool = False,
 ) -> Pool:
-    """A closed pool; open it with ``await pool.open(wait=True)``."""
+    """A closed pool; open it with ``await pool.open(wait=True)``.
+
+    ``autocommit``: connections run each statement as its own transaction, one round
+    trip (psycopg otherwise sends BEGIN and COMMIT around it: three). For callers whose
+    every unit of work is one statement, such as Procrastinate's queue operations;
+    ``Database`` transactions need the default.
+    """
     return AsyncConnectionPool(
         conninfo,
         connection_class=AsyncConnection[DictRow],
@@ -64,7 +76,7 @@ def create_pool(
         min_size=min_size,
         max_size=max_size,
         open=False,
-        configure=_configure,
+        configure=_configure_autocommit if autocommit else _configure,
         # Hands out only live connections: after a Postgres restart the pool replaces
         # dead ones instead of failing the next requests.
         check=_check_if_idle,
