@@ -104,6 +104,9 @@ async def launch(
         if request.node.stash.get(_FAILED, False):
             for product in made:
                 print(product.logs()[-20_000:])
+    # Whatever the fault, its logs (tracebacks of outages included) hold no secret.
+    leaked = {name for product in made for name in product.leaked_secrets()}
+    assert not leaked, f"secrets in the processes' output: {sorted(leaked)}"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
