@@ -155,6 +155,12 @@ async def test_malformed_http_requests_are_400_not_500(client: httpx.AsyncClient
         (b'{"query": "{ viewer { user { id } } }", "variables": [1]}', "application/json"),
         (b"{}", "text/plain"),
         (b"{}", "application/json"),
+        # Nested past the JSON parser's recursion limit (found by tests/faults).
+        (
+            b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 5000 + b"]" * 5000 + b"}}",
+            "application/json",
+        ),
+        (b"[" * 100_000, "application/json"),
     ):
         response = await client.post(
             "/graphql", content=content, headers={"content-type": content_type}
