@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install dev test lint typecheck pytest pgtap bench schema clean
+.PHONY: install dev test test-faults lint typecheck pytest pgtap bench schema clean
 
 install: $(INSTALLED)
 
@@ -19,8 +19,9 @@ $(INSTALLED): pyproject.toml
 dev: install
 	$(BIN)/atende dev
 
-## Every gate: lint, types, pgTAP availability, then the whole test suite on a throwaway Postgres.
-test: install pgtap lint typecheck pytest
+## Every gate: lint, types, pgTAP availability, the test suite on a throwaway Postgres, then
+## the fault-injection suite (real processes, about 2.5 minutes; `make test-faults` runs it alone).
+test: install pgtap lint typecheck pytest test-faults
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -32,8 +33,13 @@ typecheck: install
 pgtap:
 	./scripts/ensure-pgtap.sh
 
+## Every test but the fault-injection ones (pyproject's addopts deselect them).
 pytest: install
 	$(BIN)/pytest
+
+## The fault-injection suite alone: prints its results table, writes bench/results/faults.json.
+test-faults: install
+	$(BIN)/pytest -m faults
 
 ## Regenerate schema.graphql from the live Strawberry schema.
 schema: install

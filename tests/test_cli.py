@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from atende.db.embedded import EmbeddedPostgres
@@ -115,5 +117,53 @@ def test_worker_stops_gracefully_on_signal(database_url: str, stop_signal: signa
     worker.send_signal(stop_signal)
     output = worker.communicate(timeout=30)[0]
 
+    assert worker.returncode == 0, output
+    assert "worker stopped" in output
+
+
+def test_worker_outlives_a_database_outage(database_url: str, postgres: EmbeddedPostgres) -> None:
+    # Procrastinate stops its worker when its LISTEN connection cannot reconnect (found by
+    # tests/faults/test_postgres_restart.py): the process starts a new one, once it can.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "atende", "worker"],
+        env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    watchdog = threading.Timer(120, worker.kill)  # a hung worker fails the test, not CI
+    watchdog.start()
+    database = database_url.rsplit("/", 1)[1]
+    seen: list[str] = []
+
+    def read_until(*texts: str) -> None:
+        assert worker.stdout is not None
+        for line in worker.stdout:
+            seen.append(line)
+            if any(text in line for text in texts):
+                return
+        raise AssertionError(f"the worker ended before {texts}:\n{''.join(seen)}")
+
+    try:
+        read_until("Starting worker")
+        with psycopg.connect(postgres.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'alter database "{database}" allow_connections false')
+            try:
+                admin.execute(
+                    "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+                    [database],
+                )
+                # Procrastinate stops its worker (a side task failed, or it did).
+                read_until("Side task", "queue worker stopped by itself")
+            finally:
+                admin.execute(f'alter database "{database}" allow_connections true')
+        read_until("Starting worker")
+        assert worker.poll() is None
+        assert "queue worker stopped by itself" in "".join(seen)
+        worker.send_signal(signal.SIGTERM)
+        output = "".join(seen) + worker.communicate(timeout=60)[0]
+    finally:
+        watchdog.cancel()
+        worker.kill()
     assert worker.returncode == 0, output
     assert "worker stopped" in output

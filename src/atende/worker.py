@@ -10,7 +10,7 @@ import signal
 from collections.abc import AsyncIterator
 
 from atende.config import Settings
-from atende.db.pool import Pool, create_pool, open_pool
+from atende.db.pool import Pool, create_pool, first_line, open_pool
 from atende.queue import app as queue_app
 from atende.services import database_url, open_services
 
@@ -21,6 +21,14 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 #: Connections for Procrastinate's statements: each is short (one round trip), so a few
 #: serve any concurrency; a job finishing while all are busy waits a moment.
 QUEUE_POOL_MAX_SIZE = 4
+
+
+#: Pause before restarting a queue worker that stopped by itself (doubling, up to the
+#: maximum, while it keeps stopping; back to the first after it ran for a while).
+RESTART_DELAY_SECONDS = 0.5
+MAX_RESTART_DELAY_SECONDS = 8.0
+#: A queue worker that ran this long before stopping starts again after the first delay.
+STABLE_RUN_SECONDS = 60.0
 
 
 @contextlib.asynccontextmanager
@@ -61,26 +69,52 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         _opened(queue_pool),
         queue_app.open_async(queue_pool),
     ):
-        worker = asyncio.create_task(
-            queue_app.run_worker_async(
-                concurrency=concurrency or settings.worker_concurrency,
-                additional_context={"services": services},
-                fetch_job_polling_interval=settings.worker_poll_interval_seconds,
-                install_signal_handlers=False,
-                shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
-            ),
-            name="procrastinate worker",
-        )
         logger.info("worker started with %d task(s)", len(queue_app.tasks))
-        stopper = asyncio.create_task(stop_requested.wait(), name="stop signal")
-        await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if worker.done():
+        delay = RESTART_DELAY_SECONDS
+        while True:
+            started = loop.time()
+            worker = asyncio.create_task(
+                queue_app.run_worker_async(
+                    concurrency=concurrency or settings.worker_concurrency,
+                    additional_context={"services": services},
+                    fetch_job_polling_interval=settings.worker_poll_interval_seconds,
+                    install_signal_handlers=False,
+                    shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
+                ),
+                name="procrastinate worker",
+            )
+            stopper = asyncio.create_task(stop_requested.wait(), name="stop signal")
+            await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not worker.done():
+                # Cancelling run_worker_async makes Procrastinate stop taking jobs and wait
+                # for the running ones (up to the grace period).
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+                break
             stopper.cancel()
-            worker.result()
-        else:
-            # Cancelling run_worker_async makes Procrastinate stop taking jobs and wait
-            # for the running ones (up to the grace period).
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            if stop_requested.is_set():
+                worker.result()
+                break
+            # Procrastinate stops its worker when a side task (the LISTEN connection, the
+            # heartbeat) meets a database error, as during a Postgres restart or failover.
+            # The process stays up and starts a new one, once the database answers again.
+            error = worker.exception()
+            cause = "" if error is None else f": {type(error).__name__}: {_cause(error)}"
+            if loop.time() - started > STABLE_RUN_SECONDS:
+                delay = RESTART_DELAY_SECONDS
+            logger.error("queue worker stopped by itself%s; restarting in %.1f s", cause, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop_requested.wait(), delay)
+            if stop_requested.is_set():
+                break
+            delay = min(delay * 2, MAX_RESTART_DELAY_SECONDS)
     logger.info("worker stopped")
+
+
+def _cause(error: BaseException) -> str:
+    """The first line of what went wrong, from the database error under Procrastinate's
+    (libpq's cause, without the address or any credentials of the connection)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return first_line(error)

@@ -61,8 +61,12 @@ ALLOWED = {200, 400, 403, 413, 415}
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
 field_value = st.one_of(
     text,
-    st.sampled_from(["", "0", "-1", "11", "1e9", "whatsapp:", "whatsapp:+5521987654321"]),
+    st.sampled_from(
+        ["", "0", "-1", "11", "1e9", "²", "\uff11", "whatsapp:", "whatsapp:+5521987654321"]
+    ),
     st.sampled_from([f"whatsapp:{BUSINESS}", ACCOUNT_SID, "SM" + "0" * 32, "STOP"]),
+    # Huge fields.
+    st.integers(1_000, 200_000).map(lambda size: "9" * size),
 )
 form_pairs = st.lists(
     st.tuples(st.one_of(st.sampled_from(TWILIO_FIELDS), text), field_value), max_size=20
@@ -182,7 +186,16 @@ def test_random_and_adversarial_requests_never_get_a_500(
         check()
     with psycopg.connect(database_url) as conn:
         stored = {row[0] for row in conn.execute("select metadata->>'message_sid' from messages")}
+        # Nor a contact or conversation without a message (a refused delivery leaves none).
+        orphans = conn.execute(
+            "select (select count(*) from contacts c where not exists (select 1 from"
+            " conversations v join messages m on m.conversation_id = v.id"
+            " where v.contact_id = c.id)),"
+            " (select count(*) from conversations v where not exists"
+            " (select 1 from messages m where m.conversation_id = v.id))"
+        ).fetchone()
     assert stored == stored_by_signed
+    assert orphans == (0, 0)
 
 
 async def test_a_database_outage_answers_503_and_the_retry_is_stored_once(

@@ -4,12 +4,15 @@ with set-based SQL that is safe to run twice and from many workers at once."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from collections.abc import AsyncIterator
 from uuid import UUID
 
+import croniter
 import pytest
 
+from atende.config import Settings
 from atende.conversations.tasks import ConversationTasks
 from atende.queue import app as queue_app
 from atende.services import Services
@@ -424,7 +427,7 @@ def test_the_schedule_defers_each_upkeep_job_on_the_upkeep_queue() -> None:
         ),
         "conversations:send_follow_ups": ("* * * * *", "upkeep", "upkeep:send_follow_ups"),
         "conversations:retry_stalled_jobs": (
-            "* * * * *",
+            "* * * * * */10",
             "upkeep",
             "upkeep:retry_stalled_jobs",
         ),
@@ -435,6 +438,24 @@ def test_the_schedule_defers_each_upkeep_job_on_the_upkeep_queue() -> None:
         ),
         "conversations:delete_old_jobs": ("17 * * * *", "upkeep", "upkeep:delete_old_jobs"),
     }
+
+
+def test_a_dead_workers_job_is_found_within_25_seconds_at_the_smallest_threshold() -> None:
+    # Worst case: the worker dies just after a heartbeat; its job counts as stalled
+    # ATENDE_STALLED_JOB_SECONDS later and waits for the next sweep.
+    [sweep] = [
+        periodic
+        for periodic in queue_app.periodic_registry.periodic_tasks.values()
+        if periodic.task.name == "conversations:retry_stalled_jobs"
+    ]
+    ticks = croniter.croniter(sweep.cron, 0.0)
+    times = [ticks.get_next(float) for _ in range(400)]
+    longest_gap = max(later - earlier for earlier, later in itertools.pairwise(times))
+    smallest_threshold = min(
+        getattr(rule, "ge", float("inf"))
+        for rule in Settings.model_fields["stalled_job_seconds"].metadata
+    )
+    assert smallest_threshold + longest_gap <= 25
 
 
 async def test_two_workers_defer_each_tick_once_and_the_handlers_run(

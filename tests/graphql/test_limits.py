@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from atende.app import create_app
 from atende.config import Settings
 from atende.conversations import service
+from atende.graphql.limits import nesting_depth
 from tests.factories import Factory
 from tests.graphql.client import error_codes, graphql
 
@@ -53,6 +54,21 @@ async def test_limits_on_depth_aliases_and_tokens(client: httpx.AsyncClient) -> 
     assert refused_as_invalid(many_aliases)
     assert error_codes(many_tokens) == ["GRAPHQL_PARSE_FAILED"]
     assert "more than 5000 tokens" in many_tokens["errors"][0]["message"]
+
+
+async def test_documents_nested_too_deeply_are_refused_before_parsing(
+    client: httpx.AsyncClient,
+) -> None:
+    # The parser would recurse to Python's limit to find out, which costs as much CPU as
+    # a normal query (found by tests/faults/test_graphql_abuse_cost.py).
+    nested = await post(client, {"query": "{ " + "viewer { " * 65 + "id" + " }" * 65 + " }"})
+    assert error_codes(nested.json()) == ["GRAPHQL_PARSE_FAILED"]
+    assert "nested too deeply" in nested.json()["errors"][0]["message"]
+    # Brackets in strings (escaped quotes too) and comments are not the document's.
+    text = "{" * 100 + "[" * 100
+    assert nesting_depth("# " + text + "\n{ viewer { user { id } } } # " + text) == 3
+    assert nesting_depth('{ a(b: "\\"' + text + '", c: """' + text + '\\""" x""") }') == 2
+    assert nesting_depth("{ a(b: [[[{c: 1}]]]) }") == 6
 
 
 async def test_fragments_cannot_fan_a_small_document_out(client: httpx.AsyncClient) -> None:
@@ -155,6 +171,12 @@ async def test_malformed_http_requests_are_400_not_500(client: httpx.AsyncClient
         (b'{"query": "{ viewer { user { id } } }", "variables": [1]}', "application/json"),
         (b"{}", "text/plain"),
         (b"{}", "application/json"),
+        # Nested past the JSON parser's recursion limit (found by tests/faults).
+        (
+            b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 5000 + b"]" * 5000 + b"}}",
+            "application/json",
+        ),
+        (b"[" * 100_000, "application/json"),
     ):
         response = await client.post(
             "/graphql", content=content, headers={"content-type": content_type}

@@ -170,8 +170,8 @@ def metadata_of(fields: Mapping[str, str]) -> dict[str, str]:
 def parse_inbound(form: list[tuple[str, str]]) -> TwilioInboundMessage:
     """The message of a signed webhook, or ``WebhookRefused(400)``."""
     fields = first_values(form)
-    num_media = fields.get("NumMedia") or "0"
-    if not num_media.isdigit() or int(num_media) > MAX_MEDIA:
+    num_media = small_count(fields.get("NumMedia") or "0")
+    if num_media is None or num_media > MAX_MEDIA:
         raise WebhookRefused(400, "invalid NumMedia")
     try:
         message = TwilioInboundMessage.from_form(form)
@@ -283,9 +283,15 @@ def callback_parameters(request: Request) -> tuple[UUID | None, int | None, int 
     except ValueError:
         return None, None, None
     part, parts = query.get("part", ""), query.get("parts", "")
-    part_index = int(part) if part.isdigit() and len(part) <= 4 else None
-    part_count = int(parts) if parts.isdigit() and len(parts) <= 4 else None
-    return message_id, part_index, part_count
+    return message_id, small_count(part), small_count(parts)
+
+
+def small_count(text: str) -> int | None:
+    """A count of at most four ASCII digits, else None. (``str.isdigit`` also accepts
+    ``²``, which ``int`` refuses, and ``int`` refuses numbers of over 4,300 digits.)"""
+    if len(text) <= 4 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
 
 
 async def find_status_target(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar, Token
@@ -29,6 +30,10 @@ class RequestTransaction:
     Queries that never touch the database never take a connection; those that do share
     one, so DataLoaders batch within a consistent snapshot. The operation's outcome
     decides commit or rollback (see ``TransactionExtension``).
+
+    Root fields resolve concurrently: the first use opens the transaction under a lock,
+    so they all wait for the one connection instead of each taking one of their own (of
+    which all but one would never be committed nor returned to the pool).
     """
 
     def __init__(self, services: Services, caller: Caller) -> None:
@@ -36,8 +41,15 @@ class RequestTransaction:
         self.caller = caller
         self._stack: AsyncExitStack | None = None
         self._conn: Connection | None = None
+        self._opening = asyncio.Lock()
 
     async def connection(self) -> Connection:
+        if self._conn is not None:
+            return self._conn
+        async with self._opening:
+            return await self._open()
+
+    async def _open(self) -> Connection:
         if self._conn is None:
             stack = AsyncExitStack()
             conn = await stack.enter_async_context(self._services.pool.connection())

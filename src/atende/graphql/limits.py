@@ -1,13 +1,15 @@
 """Limits on what one request may ask for, checked before anything runs.
 
 Depth, aliases and tokens use Strawberry's extensions (``schema.py``). This module adds
-what they leave out: the number of fields an operation selects once its fragments are
-expanded, so a small document cannot fan out into a huge one; and text the database
-cannot store (NUL characters), refused as the client's mistake it is.
+what they leave out: documents nested too deeply to parse cheaply; the number of fields
+an operation selects once its fragments are expanded, so a small document cannot fan out
+into a huge one; and text the database cannot store (NUL characters), refused as the
+client's mistake it is.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -24,10 +26,52 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
+from graphql.error import GraphQLSyntaxError
+from graphql.language import Source
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 MAX_FIELDS = 500
+
+# -- nesting --------------------------------------------------------------------------------
+
+#: Brackets (``{``, ``(``, ``[``) open at once, at most. The depth rule allows 12 levels
+#: of fields; arguments and input values add a few more.
+MAX_NESTING = 64
+
+#: What may hold brackets that are not the document's: strings, block strings, comments.
+_NOT_SYNTAX = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n\r]*')
+_BRACKET = re.compile(r"[{}()\[\]]")
+
+
+@functools.lru_cache(maxsize=1024)
+def nesting_depth(source: str) -> int:
+    """How many brackets the document has open at most (outside strings and comments)."""
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_NOT_SYNTAX.sub("", source)):
+        if bracket in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+class RejectDeepNesting(SchemaExtension):
+    """Refuses a document nested past ``MAX_NESTING`` before it is parsed.
+
+    The parser recurses once per level and finds out only at Python's recursion limit
+    (``Document is nested too deeply``): about as much CPU as answering a normal query
+    (tests/faults/test_graphql_abuse_cost.py). Counting brackets first costs a fraction.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query
+        if query and nesting_depth(query) > MAX_NESTING:
+            raise GraphQLSyntaxError(
+                Source(query[:200]), 0, "Document is nested too deeply. Parsing aborted."
+            )
+        yield
 
 
 def max_fields_rule(limit: int = MAX_FIELDS) -> type[ValidationRule]:

@@ -28,7 +28,12 @@ from atende.conversations.subscriptions import ConversationsSubscription
 from atende.graphql.errors import ErrorMaskingExtension, present_errors
 from atende.graphql.execution import AtendeExecutionContext
 from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
-from atende.graphql.limits import MAX_FIELDS, RejectNulCharacters, max_fields_rule
+from atende.graphql.limits import (
+    MAX_FIELDS,
+    RejectDeepNesting,
+    RejectNulCharacters,
+    max_fields_rule,
+)
 from atende.graphql.redaction import log_errors
 from atende.graphql.scalars import SCALAR_MAP
 from atende.identity.mutations import IdentityMutation
@@ -70,10 +75,11 @@ class Schema(strawberry.Schema):
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     # Factories, not instances: a fresh extension per request (the parser and validation
-    # caches live at module level, shared across requests). Order matters: parsing and
-    # validation are cached; limits refuse abuse before execution; the transaction wraps
-    # execution; masking sees the final errors.
+    # caches live at module level, shared across requests). Order matters: deep nesting
+    # is refused before parsing; parsing and validation are cached; limits refuse abuse
+    # before execution; the transaction wraps execution; masking sees the final errors.
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        RejectDeepNesting,
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

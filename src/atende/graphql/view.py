@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from typing import Any
@@ -83,6 +84,16 @@ class AtendeGraphQL(GraphQL[Context, None]):
             if status is not None:
                 response.status_code = status
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # The stdlib parser recurses once per level: JSON nested a few thousand deep
+        # raises RecursionError, which would be a 500. It is malformed input (400 over
+        # HTTP, a rejected message over a WebSocket), as any other undecodable body.
+        try:
+            return json.loads(data)
+        except RecursionError:
+            text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+            raise json.JSONDecodeError("JSON nested too deeply", text[:100], 0) from None
 
     async def process_result(
         self, request: Request, result: ExecutionResult
