@@ -16,7 +16,7 @@ import pytest
 from tests.fakes.openai_server import FakeOpenAI
 from tests.faults import report
 from tests.faults.conftest import ProductFactory
-from tests.faults.world import Delivery, Simulator, customer_number, eventually
+from tests.faults.world import Delivery, Product, Simulator, customer_number, eventually
 
 pytestmark = pytest.mark.faults
 
@@ -80,7 +80,12 @@ async def test_twilio_rate_limits_and_fails_then_recovers(
             [m["status"] for m in outbound.get(d.customer, [])] == ["delivered"] for d in deliveries
         )
 
-    await eventually(settled, timeout=30, what="every reply delivered")
+    try:
+        await eventually(settled, timeout=30, what="every reply delivered")
+    except AssertionError as timed_out:
+        raise AssertionError(
+            f"{timed_out}: {await _unsettled(product, simulator, deliveries)}"
+        ) from None
     sent = await simulator.sent_by_customer()
     runs = await product.fetch_all(
         "select attempts from procrastinate.procrastinate_jobs"
@@ -198,3 +203,21 @@ async def test_permanent_twilio_errors_are_not_retried_and_show_on_the_message(
         [customers[21610]],
     )
     assert opted_out == {"opted_out": True}
+
+
+async def _unsettled(product: Product, simulator: Simulator, deliveries: list[Delivery]) -> str:
+    """What the database and Twilio hold for each customer whose reply did not settle."""
+    outbound = await product.outbound_by_customer()
+    sent = await simulator.sent_by_customer()
+    lines = []
+    for delivery in deliveries:
+        rows = outbound.get(delivery.customer, [])
+        if [row["status"] for row in rows] == ["delivered"]:
+            continue
+        in_database = [(row["status"], row["metadata"]) for row in rows]
+        at_twilio = [
+            (message["status"], message.get("callbacks"))
+            for message in sent.get(delivery.customer, [])
+        ]
+        lines.append(f"{delivery.customer}: database {in_database}; Twilio {at_twilio}")
+    return "\n".join(lines)
