@@ -207,6 +207,50 @@ async def test_a_removed_member_stops_receiving_at_the_next_event(
         await server.wait_for_subscribers(0)
 
 
+async def test_a_subscription_outlives_a_database_blip_with_a_resync(
+    settings: Settings, factory: Factory, services: Services, database_url: str
+) -> None:
+    organization = await factory.organization()
+    watcher = organization.owner
+    conversation = await factory.messaging.conversation(organization)
+    # Reading an event's rows fails while another session holds the conversations table
+    # exclusively: the read waits past the (short) statement timeout, as it would on a
+    # database that is restarting or unreachable.
+    impatient = settings.model_copy(update={"statement_timeout_ms": 300})
+
+    async with (
+        live_server(impatient) as server,
+        graphql_socket(server, {"Authorization": f"Bearer {watcher.token}"}) as ws,
+    ):
+        assert (await ws.receive())["type"] == "connection_ack"
+        await ws.subscribe("inbox", INBOX_EVENTS, {"org": str(organization.id)})
+        await server.wait_for_subscribers(1)
+        with psycopg.connect(database_url) as blocker:
+            blocker.execute("lock table public.conversations in access exclusive mode")
+            await publish_about(services, organization.id, conversation, "conversation.assigned")
+            resync = await ws.next_payload("inbox")
+            blocker.rollback()
+        assert resync["data"]["conversationEvents"]["kind"] == "RESYNC"
+        assert "errors" not in resync
+
+        # The subscription goes on, and reads the next event as usual.
+        await publish_about(services, organization.id, conversation, "conversation.ai_changed")
+        after = await ws.next_payload("inbox")
+        assert after["data"]["conversationEvents"]["kind"] == "AI_CHANGED"
+        assert after["data"]["conversationEvents"]["conversation"]["id"] == str(conversation)
+        await server.wait_until_no_connection_is_held()
+
+
+async def publish_about(
+    services: Services, organization: uuid.UUID, conversation: uuid.UUID, kind: str
+) -> None:
+    async with services.database.transaction(Caller.service()) as conn:
+        await conn.execute(
+            "select private.publish_event(%s, %s, jsonb_build_object('conversation_id', %s))",
+            [organization, kind, conversation],
+        )
+
+
 async def test_one_conversations_messages_arrive_as_they_are_stored(
     settings: Settings, factory: Factory, services: Services
 ) -> None:

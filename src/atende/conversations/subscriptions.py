@@ -5,15 +5,22 @@ or conversation), and for every event, by reading the event's rows as the caller
 transaction of that event's own (RLS): an event the caller may no longer see is not
 sent, and a member removed from the organization gets a FORBIDDEN error that ends the
 subscription at the next event. No transaction stays open between events.
+
+A subscription outlives a database blip: when reading an event's rows fails because the
+database is unreachable, restarting or too slow (a statement timeout), the client gets
+RESYNC (refetch what you show) instead of an error that ends its subscription.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import AsyncGenerator
 from enum import Enum
 from typing import Annotated
 from uuid import UUID
 
+import psycopg
 import strawberry
 
 from atende.conversations import loaders
@@ -22,6 +29,8 @@ from atende.conversations.types import Conversation, Message
 from atende.graphql.context import Context, Info
 from atende.graphql.errors import AuthenticationRequired, Forbidden, NotFoundError
 from atende.identity.types import organization_loader
+
+logger = logging.getLogger(__name__)
 
 
 @strawberry.enum(description="What happened in the inbox.")
@@ -104,6 +113,14 @@ async def _still_member(context: Context, organization_id: UUID) -> None:
         raise Forbidden("You are no longer a member of this organization.")
 
 
+async def _after_database_error(context: Context, error: psycopg.OperationalError) -> None:
+    """Drop the event's transaction (its connection may be dead) so the next event starts
+    afresh; the subscription goes on."""
+    logger.warning("subscription event not readable (%s); sending RESYNC", type(error).__name__)
+    with contextlib.suppress(psycopg.Error):
+        await context.release(commit=False)
+
+
 async def _conversation_event(context: Context, event: DatabaseEvent) -> ConversationEvent | None:
     """The event as the caller may see it now, or ``None`` when there is nothing to send."""
     kind = _CONVERSATION_KINDS.get(event.kind)
@@ -146,9 +163,16 @@ class ConversationsSubscription:
                         kind=ConversationEventKind.RESYNC, conversation=None, message=None
                     )
                     continue
-                visible = await _conversation_event(context, event)
-                if visible is None:
-                    await context.release()
+                try:
+                    visible = await _conversation_event(context, event)
+                    if visible is None:
+                        await context.release()
+                        continue
+                except psycopg.OperationalError as error:
+                    await _after_database_error(context, error)
+                    yield ConversationEvent(
+                        kind=ConversationEventKind.RESYNC, conversation=None, message=None
+                    )
                     continue
                 yield visible
 
@@ -181,9 +205,14 @@ class ConversationsSubscription:
                 kind = _MESSAGE_KINDS.get(event.kind)
                 if kind is None or event.conversation_id != wanted or event.message_id is None:
                     continue
-                message = await loaders.messages(context).load(event.message_id)
-                if message is None:
-                    await _still_member(context, organization)
-                    await context.release()
+                try:
+                    message = await loaders.messages(context).load(event.message_id)
+                    if message is None:
+                        await _still_member(context, organization)
+                        await context.release()
+                        continue
+                except psycopg.OperationalError as error:
+                    await _after_database_error(context, error)
+                    yield MessageEvent(kind=MessageEventKind.RESYNC, message=None)
                     continue
                 yield MessageEvent(kind=kind, message=message)
