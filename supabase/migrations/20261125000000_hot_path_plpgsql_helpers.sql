@@ -10,8 +10,9 @@
 --   private.publish_event        5 calls (2 message.created, 3 message.updated)
 --   public.window_expires_at     4 calls (ingest, the reply, the send's claim)
 --
--- A profile of Postgres at 40 conversations/s put ~7 % of its CPU in the SQL-function
--- executor (fmgr_sql), most of it parsing and planning these bodies.
+-- Measured per call from a plpgsql loop on PG 15 (old body vs this one):
+-- private.publish_event 20 -> 8.5 µs, public.window_expires_at 66 -> 8.5 µs; about
+-- 0.3 ms of Postgres CPU a conversation, ~2 % of it.
 
 create or replace function private.publish_event(
     organization_id uuid,
