@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from atende.db import embedded
 from atende.db.embedded import EmbeddedPostgres
 from tests.conftest import free_port
 
@@ -99,6 +100,32 @@ def test_embedded_database_lifecycle() -> None:
         assert "not running" in stopped.stdout
     finally:
         EmbeddedPostgres(data_dir=data_dir, port=int(env["ATENDE_DB_PORT"])).destroy()
+
+
+def test_a_stop_that_hangs_ends_immediately_and_loses_nothing_committed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No time at all for the fast shutdown: pg_ctl gives up at once while the server is
+    # still shutting down, so stop() goes on to an immediate shutdown.
+    monkeypatch.setattr(embedded, "FAST_SHUTDOWN_SECONDS", 0)
+    cluster = EmbeddedPostgres(
+        data_dir=Path(tempfile.mkdtemp(prefix="atende-stop-")),
+        port=free_port(),
+        database="atende",
+        ephemeral=False,
+    )
+    try:
+        cluster.start()
+        with psycopg.connect(cluster.url("atende"), autocommit=True) as conn:
+            conn.execute("create table kept (n integer)")
+            conn.execute("insert into kept select generate_series(1, 1000)")
+        cluster.stop()
+        assert not cluster.is_running()
+        cluster.start()
+        with psycopg.connect(cluster.url("atende")) as conn:
+            assert conn.execute("select count(*) from kept").fetchone() == (1000,)
+    finally:
+        cluster.destroy()
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])

@@ -7,6 +7,7 @@ test suite. Postgres refuses to run as root, so as root every server binary runs
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import re
@@ -20,6 +21,11 @@ import psycopg
 from psycopg import sql
 
 from atende.errors import AtendeError
+
+logger = logging.getLogger(__name__)
+
+#: How long a fast shutdown may take before the server is stopped immediately.
+FAST_SHUTDOWN_SECONDS = 30
 
 DEFAULT_DATABASE = "atende"
 SUPERUSER = "postgres"
@@ -154,8 +160,24 @@ class EmbeddedPostgres:
         self.create_database(self.database)
 
     def stop(self) -> None:
-        if self.is_running():
-            self._run_as_owner(["pg_ctl", "stop", "-D", str(self.cluster_dir), "-m", "fast", "-w"])
+        """Fast shutdown (sessions ended, a checkpoint); immediate if that hangs.
+
+        Immediate is what an operator does next (pg_ctl's documentation): the server
+        stops without a checkpoint and recovers from the WAL at the next start.
+        """
+        if not self.is_running():
+            return
+        fast = ["pg_ctl", "stop", "-D", str(self.cluster_dir), "-m", "fast", "-w"]
+        result = self._run_as_owner([*fast, "-t", str(FAST_SHUTDOWN_SECONDS)], check=False)
+        if result.returncode == 0 or not self.is_running():
+            return
+        logger.warning(
+            "Postgres did not stop within %d s (fast shutdown); stopping it immediately."
+            " Server log: %s",
+            FAST_SHUTDOWN_SECONDS,
+            self._log_tail(10),
+        )
+        self._run_as_owner(["pg_ctl", "stop", "-D", str(self.cluster_dir), "-m", "immediate", "-w"])
 
     def destroy(self) -> None:
         """Stop the server and delete the data folder."""
