@@ -108,11 +108,17 @@ async def test_every_process_listens_and_the_listener_comes_back_after_losing_it
         await second.stop()
 
 
-async def publish(services: Services, organization: uuid.UUID, kind: str) -> None:
+async def publish(
+    services: Services,
+    organization: uuid.UUID,
+    kind: str,
+    conversation: uuid.UUID | None = None,
+) -> None:
+    """An event as the database publishes it (about a made-up conversation by default)."""
     async with services.database.transaction(Caller.service()) as conn:
         await conn.execute(
             "select private.publish_event(%s, %s, jsonb_build_object('conversation_id', %s))",
-            [organization, kind, uuid.uuid4()],
+            [organization, kind, conversation or uuid.uuid4()],
         )
 
 
@@ -227,28 +233,18 @@ async def test_a_subscription_outlives_a_database_blip_with_a_resync(
         await server.wait_for_subscribers(1)
         with psycopg.connect(database_url) as blocker:
             blocker.execute("lock table public.conversations in access exclusive mode")
-            await publish_about(services, organization.id, conversation, "conversation.assigned")
+            await publish(services, organization.id, "conversation.assigned", conversation)
             resync = await ws.next_payload("inbox")
             blocker.rollback()
         assert resync["data"]["conversationEvents"]["kind"] == "RESYNC"
         assert "errors" not in resync
 
         # The subscription goes on, and reads the next event as usual.
-        await publish_about(services, organization.id, conversation, "conversation.ai_changed")
+        await publish(services, organization.id, "conversation.ai_changed", conversation)
         after = await ws.next_payload("inbox")
         assert after["data"]["conversationEvents"]["kind"] == "AI_CHANGED"
         assert after["data"]["conversationEvents"]["conversation"]["id"] == str(conversation)
         await server.wait_until_no_connection_is_held()
-
-
-async def publish_about(
-    services: Services, organization: uuid.UUID, conversation: uuid.UUID, kind: str
-) -> None:
-    async with services.database.transaction(Caller.service()) as conn:
-        await conn.execute(
-            "select private.publish_event(%s, %s, jsonb_build_object('conversation_id', %s))",
-            [organization, kind, conversation],
-        )
 
 
 async def test_one_conversations_messages_arrive_as_they_are_stored(
