@@ -101,17 +101,16 @@ async def test_postgres_restarted_under_steady_webhooks(
         # A message after the restart reaches the realtime feed: LISTEN is back.
         [late] = await product.deliver_all([Delivery(customer_number(999, "55216"), "Oi?")])
         assert late.accepted
-        try:
-            await eventually(
-                lambda: _true_if("MESSAGE_CREATED" in events.kinds_after(up_at)),
-                timeout=30,
-                what="a realtime event after the restart",
-            )
-        except AssertionError as timed_out:
-            received = events.kinds_after(up_at)
-            raise AssertionError(
-                f"{timed_out}: received {received}, errors {events.errors}"
-            ) from None
+
+        async def received() -> str:
+            return f"received {events.kinds_after(up_at)}, errors {events.errors}"
+
+        await eventually(
+            lambda: _true_if("MESSAGE_CREATED" in events.kinds_after(up_at)),
+            timeout=30,
+            what="a realtime event after the restart",
+            explain=received,
+        )
     finally:
         for watcher in watchers:
             watcher.cancel()

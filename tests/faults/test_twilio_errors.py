@@ -80,12 +80,12 @@ async def test_twilio_rate_limits_and_fails_then_recovers(
             [m["status"] for m in outbound.get(d.customer, [])] == ["delivered"] for d in deliveries
         )
 
-    try:
-        await eventually(settled, timeout=30, what="every reply delivered")
-    except AssertionError as timed_out:
-        raise AssertionError(
-            f"{timed_out}: {await _unsettled(product, simulator, deliveries)}"
-        ) from None
+    await eventually(
+        settled,
+        timeout=30,
+        what="every reply delivered",
+        explain=lambda: _unsettled(product, simulator, deliveries),
+    )
     sent = await simulator.sent_by_customer()
     runs = await product.fetch_all(
         "select attempts from procrastinate.procrastinate_jobs"

@@ -94,15 +94,18 @@ async def eventually(
     timeout: float,
     interval: float = 0.1,
     what: str = "condition",
+    explain: Callable[[], Awaitable[str]] | None = None,
 ) -> T:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s."""
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s,
+    saying what ``explain`` finds then (the state that kept the condition false)."""
     deadline = time.monotonic() + timeout
     while True:
         value = await condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout:g}s")
+            detail = f": {await explain()}" if explain is not None else ""
+            raise AssertionError(f"{what} not met within {timeout:g}s{detail}")
         await asyncio.sleep(interval)
 
 
