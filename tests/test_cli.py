@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -148,6 +149,37 @@ def test_worker_stops_gracefully_on_signal(database_url: str, stop_signal: signa
     assert "worker stopped" in output
 
 
+def wait_until_idle(database_url: str, timeout: float = 30.0) -> None:
+    """Until the worker's startup jobs ran and none is running or due (for half a second).
+
+    So the outage meets an idle worker, which stops at once when its LISTEN connection
+    dies. One meeting jobs mid-way stops only after their connections time out (5 s in the
+    queue's pool, up to 30 s in the shared one), which tests/faults/test_postgres_restart.py
+    covers with a live load.
+    """
+    busy_or_done = """
+        select count(*) filter (
+                   where status = 'doing'
+                      or status = 'todo' and coalesce(scheduled_at, now()) <= now()
+               ),
+               count(*) filter (where status in ('succeeded', 'failed'))
+          from procrastinate.procrastinate_jobs
+    """
+    deadline = time.monotonic() + timeout
+    idle_since: float | None = None
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            busy, done = conn.execute(busy_or_done).fetchone() or (1, 0)
+            if busy or not done:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= 0.5:
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"the worker was not idle within {timeout} s")
+
+
 def test_worker_outlives_a_database_outage(database_url: str, postgres: EmbeddedPostgres) -> None:
     # Procrastinate stops its worker when its LISTEN connection cannot reconnect (found by
     # tests/faults/test_postgres_restart.py): the process starts a new one, once it can.
@@ -173,6 +205,7 @@ def test_worker_outlives_a_database_outage(database_url: str, postgres: Embedded
 
     try:
         read_until("Starting worker")
+        wait_until_idle(database_url)
         with psycopg.connect(postgres.url("postgres"), autocommit=True) as admin:
             admin.execute(f'alter database "{database}" allow_connections false')
             try:

@@ -21,6 +21,11 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 #: Connections for Procrastinate's statements: each is short (one round trip), so a few
 #: serve any concurrency; a job finishing while all are busy waits a moment.
 QUEUE_POOL_MAX_SIZE = 4
+#: How long a queue statement waits for one of those connections. Short, because they are
+#: never busy for long: a longer wait means the database is away, and the queue worker
+#: should stop (and be restarted) rather than hold its jobs waiting (30 s each, measured,
+#: with the pool's default), which kept a worker from noticing an outage for 90 s.
+QUEUE_POOL_WAIT_SECONDS = 5.0
 
 
 #: Pause before restarting a queue worker that stopped by itself (doubling, up to the
@@ -63,6 +68,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         max_size=QUEUE_POOL_MAX_SIZE,
         name="atende-worker-queue",
         autocommit=True,
+        wait_timeout=QUEUE_POOL_WAIT_SECONDS,
     )
     async with (
         open_services(settings, name="atende-worker") as services,

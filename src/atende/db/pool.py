@@ -25,6 +25,12 @@ class DatabaseUnavailable(AtendeError):
     """The database cannot be reached."""
 
 
+#: How long the pool keeps trying to replace a lost connection (after 1 s, then doubling)
+#: before that attempt gives up; the next request that finds no connection starts a new
+#: one at once. psycopg_pool's default (5 minutes) lets the pause between tries grow past a
+#: minute, so after an outage a process would notice the database's return that late.
+RECONNECT_TIMEOUT_SECONDS = 15.0
+
 #: A connection back in the pool for less than this is handed out again unchecked.
 CHECK_IDLE_AFTER_SECONDS = 1.0
 _returned_at: WeakKeyDictionary[Connection, float] = WeakKeyDictionary()
@@ -61,6 +67,7 @@ def create_pool(
     max_size: int = 10,
     name: str = "atende",
     autocommit: bool = False,
+    wait_timeout: float = 30.0,
 ) -> Pool:
     """A closed pool; open it with ``await pool.open(wait=True)``.
 
@@ -68,6 +75,9 @@ def create_pool(
     trip (psycopg otherwise sends BEGIN and COMMIT around it: three). For callers whose
     every unit of work is one statement, such as Procrastinate's queue operations;
     ``Database`` transactions need the default.
+
+    ``wait_timeout``: how long a caller waits for a connection (all busy, or the database
+    away) before ``psycopg_pool.PoolTimeout``; callers may pass their own.
     """
     return AsyncConnectionPool(
         conninfo,
@@ -82,6 +92,8 @@ def create_pool(
         check=_check_if_idle,
         reset=_remember_return,
         name=name,
+        timeout=wait_timeout,
+        reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
     )
 
 
