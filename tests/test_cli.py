@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -126,6 +128,38 @@ def test_a_stop_that_hangs_ends_immediately_and_loses_nothing_committed(
         with psycopg.connect(cluster.url("atende")) as conn:
             assert conn.execute("select count(*) from kept").fetchone() == (1000,)
     finally:
+        cluster.destroy()
+
+
+def test_connections_opened_during_a_shutdown_do_not_hold_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Postgres 15 waits for connections that arrive during its shutdown and never send a
+    # startup packet, up to authentication_timeout: found in the fault suite, where a
+    # fast shutdown under client retries held 30 s and more.
+    monkeypatch.setattr(embedded, "AUTHENTICATION_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(embedded, "FAST_SHUTDOWN_SECONDS", 20)
+    cluster = EmbeddedPostgres(
+        data_dir=Path(tempfile.mkdtemp(prefix="atende-stop-")), port=free_port(), ephemeral=True
+    )
+    silent: list[socket.socket] = []
+    try:
+        cluster.start()
+        with psycopg.connect(cluster.url()) as conn:
+            assert conn.execute("show authentication_timeout").fetchone() == ("1s",)
+        stopping = threading.Thread(target=cluster.stop)
+        stopping.start()
+        while stopping.is_alive() and len(silent) < 20:
+            with contextlib.suppress(OSError):
+                silent.append(socket.create_connection(("127.0.0.1", cluster.port), timeout=1))
+            time.sleep(0.01)
+        stopping.join(timeout=60)
+        assert silent, "no connection reached the server while it was stopping"
+        assert not cluster.is_running()
+        assert "stopping it immediately" not in caplog.text
+    finally:
+        for connection in silent:
+            connection.close()
         cluster.destroy()
 
 
