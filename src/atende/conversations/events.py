@@ -30,6 +30,8 @@ logger = logging.getLogger("atende.events")
 CHANNEL = "atende_events"
 #: A synthetic kind: events may have been lost; subscribers should refetch.
 RESYNC = "resync"
+#: How long the listener waits for the database to accept its connection.
+LISTEN_CONNECT_TIMEOUT_SECONDS = 10
 
 
 class DatabaseEvent(BaseModel):
@@ -157,8 +159,13 @@ class EventHub:
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
 
     async def _listen(self) -> None:
+        # A bounded connect: psycopg waits 130 s by default for a server that accepted the
+        # connection but does not answer, and nothing is heard meanwhile.
         conn = await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, application_name="atende-events"
+            self.conninfo,
+            autocommit=True,
+            application_name="atende-events",
+            connect_timeout=LISTEN_CONNECT_TIMEOUT_SECONDS,
         )
         async with conn:
             await conn.execute(f"listen {CHANNEL}")
