@@ -103,7 +103,7 @@ async def launch(
             product.stop()
         if request.node.stash.get(_FAILED, False):
             for product in made:
-                print(product.logs()[-20_000:])
+                print(product.logs(tail=10_000))
     # Whatever the fault, its logs (tracebacks of outages included) hold no secret.
     leaked = {name for product in made for name in product.leaked_secrets()}
     assert not leaked, f"secrets in the processes' output: {sorted(leaked)}"

@@ -510,9 +510,11 @@ class Product:
             process.stop()
         self.cluster.drop_database(self.database)
 
-    def logs(self) -> str:
+    def logs(self, tail: int | None = None) -> str:
+        """Every process's output (each one's last ``tail`` characters, if given)."""
         return "\n".join(
-            f"===== {process.name} =====\n{process.log()}" for process in self.processes.values()
+            f"===== {process.name} =====\n{process.log()[-tail if tail else 0 :]}"
+            for process in self.processes.values()
         )
 
     # -- the database ------------------------------------------------------------------
