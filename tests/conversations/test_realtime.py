@@ -4,6 +4,7 @@ graphql-transport-ws, authorised at start and re-checked at every event."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import httpx
@@ -14,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from atende.config import Settings
 from atende.conversations.events import RESYNC, DatabaseEvent, EventHub, Subscription
 from atende.db.session import Caller
+from atende.graphql.context import RequestTransaction
 from atende.services import Services
 from tests.factories import Factory
 from tests.graphql.live import RECEIVE_TIMEOUT, graphql_socket, live_server
@@ -240,6 +242,50 @@ async def test_a_subscription_outlives_a_database_blip_with_a_resync(
         assert "errors" not in resync
 
         # The subscription goes on, and reads the next event as usual.
+        await publish(services, organization.id, "conversation.ai_changed", conversation)
+        after = await ws.next_payload("inbox")
+        assert after["data"]["conversationEvents"]["kind"] == "AI_CHANGED"
+        assert after["data"]["conversationEvents"]["conversation"]["id"] == str(conversation)
+        await server.wait_until_no_connection_is_held()
+
+
+async def test_a_subscription_outlives_its_connection_dying_before_the_commit(
+    settings: Settings,
+    factory: Factory,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by tests/faults/test_postgres_restart.py: the database went away between an
+    # event's read and its transaction's commit, and the subscription ended with an
+    # internal error. Here the event's own session is terminated just before its commit.
+    organization = await factory.organization()
+    watcher = organization.owner
+    conversation = await factory.messaging.conversation(organization)
+    finish = RequestTransaction.finish
+    terminated: list[int] = []
+
+    async def terminate_then_finish(self: RequestTransaction, *, commit: bool) -> None:
+        conn = self._conn
+        if conn is not None and commit and not terminated:
+            terminated.append(conn.info.backend_pid)
+            with contextlib.suppress(psycopg.OperationalError):
+                await conn.execute("select pg_terminate_backend(pg_backend_pid())")
+        await finish(self, commit=commit)
+
+    async with (
+        live_server(settings) as server,
+        graphql_socket(server, {"Authorization": f"Bearer {watcher.token}"}) as ws,
+    ):
+        assert (await ws.receive())["type"] == "connection_ack"
+        await ws.subscribe("inbox", INBOX_EVENTS, {"org": str(organization.id)})
+        await server.wait_for_subscribers(1)
+        monkeypatch.setattr(RequestTransaction, "finish", terminate_then_finish)
+        await publish(services, organization.id, "conversation.assigned", conversation)
+        first = await ws.next_payload("inbox")
+        assert terminated, "the event's transaction was not ended"
+        assert first["data"]["conversationEvents"]["kind"] == "ASSIGNED"
+
+        # The subscription goes on, and reads the next event on a live connection.
         await publish(services, organization.id, "conversation.ai_changed", conversation)
         after = await ws.next_payload("inbox")
         assert after["data"]["conversationEvents"]["kind"] == "AI_CHANGED"

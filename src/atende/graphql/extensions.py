@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 
+import psycopg
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult, StreamExecutionResult
@@ -15,6 +17,8 @@ from atende.graphql.errors import (
     Unauthenticated,
     operation_succeeded,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class AuthenticationExtension(SchemaExtension):
@@ -67,5 +71,15 @@ class TransactionExtension(SchemaExtension):
         # client never holds a database connection, and the next event reads afresh.
         context = self.execution_context.context
         if isinstance(context, Context) and isinstance(result, OperationResult):
-            await context.release(commit=not result.errors)
+            try:
+                await context.release(commit=not result.errors)
+            except psycopg.Error as error:
+                # The event was read; only ending its (read-only) transaction failed, as
+                # when the database goes away at that moment. The event still goes out,
+                # and the next one reads on a fresh connection: ending the subscription
+                # here would leave the client with an internal error and no more events.
+                logger.warning(
+                    "subscription event's transaction did not end cleanly (%s)",
+                    type(error).__name__,
+                )
         yield
