@@ -700,7 +700,7 @@ class Product:
 
 @dataclass
 class ReadinessLog:
-    """``/readyz`` answers over time (monotonic seconds, status or None)."""
+    """``/readyz`` answers over time (monotonic seconds when each came, status or None)."""
 
     samples: list[tuple[float, int | None]] = field(default_factory=list)
 
@@ -714,7 +714,10 @@ class ReadinessLog:
 async def watch_readiness(product: Product, log: ReadinessLog, interval: float = 0.25) -> None:
     """Poll ``/readyz`` until cancelled."""
     while True:
-        log.samples.append((time.monotonic(), await product.readyz()))
+        # Timed when the answer comes: a check may wait (for a connection) across the
+        # moment the database comes back, and its answer tells about that moment.
+        status = await product.readyz()
+        log.samples.append((time.monotonic(), status))
         await asyncio.sleep(interval)
 
 

@@ -25,13 +25,13 @@ from uuid import UUID
 import psycopg
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from atende.db.pool import with_connect_timeout
+
 logger = logging.getLogger("atende.events")
 
 CHANNEL = "atende_events"
 #: A synthetic kind: events may have been lost; subscribers should refetch.
 RESYNC = "resync"
-#: How long the listener waits for the database to accept its connection.
-LISTEN_CONNECT_TIMEOUT_SECONDS = 10
 
 
 class DatabaseEvent(BaseModel):
@@ -134,7 +134,9 @@ class EventHub:
         except ValidationError:
             logger.warning("ignoring a malformed event on %s", CHANNEL)
             return
-        for subscription in tuple(self._subscriptions.get(event.organization_id, ())):
+        subscribers = tuple(self._subscriptions.get(event.organization_id, ()))
+        logger.debug("event %s: %d subscription(s)", event.kind, len(subscribers))
+        for subscription in subscribers:
             subscription.offer(event)
 
     def _resync_everyone(self) -> None:
@@ -159,13 +161,8 @@ class EventHub:
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
 
     async def _listen(self) -> None:
-        # A bounded connect: psycopg waits 130 s by default for a server that accepted the
-        # connection but does not answer, and nothing is heard meanwhile.
         conn = await psycopg.AsyncConnection.connect(
-            self.conninfo,
-            autocommit=True,
-            application_name="atende-events",
-            connect_timeout=LISTEN_CONNECT_TIMEOUT_SECONDS,
+            with_connect_timeout(self.conninfo), autocommit=True, application_name="atende-events"
         )
         async with conn:
             await conn.execute(f"listen {CHANNEL}")
@@ -174,6 +171,7 @@ class EventHub:
             self.listening.set()
             if self.connections > 1:
                 # Whatever happened while we were away was not heard.
+                logger.info("event listener back (LISTEN %s); sending RESYNC", CHANNEL)
                 self._resync_everyone()
             while True:
                 async for notify in conn.notifies(timeout=self.health_check_interval):

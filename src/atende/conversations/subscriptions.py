@@ -166,6 +166,7 @@ class ConversationsSubscription:
                 try:
                     visible = await _conversation_event(context, event)
                     if visible is None:
+                        logger.debug("subscription: event %s not visible", event.kind)
                         await context.release()
                         continue
                 except psycopg.OperationalError as error:

@@ -6,8 +6,9 @@ import time
 from typing import TypeAlias
 from weakref import WeakKeyDictionary
 
+import psycopg
 from psycopg import AsyncConnection, OperationalError
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -30,6 +31,23 @@ class DatabaseUnavailable(AtendeError):
 #: one at once. psycopg_pool's default (5 minutes) lets the pause between tries grow past a
 #: minute, so after an outage a process would notice the database's return that late.
 RECONNECT_TIMEOUT_SECONDS = 15.0
+
+#: How long one connection attempt may take, unless the connection string says otherwise.
+#: psycopg's default is 130 s: an attempt against a server that accepts the connection and
+#: does not answer (one shutting down waits for such clients up to its
+#: ``authentication_timeout``, 60 s by default) would hold up the pool's next attempts.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def with_connect_timeout(conninfo: str) -> str:
+    """``conninfo`` with our ``connect_timeout``, unless it sets one of its own."""
+    try:
+        if conninfo_to_dict(conninfo).get("connect_timeout"):
+            return conninfo
+        return make_conninfo(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    except psycopg.ProgrammingError:
+        return conninfo  # not parseable: connecting reports it
+
 
 #: A connection back in the pool for less than this is handed out again unchecked.
 CHECK_IDLE_AFTER_SECONDS = 1.0
@@ -80,7 +98,7 @@ def create_pool(
     away) before ``psycopg_pool.PoolTimeout``; callers may pass their own.
     """
     return AsyncConnectionPool(
-        conninfo,
+        with_connect_timeout(conninfo),
         connection_class=AsyncConnection[DictRow],
         kwargs={"row_factory": dict_row, "application_name": name},
         min_size=min_size,
