@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import uuid
 
 import httpx
@@ -108,6 +110,41 @@ async def test_every_process_listens_and_the_listener_comes_back_after_losing_it
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_a_listener_whose_session_stops_answering_reconnects(
+    database_url: str, services: Services
+) -> None:
+    # The listener's server process is stopped (SIGSTOP): the connection stays open and
+    # silent, as when a session's answers stop reaching the listener. The quiet-time
+    # check times out, and the listener reconnects and LISTENs again.
+    hub = EventHub(
+        database_url, min_backoff=0.05, health_check_interval=0.2, health_check_timeout=0.5
+    )
+    organization = uuid.uuid4()
+    await hub.start()
+    stopped: list[int] = []
+    try:
+        await asyncio.wait_for(hub.listening.wait(), RECEIVE_TIMEOUT)
+        with hub.subscribe(organization) as subscription:
+            with psycopg.connect(database_url, autocommit=True) as admin:
+                row = admin.execute(
+                    "select pid from pg_stat_activity"
+                    " where application_name = 'atende-events' and datname = current_database()"
+                ).fetchone()
+            assert row is not None
+            os.kill(row[0], signal.SIGSTOP)
+            stopped.append(row[0])
+            assert (await asyncio.wait_for(subscription.get(), RECEIVE_TIMEOUT)).kind == RESYNC
+            await publish(services, organization, "message.created")
+            assert (await asyncio.wait_for(subscription.get(), RECEIVE_TIMEOUT)).kind == (
+                "message.created"
+            )
+            assert hub.connections == 2
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+        await hub.stop()
 
 
 async def publish(

@@ -104,7 +104,14 @@ async def test_postgres_restarted_under_steady_webhooks(
         assert late.accepted
 
         async def received() -> str:
-            return f"received {events.kinds_after(up_at)}, errors {events.errors}"
+            listeners = await product.fetch_all(
+                "select pid, state, query, backend_start, wait_event"
+                " from pg_stat_activity where application_name = 'atende-events'"
+            )
+            return (
+                f"received {events.kinds_after(up_at)}, errors {events.errors};"
+                f" listener sessions {listeners}"
+            )
 
         await eventually(
             lambda: _true_if("MESSAGE_CREATED" in events.kinds_after(up_at)),
