@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import time
 
@@ -99,9 +100,18 @@ async def test_postgres_restarted_under_steady_webhooks(
             timeout=30,
             what="/readyz 200 again",
         )
-        # A message after the restart reaches the realtime feed: LISTEN is back.
-        [late] = await product.deliver_all([Delivery(customer_number(999, "55216"), "Oi?")])
-        assert late.accepted
+
+        # Messages after the restart reach the realtime feed: LISTEN is back. One every few
+        # seconds until one is heard: a listener whose connection went deaf finds out at
+        # its quiet-time check (within 15 s) and comes back, missing what came meanwhile.
+        async def keep_writing() -> None:
+            for index in itertools.count(999):
+                customer = customer_number(index, "55216")
+                [late] = await product.deliver_all([Delivery(customer, "Oi?")])
+                assert late.accepted
+                await asyncio.sleep(5)
+
+        writer = asyncio.create_task(keep_writing())
 
         async def received() -> str:
             listeners = await product.fetch_all(
@@ -113,12 +123,16 @@ async def test_postgres_restarted_under_steady_webhooks(
                 f" listener sessions {listeners}"
             )
 
-        await eventually(
-            lambda: _true_if("MESSAGE_CREATED" in events.kinds_after(up_at)),
-            timeout=30,
-            what="a realtime event after the restart",
-            explain=received,
-        )
+        try:
+            await eventually(
+                lambda: _true_if("MESSAGE_CREATED" in events.kinds_after(up_at)),
+                timeout=45,
+                what="a realtime event after the restart",
+                explain=received,
+            )
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
     finally:
         for watcher in watchers:
             watcher.cancel()
