@@ -180,8 +180,9 @@ class EventHub:
                     self.dispatch(notify.payload)
                 # Quiet for a while: make sure the connection still lives and its answers
                 # still reach us, in bounded time. Seen in the Postgres restart fault test
-                # (about 1 run in 10): after reconnecting, the session sat idle on the
-                # server with its answer sent, and nothing more reached the listener; an
-                # unbounded check waited forever and every event was lost.
+                # (about 1 run in 10, cause not found): after reconnecting, the session sat
+                # idle on the server, its check answered, and nothing more reached the
+                # listener; the next events were all lost. A check without an answer in
+                # time means a new connection (and a RESYNC).
                 async with asyncio.timeout(self.health_check_timeout):
                     await conn.execute("select 1")
