@@ -78,6 +78,18 @@ async def test_a_slow_subscriber_loses_its_backlog_for_one_resync_and_blocks_nob
     assert len(kinds) <= 3
 
 
+#: This database's realtime listeners (the API processes' LISTEN sessions).
+LISTENER_SESSIONS = (
+    " from pg_stat_activity"
+    " where application_name = 'atende-events' and datname = current_database()"
+)
+
+
+async def next_kind(subscription: Subscription) -> str:
+    """The kind of the subscription's next event; fails after ``RECEIVE_TIMEOUT``."""
+    return (await asyncio.wait_for(subscription.get(), RECEIVE_TIMEOUT)).kind
+
+
 async def test_every_process_listens_and_the_listener_comes_back_after_losing_its_connection(
     database_url: str, services: Services
 ) -> None:
@@ -90,22 +102,17 @@ async def test_every_process_listens_and_the_listener_comes_back_after_losing_it
         await asyncio.wait_for(second.listening.wait(), RECEIVE_TIMEOUT)
         with first.subscribe(organization) as one, second.subscribe(organization) as two:
             await publish(services, organization, "message.created")
-            assert (await asyncio.wait_for(one.get(), RECEIVE_TIMEOUT)).kind == "message.created"
-            assert (await asyncio.wait_for(two.get(), RECEIVE_TIMEOUT)).kind == "message.created"
+            assert await next_kind(one) == "message.created"
+            assert await next_kind(two) == "message.created"
 
             # The database drops the listeners (a restart, a failover): they reconnect,
             # LISTEN again, and tell their subscribers that events may have been missed.
             with psycopg.connect(database_url, autocommit=True) as admin:
-                admin.execute(
-                    "select pg_terminate_backend(pid) from pg_stat_activity"
-                    " where application_name = 'atende-events' and datname = current_database()"
-                )
-            assert (await asyncio.wait_for(one.get(), RECEIVE_TIMEOUT)).kind == RESYNC
-            assert (await asyncio.wait_for(two.get(), RECEIVE_TIMEOUT)).kind == RESYNC
+                admin.execute("select pg_terminate_backend(pid)" + LISTENER_SESSIONS)
+            assert await next_kind(one) == RESYNC
+            assert await next_kind(two) == RESYNC
             await publish(services, organization, "conversation.assigned")
-            assert (await asyncio.wait_for(one.get(), RECEIVE_TIMEOUT)).kind == (
-                "conversation.assigned"
-            )
+            assert await next_kind(one) == "conversation.assigned"
             assert first.connections == 2
     finally:
         await first.stop()
@@ -128,18 +135,13 @@ async def test_a_listener_whose_session_stops_answering_reconnects(
         await asyncio.wait_for(hub.listening.wait(), RECEIVE_TIMEOUT)
         with hub.subscribe(organization) as subscription:
             with psycopg.connect(database_url, autocommit=True) as admin:
-                row = admin.execute(
-                    "select pid from pg_stat_activity"
-                    " where application_name = 'atende-events' and datname = current_database()"
-                ).fetchone()
+                row = admin.execute("select pid" + LISTENER_SESSIONS).fetchone()
             assert row is not None
             os.kill(row[0], signal.SIGSTOP)
             stopped.append(row[0])
-            assert (await asyncio.wait_for(subscription.get(), RECEIVE_TIMEOUT)).kind == RESYNC
+            assert await next_kind(subscription) == RESYNC
             await publish(services, organization, "message.created")
-            assert (await asyncio.wait_for(subscription.get(), RECEIVE_TIMEOUT)).kind == (
-                "message.created"
-            )
+            assert await next_kind(subscription) == "message.created"
             assert hub.connections == 2
     finally:
         for pid in stopped:

@@ -6,8 +6,7 @@ import time
 from typing import TypeAlias
 from weakref import WeakKeyDictionary
 
-import psycopg
-from psycopg import AsyncConnection, OperationalError
+from psycopg import AsyncConnection, OperationalError, ProgrammingError
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -45,7 +44,7 @@ def with_connect_timeout(conninfo: str) -> str:
         if conninfo_to_dict(conninfo).get("connect_timeout"):
             return conninfo
         return make_conninfo(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-    except psycopg.ProgrammingError:
+    except ProgrammingError:
         return conninfo  # not parseable: connecting reports it
 
 
