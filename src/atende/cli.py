@@ -18,6 +18,7 @@ from atende.db.embedded import DEFAULT_DATABASE
 from atende.db.migrations import apply_migrations, discover_migrations
 from atende.db.pool import check_reachable, describe_target
 from atende.errors import AtendeError
+from atende.gc_tuning import tune_for_service
 from atende.logs import configure_logging
 from atende.services import database_url, embedded_postgres
 
@@ -176,8 +177,10 @@ def serve(host: str | None, port: int | None) -> None:
     settings = load_settings()
     configure_logging(settings)
     asyncio.run(check_reachable(database_url(settings), timeout=10))
+    app = create_app(settings)
+    tune_for_service()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,
@@ -197,6 +200,7 @@ def worker(concurrency: int | None) -> None:
     settings = load_settings()
     configure_logging(settings)
     asyncio.run(check_reachable(database_url(settings), timeout=10))
+    tune_for_service()
     asyncio.run(run_worker(settings, concurrency=concurrency))
 
 

@@ -3,6 +3,7 @@ executor answers: values, nulls, enums, dates, and errors alike."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -70,6 +71,8 @@ async def test_fast_and_general_executors_agree(services: Services, factory: Fac
     fast = await run(AtendeExecutionContext)
 
     assert fast == general
+    # The same fields in the same order, as clients see them.
+    assert json.dumps(fast) == json.dumps(general)
     data, errors = fast
     edges = data["organization"]["conversations"]["edges"]
     assert {edge["node"]["status"] for edge in edges} == {"CLOSED", "HANDOFF"}

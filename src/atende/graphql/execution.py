@@ -1,12 +1,16 @@
-"""Execution with fast paths for plain leaf fields and prefetched related rows.
+"""Execution with fast paths for plain fields and prefetched related rows.
 
 Most of a large result is leaves read straight off an object (``id``, ``status``,
-``body``...): Strawberry's "basic fields". graphql-core still builds a resolve-info
-object, runs the resolver chain and completes the value for each, which is most of the
-CPU an inbox page costs. For such a field, with no arguments and no field middleware,
-this executor reads the attribute and serializes it with the field's own type, exactly
-as the general path would; anything else (a null, a value that will not serialize, any
-other field) takes the general path, so errors and nullability behave as before.
+``body``...): Strawberry's "basic fields" (no resolver, no field extensions). For each
+field graphql-core builds a path entry and a resolve-info object, runs the resolver
+chain and completes the value, which is most of the CPU an inbox page costs. This
+executor plans each selection set once per operation and, for a basic field of scalar
+or enum type without arguments, reads the attribute and serializes it with the field's
+own type, exactly as the general path would; anything else (a null, a value that will
+not serialize, any other field) takes the general path, so errors and nullability
+behave as before. A basic field of object or list type (an edge's ``node``, a
+connection's ``edges``) skips only the resolver call: its value is read and completed
+as graphql-core completes any resolved value.
 
 Objects may also carry related rows that came with them (a ``prefetched`` dict, by
 field name: the inbox page joins each conversation's contact and last message). For
@@ -18,6 +22,7 @@ same value when the general path runs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -27,90 +32,178 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
 )
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 DEFINITION_BACKREF = "strawberry-definition"
 
-LeafReader = tuple[str, Callable[[Any], Any]]
-_NOT_A_PLAIN_LEAF = None
-_readers: dict[tuple[int, str, str], LeafReader | None] = {}
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    """How one field of a selection set is executed."""
+
+    response_name: str
+    field_details_list: Any
+    #: The attribute a basic field reads, or None: the field runs its resolver.
+    attribute: str | None = None
+    #: For a basic scalar or enum field, its type's serializer.
+    serialize: Callable[[Any], Any] | None = None
+    #: For an argument-less field, the name its value may be prefetched under.
+    prefetch_name: str | None = None
 
 
-def plain_leaf_reader(field: GraphQLField) -> LeafReader | None:
-    """(attribute, serialize) for a basic Strawberry field of scalar or enum type."""
-    if field.args or not getattr(field.resolve, "_is_default", False):
-        return _NOT_A_PLAIN_LEAF
-    definition = (field.extensions or {}).get(DEFINITION_BACKREF)
-    python_name = getattr(definition, "python_name", None)
-    if not isinstance(python_name, str):
-        return _NOT_A_PLAIN_LEAF
-    leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-    if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-        return _NOT_A_PLAIN_LEAF
-    return python_name, leaf.serialize
-
-
-def _python_name(field: GraphQLField | None) -> str | None:
-    if field is None or field.args:
-        return None
+def _definition_name(field: GraphQLField) -> str | None:
     definition = (field.extensions or {}).get(DEFINITION_BACKREF)
     name = getattr(definition, "python_name", None)
     return name if isinstance(name, str) else None
 
 
-class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor, with the fast path for plain leaf fields."""
+def _is_basic(field: GraphQLField) -> bool:
+    """A Strawberry field without resolver or extensions: its value is an attribute."""
+    definition = (field.extensions or {}).get(DEFINITION_BACKREF)
+    return bool(
+        getattr(field.resolve, "_is_default", False)
+        and getattr(definition, "is_basic_field", False)
+    )
 
-    def execute_field(
+
+def plan_field(
+    response_name: str, field_details_list: Any, field: GraphQLField | None
+) -> FieldPlan:
+    node = field_details_list[0].node
+    if field is None or node.arguments or field.args:
+        return FieldPlan(response_name, field_details_list)
+    name = _definition_name(field)
+    if name is None:
+        return FieldPlan(response_name, field_details_list)
+    if not _is_basic(field):
+        return FieldPlan(response_name, field_details_list, prefetch_name=name)
+    named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        return FieldPlan(response_name, field_details_list, name, named.serialize)
+    return FieldPlan(response_name, field_details_list, name)
+
+
+class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, with the fast paths for plain and prefetched fields."""
+
+    _plans: dict[int, tuple[Any, list[FieldPlan]]]
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[FieldPlan]:
+        # graphql-core memoizes each grouped field set for the whole operation, so its
+        # identity names the selection; the entry holds the set, so the id stays its own.
+        try:
+            plans = self._plans
+        except AttributeError:
+            plans = self._plans = {}
+        key = id(grouped_field_set)
+        entry = plans.get(key)
+        if entry is not None and entry[0] is grouped_field_set:
+            return entry[1]
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            plan = [FieldPlan(name, details) for name, details in grouped_field_set.items()]
+        else:
+            plan = [
+                plan_field(
+                    name, details, self.schema.get_field(parent_type, details[0].node.name.value)
+                )
+                for name, details in grouped_field_set.items()
+            ]
+        plans[key] = (grouped_field_set, plan)
+        return plan
+
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: Any,
-        path: Any,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        node = field_details_list[0].node
-        if not node.arguments and not self._has_field_middleware():
-            key = (id(self.schema), parent_type.name, node.name.value)
-            try:
-                reader = _readers[key]
-            except KeyError:
-                field = self.schema.get_field(parent_type, node.name.value)
-                reader = _readers[key] = plain_leaf_reader(field) if field else None
-            if reader is not None:
-                value = getattr(source, reader[0], None)
-                if value is not None:
-                    try:
-                        serialized = reader[1](value)
-                    except Exception:  # the general path reports it
-                        serialized = None
-                    if serialized is not None:
-                        return serialized
+        # graphql-core 3.3's execute_fields, with each field executed per its plan.
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for plan in self._plan(parent_type, grouped_field_set):
+                result = self._execute_planned(
+                    plan, parent_type, source_value, path, position_context
+                )
+                if result is not Undefined:
+                    results[plan.response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(plan.response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                field = awaitable_fields[0]
+                results[field] = await results[field]
             else:
-                prefetched = getattr(source, "prefetched", None)
-                if prefetched:
-                    name = _python_name(self.schema.get_field(parent_type, node.name.value))
-                    if name in prefetched:
-                        return self._complete_prefetched(
-                            parent_type,
-                            field_details_list,
-                            path,
-                            prefetched[name],
-                            position_context,
-                        )
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
+                awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()
+
+    def _execute_planned(
+        self,
+        plan: FieldPlan,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        path: Path | None,
+        position_context: Any,
+    ) -> Any:
+        if plan.attribute is not None:
+            value = getattr(source, plan.attribute, None)
+            if plan.serialize is None:
+                return self._complete_at_hand(
+                    parent_type,
+                    plan,
+                    Path(path, plan.response_name, parent_type.name),
+                    value,
+                    position_context,
+                )
+            if value is not None:
+                try:
+                    serialized = plan.serialize(value)
+                except Exception:  # the general path reports it
+                    serialized = None
+                if serialized is not None:
+                    return serialized
+        elif plan.prefetch_name is not None:
+            prefetched = getattr(source, "prefetched", None)
+            if prefetched and plan.prefetch_name in prefetched:
+                return self._complete_at_hand(
+                    parent_type,
+                    plan,
+                    Path(path, plan.response_name, parent_type.name),
+                    prefetched[plan.prefetch_name],
+                    position_context,
+                )
+        return self.execute_field(
+            parent_type,
+            source,
+            plan.field_details_list,
+            Path(path, plan.response_name, parent_type.name),
+            position_context,
         )
 
-    def _complete_prefetched(
+    def _complete_at_hand(
         self,
         parent_type: GraphQLObjectType,
-        field_details_list: Any,
-        path: Any,
+        plan: FieldPlan,
+        path: Path,
         value: Any,
         position_context: Any,
     ) -> Any:
         """graphql-core's ``execute_field`` after its resolver call, for a value at hand."""
+        field_details_list = plan.field_details_list
         field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
         assert field is not None
         return_type = field.type
@@ -136,7 +229,3 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
-
-    def _has_field_middleware(self) -> bool:
-        manager = self.middleware_manager
-        return manager is not None and bool(manager.middlewares)

@@ -7,6 +7,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -86,14 +87,17 @@ class AtendeGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
-        # The stdlib parser recurses once per level: JSON nested a few thousand deep
-        # raises RecursionError, which would be a 500. It is malformed input (400 over
-        # HTTP, a rejected message over a WebSocket), as any other undecodable body.
+        # orjson: a few times faster than the stdlib, and JSON nested past 1024 levels is
+        # a JSONDecodeError (malformed input: 400 over HTTP, a rejected message over a
+        # WebSocket), where the stdlib parser would recurse into a RecursionError, a 500.
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> str:
+        # Strawberry's streaming responses join the encoded parts as text, so text it is.
         try:
-            return json.loads(data)
-        except RecursionError:
-            text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-            raise json.JSONDecodeError("JSON nested too deeply", text[:100], 0) from None
+            return orjson.dumps(data).decode()
+        except TypeError:  # what orjson refuses (integers past 64 bits, non-text keys)
+            return json.dumps(data, separators=(",", ":"))
 
     async def process_result(
         self, request: Request, result: ExecutionResult
