@@ -34,6 +34,7 @@ from graphql import (
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from typing_extensions import override
 
 DEFINITION_BACKREF = "strawberry-definition"
 
@@ -50,6 +51,10 @@ class FieldPlan:
     serialize: Callable[[Any], Any] | None = None
     #: For an argument-less field, the name its value may be prefetched under.
     prefetch_name: str | None = None
+    #: The field's definition, for values completed at hand.
+    field: GraphQLField | None = None
+    #: Its object type, when a value of it completes straight into its subfields.
+    object_type: GraphQLObjectType | None = None
 
 
 def _definition_name(field: GraphQLField) -> str | None:
@@ -67,6 +72,15 @@ def _is_basic(field: GraphQLField) -> bool:
     )
 
 
+def plain_object_type(return_type: Any) -> GraphQLObjectType | None:
+    """The object type of a value that completes straight into its subfields: an object
+    type (nullable or not) that needs no ``is_type_of`` check (union members do)."""
+    named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+    if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+        return named
+    return None
+
+
 def plan_field(
     response_name: str, field_details_list: Any, field: GraphQLField | None
 ) -> FieldPlan:
@@ -76,12 +90,19 @@ def plan_field(
     name = _definition_name(field)
     if name is None:
         return FieldPlan(response_name, field_details_list)
+    object_type = plain_object_type(field.type)
     if not _is_basic(field):
-        return FieldPlan(response_name, field_details_list, prefetch_name=name)
+        return FieldPlan(
+            response_name,
+            field_details_list,
+            prefetch_name=name,
+            field=field,
+            object_type=object_type,
+        )
     named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if isinstance(named, GraphQLScalarType | GraphQLEnumType):
         return FieldPlan(response_name, field_details_list, name, named.serialize)
-    return FieldPlan(response_name, field_details_list, name)
+    return FieldPlan(response_name, field_details_list, name, field=field, object_type=object_type)
 
 
 class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -112,6 +133,7 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plans[key] = (grouped_field_set, plan)
         return plan
 
+    @override
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -204,22 +226,50 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """graphql-core's ``execute_field`` after its resolver call, for a value at hand."""
         field_details_list = plan.field_details_list
-        field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+        field = plan.field
         assert field is not None
         return_type = field.type
-        info = self.build_resolve_info(
-            field, [details.node for details in field_details_list], parent_type, path
-        )
         try:
-            completed = self.complete_value(
-                return_type, field_details_list, info, path, value, position_context
-            )
+            if plan.object_type is not None and value is not None:
+                completed = self.collect_and_execute_subfields(
+                    plan.object_type, field_details_list, path, value, position_context
+                )
+            else:
+                info = self.build_resolve_info(
+                    field, [details.node for details in field_details_list], parent_type, path
+                )
+                completed = self.complete_value(
+                    return_type, field_details_list, info, path, value, position_context
+                )
             if self.is_awaitable(completed):
                 return self._await_completed(completed, return_type, field_details_list, path)
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
         return completed
+
+    @override
+    def complete_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        # An object (a list's item, as a connection's edges) goes straight to its
+        # subfields: graphql-core would reach the same call after checking each kind
+        # of type in turn.
+        if result is not None and not isinstance(result, Exception):
+            object_type = plain_object_type(return_type)
+            if object_type is not None:
+                return self.collect_and_execute_subfields(
+                    object_type, field_details_list, path, result, position_context
+                )
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     async def _await_completed(
         self, completed: Any, return_type: Any, field_details_list: Any, path: Any
