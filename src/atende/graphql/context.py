@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
-from uuid import uuid4
 
 import strawberry
 from starlette.requests import Request
@@ -109,7 +109,7 @@ class Context:
     caller: Caller = field(default_factory=Caller.anonymous)
     #: Set when the request carried a token that failed verification.
     authentication_failed: bool = False
-    request_id: str = field(default_factory=lambda: uuid4().hex)
+    request_id: str = field(default_factory=lambda: secrets.token_hex(16))
     connection_params: dict[str, Any] | None = None
 
     @property

@@ -41,10 +41,9 @@ DEFINITION_BACKREF = "strawberry-definition"
 
 @dataclass(frozen=True, slots=True)
 class FieldPlan:
-    """How one field of a selection set is executed."""
+    """How one field of a selection set is executed (the same for every operation)."""
 
     response_name: str
-    field_details_list: Any
     #: The attribute a basic field reads, or None: the field runs its resolver.
     attribute: str | None = None
     #: For a basic scalar or enum field, its type's serializer.
@@ -81,36 +80,34 @@ def plain_object_type(return_type: Any) -> GraphQLObjectType | None:
     return None
 
 
-def plan_field(
-    response_name: str, field_details_list: Any, field: GraphQLField | None
-) -> FieldPlan:
-    node = field_details_list[0].node
-    if field is None or node.arguments or field.args:
-        return FieldPlan(response_name, field_details_list)
+def plan_field(response_name: str, field: GraphQLField | None, *, arguments: bool) -> FieldPlan:
+    if field is None or arguments or field.args:
+        return FieldPlan(response_name)
     name = _definition_name(field)
     if name is None:
-        return FieldPlan(response_name, field_details_list)
+        return FieldPlan(response_name)
     object_type = plain_object_type(field.type)
     if not _is_basic(field):
-        return FieldPlan(
-            response_name,
-            field_details_list,
-            prefetch_name=name,
-            field=field,
-            object_type=object_type,
-        )
+        return FieldPlan(response_name, prefetch_name=name, field=field, object_type=object_type)
     named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if isinstance(named, GraphQLScalarType | GraphQLEnumType):
-        return FieldPlan(response_name, field_details_list, name, named.serialize)
-    return FieldPlan(response_name, field_details_list, name, field=field, object_type=object_type)
+        return FieldPlan(response_name, name, named.serialize)
+    return FieldPlan(response_name, name, field=field, object_type=object_type)
+
+
+#: Field plans by (parent type, response name, field name, arguments given); each entry
+#: holds its type, so the id in the key stays that type's.
+_field_plans: dict[tuple[int, str, str, bool], tuple[GraphQLObjectType, FieldPlan]] = {}
 
 
 class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with the fast paths for plain and prefetched fields."""
 
-    _plans: dict[int, tuple[Any, list[FieldPlan]]]
+    _plans: dict[int, tuple[Any, list[tuple[FieldPlan, Any]]]]
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[FieldPlan]:
+    def _plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> list[tuple[FieldPlan, Any]]:
         # graphql-core memoizes each grouped field set for the whole operation, so its
         # identity names the selection; the entry holds the set, so the id stays its own.
         try:
@@ -122,16 +119,25 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if entry is not None and entry[0] is grouped_field_set:
             return entry[1]
         if self.middleware_manager is not None and self.middleware_manager.middlewares:
-            plan = [FieldPlan(name, details) for name, details in grouped_field_set.items()]
+            plan = [(FieldPlan(name), details) for name, details in grouped_field_set.items()]
         else:
             plan = [
-                plan_field(
-                    name, details, self.schema.get_field(parent_type, details[0].node.name.value)
-                )
+                (self._plan_field(parent_type, name, details[0].node), details)
                 for name, details in grouped_field_set.items()
             ]
         plans[key] = (grouped_field_set, plan)
         return plan
+
+    def _plan_field(self, parent_type: GraphQLObjectType, name: str, node: Any) -> FieldPlan:
+        key = (id(parent_type), name, node.name.value, bool(node.arguments))
+        entry = _field_plans.get(key)
+        if entry is None or entry[0] is not parent_type:
+            field = self.schema.get_field(parent_type, node.name.value)
+            entry = _field_plans[key] = (
+                parent_type,
+                plan_field(name, field, arguments=bool(node.arguments)),
+            )
+        return entry[1]
 
     @override
     def execute_fields(
@@ -147,9 +153,9 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for plan in self._plan(parent_type, grouped_field_set):
+            for plan, details in self._plan(parent_type, grouped_field_set):
                 result = self._execute_planned(
-                    plan, parent_type, source_value, path, position_context
+                    plan, details, parent_type, source_value, path, position_context
                 )
                 if result is not Undefined:
                     results[plan.response_name] = result
@@ -173,9 +179,10 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return get_results()
 
-    def _execute_planned(
+    def _execute_planned(  # noqa: PLR0917 - execute_field's arguments, and the plan
         self,
         plan: FieldPlan,
+        field_details_list: Any,
         parent_type: GraphQLObjectType,
         source: Any,
         path: Path | None,
@@ -185,8 +192,9 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
             value = getattr(source, plan.attribute, None)
             if plan.serialize is None:
                 return self._complete_at_hand(
-                    parent_type,
                     plan,
+                    field_details_list,
+                    parent_type,
                     Path(path, plan.response_name, parent_type.name),
                     value,
                     position_context,
@@ -202,8 +210,9 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
             prefetched = getattr(source, "prefetched", None)
             if prefetched and plan.prefetch_name in prefetched:
                 return self._complete_at_hand(
-                    parent_type,
                     plan,
+                    field_details_list,
+                    parent_type,
                     Path(path, plan.response_name, parent_type.name),
                     prefetched[plan.prefetch_name],
                     position_context,
@@ -211,21 +220,21 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return self.execute_field(
             parent_type,
             source,
-            plan.field_details_list,
+            field_details_list,
             Path(path, plan.response_name, parent_type.name),
             position_context,
         )
 
-    def _complete_at_hand(
+    def _complete_at_hand(  # noqa: PLR0917 - as _execute_planned
         self,
-        parent_type: GraphQLObjectType,
         plan: FieldPlan,
+        field_details_list: Any,
+        parent_type: GraphQLObjectType,
         path: Path,
         value: Any,
         position_context: Any,
     ) -> Any:
         """graphql-core's ``execute_field`` after its resolver call, for a value at hand."""
-        field_details_list = plan.field_details_list
         field = plan.field
         assert field is not None
         return_type = field.type
