@@ -48,21 +48,20 @@ def with_connect_timeout(conninfo: str) -> str:
         return conninfo  # not parseable: connecting reports it
 
 
-#: A connection back in the pool for less than this is handed out again unchecked.
+#: A connection handed out less than this ago is handed out again unchecked.
 CHECK_IDLE_AFTER_SECONDS = 1.0
-_returned_at: WeakKeyDictionary[Connection, float] = WeakKeyDictionary()
-
-
-async def _remember_return(conn: Connection) -> None:
-    _returned_at[conn] = time.monotonic()
+_handed_out_at: WeakKeyDictionary[Connection, float] = WeakKeyDictionary()
 
 
 async def _check_if_idle(conn: Connection) -> None:
     """Check a connection that sat idle (a restart takes longer than a second to happen);
-    one that was in use a moment ago is alive, and checking it would cost every request a
-    round trip."""
-    returned = _returned_at.get(conn)
-    if returned is not None and time.monotonic() - returned < CHECK_IDLE_AFTER_SECONDS:
+    one handed out a moment ago was alive then, and checking it would cost every request
+    a round trip. (Timed from the hand-out, not the return: a ``reset`` callback to note
+    returns would send every return through the pool's worker task.)"""
+    now = time.monotonic()
+    last = _handed_out_at.get(conn)
+    _handed_out_at[conn] = now
+    if last is not None and now - last < CHECK_IDLE_AFTER_SECONDS:
         return
     await AsyncConnectionPool.check_connection(conn)
 
@@ -107,7 +106,6 @@ def create_pool(
         # Hands out only live connections: after a Postgres restart the pool replaces
         # dead ones instead of failing the next requests.
         check=_check_if_idle,
-        reset=_remember_return,
         name=name,
         timeout=wait_timeout,
         reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
