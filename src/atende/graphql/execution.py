@@ -23,20 +23,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from typing_extensions import override
 
 DEFINITION_BACKREF = "strawberry-definition"
+GRAPHQL_SERIALIZERS = {
+    scalar.name: scalar.serialize for scalar in (GraphQLString, GraphQLID, GraphQLBoolean)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,9 @@ class FieldPlan:
     attribute: str | None = None
     #: For a basic scalar or enum field, its type's serializer.
     serialize: Callable[[Any], Any] | None = None
+    #: The Python type whose values that serializer returns unchanged (str for String
+    #: and ID, bool for Boolean): such a value is used as it is.
+    as_is: type | None = None
     #: For an argument-less field, the name its value may be prefetched under.
     prefetch_name: str | None = None
     #: The field's definition, for values completed at hand.
@@ -80,6 +90,36 @@ def plain_object_type(return_type: Any) -> GraphQLObjectType | None:
     return None
 
 
+#: Built-in scalars whose serializers return a value of this exact type unchanged.
+_RETURNED_AS_IS: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
+
+
+def leaf_serializer(
+    named: GraphQLScalarType | GraphQLEnumType,
+) -> tuple[Callable[[Any], Any], type | None]:
+    """The serializer of a leaf type, and the type of values it returns unchanged.
+
+    A Strawberry enum serializes a member by looking for its value among the type's
+    values, one by one: a dict from member to name answers the same in one step (a
+    value it does not know gives None, and None sends the field down the general path).
+    """
+    wrapped = getattr(named, "wrapped_cls", None)
+    if (
+        isinstance(named, GraphQLEnumType)
+        and isinstance(wrapped, type)
+        and issubclass(wrapped, Enum)
+    ):
+        names: dict[Any, str] = {}
+        for name, value in named.values.items():
+            for member in wrapped:
+                if member.value == value.value:
+                    names.setdefault(member, name)
+        return names.get, None
+    if named.name in _RETURNED_AS_IS and named.serialize is GRAPHQL_SERIALIZERS.get(named.name):
+        return named.serialize, _RETURNED_AS_IS[named.name]
+    return named.serialize, None
+
+
 def plan_field(response_name: str, field: GraphQLField | None, *, arguments: bool) -> FieldPlan:
     if field is None or arguments or field.args:
         return FieldPlan(response_name)
@@ -91,7 +131,7 @@ def plan_field(response_name: str, field: GraphQLField | None, *, arguments: boo
         return FieldPlan(response_name, prefetch_name=name, field=field, object_type=object_type)
     named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if isinstance(named, GraphQLScalarType | GraphQLEnumType):
-        return FieldPlan(response_name, name, named.serialize)
+        return FieldPlan(response_name, name, *leaf_serializer(named))
     return FieldPlan(response_name, name, field=field, object_type=object_type)
 
 
@@ -200,6 +240,8 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     position_context,
                 )
             if value is not None:
+                if type(value) is plan.as_is:
+                    return value
                 try:
                     serialized = plan.serialize(value)
                 except Exception:  # the general path reports it
