@@ -25,13 +25,13 @@ database is unavailable, every delivery of the batch gets the error (503: Twilio
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
 import psycopg
 from psycopg.rows import DictRow
 
@@ -151,7 +151,7 @@ class GroupCommit:
             Caller.service(),
             queries[self.query],
             # One JSON document, not one array per argument: quoted once, cheaply.
-            {"items": json.dumps(items, ensure_ascii=False, default=str)},
+            {"items": orjson.dumps(items, default=str).decode()},
             timeout=self.timeout,
         )
         if len(rows) != len(items):

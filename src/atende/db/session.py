@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,8 +19,7 @@ from typing import Any, LiteralString
 from uuid import UUID
 
 import psycopg
-from psycopg import AsyncClientCursor
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow
 
 from atende.db.pool import Connection, Pool
 
@@ -89,11 +87,13 @@ class Database:
     ) -> DictRow | None:
         """One statement in a transaction of its own as ``caller``: its first row.
 
-        For hot paths (webhooks): the caller's settings and the statement travel in one
-        simple-query message, which Postgres runs as one implicit transaction (the
-        ``set_config(..., true)`` apply to the statement, and both commit or roll back
-        together): one round trip instead of four (BEGIN, settings, statement, COMMIT).
-        Parameters are bound client-side, by psycopg's quoting (``ClientCursor``).
+        For hot paths (webhooks, jobs): the caller's settings and the statement travel
+        together, in a pipeline of one Sync, which Postgres runs as one implicit
+        transaction (the ``set_config(..., true)`` apply to the statement, and both
+        commit or roll back together): one round trip instead of four (BEGIN, settings,
+        statement, COMMIT). Parameters are bound server-side and the statements are
+        prepared as any other, so a large parameter (a webhook batch's JSON) is sent as
+        it is, not quoted into the query text.
         """
         rows = await self.fetch_all(caller, query, params, timeout=timeout)
         return rows[0] if rows else None
@@ -108,19 +108,12 @@ class Database:
     ) -> list[DictRow]:
         """``fetch_one``, every row."""
         async with self.pool.connection(timeout=timeout) as conn:
-            await conn.set_autocommit(True)  # the message is its own transaction
+            # No BEGIN of psycopg's: the pipeline's Sync ends the implicit transaction.
+            await conn.set_autocommit(True)
             try:
-                cursor = AsyncClientCursor(conn, row_factory=dict_row)
-                await cursor.execute(
-                    _BECOME + b"; " + _NAMED_PARAMETER.sub("%s", query).encode(),
-                    [
-                        caller.role.value,
-                        json.dumps(dict(caller.claims)),
-                        str(self.statement_timeout_ms),
-                        *_as_sequence(query, params),
-                    ],
-                )
-                cursor.nextset()
+                async with conn.pipeline():
+                    await set_caller(conn, caller, statement_timeout_ms=self.statement_timeout_ms)
+                    cursor = await conn.execute(query, params)
                 return await cursor.fetchall()
             finally:
                 # A broken connection refuses; the pool discards it anyway.
@@ -136,24 +129,6 @@ class Database:
     async def ping(self) -> None:
         async with self.pool.connection() as conn:
             await conn.execute("select 1")
-
-
-_BECOME = (
-    b"select set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
-    b" set_config('statement_timeout', %s, true)"
-)
-
-
-def _as_sequence(query: str, params: Mapping[str, Any] | Sequence[Any] | None) -> list[Any]:
-    """Positional parameters for ``query`` (named ``%(name)s`` ones in order of use)."""
-    if params is None:
-        return []
-    if not isinstance(params, Mapping):
-        return list(params)
-    return [params[name] for name in _NAMED_PARAMETER.findall(query)]
-
-
-_NAMED_PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
 async def become(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
