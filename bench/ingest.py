@@ -14,9 +14,10 @@ same client at the same concurrency, in the same run, in alternating rounds:
 
 - **closed loop** (``concurrency`` clients, each sending its next request when the last
   answers): throughput and p50/p99 latency;
-- **open loop** at a fixed rate, the rate Atende must sustain (``throughput_target`` x
-  the baseline's closed-loop throughput), latency measured from each request's scheduled
-  time (no coordinated omission): p99 at that rate, for both.
+- **open loop** at a fixed rate, the rate the baseline sustains (measured: fixed rates
+  from a quarter of its closed-loop throughput, 1.25x a step, while its p99 stays under
+  the target), latency measured from each request's scheduled time (no coordinated
+  omission): p99 at that rate, for both.
 
 Targets: throughput at least 70 % of the baseline's; p99 under 50 ms at that rate.
 After the run, every message sent is checked to be stored exactly once.
