@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import psycopg
 import pytest
 
@@ -73,3 +75,11 @@ async def test_a_failing_block_rolls_back(services: Services, factory: Factory) 
             await conn.execute("select count(*) as n from public.organizations")
         ).fetchone()
     assert row == {"n": 0}
+
+
+async def test_timestamps_come_back_in_utc(services: Services) -> None:
+    # The pool's sessions run in the zone named UTC: psycopg then reads timestamps with
+    # datetime's own UTC (a zoneinfo zone, as for a cluster's Etc/UTC, is slower).
+    row = await services.database.fetch_one(Caller.service(), "select now() as at")
+    assert row is not None
+    assert row["at"].tzinfo is UTC

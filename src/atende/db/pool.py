@@ -67,7 +67,10 @@ async def _check_if_idle(conn: Connection) -> None:
 
 
 async def _configure(conn: Connection) -> None:
-    await conn.execute(f"set search_path to {SEARCH_PATH}")
+    # Time zone UTC, by that name: the same zone as the Etc/UTC a cluster may default
+    # to, but psycopg reads timestamps of a session in "UTC" with datetime's own UTC,
+    # about a fifth faster than through a zoneinfo zone (an inbox page has ~200).
+    await conn.execute(f"set search_path to {SEARCH_PATH}; set time zone 'UTC'")
     await conn.commit()
 
 
