@@ -3,6 +3,7 @@ executor answers: values, nulls, enums, dates, and errors alike."""
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any
 
@@ -78,3 +79,53 @@ async def test_fast_and_general_executors_agree(services: Services, factory: Fac
     assert {edge["node"]["status"] for edge in edges} == {"CLOSED", "HANDOFF"}
     assert data["broken"] is None
     assert [error["extensions"]["code"] for error in errors] == ["BAD_USER_INPUT"]
+
+
+INBOX = """
+query ($org: ID!) {
+  organization(id: $org) {
+    conversations(first: 20) {
+      edges {
+        cursor
+        node {
+          id status aiEnabled lastMessageAt
+          contact { id name phoneNumber }
+          lastMessage { id body direction author createdAt }
+        }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+
+async def test_an_operation_leaves_no_garbage_for_the_cycle_collector(
+    services: Services, factory: Factory
+) -> None:
+    # The executor and all it memoized are freed by reference counting when the
+    # operation ends (AtendeExecutionContext.build_response), not left for the cycle
+    # collector. (An operation with errors still leaves cycles: tracebacks.)
+    organization = await factory.organization()
+    await factory.messaging.message(await factory.messaging.conversation(organization))
+    schema = build_schema()
+    context = Context(
+        services=services,
+        request=Request({"type": "http", "app": None, "headers": []}),
+        caller=Caller.user(organization.owner.claims),
+    )
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = await schema.execute(
+            INBOX, variable_values={"org": str(organization.id)}, context_value=context
+        )
+        gc.collect()
+        leftovers = {type(item).__name__ for item in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert result.errors is None
+    assert result.data is not None
+    assert "AtendeExecutionContext" not in leftovers
+    assert "CollectedFields" not in leftovers
