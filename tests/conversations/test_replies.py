@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from atende.conversations.tasks import DEBOUNCED, ConversationTasks
 from atende.services import Services
 from tests.conversations.conftest import EventLog, Inspector, Shop, Worker, eventually
 from tests.factories import ReplyFactory
@@ -75,7 +76,11 @@ async def test_a_burst_of_messages_gets_one_answer_that_saw_them_all(
     await replies.configure_agent(shop.organization.id, debounce_seconds=1)
     texts = ["oi", "bom dia", "queria saber", "se vocês abrem", "no domingo?"]
 
-    for text in texts:
+    # The burst lasts longer than the debounce: the job deferred by the first message
+    # comes due while the customer is still writing, and must wait for the rest.
+    for number, text in enumerate(texts):
+        if number:
+            await asyncio.sleep(0.35)
         ingested = await replies.inbound(shop.channel, text)
 
     assert await inspect.settled_outcomes(ingested.conversation_id, 1) == ["replied"]
@@ -84,7 +89,52 @@ async def test_a_burst_of_messages_gets_one_answer_that_saw_them_all(
     assert request.user_texts == texts
     [reply] = await inspect.outbound(ingested.conversation_id)
     assert reply["body"] == "eco: no domingo?"
-    assert len(await inspect.jobs("conversations:generate_reply")) == 1
+    [quiet] = await inspect.rows(
+        "select max(r.created_at) filter (where r.direction = 'outbound')"
+        " - max(r.created_at) filter (where r.direction = 'inbound') as quiet"
+        " from public.messages as r where r.conversation_id = %s",
+        ingested.conversation_id,
+    )
+    assert quiet["quiet"].total_seconds() >= 1.0  # a debounce after the last message
+    jobs = await inspect.jobs("conversations:generate_reply")
+    assert {job["status"] for job in jobs} == {"succeeded"}
+
+
+async def test_a_reply_job_that_finds_the_customer_still_writing_waits_for_the_quiet(
+    *,
+    services: Services,
+    shop: Shop,
+    replies: ReplyFactory,
+    fake_openai: FakeOpenAI,
+    inspect: Inspector,
+) -> None:
+    """Ingest leaves a waiting reply job alone; the job itself debounces (no worker here:
+    the handler runs as a worker would run the job that came due)."""
+    await replies.configure_agent(shop.organization.id, debounce_seconds=30)
+    tasks = ConversationTasks(
+        database=services.database, model=services.model, settings=services.settings
+    )
+    first = await replies.inbound(shop.channel, "oi")
+    second = await replies.inbound(shop.channel, "tudo bem?")
+    assert first.reply_job_id is not None
+    assert second.reply_job_id is None  # the first one's job waits; it was not touched
+
+    assert (await tasks.generate_reply(first.conversation_id)) == DEBOUNCED
+    assert fake_openai.requests == []
+    assert await inspect.runs(first.conversation_id) == []  # nothing to record yet
+    [scheduled] = await inspect.rows(
+        "select j.scheduled_at - c.last_inbound_at as quiet"
+        " from procrastinate.procrastinate_jobs as j, public.conversations as c"
+        " where j.task_name = 'conversations:generate_reply' and j.status = 'todo'"
+        " and c.id = %s",
+        first.conversation_id,
+    )
+    assert scheduled["quiet"].total_seconds() == 30  # at the end of the quiet time
+
+    await replies.configure_agent(shop.organization.id, debounce_seconds=0)
+    assert (await tasks.generate_reply(first.conversation_id)).outcome == "replied"
+    [request] = fake_openai.requests
+    assert request.user_texts == ["oi", "tudo bem?"]
 
 
 async def test_a_second_burst_while_the_model_thinks_is_answered_after_the_first(

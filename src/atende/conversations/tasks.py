@@ -10,8 +10,11 @@ do the work, with set-based SQL that is safe to run twice or side by side.
 The reply (``conversations:generate_reply``) is deferred by
 ``public.ingest_inbound_message_v1`` with the conversation's lock (replies in one
 conversation never run at once, and run in order) and queueing lock (one job waits per
-conversation; more messages push it back: the debounce). When it runs it re-reads the
-conversation, asks the model outside any transaction, and records the outcome in one
+conversation, scheduled the agent's debounce after the first message of a burst). When
+it runs it re-reads the conversation; if the customer is still writing (their newest
+message is younger than the debounce) it defers itself to the end of the quiet time and
+stops, so a burst is answered once. Otherwise it asks the model outside any transaction,
+and records the outcome in one
 transaction through a SQL function (``private.record_ai_*``): the outbound message with
 its send job, the run in ``ai_runs``, and any change of state.
 
@@ -75,13 +78,15 @@ class ReplyResult:
     """What one run of the reply job did."""
 
     #: ``replied``, ``handoff``, ``fallback``, ``retrying``, ``skipped`` (recorded in
-    #: ai_runs), or ``nothing`` (no customer message waited; nothing recorded).
+    #: ai_runs), ``nothing`` (no customer message waited; nothing recorded) or
+    #: ``debounced`` (the customer is still writing: a later job answers).
     outcome: str
     run_id: UUID | None = None
     message_id: UUID | None = None
 
 
 NOTHING_TO_DO = ReplyResult("nothing")
+DEBOUNCED = ReplyResult("debounced")
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,8 @@ class ConversationTasks:
         )
         if start is None or start["outcome"] == "nothing":
             return NOTHING_TO_DO
+        if start["outcome"] == "debounced":
+            return DEBOUNCED
         if start["outcome"] == "skipped":
             return ReplyResult("skipped", run_id=start["run_id"])
         turns = conversation_turns(start["history"])
