@@ -31,6 +31,7 @@ from pydantic import SecretStr, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, request_response
+from starlette.types import ASGIApp
 
 from atende.channels.directory import ChannelDirectory, WebhookChannel
 from atende.channels.errors import twilio_error
@@ -367,15 +368,18 @@ def _database_unavailable(error: BaseException) -> Response:
     return refusal(503, "temporarily unavailable", headers={"Retry-After": "5"})
 
 
-def webhook_routes(settings: Settings) -> list[BaseRoute]:
-    """The two webhook routes, each under a body cap of its own (Twilio's are small)."""
+def webhook_endpoints(settings: Settings) -> dict[str, ASGIApp]:
+    """The two webhooks' POST endpoints by path, each under a body cap of its own
+    (Twilio's are small)."""
 
-    def capped(endpoint: Any) -> BodySizeLimitMiddleware:
+    def capped(endpoint: Any) -> ASGIApp:
         return BodySizeLimitMiddleware(
             request_response(endpoint), max_body_bytes=settings.webhook_max_body_bytes
         )
 
-    return [
-        Route(INBOUND_PATH, capped(receive_message), methods=["POST"]),
-        Route(STATUS_PATH, capped(receive_status), methods=["POST"]),
-    ]
+    return {INBOUND_PATH: capped(receive_message), STATUS_PATH: capped(receive_status)}
+
+
+def webhook_routes(endpoints: Mapping[str, ASGIApp]) -> list[BaseRoute]:
+    """The routes of ``webhook_endpoints`` (POST only)."""
+    return [Route(path, endpoint, methods=["POST"]) for path, endpoint in endpoints.items()]
