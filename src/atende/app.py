@@ -99,8 +99,8 @@ class AtendeApp(Starlette):
     Why: a webhook needs none of the stack the team's API goes through (CORS, the
     general body cap, Starlette's error pages, routing): its endpoint caps its own body,
     answers its own errors, and an unexpected exception still becomes uvicorn's 500.
-    Skipping those layers took ~15 % of the API's CPU a webhook (bench/ingest). Any
-    other request, or another method on those paths (405), goes the usual way.
+    Those layers were ~15 % of the API's CPU a webhook (bench/ingest). Any other
+    request, or another method on those paths (405), goes the usual way.
     """
 
     def __init__(self, *, fast_paths: dict[str, ASGIApp], **kwargs: Any) -> None:
