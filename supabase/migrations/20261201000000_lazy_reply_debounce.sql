@@ -13,7 +13,7 @@
 --     do nothing` (Procrastinate's own partial unique index judges, as before; no
 --     subtransaction, no dead row when a job already waits), then reschedules if asked;
 --   * ingest defers the reply at `debounce` after the burst's first message and leaves
---     a waiting job alone;
+--     a waiting job alone (private.defer_reply_job, which the job uses too);
 --   * the reply job (private.start_ai_reply_v1) finds the customer still writing when
 --     their newest message is younger than the debounce, defers itself to the end of
 --     the quiet time and stops ('debounced'). A burst is still answered once, seeing
@@ -54,6 +54,36 @@ begin
     return job_id;
 end;
 $$;
+
+-- The reply job of a conversation, as ingest defers it and as the job defers itself: one
+-- definition, because the debounce works only while both name the same queueing lock.
+create function private.defer_reply_job(
+    conversation_id uuid,
+    scheduled_at timestamptz,
+    reschedule boolean default false
+)
+    returns bigint
+    language plpgsql
+    volatile
+    set search_path = pg_catalog
+as $$
+begin
+    return private.defer_job(
+        task_name => 'conversations:generate_reply',
+        args => jsonb_build_object('conversation_id', defer_reply_job.conversation_id),
+        queue_name => 'replies',
+        lock => 'conversation:' || defer_reply_job.conversation_id,
+        queueing_lock => 'reply:' || defer_reply_job.conversation_id,
+        scheduled_at => defer_reply_job.scheduled_at,
+        reschedule => defer_reply_job.reschedule
+    );
+end;
+$$;
+
+comment on function private.defer_reply_job is
+    'Defers a conversation''s reply job (its lock and queueing lock); null when one already waits.';
+
+revoke all on function private.defer_reply_job from public;
 
 create or replace function public.ingest_inbound_message_v1(
     channel_id uuid,
@@ -137,15 +167,11 @@ begin
         and the_agent.ai_enabled
         and the_conversation.ai_enabled
         and the_conversation.status = 'open' then
-        job := private.defer_job(
-            task_name => 'conversations:generate_reply',
-            args => jsonb_build_object('conversation_id', the_conversation.id),
-            queue_name => 'replies',
-            lock => 'conversation:' || the_conversation.id,
-            queueing_lock => 'reply:' || the_conversation.id,
-            -- A job already waiting is left as it is: it debounces itself when it runs
-            -- (private.start_ai_reply_v1), so a burst costs no update per message.
-            scheduled_at => received_at + make_interval(secs => the_agent.debounce_seconds)
+        -- A job already waiting is left as it is: it debounces itself when it runs
+        -- (private.start_ai_reply_v1), so a burst costs no update per message.
+        job := private.defer_reply_job(
+            the_conversation.id,
+            received_at + make_interval(secs => the_agent.debounce_seconds)
         );
     end if;
 
@@ -205,15 +231,7 @@ begin
     from public.conversations as c
     where c.id = conversation_id;
     if quiet_from > now() then
-        perform private.defer_job(
-            task_name => 'conversations:generate_reply',
-            args => jsonb_build_object('conversation_id', conversation_id),
-            queue_name => 'replies',
-            lock => 'conversation:' || conversation_id,
-            queueing_lock => 'reply:' || conversation_id,
-            scheduled_at => quiet_from,
-            reschedule => true
-        );
+        perform private.defer_reply_job(conversation_id, quiet_from, reschedule => true);
         return query select 'debounced'::text, null::uuid, null::text, null::text,
             null::double precision, null::integer, null::integer, null::integer,
             null::timestamptz, null::jsonb;

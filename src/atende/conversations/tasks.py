@@ -14,9 +14,9 @@ conversation, scheduled the agent's debounce after the first message of a burst)
 it runs it re-reads the conversation; if the customer is still writing (their newest
 message is younger than the debounce) it defers itself to the end of the quiet time and
 stops, so a burst is answered once. Otherwise it asks the model outside any transaction,
-and records the outcome in one
-transaction through a SQL function (``private.record_ai_*``): the outbound message with
-its send job, the run in ``ai_runs``, and any change of state.
+and records the outcome in one transaction through a SQL function
+(``private.record_ai_*``): the outbound message with its send job, the run in
+``ai_runs``, and any change of state.
 
 Failures follow one rule: a transient model failure (timeout, connection, 429 rate
 limit, 5xx) is retried with exponential backoff, up to ``ATENDE_REPLY_MAX_ATTEMPTS``
