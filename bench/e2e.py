@@ -289,7 +289,7 @@ async def running_product(database_url: str) -> AsyncIterator[Product]:
                     {
                         **common,
                         "ATENDE_WORKER_CONCURRENCY": "20",
-                        "ATENDE_DB_POOL_MAX_SIZE": "15",
+                        "ATENDE_DB_SERVICE_POOL_MAX_SIZE": "15",
                     }
                 ),
             )

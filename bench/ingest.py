@@ -193,6 +193,8 @@ def servers(url: str) -> tuple[Server, Server]:
             "ATENDE_LOG_LEVEL": "WARNING",
             "ATENDE_DB_POOL_MIN_SIZE": str(POOL_SIZE),
             "ATENDE_DB_POOL_MAX_SIZE": str(POOL_SIZE),
+            # Webhooks run on the service pool: as many connections as the baseline's.
+            "ATENDE_DB_SERVICE_POOL_MAX_SIZE": str(POOL_SIZE),
         }
     )
     atende = Server("atende", [sys.executable, "-m", "atende", "serve"], atende_env, atende_port)

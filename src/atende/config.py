@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     pg_bin_dir: Path | None = None
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
+    #: Connections for the platform's own work (webhooks, jobs), apart from the team's.
+    db_service_pool_max_size: int = Field(default=10, ge=1)
     statement_timeout_ms: int = Field(default=5000, ge=0)
 
     # HTTP

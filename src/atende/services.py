@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from atende.config import Settings
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.pool import Pool, create_pool, open_pool
-from atende.db.session import Database
+from atende.db.session import SERVICE, Database, caller_settings
 from atende.identity.provider import IdentityProvider
 from atende.identity.providers import open_identity_provider
 from atende.identity.tokens import TokenService
@@ -66,20 +66,40 @@ def token_service(settings: Settings) -> TokenService:
 
 @asynccontextmanager
 async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIterator[Services]:
+    url = database_url(settings)
     pool = create_pool(
-        database_url(settings),
+        url,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         name=name,
     )
+    # The platform's own work (webhooks, jobs) on connections that are service_role for
+    # their whole session: one plain statement per unit of work (see Database).
+    service_pool = create_pool(
+        url,
+        min_size=1,
+        max_size=settings.db_service_pool_max_size,
+        name=f"{name}-service",
+        autocommit=True,
+        session_settings=caller_settings(
+            SERVICE, statement_timeout_ms=settings.statement_timeout_ms
+        ),
+    )
     await open_pool(pool)
+    try:
+        await open_pool(service_pool)
+    except BaseException:
+        await pool.close()
+        raise
     from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
     from atende.channels.directory import channel_directory  # noqa: PLC0415 - as above
     from atende.channels.service import open_twilio_service  # noqa: PLC0415 - as above
 
     model = ModelClient.from_settings(settings)
     try:
-        database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
+        database = Database(
+            pool, statement_timeout_ms=settings.statement_timeout_ms, service_pool=service_pool
+        )
         async with (
             open_twilio_service(settings) as twilio,
             open_identity_provider(settings, database) as identity_provider,
@@ -98,4 +118,5 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
         try:
             await model.close()
         finally:
+            await service_pool.close()
             await pool.close()

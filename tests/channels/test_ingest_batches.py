@@ -72,6 +72,8 @@ async def test_a_lone_delivery_is_stored_at_once(services: Services, channel: Te
 async def test_an_unavailable_database_fails_every_delivery_of_the_batch(
     services: Services, channel: TestChannel
 ) -> None:
+    assert services.database.service_pool is not None
+    await services.database.service_pool.close()  # the platform's connections
     await services.pool.close()
     batcher = GroupCommit(services.database, INGEST, timeout=0.2)
     results = await asyncio.gather(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeAlias
 from weakref import WeakKeyDictionary
 
@@ -74,9 +75,26 @@ async def _configure(conn: Connection) -> None:
     await conn.commit()
 
 
-async def _configure_autocommit(conn: Connection) -> None:
-    await _configure(conn)
-    await conn.set_autocommit(True)
+def _configure_with(
+    session_settings: Mapping[str, str], *, autocommit: bool
+) -> Callable[[Connection], Awaitable[None]]:
+    """The pool's ``configure``: our defaults, then ``session_settings`` for the session's
+    lifetime (``set_config(name, value, false)``), then autocommit if asked."""
+    names, values = list(session_settings), list(session_settings.values())
+
+    async def configure(conn: Connection) -> None:
+        await _configure(conn)
+        if names:
+            await conn.execute(
+                "select set_config(s.name, s.value, false)"
+                " from unnest(%s::text[], %s::text[]) as s (name, value)",
+                [names, values],
+            )
+            await conn.commit()
+        if autocommit:
+            await conn.set_autocommit(True)
+
+    return configure
 
 
 def create_pool(
@@ -87,6 +105,7 @@ def create_pool(
     name: str = "atende",
     autocommit: bool = False,
     wait_timeout: float = 30.0,
+    session_settings: Mapping[str, str] | None = None,
 ) -> Pool:
     """A closed pool; open it with ``await pool.open(wait=True)``.
 
@@ -97,6 +116,11 @@ def create_pool(
 
     ``wait_timeout``: how long a caller waits for a connection (all busy, or the database
     away) before ``psycopg_pool.PoolTimeout``; callers may pass their own.
+
+    ``session_settings``: settings every connection keeps for its whole session (the
+    service pool's role and claims: see ``atende.db.session``). Safe because connections
+    are never shared between sessions: ``DATABASE_URL`` is a direct or session-pooler
+    connection, never the transaction pooler.
     """
     return AsyncConnectionPool(
         with_connect_timeout(conninfo),
@@ -105,7 +129,7 @@ def create_pool(
         min_size=min_size,
         max_size=max_size,
         open=False,
-        configure=_configure_autocommit if autocommit else _configure,
+        configure=_configure_with(session_settings or {}, autocommit=autocommit),
         # Hands out only live connections: after a Postgres restart the pool replaces
         # dead ones instead of failing the next requests.
         check=_check_if_idle,
