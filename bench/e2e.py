@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -392,6 +393,11 @@ class Delivery:
     headers: dict[str, str]
 
 
+#: Each customer's number, unique in a run (random numbers collided about once a full run:
+#: a customer then wrote twice, was answered twice, and counted as three extra answers).
+CUSTOMER_NUMBERS = itertools.count(uuid.uuid4().int % 10**8)
+
+
 def deliveries(count: int, signed_url: str) -> list[Delivery]:
     """``count`` webhooks, each from a new customer, signed before the clock starts."""
     from atende.channels.signature import signature_headers  # noqa: PLC0415
@@ -399,7 +405,7 @@ def deliveries(count: int, signed_url: str) -> list[Delivery]:
 
     made = []
     for index in range(count):
-        customer = f"whatsapp:+55219{uuid.uuid4().int % 10**8:08d}"
+        customer = f"whatsapp:+55219{next(CUSTOMER_NUMBERS) % 10**8:08d}"
         params = inbound_message_params(
             account_sid=ACCOUNT_SID,
             from_=customer,
@@ -646,6 +652,25 @@ async def print_pg_stats(database_url: str, conversations: int, limit: int = 25)
         )
 
 
+async def doubled_conversations(database_url: str) -> dict[str, int]:
+    """The product's promise under load: each customer message stored once, answered once
+    (each customer of the benchmark writes one message)."""
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        row = await (
+            await conn.execute(
+                "select"
+                " (select count(*) from (select conversation_id from public.messages"
+                "   where author = 'ai' group by 1 having count(*) > 1) as r) as replies,"
+                " (select count(*) from (select conversation_id from public.messages"
+                "   where direction = 'inbound' group by 1 having count(*) > 1) as i) as inbound,"
+                " (select count(*) from (select conversation_id from public.ai_runs"
+                "   where outcome = 'replied' group by 1 having count(*) > 1) as a) as runs"
+            )
+        ).fetchone()
+    assert row is not None
+    return {"ai_replies": row[0], "inbound_messages": row[1], "replied_runs": row[2]}
+
+
 def phase_line(values: dict[str, float]) -> str:
     return "median phases: " + ", ".join(f"{name} {value:.1f} ms" for name, value in values.items())
 
@@ -735,6 +760,11 @@ async def run(quick: bool) -> Result:
                 steps.append(
                     await offer(product, database_url, meter, rate=next_rate, seconds=seconds)
                 )
+            doubled = await doubled_conversations(database_url)
+            print(
+                "  conversations with more than one AI reply, inbound message or replied run:"
+                f" {doubled}"
+            )
 
     at_target = next(step for step in steps if step.rate == TARGET_RATE)
     held = [step.rate for step in (unloaded, *steps) if step.held]
@@ -754,6 +784,7 @@ async def run(quick: bool) -> Result:
                 " the step <= max(3, rate/4)"
             ),
             "max_held_rate_searched_up_to": max(QUICK_RATES if quick else RATES),
+            "conversations_doubled": doubled,
             "steps": [
                 {
                     "rate": step.rate,
