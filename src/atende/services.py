@@ -118,5 +118,7 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
         try:
             await model.close()
         finally:
-            await service_pool.close()
-            await pool.close()
+            try:
+                await service_pool.close()
+            finally:
+                await pool.close()
