@@ -8,7 +8,7 @@ through globals.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -85,40 +85,34 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
             SERVICE, statement_timeout_ms=settings.statement_timeout_ms
         ),
     )
-    await open_pool(pool)
-    try:
-        await open_pool(service_pool)
-    except BaseException:
-        await pool.close()
-        raise
     from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
     from atende.channels.directory import channel_directory  # noqa: PLC0415 - as above
     from atende.channels.service import open_twilio_service  # noqa: PLC0415 - as above
 
-    model = ModelClient.from_settings(settings)
-    try:
+    # Whatever was opened is closed, in reverse order, however far the opening got and
+    # whichever closing fails.
+    async with AsyncExitStack() as opened:
+        # Closing a pool that did not finish opening is safe, and stops what it started.
+        opened.push_async_callback(pool.close)
+        await open_pool(pool)
+        opened.push_async_callback(service_pool.close)
+        await open_pool(service_pool)
+        model = ModelClient.from_settings(settings)
+        opened.push_async_callback(model.close)
         database = Database(
             pool, statement_timeout_ms=settings.statement_timeout_ms, service_pool=service_pool
         )
-        async with (
-            open_twilio_service(settings) as twilio,
-            open_identity_provider(settings, database) as identity_provider,
-        ):
-            yield Services(
-                settings=settings,
-                pool=pool,
-                database=database,
-                tokens=token_service(settings),
-                model=model,
-                twilio=twilio,
-                identity_provider=identity_provider,
-                channels=channel_directory(settings, database),
-            )
-    finally:
-        try:
-            await model.close()
-        finally:
-            try:
-                await service_pool.close()
-            finally:
-                await pool.close()
+        twilio = await opened.enter_async_context(open_twilio_service(settings))
+        identity_provider = await opened.enter_async_context(
+            open_identity_provider(settings, database)
+        )
+        yield Services(
+            settings=settings,
+            pool=pool,
+            database=database,
+            tokens=token_service(settings),
+            model=model,
+            twilio=twilio,
+            identity_provider=identity_provider,
+            channels=channel_directory(settings, database),
+        )
