@@ -10,6 +10,7 @@ from atende import services as services_module
 from atende.ai.client import ModelClient
 from atende.config import Settings
 from atende.db.pool import Pool
+from atende.db.session import Caller
 
 
 class ModelSettingsRejected(Exception):
@@ -42,3 +43,12 @@ async def test_a_failure_after_the_pools_opened_closes_both(
         "atende-test-teardown-service",
     ]
     assert all(pool.closed for pool in created)
+
+
+async def test_a_worker_keeps_no_idle_connection_for_the_team(settings: Settings) -> None:
+    async with services_module.open_services(
+        settings, name="atende-test-worker", serves_team=False
+    ) as services:
+        assert services.pool.get_stats()["pool_size"] == 0
+        row = await services.database.fetch_one(Caller.service(), "select current_user as r")
+        assert row == {"r": "service_role"}

@@ -65,11 +65,15 @@ def token_service(settings: Settings) -> TokenService:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, name: str = "atende", serves_team: bool = True
+) -> AsyncIterator[Services]:
+    """``serves_team``: whether this process answers the team's API. A worker does not: its
+    jobs run on the service pool, so it keeps no idle connection in the team's pool."""
     url = database_url(settings)
     pool = create_pool(
         url,
-        min_size=settings.db_pool_min_size,
+        min_size=settings.db_pool_min_size if serves_team else 0,
         max_size=settings.db_pool_max_size,
         name=name,
     )
@@ -96,7 +100,7 @@ async def open_services(settings: Settings, *, name: str = "atende") -> AsyncIte
         opened.push_async_callback(pool.close)
         await open_pool(pool)
         opened.push_async_callback(service_pool.close)
-        await open_pool(service_pool)
+        await open_pool(service_pool, check_reachable_first=False)  # just reached
         model = ModelClient.from_settings(settings)
         opened.push_async_callback(model.close)
         database = Database(

@@ -1,4 +1,4 @@
-"""The worker process: Procrastinate running every module's jobs (with the services' pools for
+"""The worker process: Procrastinate running every module's jobs (with the service pool for
 the jobs' own work, and a small autocommit pool for the queue's statements)."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         loop.add_signal_handler(stop_signal, stop_requested.set)
     # Procrastinate's own statements (fetch a job, finish it, heartbeats) are each a
     # transaction of one statement: on a pool of autocommit connections each costs one
-    # round trip instead of three (BEGIN, statement, COMMIT). Jobs use the services' (service) pool.
+    # round trip instead of three (BEGIN, statement, COMMIT). Jobs run on the service pool.
     # Their commits stay durable (synchronous_commit on): a fetch lost in a Postgres crash
     # would let another worker run the same reply job concurrently (two replies), and a
     # finish lost would leave the job 'doing' under a live worker, holding its
@@ -71,7 +71,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         wait_timeout=QUEUE_POOL_WAIT_SECONDS,
     )
     async with (
-        open_services(settings, name="atende-worker") as services,
+        open_services(settings, name="atende-worker", serves_team=False) as services,
         _opened(queue_pool),
         queue_app.open_async(queue_pool),
     ):

@@ -139,10 +139,13 @@ def create_pool(
     )
 
 
-async def open_pool(pool: Pool, timeout: float = 10.0) -> None:
-    """Open the pool, failing fast with the cause when the database does not answer."""
+async def open_pool(
+    pool: Pool, timeout: float = 10.0, *, check_reachable_first: bool = True
+) -> None:
+    """Open the pool, failing fast with the cause when the database does not answer
+    (unless the caller has just checked that: ``check_reachable_first=False``)."""
     conninfo = pool.conninfo
-    if isinstance(conninfo, str):
+    if check_reachable_first and isinstance(conninfo, str):
         await check_reachable(conninfo, timeout=timeout)
     await pool.open(wait=True, timeout=timeout)
 
