@@ -60,7 +60,13 @@ from urllib.parse import urlencode
 import aiohttp
 import psycopg
 
-from bench.harness import Metric, Result, benchmark_environment, percentile
+from bench.harness import (
+    Metric,
+    Result,
+    benchmark_environment,
+    percentile,
+    recycle_wal_segments,
+)
 
 NAME = "e2e"
 ACCOUNT_SID = "AC" + "e2e0" * 8
@@ -155,6 +161,7 @@ def bench_database() -> Iterator[tuple[str, int | None]]:
     cluster.start()
     try:
         apply_migrations(cluster.url())
+        recycle_wal_segments(cluster.url())
         if PG_STATS:
             with psycopg.connect(cluster.url(), autocommit=True) as conn:
                 conn.execute("create extension pg_stat_statements")

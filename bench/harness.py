@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 RESULTS_DIR = Path(__file__).parent / "results"
 
 
@@ -109,3 +111,27 @@ def git_commit() -> str:
 def benchmark_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for the processes a benchmark starts."""
     return {**os.environ, **(extra or {})}
+
+
+#: WAL segment files a fresh benchmark cluster gets before it is measured: 16 MB each, up
+#: to Postgres' default max_wal_size (1 GB), which bounds how many a checkpoint keeps.
+WARM_WAL_SEGMENTS = 64
+
+
+def recycle_wal_segments(url: str, segments: int = WARM_WAL_SEGMENTS) -> None:
+    """Give a fresh cluster (a superuser's ``url``) the WAL files a running server keeps.
+
+    Why: a server that has run through a checkpoint renames its old WAL files for reuse;
+    a fresh one creates and zero-fills a 16 MB file whenever it needs the next one, and the
+    transaction that crosses into it waits for the write and its fsync (IO:WALInitWrite
+    and WALInitSync, 25-30 ms on the benchmark machine). That happens every ~4,500
+    webhooks in bench/ingest, an order of magnitude more often than for its one-row
+    baseline: an artifact of the fresh cluster, not of the workload. Switching files
+    ``segments`` times, then a checkpoint, leaves that many files ready for reuse.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(segments):
+            # A switch needs WAL since the last one: a transaction id's commit record.
+            conn.execute("select pg_current_xact_id()")
+            conn.execute("select pg_switch_wal()")
+        conn.execute("checkpoint")

@@ -46,7 +46,13 @@ from urllib.parse import urlencode
 import aiohttp
 import psycopg
 
-from bench.harness import Metric, Result, benchmark_environment, percentile
+from bench.harness import (
+    Metric,
+    Result,
+    benchmark_environment,
+    percentile,
+    recycle_wal_segments,
+)
 
 NAME = "ingest"
 ACCOUNT_SID = "AC" + "19e5" * 8
@@ -92,6 +98,7 @@ def bench_database() -> Iterator[str]:
     cluster.start()
     try:
         apply_migrations(cluster.url())
+        recycle_wal_segments(cluster.url())
         yield cluster.url()
     finally:
         cluster.destroy()
