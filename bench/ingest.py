@@ -50,6 +50,7 @@ from bench.harness import (
     Metric,
     Result,
     benchmark_environment,
+    load_process_without_gc_pauses,
     percentile,
     recycle_wal_segments,
 )
@@ -286,53 +287,55 @@ async def post(http: aiohttp.ClientSession, url: str, delivery: Delivery) -> boo
 
 
 async def closed_loop(url: str, work: list[Delivery], *, concurrency: int, seconds: float) -> Run:
-    latencies: list[float] = []
-    failures = 0
-    position = 0
-    deadline = time.monotonic() + seconds
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    with load_process_without_gc_pauses():
+        latencies: list[float] = []
+        failures = 0
+        position = 0
+        deadline = time.monotonic() + seconds
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as http:
 
-        async def client() -> None:
-            nonlocal position, failures
-            while time.monotonic() < deadline and position < len(work):
-                delivery = work[position]
-                position += 1
-                started = time.perf_counter()
-                ok = await post(http, url, delivery)
-                latencies.append((time.perf_counter() - started) * 1000)
-                failures += not ok
+            async def client() -> None:
+                nonlocal position, failures
+                while time.monotonic() < deadline and position < len(work):
+                    delivery = work[position]
+                    position += 1
+                    started = time.perf_counter()
+                    ok = await post(http, url, delivery)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    failures += not ok
 
-        started = time.monotonic()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-        elapsed = time.monotonic() - started
+            started = time.monotonic()
+            await asyncio.gather(*(client() for _ in range(concurrency)))
+            elapsed = time.monotonic() - started
     return Run(len(latencies), elapsed, latencies, failures)
 
 
 async def open_loop(url: str, work: list[Delivery], *, rate: float, seconds: float) -> Run:
     """One request every 1/rate s, whatever the answers; latency from the scheduled time."""
-    latencies: list[float] = []
-    failures = 0
-    total = min(len(work), int(rate * seconds))
-    connector = aiohttp.TCPConnector(limit=512)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        start = time.perf_counter()
+    with load_process_without_gc_pauses():
+        latencies: list[float] = []
+        failures = 0
+        total = min(len(work), int(rate * seconds))
+        connector = aiohttp.TCPConnector(limit=512)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            start = time.perf_counter()
 
-        async def one(index: int) -> None:
-            nonlocal failures
-            scheduled = start + index / rate
-            ok = await post(http, url, work[index])
-            latencies.append((time.perf_counter() - scheduled) * 1000)
-            failures += not ok
+            async def one(index: int) -> None:
+                nonlocal failures
+                scheduled = start + index / rate
+                ok = await post(http, url, work[index])
+                latencies.append((time.perf_counter() - scheduled) * 1000)
+                failures += not ok
 
-        tasks = []
-        for index in range(total):
-            delay = start + index / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(index)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+            tasks = []
+            for index in range(total):
+                delay = start + index / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(index)))
+            await asyncio.gather(*tasks)
+            elapsed = time.perf_counter() - start
     return Run(len(latencies), elapsed, latencies, failures)
 
 
