@@ -20,8 +20,9 @@ same client at the same concurrency, in the same run, in alternating rounds:
   p99 misses the target there), latency measured from each request's scheduled time (no
   coordinated omission): p99 at that rate, for both.
 
-Targets: throughput at least 70 % of the baseline's; p99 under 50 ms at that rate.
-After the run, every message sent is checked to be stored exactly once.
+Targets: throughput at least 70 % of the baseline's; p99 under 50 ms at that rate. Also
+reported, not a target: Atende's p99 at 70 % of that rate. After the run, every message
+sent is checked to be stored exactly once.
 """
 
 from __future__ import annotations
@@ -365,6 +366,8 @@ class Measurements:
     rate: float
     #: Whether the baseline held ``rate`` over a whole round (else: the last rate tried).
     rate_held: bool
+    #: Atende at THROUGHPUT_TARGET times ``rate``.
+    ours_at_share: Run
     sent: set[str]
 
     @property
@@ -411,8 +414,9 @@ async def measure(
     atende_url = f"http://127.0.0.1:{atende.port}{INBOUND_PATH}"
     baseline_url = f"http://127.0.0.1:{baseline.port}{BASELINE_PATH}"
     per_round = int(3000 * seconds)
-    print(f"signing {per_round * (rounds + 1)} deliveries ...")
-    work = deliveries(per_round * (rounds + 1), f"http://127.0.0.1:{atende.port}")
+    # A round each, then Atende's two open-loop rounds.
+    print(f"signing {per_round * (rounds + 2)} deliveries ...")
+    work = deliveries(per_round * (rounds + 2), f"http://127.0.0.1:{atende.port}")
     # Warm both up (connections, caches, the channel lookup).
     await closed_loop(atende_url, work[:200], concurrency=8, seconds=2)
     await closed_loop(baseline_url, work[:200], concurrency=8, seconds=2)
@@ -445,8 +449,21 @@ async def measure(
         rate /= 1.25
     ours_at_rate = await open_loop(atende_url, work[cursor:], rate=rate, seconds=seconds)
     print(f"at {rate:.0f}/s atende   {summary(ours_at_rate)}")
+    cursor += ours_at_rate.completed
+    # Not a target: where Atende stands at the share of that rate the throughput target
+    # names, for reading the p99 target against the throughput one.
+    share = THROUGHPUT_TARGET * rate
+    ours_at_share = await open_loop(atende_url, work[cursor:], rate=share, seconds=seconds)
+    print(f"at {share:.0f}/s atende   {summary(ours_at_share)} ({THROUGHPUT_TARGET:.0%} of it)")
     return Measurements(
-        ours, theirs, ours_at_rate, theirs_at_rate, rate, held, sent={d.sid for d in work}
+        ours,
+        theirs,
+        ours_at_rate,
+        theirs_at_rate,
+        rate,
+        held,
+        ours_at_share,
+        sent={d.sid for d in work},
     )
 
 
@@ -495,8 +512,14 @@ async def run(quick: bool) -> Result:
             "p50": Metric(percentile(ours.latencies_ms, 0.5), "ms"),
             "p99": Metric(percentile(ours.latencies_ms, 0.99), "ms"),
             "p99_at_rate": Metric(percentile(found.ours_at_rate.latencies_ms, 0.99), "ms"),
+            "p99_at_70pct_of_rate": Metric(
+                percentile(found.ours_at_share.latencies_ms, 0.99), "ms"
+            ),
             "failures": Metric(
-                sum(run.failures for run in found.ours) + found.ours_at_rate.failures, "requests"
+                sum(run.failures for run in found.ours)
+                + found.ours_at_rate.failures
+                + found.ours_at_share.failures,
+                "requests",
             ),
             "stored_messages": Metric(stored, "messages"),
         },
