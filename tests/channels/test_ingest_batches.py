@@ -70,6 +70,22 @@ async def test_a_lone_delivery_is_stored_at_once(services: Services, channel: Te
     assert row["duplicate"] is False
 
 
+async def test_a_delivery_right_after_the_last_batch_ended_gets_a_batch_of_its_own(
+    services: Services, channel: TestChannel
+) -> None:
+    # The first delivery's answer wakes its webhook before the finished batch task is
+    # forgotten (its done-callback runs later in the same loop turn): a delivery submitted
+    # at that moment must not count the finished task as a batch in flight, or it waits
+    # for ever. With one batch in flight at most, that moment comes every time.
+    batcher = GroupCommit(services.database, INGEST, max_in_flight=1)
+    await batcher.submit(message(channel).as_item())
+
+    async with asyncio.timeout(5):  # submits within this turn of the loop, unlike wait_for
+        row = await batcher.submit(message(channel).as_item())
+
+    assert row["duplicate"] is False
+
+
 async def test_an_unavailable_database_fails_every_delivery_of_the_batch(
     services: Services, channel: TestChannel
 ) -> None:

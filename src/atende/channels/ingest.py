@@ -103,7 +103,11 @@ class GroupCommit:
         """Run the query for ``item`` (in some transaction, with others): its row."""
         result: asyncio.Future[DictRow] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Pending(item, result))
-        if len(self._drainers) < self.max_in_flight:
+        # A drainer that has just ended stays in the set until its done-callback runs,
+        # later in this turn of the loop; the webhook its last answer woke may already be
+        # here with the next item. Counted, it would leave that item waiting for ever.
+        in_flight = sum(not drainer.done() for drainer in self._drainers)
+        if in_flight < self.max_in_flight:
             drainer = asyncio.create_task(self._drain(), name=f"{self.query} batches")
             self._drainers.add(drainer)
             drainer.add_done_callback(self._drainers.discard)
