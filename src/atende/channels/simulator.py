@@ -570,7 +570,8 @@ class TwilioSimulator:
     # -- status progression and callbacks ----------------------------------------------
 
     def _schedule(self, work: Coroutine[Any, Any, None]) -> None:
-        if len(self._tasks) >= self.max_pending_callbacks:
+        # Ended tasks stay in the set until their done-callbacks run: not pending.
+        if sum(not task.done() for task in self._tasks) >= self.max_pending_callbacks:
             work.close()
             logger.warning("simulator: too many pending status updates; one dropped")
             return
