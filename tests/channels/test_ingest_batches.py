@@ -271,14 +271,14 @@ async def test_one_reply_job_per_conversation_returned_with_its_first_message(
     assert rows[0]["conversation_id"] == rows[2]["conversation_id"] == rows[3]["conversation_id"]
     waiting = await fetch_all(
         services,
-        "select args ->> 'conversation_id' as conversation_id from procrastinate_jobs"
-        " where task_name = 'conversations:generate_reply' and id = any(%s) order by id",
+        "select id, args ->> 'conversation_id' as conversation_id from procrastinate_jobs"
+        " where task_name = 'conversations:generate_reply' and id = any(%s)",
         [jobs[:2]],
     )
-    assert [row["conversation_id"] for row in waiting] == [
-        str(rows[0]["conversation_id"]),
-        str(rows[1]["conversation_id"]),
-    ]
+    assert {row["id"]: row["conversation_id"] for row in waiting} == {
+        jobs[0]: str(rows[0]["conversation_id"]),
+        jobs[1]: str(rows[1]["conversation_id"]),
+    }
     contact = await fetch_one(
         services, "select profile_name from contacts where id = %s", [rows[0]["contact_id"]]
     )
