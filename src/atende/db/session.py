@@ -78,6 +78,11 @@ class Database:
         self.service_pool = service_pool
         self.statement_timeout_ms = statement_timeout_ms
 
+    def _service_pool_for(self, caller: Caller) -> Pool | None:
+        """Where ``caller``'s work runs as the session it already is: the service pool,
+        for the platform, when there is one."""
+        return self.service_pool if caller == SERVICE else None
+
     @asynccontextmanager
     async def transaction(
         self, caller: Caller, *, timeout: float | None = None
@@ -87,9 +92,9 @@ class Database:
         ``timeout``: seconds to wait for a connection (the pool's default when None);
         past it ``psycopg_pool.PoolTimeout`` is raised.
         """
-        if self.service_pool is not None and caller == SERVICE:
+        if (service_pool := self._service_pool_for(caller)) is not None:
             # Autocommit connections: transaction() sends BEGIN and COMMIT itself.
-            async with self.service_pool.connection(timeout=timeout) as conn, conn.transaction():
+            async with service_pool.connection(timeout=timeout) as conn, conn.transaction():
                 yield conn
             return
         async with self.pool.connection(timeout=timeout) as conn, conn.transaction():
@@ -112,7 +117,8 @@ class Database:
         commit or roll back together): one round trip instead of four (BEGIN, settings,
         statement, COMMIT). Parameters are bound server-side and the statements are
         prepared as any other, so a large parameter (a webhook batch's JSON) is sent as
-        it is, not quoted into the query text.
+        it is, not quoted into the query text. As the platform, on ``service_pool``, the
+        statement goes alone: its session already is the platform.
         """
         rows = await self.fetch_all(caller, query, params, timeout=timeout)
         return rows[0] if rows else None
@@ -126,8 +132,8 @@ class Database:
         timeout: float | None = None,
     ) -> list[DictRow]:
         """``fetch_one``, every row."""
-        if self.service_pool is not None and caller == SERVICE:
-            async with self.service_pool.connection(timeout=timeout) as conn:
+        if (service_pool := self._service_pool_for(caller)) is not None:
+            async with service_pool.connection(timeout=timeout) as conn:
                 return await (await conn.execute(query, params)).fetchall()
         async with self.pool.connection(timeout=timeout) as conn:
             # No BEGIN of psycopg's: the pipeline's Sync ends the implicit transaction.
