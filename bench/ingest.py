@@ -13,7 +13,11 @@ request's body as one row into the same database. Both get the same requests fro
 same client at the same concurrency, in the same run, in alternating rounds:
 
 - **closed loop** (``concurrency`` clients, each sending its next request when the last
-  answers): throughput and p50/p99 latency;
+  answers), at 32, 64 and 128 clients: throughput and p50/p99 latency. A server's
+  throughput is its best median over those concurrencies: a group-committing server is
+  still latency-bound at 32 clients (its CPU partly idle), while the one-row baseline
+  already saturates there, so one fixed concurrency would measure latency, not capacity.
+  The ratio at each concurrency is reported too;
 - **open loop** at a fixed rate, the rate the baseline sustains (measured: fixed rates
   from a quarter of its closed-loop throughput, 1.25x a step, while its p99 stays under
   the target; then confirmed over a whole round, stepping down while the baseline's own
@@ -65,6 +69,8 @@ INBOUND_PATH = "/webhooks/twilio/messages"
 BASELINE_PATH = "/ingest"
 THROUGHPUT_TARGET = 0.70
 P99_TARGET_MS = 50.0
+#: The closed loop's client counts; each server's throughput is its best of them.
+CONCURRENCIES = (32, 64, 128)
 #: Rounds at the sustained rate (each a step down from the last) until the baseline holds
 #: it for a whole round.
 CONFIRMATIONS = 3
@@ -358,9 +364,31 @@ def stored_exactly_once(url: str, sent: set[str]) -> tuple[int, int]:
 
 
 @dataclass
+class ClosedLoop:
+    """One server's closed-loop runs, by concurrency (a run per round at each)."""
+
+    runs: dict[int, list[Run]] = field(default_factory=dict)
+
+    def add(self, concurrency: int, run: Run) -> None:
+        self.runs.setdefault(concurrency, []).append(run)
+
+    def median(self, concurrency: int) -> Run:
+        return median_run(self.runs[concurrency])
+
+    @property
+    def peak_concurrency(self) -> int:
+        """The concurrency at which this server's median round went fastest."""
+        return max(self.runs, key=lambda concurrency: self.median(concurrency).throughput)
+
+    @property
+    def peak(self) -> Run:
+        return self.median(self.peak_concurrency)
+
+
+@dataclass
 class Measurements:
-    ours: list[Run]
-    theirs: list[Run]
+    ours: ClosedLoop
+    theirs: ClosedLoop
     ours_at_rate: Run
     theirs_at_rate: Run
     rate: float
@@ -372,10 +400,16 @@ class Measurements:
 
     @property
     def ratio(self) -> float:
-        """The median of the rounds' ratios (each round pairs two runs side by side)."""
+        """Atende's throughput over the baseline's, each at its best concurrency."""
+        return self.ours.peak.throughput / self.theirs.peak.throughput
+
+    def ratio_at(self, concurrency: int) -> float:
+        """The median of the rounds' ratios at one concurrency (runs side by side)."""
         return statistics.median(
             mine.throughput / base.throughput
-            for mine, base in zip(self.ours, self.theirs, strict=True)
+            for mine, base in zip(
+                self.ours.runs[concurrency], self.theirs.runs[concurrency], strict=True
+            )
         )
 
 
@@ -408,34 +442,39 @@ async def sustained_rate(
 
 
 async def measure(
-    atende: Server, baseline: Server, *, rounds: int, seconds: float, concurrency: int
+    atende: Server, baseline: Server, *, rounds: int, seconds: float, closed_seconds: float
 ) -> Measurements:
-    """Alternating closed-loop rounds; the rate the baseline sustains; both at it."""
+    """Alternating closed-loop rounds at each concurrency; the rate the baseline sustains;
+    both at it."""
     atende_url = f"http://127.0.0.1:{atende.port}{INBOUND_PATH}"
     baseline_url = f"http://127.0.0.1:{baseline.port}{BASELINE_PATH}"
-    per_round = int(3000 * seconds)
-    # A round each, then Atende's two open-loop rounds.
-    print(f"signing {per_round * (rounds + 2)} deliveries ...")
-    work = deliveries(per_round * (rounds + 2), f"http://127.0.0.1:{atende.port}")
+    per_run = int(3000 * closed_seconds)
+    per_open_round = int(3000 * seconds)
+    # Every closed-loop run of Atende's, then its two open-loop rounds.
+    count = 200 + per_run * rounds * len(CONCURRENCIES) + 2 * per_open_round
+    print(f"signing {count} deliveries ...")
+    work = deliveries(count, f"http://127.0.0.1:{atende.port}")
     # Warm both up (connections, caches, the channel lookup).
     await closed_loop(atende_url, work[:200], concurrency=8, seconds=2)
     await closed_loop(baseline_url, work[:200], concurrency=8, seconds=2)
-    ours: list[Run] = []
-    theirs: list[Run] = []
+    ours, theirs = ClosedLoop(), ClosedLoop()
     cursor = 200
     for number in range(rounds):
-        theirs.append(
-            await closed_loop(baseline_url, work, concurrency=concurrency, seconds=seconds)
-        )
-        print(f"round {number + 1} baseline {summary(theirs[-1])}")
-        chunk = work[cursor : cursor + per_round]
-        cursor += per_round
-        ours.append(await closed_loop(atende_url, chunk, concurrency=concurrency, seconds=seconds))
-        print(f"round {number + 1} atende   {summary(ours[-1])}")
+        for concurrency in CONCURRENCIES:
+            run = await closed_loop(
+                baseline_url, work, concurrency=concurrency, seconds=closed_seconds
+            )
+            theirs.add(concurrency, run)
+            print(f"round {number + 1} {concurrency:3d} clients baseline {summary(run)}")
+            chunk = work[cursor : cursor + per_run]
+            cursor += per_run
+            run = await closed_loop(
+                atende_url, chunk, concurrency=concurrency, seconds=closed_seconds
+            )
+            ours.add(concurrency, run)
+            print(f"round {number + 1} {concurrency:3d} clients atende   {summary(run)}")
     step = 2.0 if seconds < 10 else 5.0
-    rate = await sustained_rate(
-        baseline_url, work, ceiling=median_run(theirs).throughput, seconds=step
-    )
+    rate = await sustained_rate(baseline_url, work, ceiling=theirs.peak.throughput, seconds=step)
     rate = rate or 100.0
     # A short step can pass by luck: the rate counts as sustained once the baseline holds
     # it over a whole round, the window Atende is measured in.
@@ -468,12 +507,13 @@ async def measure(
 
 
 async def run(quick: bool) -> Result:
-    concurrency = 32
     seconds = 4.0 if quick else 15.0
+    closed_seconds = 4.0 if quick else 10.0
     rounds = 1 if quick else 3
     params: dict[str, object] = {
-        "concurrency": concurrency,
-        "seconds_per_round": seconds,
+        "concurrencies": list(CONCURRENCIES),
+        "seconds_per_closed_loop_run": closed_seconds,
+        "seconds_per_open_loop_round": seconds,
         "rounds": rounds,
         "customers": CUSTOMERS,
         "duplicates": f"1 in {DUPLICATE_EVERY}",
@@ -489,7 +529,7 @@ async def run(quick: bool) -> Result:
             await atende.wait_ready("/healthz")
             await baseline.wait_ready(BASELINE_PATH)
             found = await measure(
-                atende, baseline, rounds=rounds, seconds=seconds, concurrency=concurrency
+                atende, baseline, rounds=rounds, seconds=seconds, closed_seconds=closed_seconds
             )
         finally:
             atende.stop()
@@ -503,7 +543,9 @@ async def run(quick: bool) -> Result:
     params["baseline_held_rate_for_p99"] = found.rate_held
     if not found.rate_held:
         print(f"note: the baseline did not hold {found.rate:.0f}/s over a round either")
-    ours, theirs = median_run(found.ours), median_run(found.theirs)
+    params["atende_peak_concurrency"] = found.ours.peak_concurrency
+    params["baseline_peak_concurrency"] = found.theirs.peak_concurrency
+    ours, theirs = found.ours.peak, found.theirs.peak
     result = Result(
         name=NAME,
         params=params,
@@ -516,7 +558,7 @@ async def run(quick: bool) -> Result:
                 percentile(found.ours_at_share.latencies_ms, 0.99), "ms"
             ),
             "failures": Metric(
-                sum(run.failures for run in found.ours)
+                sum(run.failures for runs in found.ours.runs.values() for run in runs)
                 + found.ours_at_rate.failures
                 + found.ours_at_share.failures,
                 "requests",
@@ -529,7 +571,13 @@ async def run(quick: bool) -> Result:
             "p99": Metric(percentile(theirs.latencies_ms, 0.99), "ms"),
             "p99_at_rate": Metric(percentile(found.theirs_at_rate.latencies_ms, 0.99), "ms"),
         },
-        ratios={"throughput_vs_baseline": found.ratio},
+        ratios={
+            "throughput_vs_baseline": found.ratio,
+            **{
+                f"throughput_vs_baseline_at_{concurrency}_clients": found.ratio_at(concurrency)
+                for concurrency in CONCURRENCIES
+            },
+        },
         targets={
             "throughput_vs_baseline": f">= {THROUGHPUT_TARGET:.2f}",
             "p99_at_rate": f"< {P99_TARGET_MS:.0f}",
