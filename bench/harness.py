@@ -143,7 +143,7 @@ def recycle_wal_segments(url: str, segments: int = WARM_WAL_SEGMENTS) -> None:
 def load_process_without_gc_pauses() -> Iterator[None]:
     """The load process's garbage collector held back while it times requests.
 
-    Why: the load process holds its pre-signed requests (180,000 in a full bench/ingest
+    Why: the load process holds its pre-signed requests (~450,000 in a full bench/ingest
     run) and every request's task; a full collection walks them all and stopped its event
     loop for 40-100 ms twice in a 12 s run at 1,184 requests/s. Requests due meanwhile
     went out late, all at once, and were counted slow from their scheduled time: that
