@@ -10,7 +10,7 @@ sid), defers the debounced reply job and notifies.
 The baseline is the least such an endpoint can do: a tiny Starlette + psycopg app
 (``bench/ingest_baseline.py``, same uvicorn settings, same pool size) that inserts each
 request's body as one row into the same database. Both get the same requests from the
-same client at the same concurrency, in the same run, in alternating rounds:
+same client, in the same run, in alternating rounds:
 
 - **closed loop** (``concurrency`` clients, each sending its next request when the last
   answers), at 32, 64 and 128 clients: throughput and p50/p99 latency. A server's
@@ -19,7 +19,7 @@ same client at the same concurrency, in the same run, in alternating rounds:
   already saturates there, so one fixed concurrency would measure latency, not capacity.
   The ratio at each concurrency is reported too;
 - **open loop** at a fixed rate, the rate the baseline sustains (measured: fixed rates
-  from a quarter of its closed-loop throughput, 1.25x a step, while its p99 stays under
+  from a quarter of its best closed-loop throughput, 1.25x a step, while its p99 stays under
   the target; then confirmed over a whole round, stepping down while the baseline's own
   p99 misses the target there), latency measured from each request's scheduled time (no
   coordinated omission): p99 at that rate, for both, the median of three alternating
@@ -428,9 +428,9 @@ def median_p99(runs: list[Run]) -> float:
 async def sustained_rate(
     url: str, work: list[Delivery], *, ceiling: float, seconds: float
 ) -> float:
-    """The highest fixed rate (from a quarter of ``ceiling``, its closed-loop throughput,
-    stepping up by 1.25x) the baseline holds: p99
-    under the target and the rate achieved (a step that fails is tried once more)."""
+    """The highest fixed rate (from a quarter of ``ceiling``, its best closed-loop
+    throughput, stepping up by 1.25x) the baseline holds: p99 under the target and the
+    rate achieved (a step that fails is tried once more)."""
     rate, held, retried = max(50.0, round(ceiling / 4)), 0.0, False
     while rate <= ceiling:
         run = await open_loop(url, work, rate=rate, seconds=seconds)
