@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-#: Development-only signing secret, refused when ``ATENDE_ENV=production``.
+#: Development-only signing secret, refused when ``ATENDE_ENV=production`` (JWKS or not).
 DEVELOPMENT_JWT_SECRET = "atende-development-jwt-secret-change-me-0123456789"  # noqa: S105
 #: Development-only encryption key, refused when ``ATENDE_ENV=production``.
 DEVELOPMENT_SECRET_KEY = "atende-development-secret-key-change-me-0123456789"  # noqa: S105
@@ -156,8 +156,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.env is Environment.PRODUCTION:
-            if self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET and not self.jwks_url:
-                raise ValueError("ATENDE_JWT_SECRET must be set in production")
+            # Even with a JWKS: Atende signs its own access tokens with this secret, and
+            # accepts HS256 tokens signed with it, so the published default would let
+            # anyone sign in as anyone.
+            if self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET:
+                raise ValueError(
+                    "ATENDE_JWT_SECRET must be set in production"
+                    " (the development default is public)"
+                )
             if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
                 raise ValueError("ATENDE_SECRET_KEY must be set in production")
         if self.identity_provider is IdentityProviderName.SUPABASE and not (

@@ -1,8 +1,11 @@
 """Access tokens: JWTs with Supabase's claims, signed HS256 or verified against a JWKS.
 
-A token minted here is accepted by a Supabase project sharing ``ATENDE_JWT_SECRET``
-(its JWT secret), and a token minted by Supabase Auth is accepted here, so either can
-sign users in.
+Atende signs its own tokens HS256 with ``ATENDE_JWT_SECRET``. A Supabase project sharing
+that secret (its legacy JWT secret) accepts them, and its HS256 tokens are accepted here.
+With ``ATENDE_JWKS_URL`` set, tokens signed with one of that set's asymmetric keys
+(Supabase's JWT signing keys) are accepted too. A token's header is written by whoever
+made the token, so the key its ``kid`` names decides the algorithm, and a token whose
+``alg`` says otherwise is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from atende.errors import AtendeError
 
 AUDIENCE = "authenticated"
 ALGORITHM = "HS256"
-_ASYMMETRIC_ALGORITHMS = ["RS256", "ES256", "EdDSA"]
+#: Key types of public keys. A symmetric (``oct``) key in a JWKS is published with it, so
+#: a token it verifies could have been signed by anyone.
+_ASYMMETRIC_KEY_TYPES = frozenset({"RSA", "EC", "OKP"})
 
 
 class InvalidAccessToken(AtendeError):
@@ -59,7 +64,9 @@ class TokenService:
         self._secret = secret
         self._ttl = ttl
         self._leeway = leeway
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        # Keys come from the set PyJWT caches for five minutes, not from a per-kid cache
+        # that never expires: a key withdrawn from the JWKS stops verifying tokens.
+        self._jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
 
     def issue(self, *, user_id: UUID, email: str, session_id: UUID) -> IssuedAccessToken:
         now = datetime.now(UTC)
@@ -79,17 +86,21 @@ class TokenService:
     async def verify(self, token: str) -> AccessTokenClaims:
         """The token's claims, or ``InvalidAccessToken`` whatever went wrong.
 
-        The reason is never echoed: a client learns that the token was refused, not why.
+        HS256 is checked with the secret Atende signs with; any other algorithm only
+        against the JWKS key the token's ``kid`` names, and only if it is the algorithm
+        that key is for. The reason is never echoed: a client learns that the token was
+        refused, not why.
         """
         try:
             header = jwt.get_unverified_header(token)
-            if header.get("alg") == ALGORITHM:
-                payload = self._decode(token, self._secret, [ALGORITHM])
-            elif self._jwks is not None and header.get("alg") in _ASYMMETRIC_ALGORITHMS:
-                signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
-                payload = self._decode(token, signing_key.key, _ASYMMETRIC_ALGORITHMS)
+            algorithm = header.get("alg")
+            if algorithm == ALGORITHM:
+                payload = self._decode(token, self._secret, ALGORITHM)
             else:
-                raise InvalidAccessToken()
+                key = await self._public_key(header.get("kid"))
+                if algorithm != key.algorithm_name:
+                    raise InvalidAccessToken()
+                payload = self._decode(token, key.key, key.algorithm_name)
             claims = AccessTokenClaims.model_validate(payload)
         except (jwt.PyJWTError, ValidationError, ValueError) as error:
             raise InvalidAccessToken() from error
@@ -97,11 +108,20 @@ class TokenService:
             raise InvalidAccessToken()
         return claims
 
-    def _decode(self, token: str, key: Any, algorithms: list[str]) -> dict[str, Any]:
+    async def _public_key(self, kid: object) -> jwt.PyJWK:
+        if self._jwks is None or not isinstance(kid, str):
+            raise InvalidAccessToken()
+        # May fetch the JWKS over HTTP (urllib, blocking).
+        key = await asyncio.to_thread(self._jwks.get_signing_key, kid)
+        if key.key_type not in _ASYMMETRIC_KEY_TYPES:
+            raise InvalidAccessToken()
+        return key
+
+    def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
         payload: dict[str, Any] = jwt.decode(
             token,
             key,
-            algorithms=algorithms,
+            algorithms=[algorithm],
             audience=AUDIENCE,
             leeway=self._leeway,
             options={"require": ["sub", "exp", "aud", "role"]},
