@@ -22,7 +22,7 @@ from rows from (
     )
 ) with ordinality as m (channel_id, message_sid, from_number, body, media, profile_name,
                         opt_out_type, metadata, position)
-cross join lateral public.ingest_inbound_message_v1(
+cross join lateral private.ingest_inbound_message_v1(
     channel_id => m.channel_id,
     message_sid => m.message_sid,
     from_number => m.from_number,
@@ -62,7 +62,7 @@ from rows from (
     )
 ) with ordinality as m (message_id, message_sid, status, part_index, part_count, error_code,
                         error_message, position)
-cross join lateral public.record_message_status_v1(
+cross join lateral private.record_message_status_v1(
     message_id => m.message_id,
     message_sid => m.message_sid,
     twilio_status => m.status,
@@ -75,7 +75,7 @@ order by m.position;
 
 -- name: record_message_status
 select outcome, target_message_id, message_status::text
-from public.record_message_status_v1(
+from private.record_message_status_v1(
     message_id => %(message_id)s,
     message_sid => %(message_sid)s,
     twilio_status => %(status)s,
@@ -91,18 +91,18 @@ from public.record_message_status_v1(
 select outcome, organization_id, conversation_id, body, media, metadata, attempts,
        channel_kind::text, channel_phone_number, twilio_account_sid,
        twilio_auth_token_ciphertext, contact_phone_number
-from public.claim_outbound_message_v1(%(message_id)s);
+from private.claim_outbound_message_v1(%(message_id)s);
 
 -- name: requeue_outbound_message
-select public.requeue_outbound_message_v1(%(message_id)s, %(error_code)s, %(error_message)s)
+select private.requeue_outbound_message_v1(%(message_id)s, %(error_code)s, %(error_message)s)
     as requeued;
 
 -- name: fail_outbound_message
-select public.fail_outbound_message_v1(%(message_id)s, %(error_code)s, %(error_message)s)
+select private.fail_outbound_message_v1(%(message_id)s, %(error_code)s, %(error_message)s)
     as failed;
 
 -- name: mark_delivery_unknown
-select public.mark_delivery_unknown_v1(%(message_id)s, %(error_message)s) as marked;
+select private.mark_delivery_unknown_v1(%(message_id)s, %(error_message)s) as marked;
 
 -- The channel API (as the caller) -----------------------------------------------------
 

@@ -17,15 +17,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from atende.app import create_app
-from atende.config import Environment, Settings
+from atende.config import Environment, IdentityProviderName, Settings
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.migrations import apply_migrations
 from atende.services import Services, open_services
-from tests.databases import TestDatabases
+from tests.databases import TestCluster, TestDatabases
 from tests.factories import Factory
+from tests.identity.fake_supabase_auth import (
+    SERVICE_ROLE_KEY,
+    FakeSupabaseAuth,
+    serve_fake_supabase_auth,
+)
+from tests.supabase_shape import AUTH_ROLE, SHAPE_URL, SupabaseShapeCluster, as_role
 
 TEMPLATE_DATABASE = "atende_template"
 
@@ -37,7 +44,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[EmbeddedPostgres]:
+def postgres() -> Iterator[TestCluster]:
+    if SHAPE_URL:
+        shape = SupabaseShapeCluster(SHAPE_URL)
+        apply_migrations(shape.url())
+        yield shape
+        return
     data_dir = Path(tempfile.mkdtemp(prefix="atende-test-pg-"))
     cluster = EmbeddedPostgres(
         data_dir=data_dir,
@@ -55,8 +67,11 @@ def postgres() -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture(scope="session")
-def test_databases(postgres: EmbeddedPostgres) -> Iterator[TestDatabases]:
-    databases = TestDatabases(postgres, TEMPLATE_DATABASE)
+def test_databases(postgres: TestCluster) -> Iterator[TestDatabases]:
+    template = (
+        postgres.template if isinstance(postgres, SupabaseShapeCluster) else TEMPLATE_DATABASE
+    )
+    databases = TestDatabases(postgres, template)
     try:
         yield databases
     finally:
@@ -64,7 +79,7 @@ def test_databases(postgres: EmbeddedPostgres) -> Iterator[TestDatabases]:
 
 
 @pytest.fixture
-def database_url(postgres: EmbeddedPostgres, test_databases: TestDatabases) -> Iterator[str]:
+def database_url(postgres: TestCluster, test_databases: TestDatabases) -> Iterator[str]:
     """A database of this test's own, migrated and empty (as the template is)."""
     name = test_databases.acquire()
     try:
@@ -74,14 +89,34 @@ def database_url(postgres: EmbeddedPostgres, test_databases: TestDatabases) -> I
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
+def supabase_auth(database_url: str) -> Iterator[FakeSupabaseAuth]:
+    """Supabase Auth's API on a local port, keeping users in the test database (as
+    supabase_auth_admin, as Supabase Auth does, where that role exists)."""
+    auth_url = as_role(database_url, AUTH_ROLE) if SHAPE_URL else database_url
+    with serve_fake_supabase_auth(auth_url, free_port()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    configured = Settings(
         env=Environment.TEST,
         database_url=database_url,
         data_dir=tmp_path / "data",
         public_url="https://atende.test",
         db_pool_min_size=1,
         db_pool_max_size=10,
+    )
+    if not SHAPE_URL:
+        return configured
+    # A Supabase project's users are Supabase Auth's: the only provider that works there.
+    fake: FakeSupabaseAuth = request.getfixturevalue("supabase_auth")
+    return configured.model_copy(
+        update={
+            "identity_provider": IdentityProviderName.SUPABASE,
+            "supabase_url": fake.url,
+            "supabase_service_role_key": SecretStr(SERVICE_ROLE_KEY),
+        }
     )
 
 
@@ -106,8 +141,9 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def factory(services: Services) -> Factory:
-    return Factory(services)
+async def factory(services: Services, database_url: str) -> Factory:
+    # On the Supabase shape, users are Supabase Auth's to write, as on a real project.
+    return Factory(services, auth_admin_url=as_role(database_url, AUTH_ROLE) if SHAPE_URL else None)
 
 
 @pytest.fixture(autouse=True)

@@ -12,11 +12,11 @@ and the next test a fresh copy.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
-
-from atende.db.embedded import EmbeddedPostgres
 
 # What makes two databases "the same schema" for the tests' purposes.
 _FINGERPRINT = """
@@ -44,14 +44,33 @@ order by 1
 """
 
 
+class TestCluster(Protocol):
+    """A running Postgres the tests get databases from: the embedded cluster, or the
+    Supabase shape (tests/supabase_shape.py)."""
+
+    bin_dir: Path | None
+
+    def url(self, database: str | None = None) -> str:
+        """Connecting as the application does."""
+
+    def admin_url(self, database: str | None = None) -> str:
+        """Connecting as a superuser, for the tests' own housekeeping."""
+
+    def create_database(self, name: str, template: str | None = None) -> None: ...
+
+    def drop_database(self, name: str) -> None: ...
+
+    def destroy(self) -> None: ...
+
+
 class TestDatabases:
     """Hands out migrated databases, one at a time (tests run one after another)."""
 
-    def __init__(self, cluster: EmbeddedPostgres, template: str) -> None:
+    def __init__(self, cluster: TestCluster, template: str) -> None:
         self.cluster = cluster
         self.template = template
         self._spare: str | None = None
-        with psycopg.connect(cluster.url(template), autocommit=True) as conn:
+        with psycopg.connect(cluster.admin_url(template), autocommit=True) as conn:
             row = conn.execute(_FINGERPRINT).fetchone()
             assert row is not None
             self._template_fingerprint = str(row[0])
@@ -88,7 +107,7 @@ class TestDatabases:
         self.cluster.drop_database(name)
 
     def _reset(self, name: str) -> bool:
-        with psycopg.connect(self.cluster.url("postgres"), autocommit=True) as conn:
+        with psycopg.connect(self.cluster.admin_url("postgres"), autocommit=True) as conn:
             exists = conn.execute("select 1 from pg_database where datname = %s", [name])
             if exists.fetchone() is None:
                 return False
@@ -97,7 +116,7 @@ class TestDatabases:
                 " where datname = %s and pid <> pg_backend_pid()",
                 [name],
             )
-        with psycopg.connect(self.cluster.url(name), autocommit=True) as conn:
+        with psycopg.connect(self.cluster.admin_url(name), autocommit=True) as conn:
             row = conn.execute(_FINGERPRINT).fetchone()
             if row is None or str(row[0]) != self._template_fingerprint:
                 return False

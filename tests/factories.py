@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import bcrypt
+import psycopg
 from psycopg.types.json import Jsonb
 
 from atende.db.session import Caller
@@ -42,8 +43,12 @@ class TestOrganization:
 
 
 class Factory:
-    def __init__(self, services: Services) -> None:
+    """``auth_admin_url``: where users are written as the identity server writes them,
+    when that is not the platform (Supabase Auth, as ``supabase_auth_admin``)."""
+
+    def __init__(self, services: Services, *, auth_admin_url: str | None = None) -> None:
         self.services = services
+        self.auth_admin_url = auth_admin_url
         self.messaging = MessagingFactory(services)
 
     async def user(
@@ -56,13 +61,17 @@ class Factory:
         encrypted = (
             bcrypt.hashpw(password.encode(), bcrypt.gensalt(4, b"2a")).decode() if password else ""
         )
+        new_user = (
+            "insert into auth.users (id, aud, role, email, encrypted_password,"
+            " raw_app_meta_data, raw_user_meta_data, created_at, updated_at)"
+            " values (%s, 'authenticated', 'authenticated', %s, %s, '{}', '{}', now(), now())"
+        )
+        if self.auth_admin_url is not None:
+            async with await psycopg.AsyncConnection.connect(self.auth_admin_url) as auth:
+                await auth.execute(new_user, [user_id, email, encrypted])
         async with self.services.database.transaction(Caller.service()) as conn:
-            await conn.execute(
-                "insert into auth.users (id, aud, role, email, encrypted_password,"
-                " raw_app_meta_data, raw_user_meta_data, created_at, updated_at)"
-                " values (%s, 'authenticated', 'authenticated', %s, %s, '{}', '{}', now(), now())",
-                [user_id, email, encrypted],
-            )
+            if self.auth_admin_url is None:
+                await conn.execute(new_user, [user_id, email, encrypted])
             await conn.execute(
                 "insert into public.profiles (id, email, full_name) values (%s, %s, %s)",
                 [user_id, email, full_name],
@@ -122,7 +131,7 @@ class IngestedMessage:
 
 class ReplyFactory:
     """Channels and inbound messages made the way the webhook makes them: through
-    ``public.ingest_inbound_message_v1``, as the platform."""
+    ``private.ingest_inbound_message_v1``, as the platform."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -158,7 +167,7 @@ class ReplyFactory:
         async with self.services.database.transaction(Caller.service()) as conn:
             row = await (
                 await conn.execute(
-                    "select * from public.ingest_inbound_message_v1("
+                    "select * from private.ingest_inbound_message_v1("
                     " channel_id => %s, message_sid => %s, from_number => %s, body => %s,"
                     " media => %s::jsonb, profile_name => %s)",
                     [

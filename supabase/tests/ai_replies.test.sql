@@ -16,7 +16,7 @@ with org as (
 select channel.organization_id, channel.id as channel_id from channel;
 
 create temp table ingested as
-select * from public.ingest_inbound_message_v1(
+select * from private.ingest_inbound_message_v1(
     (select channel_id from world), 'SM-pgtap-1', '+5521987654321', 'oi', '[]', 'Cliente');
 
 create function pg_temp.conversation() returns uuid language sql as
@@ -85,7 +85,7 @@ select is((select error from public.ai_runs where id = (select run_id from repli
     'the reply was not sent: team_replied', 'and the run says why');
 
 -- The customer writes again: newer than the team's answer.
-select message_id from public.ingest_inbound_message_v1(
+select message_id from private.ingest_inbound_message_v1(
     (select channel_id from world), 'SM-pgtap-2', '+5521987654321', 'e o preço?', '[]', null);
 update public.messages set created_at = now() - interval '1 minute' where body = 'e o preço?';
 select ok(private.ai_reply_pending(pg_temp.conversation()), 'a newer customer message waits');

@@ -68,7 +68,7 @@ select private.queue_outbound_message(
 update public.conversations set last_inbound_at = now() - interval '25 hours';
 
 select is(
-    (select outcome from public.claim_outbound_message_v1((select message_id from queued))),
+    (select outcome from private.claim_outbound_message_v1((select message_id from queued))),
     'outside_customer_service_window', 'the claim refuses free text after the window closed');
 select results_eq(
     $$ select status::text, is_error, error_code from public.messages
@@ -76,7 +76,7 @@ select results_eq(
     $$ values ('failed', true, 'outside_customer_service_window') $$,
     'the refused message is failed, visibly');
 select is(
-    (select outcome from public.claim_outbound_message_v1((select message_id from queued))),
+    (select outcome from private.claim_outbound_message_v1((select message_id from queued))),
     'not_queued', 'a failed message is never claimed');
 
 -- Templates go outside the window -------------------------------------------------------------
@@ -135,7 +135,7 @@ select throws_ok(
     $$ select twilio_auth_token_ciphertext from public.channels $$,
     '42501', null, 'no client reads the auth token');
 select throws_ok(
-    $$ select * from public.claim_outbound_message_v1(gen_random_uuid()) $$,
+    $$ select * from private.claim_outbound_message_v1(gen_random_uuid()) $$,
     '42501', null, 'only the platform claims messages');
 
 select * from finish();

@@ -34,14 +34,14 @@ async def sent_message(
     async with services.database.transaction(Caller.service()) as conn:
         row = await (
             await conn.execute(
-                "select outcome from public.claim_outbound_message_v1(%s)", [message_id]
+                "select outcome from private.claim_outbound_message_v1(%s)", [message_id]
             )
         ).fetchone()
         assert row is not None
         assert row["outcome"] == "claimed"
         for index, sid in enumerate(sids):
             await conn.execute(
-                "select * from public.record_message_status_v1(%s, %s, 'queued', %s, %s)",
+                "select * from private.record_message_status_v1(%s, %s, 'queued', %s, %s)",
                 [message_id, sid, index, parts],
             )
     return message_id, sids
@@ -153,7 +153,7 @@ async def test_a_callback_naming_the_message_records_a_sid_the_job_never_stored(
     conversation = await open_conversation(services, channel)
     message_id = await queue_message(services, conversation)
     async with services.database.transaction(Caller.service()) as conn:
-        await conn.execute("select * from public.claim_outbound_message_v1(%s)", [message_id])
+        await conn.execute("select * from private.claim_outbound_message_v1(%s)", [message_id])
     sid = new_sid()
 
     answer = await post_status(

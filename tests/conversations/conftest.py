@@ -1,6 +1,6 @@
 """Fixtures for the reply pipeline: the fake model, a real worker, and ways to watch them.
 
-Tests drive replies as a customer would (``public.ingest_inbound_message_v1``, what the
+Tests drive replies as a customer would (``private.ingest_inbound_message_v1``, what the
 webhook calls), run a real Procrastinate worker on the ``replies`` queue, and point the
 real ``openai`` client at the fake OpenAI server. The send job belongs to the channels
 module; here it is asserted as a queued message and a deferred ``channels:send_message``

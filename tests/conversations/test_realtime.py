@@ -368,7 +368,7 @@ async def test_one_conversations_messages_arrive_as_they_are_stored(
                 [elsewhere],
             )
             await conn.execute(
-                "select * from public.ingest_inbound_message_v1(%s, %s, %s, %s)",
+                "select * from private.ingest_inbound_message_v1(%s, %s, %s, %s)",
                 [channel, "SM" + uuid.uuid4().hex, contact_phone, "Chegou meu pedido?"],
             )
 

@@ -74,7 +74,7 @@ def make_workspace(
     bodies = [f"Pedido {label} {uuid.uuid4().hex[:10]}" for _ in range(2)]
     for body in bodies:
         conn.execute(
-            "select public.ingest_inbound_message_v1(%s, %s, %s, %s, profile_name => %s)",
+            "select private.ingest_inbound_message_v1(%s, %s, %s, %s, profile_name => %s)",
             [channel[0], "SM" + uuid.uuid4().hex, customer_number, body, profile_name],
         )
     return Workspace(

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pydantic import SecretStr
 
 from atende.config import IdentityProviderName, Settings
-from tests.conftest import free_port
 from tests.identity.fake_supabase_auth import (
     SERVICE_ROLE_KEY,
     FakeSupabaseAuth,
-    serve_fake_supabase_auth,
 )
+from tests.supabase_shape import SHAPE_URL
 
-PROVIDERS = [IdentityProviderName.LOCAL, IdentityProviderName.SUPABASE]
-
-
-@pytest.fixture
-def supabase_auth(database_url: str) -> Iterator[FakeSupabaseAuth]:
-    """Supabase Auth's API on a local port, keeping users in the test database."""
-    with serve_fake_supabase_auth(database_url, free_port()) as fake:
-        yield fake
+#: On the Supabase shape, only Supabase Auth may write its users (``atende serve`` refuses
+#: the local provider there: tests/identity/test_provider_fits_database.py).
+PROVIDERS = (
+    [IdentityProviderName.SUPABASE]
+    if SHAPE_URL
+    else [IdentityProviderName.LOCAL, IdentityProviderName.SUPABASE]
+)
 
 
 def settings_for(

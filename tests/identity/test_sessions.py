@@ -60,6 +60,7 @@ async def test_signing_in_gives_a_session_with_supabase_claims(
     assert viewer["viewer"]["user"]["email"] == EMAIL
 
 
+@pytest.mark.local_identity
 async def test_wrong_password_and_unknown_email_are_the_same_failure_at_the_same_cost(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

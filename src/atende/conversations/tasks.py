@@ -8,7 +8,7 @@ The periodic ones are deferred on schedule by every worker's periodic deferrer
 do the work, with set-based SQL that is safe to run twice or side by side.
 
 The reply (``conversations:generate_reply``) is deferred by
-``public.ingest_inbound_message_v1`` with the conversation's lock (replies in one
+``private.ingest_inbound_message_v1`` with the conversation's lock (replies in one
 conversation never run at once, and run in order) and queueing lock (one job waits per
 conversation, scheduled the agent's debounce after the first message of a burst). When
 it runs it re-reads the conversation; if the customer is still writing (their newest

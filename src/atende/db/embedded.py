@@ -102,6 +102,10 @@ class EmbeddedPostgres:
     def url(self, database: str | None = None) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database or self.database}"
 
+    def admin_url(self, database: str | None = None) -> str:
+        """For work only a superuser may do: ``url``, since the one role here is one."""
+        return self.url(database)
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def is_initialized(self) -> bool:

@@ -1,0 +1,138 @@
+-- What a client's roles can execute and touch, read from the catalogue and compared with
+-- the reviewed lists below. Runs on plain Postgres and on a database shaped like a new
+-- Supabase project (make test-supabase), whose default privileges grant `anon` and
+-- `authenticated` everything created in `public`: a function or table that reaches them
+-- by default, or by a grant nobody reviewed, fails here. When you grant something to a
+-- client role on purpose, add it to the list, with the reason in the migration.
+begin;
+select plan(5);
+
+-- A function a role can call: it may execute it and look into its schema. Atende's
+-- schemas only: `auth` and `extensions` belong to Supabase and to the extensions.
+create function pg_temp.callable_by(role_name text) returns setof text
+    language sql stable
+as $$
+    select p.oid::regprocedure::text
+    from pg_proc as p
+    join pg_namespace as n on n.oid = p.pronamespace
+    where n.nspname in ('public', 'private', 'procrastinate', 'supabase_migrations')
+      and has_function_privilege(role_name, p.oid, 'execute')
+      and has_schema_privilege(role_name, n.oid, 'usage')
+    order by 1
+$$;
+
+-- Every privilege a role holds on the tables, views and sequences of Atende's schemas:
+-- "table PRIVILEGE" when it holds it on the whole table, "table PRIVILEGE (columns)"
+-- when on some columns only.
+create function pg_temp.privileges_of(role_name text) returns setof text
+    language sql stable
+as $$
+    with relations as (
+        select c.oid, c.relkind
+        from pg_class as c
+        join pg_namespace as n on n.oid = c.relnamespace
+        where n.nspname in ('public', 'private', 'procrastinate', 'supabase_migrations')
+          and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+          and has_schema_privilege(role_name, n.oid, 'usage')
+    ),
+    privileges (privilege) as (
+        values ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'),
+               ('TRIGGER')
+    )
+    select format('%s %s', r.oid::regclass, p.privilege)
+    from relations as r
+    cross join privileges as p
+    where r.relkind <> 'S' and has_table_privilege(role_name, r.oid, p.privilege)
+    union all
+    select format('%s %s (%s)', r.oid::regclass, p.privilege,
+                  string_agg(a.attname::text collate "default", ', ' order by a.attnum))
+    from relations as r
+    cross join privileges as p
+    join pg_attribute as a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
+    where r.relkind <> 'S'
+      and p.privilege in ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+      and not has_table_privilege(role_name, r.oid, p.privilege)
+      and has_column_privilege(role_name, r.oid, a.attnum, p.privilege)
+    group by r.oid, p.privilege
+    union all
+    select format('%s USAGE', r.oid::regclass)
+    from relations as r
+    -- has_sequence_privilege raises on anything else, and the planner may call it first.
+    where case when r.relkind = 'S' then has_sequence_privilege(role_name, r.oid, 'usage') end
+    order by 1
+$$;
+
+select is_empty(
+    $$ select * from pg_temp.callable_by('anon') $$,
+    'anon can execute none of Atende''s functions'
+);
+
+select results_eq(
+    $$ select * from pg_temp.callable_by('authenticated') $$,
+    $$ values
+        ('invite_member_v1(uuid,text,membership_role,text,uuid,interval)'),
+        ('private.organizations_of_caller()'),
+        ('private.organizations_where_caller_is(membership_role[])'),
+        ('private.template_variables_are_valid(jsonb)'),
+        ('private.window_end(channel_kind,timestamp with time zone)'),
+        ('remove_member_v1(uuid,uuid)'),
+        ('send_member_message_v1(uuid,text)'),
+        ('send_template_message_v1(uuid,uuid,jsonb)'),
+        ('update_member_role_v1(uuid,uuid,membership_role)'),
+        ('window_expires_at(conversations)')
+    $$,
+    'authenticated can execute exactly the reviewed functions'
+);
+
+select is_empty(
+    $$
+    select p.oid::regprocedure::text
+    from pg_proc as p
+    where p.pronamespace = 'public'::regnamespace
+      and p.prosecdef
+      and has_function_privilege('service_role', p.oid, 'execute')
+      and not has_function_privilege('authenticated', p.oid, 'execute')
+    $$,
+    'no platform-only function (security definer, service role alone) is left in public, '
+    'where PostgREST would serve it'
+);
+
+select is_empty(
+    $$ select * from pg_temp.privileges_of('anon') $$,
+    'anon holds no privilege on any of Atende''s tables, views or sequences'
+);
+
+select results_eq(
+    $$ select * from pg_temp.privileges_of('authenticated') $$,
+    $$ values
+        ('agents SELECT'),
+        ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled)'),
+        ('ai_runs SELECT'),
+        ('channel_templates DELETE'),
+        ('channel_templates INSERT (organization_id, channel_id, name, content_sid, language, variables, body)'),
+        ('channel_templates SELECT'),
+        ('channel_templates UPDATE (name, content_sid, language, variables, body)'),
+        ('channels INSERT (organization_id, kind, phone_number, display_name, twilio_account_sid, twilio_auth_token_ciphertext)'),
+        ('channels SELECT (id, organization_id, kind, phone_number, display_name, twilio_account_sid, enabled, created_at, updated_at)'),
+        ('channels UPDATE (display_name, twilio_account_sid, twilio_auth_token_ciphertext, enabled)'),
+        ('contacts SELECT'),
+        ('contacts UPDATE (display_name)'),
+        ('conversation_reads INSERT (conversation_id, user_id, last_read_at)'),
+        ('conversation_reads SELECT'),
+        ('conversation_reads UPDATE (last_read_at)'),
+        ('conversations SELECT'),
+        ('conversations UPDATE (status, ai_enabled, assignee_id, closed_at)'),
+        ('invitations SELECT (id, organization_id, user_id, invited_by, created_at, expires_at, accepted_at)'),
+        ('memberships SELECT'),
+        ('messages SELECT'),
+        ('organizations SELECT'),
+        ('organizations UPDATE (name)'),
+        ('profiles SELECT'),
+        ('profiles UPDATE (full_name)')
+    $$,
+    'authenticated holds exactly the reviewed table privileges (row-level security then '
+    'decides which rows)'
+);
+
+select * from finish();
+rollback;
