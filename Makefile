@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install dev test test-faults lint typecheck pytest pgtap bench schema clean
+.PHONY: install dev test test-faults test-supabase lint typecheck pytest pgtap bench schema clean
 
 install: $(INSTALLED)
 
@@ -19,9 +19,13 @@ $(INSTALLED): pyproject.toml
 dev: install
 	$(BIN)/atende dev
 
-## Every gate: lint, types, pgTAP availability, the test suite on a throwaway Postgres, then
-## the fault-injection suite (real processes, about 2.5 minutes; `make test-faults` runs it alone).
-test: install pgtap lint typecheck pytest test-faults
+## A database shaped like a new Supabase project's, built from Supabase's own SQL.
+SUPABASE_SHAPE_DIR ?= ../shared/supabase-shape
+
+## Every gate: lint, types, pgTAP availability, the test suite on a throwaway Postgres, the
+## fault-injection suite (real processes, about 2.5 minutes; `make test-faults` runs it alone),
+## then, when the Supabase shape is at hand, `make test-supabase`.
+test: install pgtap lint typecheck pytest test-faults $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -40,6 +44,11 @@ pytest: install
 ## The fault-injection suite alone: prints its results table, writes bench/results/faults.json.
 test-faults: install
 	$(BIN)/pytest -m faults
+
+## The pgTAP suite and the identity, ingest, AI-reply and inbox tests on the Supabase shape
+## (scripts/test-supabase.sh; about 3 minutes).
+test-supabase: install pgtap
+	SUPABASE_SHAPE_DIR=$(SUPABASE_SHAPE_DIR) ./scripts/test-supabase.sh
 
 ## Regenerate schema.graphql from the live Strawberry schema.
 schema: install

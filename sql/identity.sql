@@ -121,28 +121,52 @@ select private.purge_sessions_v1(%(keep)s) as purged;
 -- Local identity provider: auth.users as Supabase Auth keeps it (service role) ---------
 
 -- name: local_create_user
-insert into auth.users (
-    instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, invited_at,
-    raw_app_meta_data, raw_user_meta_data, created_at, updated_at
+-- A user and their e-mail identity, as Supabase Auth (GoTrue) writes them: its token
+-- columns '' rather than NULL, which GoTrue cannot read (20261206000100_auth_users_as_gotrue.sql).
+with new_user as (
+    insert into auth.users (
+        instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, invited_at,
+        confirmation_token, recovery_token, email_change_token_new, email_change,
+        raw_app_meta_data, raw_user_meta_data, created_at, updated_at
+    )
+    values (
+        '00000000-0000-0000-0000-000000000000', %(id)s, 'authenticated', 'authenticated',
+        %(email)s, %(encrypted_password)s,
+        case when %(email_confirmed)s then now() end,
+        case when %(invited)s then now() end,
+        '', '', '', '',
+        '{"provider": "email", "providers": ["email"]}', %(user_metadata)s, now(), now()
+    )
+    returning id, email, email_confirmed_at, created_at
 )
-values (
-    '00000000-0000-0000-0000-000000000000', %(id)s, 'authenticated', 'authenticated',
-    %(email)s, %(encrypted_password)s,
-    case when %(email_confirmed)s then now() end,
-    case when %(invited)s then now() end,
-    '{"provider": "email", "providers": ["email"]}', %(user_metadata)s, now(), now()
-);
+insert into auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
+select id::text, id,
+       jsonb_build_object('sub', id::text, 'email', email,
+                          'email_verified', email_confirmed_at is not null,
+                          'phone_verified', false),
+       'email', created_at, created_at
+from new_user;
 
 -- name: local_delete_user
 delete from auth.users where id = %(id)s;
 
 -- name: local_set_password
-update auth.users
-set encrypted_password = %(encrypted_password)s,
-    email_confirmed_at = coalesce(email_confirmed_at, now()),
-    updated_at = now()
-where id = %(id)s
-returning id;
+-- Choosing a password confirms the e-mail (an invitation reached it), on the user and on
+-- their e-mail identity, as GoTrue records it.
+with confirmed as (
+    update auth.users
+    set encrypted_password = %(encrypted_password)s,
+        email_confirmed_at = coalesce(email_confirmed_at, now()),
+        updated_at = now()
+    where id = %(id)s
+    returning id
+),
+verified as (
+    update auth.identities
+    set identity_data = identity_data || '{"email_verified": true}', updated_at = now()
+    where user_id in (select id from confirmed) and provider = 'email'
+)
+select id from confirmed;
 
 -- name: local_user_for_sign_in
 -- E-mails are stored lowercased, so this uses users_email_partial_key.

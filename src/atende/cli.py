@@ -19,6 +19,7 @@ from atende.db.migrations import apply_migrations, discover_migrations
 from atende.db.pool import check_reachable, describe_target
 from atende.errors import AtendeError
 from atende.gc_tuning import tune_for_service
+from atende.identity.provider_fit import check_identity_provider_fits
 from atende.logs import configure_logging
 from atende.services import database_url, embedded_postgres
 
@@ -177,6 +178,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = load_settings()
     configure_logging(settings)
     asyncio.run(check_reachable(database_url(settings), timeout=10))
+    asyncio.run(check_identity_provider_fits(settings, database_url(settings)))
     app = create_app(settings)
     tune_for_service()
     uvicorn.run(
