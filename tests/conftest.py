@@ -110,8 +110,12 @@ def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) 
     if not SHAPE_URL:
         return configured
     # A Supabase project's users are Supabase Auth's: the only provider that works there.
-    fake: FakeSupabaseAuth = request.getfixturevalue("supabase_auth")
-    return configured.model_copy(
+    return with_supabase_auth(configured, request.getfixturevalue("supabase_auth"))
+
+
+def with_supabase_auth(settings: Settings, fake: FakeSupabaseAuth) -> Settings:
+    """``settings`` with the ``supabase`` identity provider, served by ``fake``."""
+    return settings.model_copy(
         update={
             "identity_provider": IdentityProviderName.SUPABASE,
             "supabase_url": fake.url,

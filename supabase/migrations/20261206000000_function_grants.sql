@@ -26,14 +26,20 @@ alter function public.requeue_outbound_message_v1(uuid, text, text) set schema p
 alter function public.fail_outbound_message_v1(uuid, text, text) set schema private;
 alter function public.mark_delivery_unknown_v1(uuid, text) set schema private;
 
--- 2. Nobody but the owner, to start with ---------------------------------------------
+-- 2. Nobody but the owner, to start with; 3. the platform ------------------------------
 
+-- service_role is the platform itself (webhooks, jobs; on Supabase, the secret service
+-- key): it may call any of Atende's functions but the trigger functions, which Postgres
+-- runs as triggers only. The queue's functions stay the owner's: the worker connects as
+-- the owner and nothing else touches the queue directly.
 do $$
 declare
-    fn regprocedure;
+    fn record;
 begin
     for fn in
-        select p.oid::regprocedure
+        select p.oid::regprocedure as signature,
+               n.nspname <> 'procrastinate' and p.prorettype <> 'trigger'::regtype
+                   as for_the_platform
         from pg_proc as p
         join pg_namespace as n on n.oid = p.pronamespace
         where n.nspname in ('public', 'private', 'procrastinate')
@@ -43,36 +49,16 @@ begin
               where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
           )
     loop
-        execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
+        execute format('revoke all on function %s from public, anon, authenticated, service_role',
+                       fn.signature);
+        if fn.for_the_platform then
+            execute format('grant execute on function %s to service_role', fn.signature);
+        end if;
     end loop;
 end
 $$;
 
--- 3. What each role calls --------------------------------------------------------------
-
--- service_role is the platform itself (webhooks, jobs; on Supabase, the secret service
--- key): it may call any of Atende's functions but the trigger functions, which Postgres
--- runs as triggers only. The queue's functions stay the owner's: the worker connects as
--- the owner and nothing else touches the queue directly.
-do $$
-declare
-    fn regprocedure;
-begin
-    for fn in
-        select p.oid::regprocedure
-        from pg_proc as p
-        join pg_namespace as n on n.oid = p.pronamespace
-        where n.nspname in ('public', 'private')
-          and p.prorettype <> 'trigger'::regtype
-          and not exists (
-              select from pg_depend as d
-              where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
-          )
-    loop
-        execute format('grant execute on function %s to service_role', fn);
-    end loop;
-end
-$$;
+-- 3. What the client roles call ----------------------------------------------------------
 
 -- authenticated (a signed-in team member, under row-level security). Each one checks the
 -- caller itself or only computes:

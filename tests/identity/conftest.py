@@ -1,15 +1,11 @@
-"""Identity fixtures: the fake Supabase Auth server, and settings for either provider."""
+"""Identity fixtures: settings for either identity provider."""
 
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
 
 from atende.config import IdentityProviderName, Settings
-from tests.identity.fake_supabase_auth import (
-    SERVICE_ROLE_KEY,
-    FakeSupabaseAuth,
-)
+from tests.conftest import with_supabase_auth
 from tests.supabase_shape import SHAPE_URL
 
 #: On the Supabase shape, only Supabase Auth may write its users (``atende serve`` refuses
@@ -27,11 +23,4 @@ def settings_for(
     """``settings`` with ``provider`` as the identity provider (and the fake's address)."""
     if provider is IdentityProviderName.LOCAL:
         return settings
-    fake: FakeSupabaseAuth = request.getfixturevalue("supabase_auth")
-    return settings.model_copy(
-        update={
-            "identity_provider": IdentityProviderName.SUPABASE,
-            "supabase_url": fake.url,
-            "supabase_service_role_key": SecretStr(SERVICE_ROLE_KEY),
-        }
-    )
+    return with_supabase_auth(settings, request.getfixturevalue("supabase_auth"))

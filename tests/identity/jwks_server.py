@@ -13,21 +13,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.server import BackgroundServer
 
 JWKS_PATH = "/auth/v1/.well-known/jwks.json"
 
@@ -96,34 +95,12 @@ class JwksServer:
 
 
 @contextmanager
-def serve_jwks(keys: SigningKeys, port: int) -> Iterator[JwksServer]:
-    """Serve ``keys``' JWKS on 127.0.0.1:``port`` until the block ends."""
+def serve_jwks(keys: SigningKeys) -> Iterator[JwksServer]:
+    """Serve ``keys``' JWKS on a free 127.0.0.1 port until the block ends."""
     server_state = JwksServer(keys)
-    config = uvicorn.Config(
-        server_state.app(),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        loop="asyncio",
-        http="h11",
-        ws="none",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="jwks-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the JWKS server did not start")
-        time.sleep(0.01)
-    server_state.url = f"http://127.0.0.1:{port}{JWKS_PATH}"
-    try:
+    with BackgroundServer(server_state.app(), name="jwks-server") as server:
+        server_state.url = f"{server.url}{JWKS_PATH}"
         yield server_state
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def handmade_token(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:

@@ -29,7 +29,6 @@ from atende.config import (
     describe_settings_error,
 )
 from atende.identity.tokens import InvalidAccessToken, TokenService
-from tests.conftest import free_port
 from tests.factories import Factory
 from tests.identity.jwks_server import (
     EC_KID,
@@ -56,7 +55,7 @@ def keys() -> SigningKeys:
 
 @pytest.fixture(scope="module")
 def jwks(keys: SigningKeys) -> Iterator[JwksServer]:
-    with serve_jwks(keys, free_port()) as server:
+    with serve_jwks(keys) as server:
         yield server
 
 
