@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 shape=${SUPABASE_SHAPE_DIR:-../shared/supabase-shape}
-if [ ! -x "$shape/build.sh" ] && [ ! -f "$shape/build.sh" ]; then
+if [ ! -f "$shape/build.sh" ]; then
     echo "no Supabase shape at $shape (set SUPABASE_SHAPE_DIR)" >&2
     exit 2
 fi
