@@ -32,7 +32,13 @@ from tests.identity.fake_supabase_auth import (
     FakeSupabaseAuth,
     serve_fake_supabase_auth,
 )
-from tests.supabase_shape import AUTH_ROLE, SHAPE_URL, SupabaseShapeCluster, as_role
+from tests.supabase_shape import (
+    AUTH_ROLE,
+    SHAPE_URL,
+    SupabaseShapeCluster,
+    as_role,
+    as_role_on_shape,
+)
 
 TEMPLATE_DATABASE = "atende_template"
 
@@ -68,10 +74,7 @@ def postgres() -> Iterator[TestCluster]:
 
 @pytest.fixture(scope="session")
 def test_databases(postgres: TestCluster) -> Iterator[TestDatabases]:
-    template = (
-        postgres.template if isinstance(postgres, SupabaseShapeCluster) else TEMPLATE_DATABASE
-    )
-    databases = TestDatabases(postgres, template)
+    databases = TestDatabases(postgres, postgres.database)
     try:
         yield databases
     finally:
@@ -92,8 +95,7 @@ def database_url(postgres: TestCluster, test_databases: TestDatabases) -> Iterat
 def supabase_auth(database_url: str) -> Iterator[FakeSupabaseAuth]:
     """Supabase Auth's API on a local port, keeping users in the test database (as
     supabase_auth_admin, as Supabase Auth does, where that role exists)."""
-    auth_url = as_role(database_url, AUTH_ROLE) if SHAPE_URL else database_url
-    with serve_fake_supabase_auth(auth_url, free_port()) as fake:
+    with serve_fake_supabase_auth(as_role_on_shape(database_url, AUTH_ROLE), free_port()) as fake:
         yield fake
 
 

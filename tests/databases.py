@@ -50,6 +50,10 @@ class TestCluster(Protocol):
 
     bin_dir: Path | None
 
+    @property
+    def database(self) -> str:
+        """The database ``url()`` names when given none: the migrated template."""
+
     def url(self, database: str | None = None) -> str:
         """Connecting as the application does."""
 

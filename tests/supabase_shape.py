@@ -37,6 +37,12 @@ def as_role(url: str, role: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
 
 
+def as_role_on_shape(url: str, role: str) -> str:
+    """``url`` as ``role`` on the Supabase shape; elsewhere ``url`` itself (the embedded
+    cluster has one role, a superuser, which stands for every other)."""
+    return as_role(url, role) if SHAPE_URL else url
+
+
 def on_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
@@ -52,11 +58,12 @@ class SupabaseShapeCluster:
         self.bin_dir = self.bin_dir or find_postgres_bin_dir()
 
     @property
-    def template(self) -> str:
+    def database(self) -> str:
+        """The migrated template, as ``EmbeddedPostgres.database`` is."""
         return urlsplit(self.template_url).path.lstrip("/")
 
     def url(self, database: str | None = None) -> str:
-        return as_role(on_database(self.template_url, database or self.template), APPLICATION_ROLE)
+        return as_role(on_database(self.template_url, database or self.database), APPLICATION_ROLE)
 
     def admin_url(self, database: str | None = None) -> str:
         return as_role(self.url(database), ADMIN_ROLE)
@@ -64,7 +71,7 @@ class SupabaseShapeCluster:
     def create_database(self, name: str, template: str | None = None) -> None:
         statement = sql.SQL("create database {} template {} owner {}").format(
             sql.Identifier(name),
-            sql.Identifier(template or self.template),
+            sql.Identifier(template or self.database),
             sql.Identifier(APPLICATION_ROLE),
         )
         with psycopg.connect(self.admin_url("postgres"), autocommit=True) as conn:

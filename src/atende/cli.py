@@ -177,8 +177,9 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = load_settings()
     configure_logging(settings)
-    asyncio.run(check_reachable(database_url(settings), timeout=10))
-    asyncio.run(check_identity_provider_fits(settings, database_url(settings)))
+    url = database_url(settings)
+    asyncio.run(check_reachable(url, timeout=10))
+    asyncio.run(check_identity_provider_fits(settings, url))
     app = create_app(settings)
     tune_for_service()
     uvicorn.run(

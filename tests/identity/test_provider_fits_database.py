@@ -19,7 +19,7 @@ from atende.identity.local_provider import LocalIdentityProvider
 from atende.identity.models import NewUser
 from atende.identity.provider_fit import IdentityProviderMisfit, check_identity_provider_fits
 from atende.services import Services
-from tests.supabase_shape import ADMIN_ROLE, SHAPE_URL, as_role
+from tests.supabase_shape import ADMIN_ROLE, SHAPE_URL, as_role_on_shape
 from tests.test_cli import atende
 
 #: GoTrue's auth.users: every column, its type and whether it may be NULL, as a new
@@ -82,10 +82,6 @@ order by 1
 """
 
 
-def admin_url(database_url: str) -> str:
-    return as_role(database_url, ADMIN_ROLE) if SHAPE_URL else database_url
-
-
 @pytest.mark.parametrize(
     ("table", "columns"),
     [("auth.users", GOTRUE_USERS_COLUMNS), ("auth.identities", GOTRUE_IDENTITIES_COLUMNS)],
@@ -93,7 +89,7 @@ def admin_url(database_url: str) -> str:
 def test_auth_tables_have_gotrue_s_columns(
     database_url: str, table: str, columns: list[tuple[str, str, bool]]
 ) -> None:
-    with psycopg.connect(admin_url(database_url)) as conn:
+    with psycopg.connect(as_role_on_shape(database_url, ADMIN_ROLE)) as conn:
         assert conn.execute(_COLUMNS, [table]).fetchall() == columns
 
 

@@ -14,19 +14,15 @@ from psycopg import AsyncConnection
 from atende.config import IdentityProviderName, Settings
 from atende.errors import AtendeError
 
-#: What the local provider does, as the service role, to keep users (sql/identity.sql).
-_LOCAL_PROVIDER_NEEDS = (
-    ("auth.users", "SELECT"),
-    ("auth.users", "INSERT"),
-    ("auth.users", "UPDATE"),
-    ("auth.users", "DELETE"),
-    ("auth.identities", "INSERT"),
-    ("auth.identities", "UPDATE"),
-)
-
+#: What the local provider does, as the service role, to keep users (sql/identity.sql),
+#: that the service role may not do here.
 _MISSING_PRIVILEGES = """
-select format('%%s on %%s', privilege, relation)
-from unnest(%(relations)s::text[], %(privileges)s::text[]) as needed (relation, privilege)
+select format('%s on %s', privilege, relation)
+from (
+    values ('auth.users', 'SELECT'), ('auth.users', 'INSERT'), ('auth.users', 'UPDATE'),
+           ('auth.users', 'DELETE'), ('auth.identities', 'INSERT'),
+           ('auth.identities', 'UPDATE')
+) as needed (relation, privilege)
 where to_regclass(relation) is null
    or not has_table_privilege('service_role', to_regclass(relation), privilege)
 """
@@ -44,12 +40,8 @@ async def check_identity_provider_fits(settings: Settings, conninfo: str) -> Non
     """
     if settings.identity_provider is not IdentityProviderName.LOCAL:
         return
-    relations = [relation for relation, _ in _LOCAL_PROVIDER_NEEDS]
-    privileges = [privilege for _, privilege in _LOCAL_PROVIDER_NEEDS]
     async with await AsyncConnection.connect(conninfo) as conn:
-        cursor = await conn.execute(
-            _MISSING_PRIVILEGES, {"relations": relations, "privileges": privileges}
-        )
+        cursor = await conn.execute(_MISSING_PRIVILEGES)
         missing = [str(row[0]) for row in await cursor.fetchall()]
     if missing:
         raise IdentityProviderMisfit(
