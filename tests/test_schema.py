@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atende.graphql.schema import export_sdl
+from atende.api.schema import export_sdl
 
 SCHEMA_FILE = Path(__file__).parents[1] / "schema.graphql"
 

@@ -20,8 +20,8 @@ from atende.channels.webhooks import webhook_endpoints, webhook_routes
 from atende.config import Settings
 from atende.conversations.events import EventHub
 from atende.db.migrations import discover_migrations
-from atende.graphql.schema import build_schema
-from atende.graphql.view import AtendeGraphQL
+from atende.api.schema import build_schema
+from atende.api.view import AtendeGraphQL
 from atende.http import BodySizeLimitMiddleware
 from atende.services import Services, database_url, open_services
 

@@ -311,7 +311,7 @@ def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
 )
 def export_schema(output: Path | None) -> None:
     """Print the GraphQL schema (SDL) that schema.graphql holds."""
-    from atende.graphql.schema import export_sdl
+    from atende.api.schema import export_sdl
 
     sdl = export_sdl()
     if output is None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from atende.ai.agents import AgentSettings, InvalidAgentSetting, validate_changes
-from atende.graphql.schema import build_schema
+from atende.api.schema import build_schema
 from atende.services import Services
 from tests import factories
 from tests.factories import Factory, ReplyFactory

@@ -10,7 +10,7 @@ from graphql import (
     GraphQLUnionType,
 )
 
-from atende.graphql.schema import build_schema
+from atende.api.schema import build_schema
 
 #: Identity's types (another module's to describe) and GraphQL's own.
 NOT_OURS = {"User", "Organization", "Membership", "MembershipRole", "Viewer"}

@@ -12,8 +12,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from atende.db.session import Caller
 from atende.graphql.context import Context
-from atende.graphql.execution import AtendeExecutionContext
-from atende.graphql.schema import build_schema
+from atende.api.execution import AtendeExecutionContext
+from atende.api.schema import build_schema
 from atende.services import Services
 from tests.factories import Factory
 

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from atende.app import create_app
 from atende.config import Settings
-from atende.graphql.schema import export_sdl
+from atende.api.schema import export_sdl
 from atende.services import token_service
 
 DATETIMES = st.sampled_from(

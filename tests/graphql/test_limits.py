@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from atende.app import create_app
 from atende.config import Settings
 from atende.conversations import service
-from atende.graphql.limits import nesting_depth
+from atende.api.limits import nesting_depth
 from tests.factories import Factory
 from tests.graphql.client import error_codes, graphql
 

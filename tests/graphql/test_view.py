@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from atende.graphql.view import VerifiedTokens
+from atende.api.view import VerifiedTokens
 
 
 def test_verified_tokens_are_remembered_until_they_expire() -> None:

@@ -10,7 +10,7 @@ from graphql import (
     GraphQLUnionType,
 )
 
-from atende.graphql.schema import build_schema
+from atende.api.schema import build_schema
 
 
 def identity_types() -> dict[str, object]:
@@ -21,7 +21,9 @@ def identity_types() -> dict[str, object]:
         origin = getattr(definition, "origin", None) or getattr(definition, "wrapped_cls", None)
         module = getattr(origin, "__module__", "") or ""
         union = isinstance(graphql_type, GraphQLUnionType)
-        if module.startswith("atende.identity") or (union and name.endswith("Result")):
+        if module.startswith(("atende.identity", "atende.api.organization")) or (
+            union and name.endswith("Result")
+        ):
             types[name] = graphql_type
     return types
 

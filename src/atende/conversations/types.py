@@ -313,7 +313,7 @@ class Conversation:
     #: Rows that came with the conversation (the inbox page joins them): no load needed.
     #: Related rows that came with the conversation (the inbox page joins its contact
     #: and last message), by field name: those fields load nothing. The executor serves
-    #: them without calling the resolvers (atende.graphql.execution).
+    #: them without calling the resolvers (atende.api.execution).
     prefetched: strawberry.Private[dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     # Resolvers of related rows are plain functions returning the row when the operation

@@ -6,18 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from atende.channels.types import organization_channels
-from atende.conversations.queries import (
-    organization_contacts,
-    organization_conversations,
-    organization_usage,
-)
 from atende.db.queries import load_queries
 from atende.graphql.context import Context, Info
 from atende.identity import errors
@@ -53,29 +47,17 @@ class User:
 
 
 @strawberry.type(description="A business using Atende: the tenant everything belongs to.")
-class Organization:
+class OrganizationBase:
+    """Identity's part of ``Organization``. The schema's ``Organization`` adds the other
+    domains' fields to it (``atende.api.organization``); fields here that return an
+    organization name that one, lazily, so identity imports no other domain."""
+
     id: strawberry.ID = strawberry.field(description="The organization's id.")
     name: str = strawberry.field(description="The business's name, as its team sees it.")
     created_at: datetime = strawberry.field(description="When the organization registered.")
-    # The inbox (atende.conversations.queries).
-    conversations = strawberry.field(
-        resolver=organization_conversations,
-        description="The inbox: conversations by last activity, newest first.",
-    )
-    contacts = strawberry.field(
-        resolver=organization_contacts, description="The organization's contacts, by name."
-    )
-    usage = strawberry.field(
-        resolver=organization_usage,
-        description="Conversations, messages, AI replies and tokens in a period.",
-    )
-    # Its Twilio numbers (atende.channels.types).
-    channels = strawberry.field(
-        resolver=organization_channels, description="The organization's channels, oldest first."
-    )
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Organization:
+    def from_row(cls, row: dict[str, Any]) -> OrganizationBase:
         return cls(id=strawberry.ID(str(row["id"])), name=row["name"], created_at=row["created_at"])
 
     @strawberry.field(
@@ -85,6 +67,16 @@ class Organization:
         if info.context.caller.user_id is None:
             return []
         return await members_loader(info.context).load(UUID(str(self.id)))
+
+
+if TYPE_CHECKING:
+    OrganizationType = OrganizationBase
+else:
+    #: The schema's ``Organization``: these fields and the other domains' (composed in
+    #: the API assembly, which imports every domain; a name resolved lazily keeps identity
+    #: apart from them). Resolvers return an ``OrganizationBase``: the composed type adds
+    #: resolvers only, and they read nothing but the organization's ``id``.
+    OrganizationType = Annotated["Organization", strawberry.lazy("atende.api.organization")]  # noqa: F821
 
 
 @strawberry.type(description="A user's place in an organization: who, where, and their role.")
@@ -110,7 +102,7 @@ class Membership:
         )
 
     @strawberry.field(description="The organization.")
-    async def organization(self, info: Info) -> Organization:
+    async def organization(self, info: Info) -> OrganizationType:
         organization = await organization_loader(info.context).load(self.organization_id)
         if organization is None:  # RLS shows a membership only with its organization
             raise LookupError("membership without a visible organization")
@@ -159,15 +151,15 @@ class Session:
 # -- Loaders ---------------------------------------------------------------------------
 
 
-def organization_loader(context: Context) -> DataLoader[UUID, Organization | None]:
+def organization_loader(context: Context) -> DataLoader[UUID, OrganizationBase | None]:
     """Organizations by id, batched per operation; RLS hides the caller's non-members."""
 
-    async def load(ids: Sequence[UUID]) -> list[Organization | None]:
+    async def load(ids: Sequence[UUID]) -> list[OrganizationBase | None]:
         conn = await context.db()
         rows = await (
             await conn.execute(queries["organizations_by_id"], {"ids": list(ids)})
         ).fetchall()
-        by_id = {row["id"]: Organization.from_row(row) for row in rows}
+        by_id = {row["id"]: OrganizationBase.from_row(row) for row in rows}
         return [by_id.get(organization_id) for organization_id in ids]
 
     return context.loader("organizations", lambda: DataLoader(load_fn=load))
@@ -232,7 +224,7 @@ async def resolve_viewer(info: Info) -> Viewer | None:
     for row in rows:
         organizations.prime(
             row["organization_id"],
-            Organization(
+            OrganizationBase(
                 id=strawberry.ID(str(row["organization_id"])),
                 name=row["organization_name"],
                 created_at=row["organization_created_at"],
@@ -256,7 +248,7 @@ class IdentityQuery:
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The organization's id.")],
-    ) -> Organization | None:
+    ) -> OrganizationType | None:
         if info.context.caller.user_id is None:
             return None  # anonymous callers belong nowhere (and anon may not read the table)
         organization_id = parse_id(id)

@@ -21,19 +21,19 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from atende.ai.types import AgentMutation, AgentQuery
-from atende.channels.mutations import ChannelsMutation
-from atende.conversations.mutations import ConversationsMutation
-from atende.conversations.queries import ConversationsQuery
-from atende.conversations.subscriptions import ConversationsSubscription
-from atende.graphql.errors import ErrorMaskingExtension, present_errors
-from atende.graphql.execution import AtendeExecutionContext
-from atende.graphql.extensions import AuthenticationExtension, TransactionExtension
-from atende.graphql.limits import (
+from atende.api.execution import AtendeExecutionContext
+from atende.api.extensions import AuthenticationExtension, TransactionExtension
+from atende.api.limits import (
     MAX_FIELDS,
     RejectDeepNesting,
     RejectNulCharacters,
     max_fields_rule,
 )
+from atende.channels.mutations import ChannelsMutation
+from atende.conversations.mutations import ConversationsMutation
+from atende.conversations.queries import ConversationsQuery
+from atende.conversations.subscriptions import ConversationsSubscription
+from atende.graphql.errors import ErrorMaskingExtension, present_errors
 from atende.graphql.redaction import log_errors
 from atende.graphql.scalars import SCALAR_MAP
 from atende.identity.mutations import IdentityMutation

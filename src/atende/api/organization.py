@@ -1,0 +1,39 @@
+"""The schema's ``Organization``: identity's fields, and each domain's fields about one.
+
+An organization is identity's (``atende.identity.types.OrganizationBase``), but its inbox,
+contacts, usage and channels belong to other domains, which identity must not import.
+They meet here, in the assembly, which may import every domain; identity's fields that
+return an organization name this type lazily (``OrganizationType``).
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from atende.channels.types import organization_channels
+from atende.conversations.queries import (
+    organization_contacts,
+    organization_conversations,
+    organization_usage,
+)
+from atende.identity import types as identity
+
+
+@strawberry.type(description="A business using Atende: the tenant everything belongs to.")
+class Organization(identity.OrganizationBase):
+    # The inbox (atende.conversations.queries).
+    conversations = strawberry.field(
+        resolver=organization_conversations,
+        description="The inbox: conversations by last activity, newest first.",
+    )
+    contacts = strawberry.field(
+        resolver=organization_contacts, description="The organization's contacts, by name."
+    )
+    usage = strawberry.field(
+        resolver=organization_usage,
+        description="Conversations, messages, AI replies and tokens in a period.",
+    )
+    # Its channels (atende.channels.types).
+    channels = strawberry.field(
+        resolver=organization_channels, description="The organization's channels, oldest first."
+    )
