@@ -14,8 +14,8 @@ from tests.factories import Factory
 
 CHANGE_THEN_REMOVE = """
 mutation ($org: ID!, $promoted: ID!, $removed: ID!) {
-  updateMemberRole(organizationId: $org, userId: $promoted, role: ADMIN) { __typename }
-  removeMember(organizationId: $org, userId: $removed) { __typename }
+  updateMemberRole(input: {organizationId: $org, userId: $promoted, role: ADMIN}) { __typename }
+  removeMember(input: {organizationId: $org, userId: $removed}) { __typename }
 }
 """
 

@@ -33,7 +33,7 @@ mutation ($input: SignInInput!) {
 
 REFRESH = """
 mutation ($refreshToken: String!) {
-  refreshSession(refreshToken: $refreshToken) {
+  refreshSession(input: {refreshToken: $refreshToken}) {
     __typename
     ... on RefreshSessionSuccess { session { accessToken refreshToken expiresAt } }
     ... on UserError { message }
@@ -42,14 +42,14 @@ mutation ($refreshToken: String!) {
 """
 
 SIGN_OUT = """
-mutation ($refreshToken: String) { signOut(refreshToken: $refreshToken) { revoked } }
+mutation ($refreshToken: String) { signOut(input: {refreshToken: $refreshToken}) { revoked } }
 """
 
 VIEWER = "{ viewer { user { id email fullName } memberships { role organization { id name } } } }"
 
 INVITE = """
 mutation ($organizationId: ID!, $email: String!, $role: MembershipRole!) {
-  inviteMember(organizationId: $organizationId, email: $email, role: $role) {
+  inviteMember(input: {organizationId: $organizationId, email: $email, role: $role}) {
     __typename
     ... on InviteMemberSuccess {
       invitationToken
@@ -63,7 +63,7 @@ mutation ($organizationId: ID!, $email: String!, $role: MembershipRole!) {
 
 ACCEPT = """
 mutation ($token: String!, $fullName: String!, $password: String!) {
-  acceptInvitation(token: $token, fullName: $fullName, password: $password) {
+  acceptInvitation(input: {token: $token, fullName: $fullName, password: $password}) {
     __typename
     ... on AcceptInvitationSuccess {
       user { id email fullName }
@@ -77,7 +77,7 @@ mutation ($token: String!, $fullName: String!, $password: String!) {
 
 UPDATE_ROLE = """
 mutation ($organizationId: ID!, $userId: ID!, $role: MembershipRole!) {
-  updateMemberRole(organizationId: $organizationId, userId: $userId, role: $role) {
+  updateMemberRole(input: {organizationId: $organizationId, userId: $userId, role: $role}) {
     __typename
     ... on UpdateMemberRoleSuccess { membership { role user { id } } }
     ... on UserError { message }
@@ -87,7 +87,7 @@ mutation ($organizationId: ID!, $userId: ID!, $role: MembershipRole!) {
 
 REMOVE = """
 mutation ($organizationId: ID!, $userId: ID!) {
-  removeMember(organizationId: $organizationId, userId: $userId) {
+  removeMember(input: {organizationId: $organizationId, userId: $userId}) {
     __typename
     ... on RemoveMemberSuccess { organizationId userId }
     ... on UserError { message }

@@ -372,8 +372,8 @@ async def test_a_refused_change_does_not_spoil_the_rest_of_the_operation(
     agent = await factory.member(padaria, "agent")
     document = """
     mutation ($org: ID!, $owner: ID!, $agent: ID!) {
-      refused: removeMember(organizationId: $org, userId: $owner) { __typename }
-      allowed: updateMemberRole(organizationId: $org, userId: $agent, role: ADMIN) {
+      refused: removeMember(input: {organizationId: $org, userId: $owner}) { __typename }
+      allowed: updateMemberRole(input: {organizationId: $org, userId: $agent, role: ADMIN}) {
         __typename
       }
     }

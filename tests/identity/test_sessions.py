@@ -144,7 +144,9 @@ async def test_signing_out_revokes_the_session(client: httpx.AsyncClient) -> Non
     session = (await register(client))["session"]
     other = (await sign_in(client, EMAIL, OWNER_PASSWORD))["session"]
 
-    signed_out = await execute(client, SIGN_OUT, token=session["accessToken"])
+    signed_out = await execute(
+        client, "mutation { signOut { revoked } }", token=session["accessToken"]
+    )
     again = await execute(client, SIGN_OUT, token=session["accessToken"])
 
     assert signed_out == {"signOut": {"revoked": True}}
@@ -164,6 +166,9 @@ async def test_signing_out_with_a_refresh_token_alone(client: httpx.AsyncClient)
 
 async def test_signing_out_anonymously_revokes_nothing(client: httpx.AsyncClient) -> None:
     assert await execute(client, SIGN_OUT) == {"signOut": {"revoked": False}}
+    assert await execute(client, "mutation { signOut(input: null) { revoked } }") == {
+        "signOut": {"revoked": False}
+    }
     assert await execute(client, SIGN_OUT, {"refreshToken": "nonsense"}) == {
         "signOut": {"revoked": False}
     }

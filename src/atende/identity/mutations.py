@@ -27,7 +27,8 @@ from atende.identity.types import (
     Membership,
     MembershipRole,
     NotFound,
-    Organization,
+    OrganizationBase,
+    OrganizationType,
     Session,
     TemporarilyUnavailable,
     User,
@@ -54,12 +55,51 @@ class SignInInput:
     password: str = strawberry.field(description="The user's password.")
 
 
+@strawberry.input(description="The refresh token to trade for a new session.")
+class RefreshSessionInput:
+    refresh_token: str = strawberry.field(description="The refresh token of the current session.")
+
+
+@strawberry.input(description="What to sign out besides the request's own session.")
+class SignOutInput:
+    refresh_token: str | None = strawberry.field(
+        default=None, description="A refresh token whose session to revoke."
+    )
+
+
+@strawberry.input(description="A person to add to an organization, and their role.")
+class InviteMemberInput:
+    organization_id: strawberry.ID = strawberry.field(description="The organization.")
+    email: str = strawberry.field(description="The person's e-mail.")
+    role: MembershipRole = strawberry.field(default=MembershipRole.AGENT, description="Their role.")
+
+
+@strawberry.input(description="An invitation token, and the name and password chosen with it.")
+class AcceptInvitationInput:
+    token: str = strawberry.field(description="The invitation token.")
+    full_name: str = strawberry.field(description="The name teammates see.")
+    password: str = strawberry.field(description="At least 8 characters (at most 72 bytes).")
+
+
+@strawberry.input(description="A member of an organization and their new role.")
+class UpdateMemberRoleInput:
+    organization_id: strawberry.ID = strawberry.field(description="The organization.")
+    user_id: strawberry.ID = strawberry.field(description="The member.")
+    role: MembershipRole = strawberry.field(description="The new role.")
+
+
+@strawberry.input(description="A member to remove from an organization.")
+class RemoveMemberInput:
+    organization_id: strawberry.ID = strawberry.field(description="The organization.")
+    user_id: strawberry.ID = strawberry.field(description="The member.")
+
+
 # -- Results -----------------------------------------------------------------------------
 
 
 @strawberry.type(description="The organization exists, its owner is signed in.")
 class RegisterOrganizationSuccess:
-    organization: Organization = strawberry.field(description="The new organization.")
+    organization: OrganizationType = strawberry.field(description="The new organization.")
     user: User = strawberry.field(description="Its owner.")
     session: Session = strawberry.field(description="The owner's first session.")
 
@@ -202,7 +242,7 @@ class IdentityMutation:
             raise
         organization = registration.organization
         return RegisterOrganizationSuccess(
-            organization=Organization(
+            organization=OrganizationBase(
                 id=strawberry.ID(str(organization.id)),
                 name=organization.name,
                 created_at=organization.created_at,
@@ -241,12 +281,12 @@ class IdentityMutation:
     async def refresh_session(
         self,
         info: Info,
-        refresh_token: Annotated[
-            str, strawberry.argument(description="The refresh token of the current session.")
+        input: Annotated[
+            RefreshSessionInput, strawberry.argument(description="The refresh token.")
         ],
     ) -> RefreshSessionResult:
         try:
-            session = await identity_service(info).refresh_session(refresh_token)
+            session = await identity_service(info).refresh_session(input.refresh_token)
         except errors.IdentityError as error:
             result = user_error(error)
             if isinstance(result, InvalidRefreshToken):
@@ -264,9 +304,11 @@ class IdentityMutation:
     async def sign_out(
         self,
         info: Info,
-        refresh_token: Annotated[
-            str | None,
-            strawberry.argument(description="A refresh token whose session to revoke."),
+        input: Annotated[
+            SignOutInput | None,
+            strawberry.argument(
+                description="A refresh token to revoke too; without it, only the request's session."
+            ),
         ] = None,
     ) -> SignOutSuccess:
         caller = info.context.caller
@@ -274,7 +316,7 @@ class IdentityMutation:
         revoked = await identity_service(info).sign_out(
             session_id=parse_id(strawberry.ID(str(session_id))) if session_id is not None else None,
             user_id=caller.user_id,
-            refresh_token=refresh_token,
+            refresh_token=input.refresh_token if input is not None else None,
         )
         return SignOutSuccess(revoked=revoked)
 
@@ -287,24 +329,20 @@ class IdentityMutation:
     async def invite_member(
         self,
         info: Info,
-        organization_id: Annotated[
-            strawberry.ID, strawberry.argument(description="The organization.")
+        input: Annotated[
+            InviteMemberInput, strawberry.argument(description="Who to add, where, as what.")
         ],
-        email: Annotated[str, strawberry.argument(description="The person's e-mail.")],
-        role: Annotated[
-            MembershipRole, strawberry.argument(description="Their role.")
-        ] = MembershipRole.AGENT,
     ) -> InviteMemberResult:
         signed_in_user(info)
-        organization = parse_id(organization_id)
+        organization = parse_id(input.organization_id)
         if organization is None:
             return _NOT_FOUND
         try:
             invitation = await identity_service(info).invite_member(
                 await info.context.db(),
                 organization_id=organization,
-                email=email,
-                role=role.value,
+                email=input.email,
+                role=input.role.value,
             )
         except errors.IdentityError as error:
             result = user_error(error)
@@ -329,15 +367,14 @@ class IdentityMutation:
     async def accept_invitation(
         self,
         info: Info,
-        token: Annotated[str, strawberry.argument(description="The invitation token.")],
-        full_name: Annotated[str, strawberry.argument(description="The name teammates see.")],
-        password: Annotated[
-            str, strawberry.argument(description="At least 8 characters (at most 72 bytes).")
+        input: Annotated[
+            AcceptInvitationInput,
+            strawberry.argument(description="The invitation token, name and password."),
         ],
     ) -> AcceptInvitationResult:
         try:
             accepted = await identity_service(info).accept_invitation(
-                token=token, full_name=full_name, password=password
+                token=input.token, full_name=input.full_name, password=input.password
             )
         except errors.IdentityError as error:
             result = user_error(error)
@@ -362,14 +399,12 @@ class IdentityMutation:
     async def update_member_role(
         self,
         info: Info,
-        organization_id: Annotated[
-            strawberry.ID, strawberry.argument(description="The organization.")
+        input: Annotated[
+            UpdateMemberRoleInput, strawberry.argument(description="The member and the role.")
         ],
-        user_id: Annotated[strawberry.ID, strawberry.argument(description="The member.")],
-        role: Annotated[MembershipRole, strawberry.argument(description="The new role.")],
     ) -> UpdateMemberRoleResult:
         signed_in_user(info)
-        organization, member = parse_id(organization_id), parse_id(user_id)
+        organization, member = parse_id(input.organization_id), parse_id(input.user_id)
         if organization is None or member is None:
             return _NOT_FOUND
         try:
@@ -377,7 +412,7 @@ class IdentityMutation:
                 await info.context.db(),
                 organization_id=organization,
                 user_id=member,
-                role=role.value,
+                role=input.role.value,
             )
         except errors.IdentityError as error:
             result = user_error(error)
@@ -395,13 +430,12 @@ class IdentityMutation:
     async def remove_member(
         self,
         info: Info,
-        organization_id: Annotated[
-            strawberry.ID, strawberry.argument(description="The organization.")
+        input: Annotated[
+            RemoveMemberInput, strawberry.argument(description="The member and the organization.")
         ],
-        user_id: Annotated[strawberry.ID, strawberry.argument(description="The member.")],
     ) -> RemoveMemberResult:
         signed_in_user(info)
-        organization, member = parse_id(organization_id), parse_id(user_id)
+        organization, member = parse_id(input.organization_id), parse_id(input.user_id)
         if organization is None or member is None:
             return _NOT_FOUND
         try:
