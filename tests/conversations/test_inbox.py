@@ -336,7 +336,7 @@ async def test_unread_counts_are_per_member(client: httpx.AsyncClient, factory: 
     unread = "query ($id: ID!) { conversation(id: $id) { unreadCount } }"
     mark = """
     mutation ($id: ID!) {
-      markConversationRead(conversationId: $id) {
+      markConversationRead(input: {conversationId: $id}) {
         __typename
         ... on MarkConversationReadSuccess { conversation { unreadCount } }
       }

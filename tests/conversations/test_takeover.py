@@ -129,7 +129,7 @@ async def test_ai_switch_hands_a_handed_off_conversation_back_to_the_bot(
     conversation = await factory.messaging.conversation(organization, status="handoff")
     mutation = f"""
     mutation ($id: ID!, $enabled: Boolean!) {{
-      setConversationAi(conversationId: $id, enabled: $enabled) {{
+      setConversationAi(input: {{conversationId: $id, enabled: $enabled}}) {{
         __typename ... on SetConversationAiSuccess {{ {CONVERSATION_FIELDS} }}
       }}
     }}
@@ -158,7 +158,7 @@ async def test_conversations_are_assigned_to_members_only(
     conversation = await factory.messaging.conversation(organization)
     mutation = f"""
     mutation ($id: ID!, $user: ID) {{
-      assignConversation(conversationId: $id, userId: $user) {{
+      assignConversation(input: {{conversationId: $id, userId: $user}}) {{
         __typename
         ... on ValidationError {{ field }}
         ... on AssignConversationSuccess {{ {CONVERSATION_FIELDS} }}
@@ -188,14 +188,14 @@ async def test_close_and_reopen_with_one_open_conversation_per_contact_and_chann
     first = await factory.messaging.conversation(organization, channel=channel, contact=contact)
     close = f"""
     mutation ($id: ID!) {{
-      closeConversation(conversationId: $id) {{
+      closeConversation(input: {{conversationId: $id}}) {{
         __typename ... on CloseConversationSuccess {{ {CONVERSATION_FIELDS} }}
       }}
     }}
     """
     reopen = f"""
     mutation ($id: ID!) {{
-      reopenConversation(conversationId: $id) {{
+      reopenConversation(input: {{conversationId: $id}}) {{
         __typename
         ... on ConversationAlreadyOpen {{ message conversationId }}
         ... on ReopenConversationSuccess {{ {CONVERSATION_FIELDS} }}

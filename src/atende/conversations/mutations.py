@@ -22,10 +22,6 @@ from atende.identity.types import NotFound, UserError, ValidationError
 
 CONVERSATION_NOT_FOUND = "Conversa não encontrada."
 
-ConversationIdArgument = Annotated[
-    strawberry.ID, strawberry.argument(description="The conversation's id.")
-]
-
 
 @strawberry.type(description="The conversation is closed: reopen it first.")
 class ConversationClosed(UserError):
@@ -60,6 +56,35 @@ class ConversationAlreadyOpen(UserError):
 class SendMessageInput:
     conversation_id: strawberry.ID = strawberry.field(description="Where to reply.")
     body: str = strawberry.field(description="The text, 1 to 4096 characters.")
+
+
+@strawberry.input(description="A conversation, and whether its AI answers.")
+class SetConversationAiInput:
+    conversation_id: strawberry.ID = strawberry.field(description="The conversation's id.")
+    enabled: bool = strawberry.field(description="On (true) or off (false).")
+
+
+@strawberry.input(description="A conversation and the member responsible for it (or none).")
+class AssignConversationInput:
+    conversation_id: strawberry.ID = strawberry.field(description="The conversation's id.")
+    user_id: strawberry.ID | None = strawberry.field(
+        description="A member of the organization; null to unassign."
+    )
+
+
+@strawberry.input(description="The conversation to close.")
+class CloseConversationInput:
+    conversation_id: strawberry.ID = strawberry.field(description="The conversation's id.")
+
+
+@strawberry.input(description="The conversation to reopen.")
+class ReopenConversationInput:
+    conversation_id: strawberry.ID = strawberry.field(description="The conversation's id.")
+
+
+@strawberry.input(description="The conversation to mark read.")
+class MarkConversationReadInput:
+    conversation_id: strawberry.ID = strawberry.field(description="The conversation's id.")
 
 
 @strawberry.type(description="The reply is queued for sending, and the AI is paused here.")
@@ -186,14 +211,16 @@ class ConversationsMutation:
     async def set_conversation_ai(
         self,
         info: Info,
-        conversation_id: ConversationIdArgument,
-        enabled: Annotated[bool, strawberry.argument(description="On (true) or off (false).")],
+        input: Annotated[
+            SetConversationAiInput,
+            strawberry.argument(description="The conversation and the switch."),
+        ],
     ) -> SetConversationAiResult:
         _require_user(info)
-        parsed = _conversation_id(conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id, "conversationId")
         if isinstance(parsed, ValidationError):
             return parsed
-        outcome = await service.set_ai_enabled(await info.context.db(), parsed, enabled)
+        outcome = await service.set_ai_enabled(await info.context.db(), parsed, input.enabled)
         result = await _changed(info, outcome)
         if isinstance(result, NotFound):
             return result
@@ -206,20 +233,19 @@ class ConversationsMutation:
     async def assign_conversation(
         self,
         info: Info,
-        conversation_id: ConversationIdArgument,
-        user_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(description="A member of the organization; null to unassign."),
+        input: Annotated[
+            AssignConversationInput,
+            strawberry.argument(description="The conversation and its assignee."),
         ],
     ) -> AssignConversationResult:
         _require_user(info)
-        parsed = _conversation_id(conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id, "conversationId")
         if isinstance(parsed, ValidationError):
             return parsed
         assignee: UUID | None = None
-        if user_id is not None:
+        if input.user_id is not None:
             try:
-                assignee = UUID(str(user_id))
+                assignee = UUID(str(input.user_id))
             except ValueError:
                 return _not_a_member()
         outcome = await service.assign(await info.context.db(), parsed, assignee)
@@ -234,10 +260,14 @@ class ConversationsMutation:
         description="Close the conversation. The contact's next message opens a new one."
     )
     async def close_conversation(
-        self, info: Info, conversation_id: ConversationIdArgument
+        self,
+        info: Info,
+        input: Annotated[
+            CloseConversationInput, strawberry.argument(description="The conversation.")
+        ],
     ) -> CloseConversationResult:
         _require_user(info)
-        parsed = _conversation_id(conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id, "conversationId")
         if isinstance(parsed, ValidationError):
             return parsed
         result = await _changed(info, await service.close(await info.context.db(), parsed))
@@ -250,10 +280,14 @@ class ConversationsMutation:
         " same contact on the same channel is open."
     )
     async def reopen_conversation(
-        self, info: Info, conversation_id: ConversationIdArgument
+        self,
+        info: Info,
+        input: Annotated[
+            ReopenConversationInput, strawberry.argument(description="The conversation.")
+        ],
     ) -> ReopenConversationResult:
         _require_user(info)
-        parsed = _conversation_id(conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id, "conversationId")
         if isinstance(parsed, ValidationError):
             return parsed
         outcome = await service.reopen(await info.context.db(), parsed)
@@ -272,10 +306,14 @@ class ConversationsMutation:
         " counts the contact's messages after this."
     )
     async def mark_conversation_read(
-        self, info: Info, conversation_id: ConversationIdArgument
+        self,
+        info: Info,
+        input: Annotated[
+            MarkConversationReadInput, strawberry.argument(description="The conversation.")
+        ],
     ) -> MarkConversationReadResult:
         _require_user(info)
-        parsed = _conversation_id(conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id, "conversationId")
         if isinstance(parsed, ValidationError):
             return parsed
         outcome = await service.mark_read(await info.context.db(), parsed)
