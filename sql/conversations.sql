@@ -1,9 +1,9 @@
 -- Conversations: what the reply job and the scheduled upkeep read. They run as the
 -- platform (service role); the writes are functions in the private schema
--- (supabase/migrations/20261124040000_ai_replies.sql).
+-- (supabase/migrations/20261207000400_ai.sql).
 
 -- name: start_reply
--- The reply job's first step (20261124070200_start_ai_reply.sql): 'nothing' to answer,
+-- The reply job's first step (private.start_ai_reply_v1): 'nothing' to answer,
 -- 'skipped' (recorded), or 'ready' with the agent's prompt settings and the history
 -- window as JSON, oldest first.
 select outcome, run_id, model, system_prompt, temperature, history_messages, history_tokens,

@@ -122,7 +122,8 @@ select private.purge_sessions_v1(%(keep)s) as purged;
 
 -- name: local_create_user
 -- A user and their e-mail identity, as Supabase Auth (GoTrue) writes them: its token
--- columns '' rather than NULL, which GoTrue cannot read (20261206000100_auth_users_as_gotrue.sql).
+-- columns '' rather than NULL, which GoTrue cannot read (the local stand-in of
+-- auth.users, 20261124000000_supabase_compat.sql).
 with new_user as (
     insert into auth.users (
         instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, invited_at,

@@ -1,5 +1,5 @@
 -- The client roles have Supabase's attributes in both environments: on Supabase they are
--- its own, on plain Postgres Atende makes them so (20261206000200_client_roles_as_supabase.sql).
+-- its own, on plain Postgres Atende makes them so (20261124000000_supabase_compat.sql).
 begin;
 select plan(3);
 

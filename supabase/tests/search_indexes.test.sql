@@ -1,5 +1,5 @@
 -- The trigram search indexes merge their pending lists in short steps: the insert that
--- passes the limit pays for the merge (20261202000000_short_search_pending_lists.sql).
+-- passes the limit pays for the merge (20261207000500_inbox.sql).
 begin;
 select plan(2);
 

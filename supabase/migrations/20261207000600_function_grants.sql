@@ -7,24 +7,16 @@
 -- the anon key, which is public by design. On plain Postgres the same grants never exist,
 -- so each environment needs the same explicit answer:
 --
--- 1. the functions only the platform calls (webhooks, sending) move to `private`, which
---    PostgREST does not expose and `anon` cannot even look into;
+-- 1. the functions only the platform calls (webhooks, sending, jobs) live in `private`,
+--    which PostgREST does not expose and `anon` cannot even look into; `public` holds
+--    only what a signed-in member calls;
 -- 2. every function of Atende's own schemas is revoked from everyone but its owner;
 -- 3. each role gets back exactly what it calls (supabase/tests/function_grants.test.sql
 --    lists, from the catalogue, what `anon` and `authenticated` can execute, and fails on
 --    anything not reviewed there);
 -- 4. what Atende creates in `public` from here on gets no grant from Supabase's defaults.
-
--- 1. The platform's own entry points leave the API's schema ---------------------------
-
-alter function public.ingest_inbound_message_v1(uuid, text, text, text, jsonb, text, text, jsonb)
-    set schema private;
-alter function public.claim_outbound_message_v1(uuid) set schema private;
-alter function public.record_message_status_v1(uuid, text, text, int, int, text, text)
-    set schema private;
-alter function public.requeue_outbound_message_v1(uuid, text, text) set schema private;
-alter function public.fail_outbound_message_v1(uuid, text, text) set schema private;
-alter function public.mark_delivery_unknown_v1(uuid, text) set schema private;
+--
+-- The migrations before this one grant no function: this is the one place that does.
 
 -- 2. Nobody but the owner, to start with; 3. the platform ------------------------------
 

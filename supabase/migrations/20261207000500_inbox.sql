@@ -24,53 +24,29 @@ $$;
 create index contacts_search_idx on public.contacts using gin (
     (coalesce(display_name, '') || ' ' || coalesce(profile_name, '') || ' ' || phone_number)
     extensions.gin_trgm_ops
-);
+) with (gin_pending_list_limit = 256);
 
 -- Message text search. A GIN index costs some write time on every message; its pending
 -- list (fastupdate, on by default) batches that work, and the alternative (scanning an
 -- organization's history on every search) grows without bound.
+--
+-- The pending list is kept short (256 kB, not gin_pending_list_limit's 4 MB) so that no
+-- webhook pays for merging a long one: the insert that passes the limit merges the whole
+-- list into the tree inside its own transaction. At 4 MB that was every ~4,000 messages
+-- and took 50-60 ms, and at 1,100 webhooks/s each merge stalled an ingest batch and made
+-- a good part of the webhook's p99 (bench/ingest, issue 4). With 256 kB the merges are
+-- 16 times as frequent, each of a sixteenth of the entries; Postgres' CPU per message
+-- did not change, and autovacuum still empties the lists. Without fastupdate every
+-- insert updates the tree, measured slower. Contacts' index above is written less often
+-- but merges the same way, and keeps the same limit.
 create index messages_body_search_idx on public.messages
-    using gin (body extensions.gin_trgm_ops);
+    using gin (body extensions.gin_trgm_ops)
+    with (gin_pending_list_limit = 256);
 
 -- The contact list, by name (keyset pagination on the same expression).
 create index contacts_organization_name_idx on public.contacts (
     organization_id, lower(coalesce(display_name, profile_name, phone_number)), id
 );
-
--- The customer-service window, inlinable ------------------------------------------------
-
--- The rule of public.window_expires_at (20261124020100_message_flow.sql) on plain
--- values. A function with SET or a sub-select is never inlined, and the inbox paid a
--- function call and a planned subquery per conversation, most of its time; the inbox
--- queries join the channel and call this, which the planner inlines.
-create function private.window_end(kind public.channel_kind, last_inbound_at timestamptz)
-    returns timestamptz
-    language sql
-    stable
-    parallel safe
-as $$
-    select case when kind = 'sms'::public.channel_kind then null
-                else last_inbound_at + interval '24 hours' end
-$$;
-
-comment on function private.window_end is
-    'When free-form replies stop being allowed, from the channel kind and the last inbound message.';
-
-revoke all on function private.window_end from public;
-grant execute on function private.window_end to authenticated, service_role;
-
--- One rule: the function every other caller uses now delegates to it.
-create or replace function public.window_expires_at(conversation public.conversations)
-    returns timestamptz
-    language sql
-    stable
-    set search_path = pg_catalog
-as $$
-    select private.window_end(
-        (select kind from public.channels where id = conversation.channel_id),
-        conversation.last_inbound_at
-    )
-$$;
 
 -- Read positions ----------------------------------------------------------------------
 
@@ -135,11 +111,6 @@ grant insert (conversation_id, user_id, last_read_at)
     on table public.conversation_reads to authenticated;
 grant update (last_read_at) on table public.conversation_reads to authenticated;
 
--- AI runs: public.ai_runs comes from 20261124030000_ai_runs.sql (the AI module); the
--- usage query reads it by (organization_id, created_at), which that migration indexes.
--- Runs point at their message; an index lets a message's deletion find them.
-create index ai_runs_message_id_idx on public.ai_runs (message_id) where message_id is not null;
-
 -- Realtime: changes announce themselves -------------------------------------------------
 
 -- Status, assignee and AI switch changes reach the team's open inboxes, whoever made
@@ -176,7 +147,10 @@ create trigger tg_conversations__publish_changes
     after update of status, assignee_id, ai_enabled on public.conversations
     for each row execute function private.tg_conversations__publish_changes();
 
--- Delivery progress (sent, delivered, read, failed) shows in open conversations.
+-- Delivery progress (sent, delivered, read, failed) and a send flagged "delivery unknown"
+-- without a change of status show in open conversations. This trigger is the one place
+-- that announces a change of a message (once: subscribers got MESSAGE_UPDATED twice when
+-- the send pipeline announced its changes too, and each NOTIFY serialises commits).
 create function private.tg_messages__publish_changes() returns trigger
     language plpgsql
     volatile
@@ -184,7 +158,9 @@ create function private.tg_messages__publish_changes() returns trigger
     set search_path = pg_catalog
 as $$
 begin
-    if new.status is distinct from old.status or new.is_error is distinct from old.is_error then
+    if new.status is distinct from old.status
+        or new.is_error is distinct from old.is_error
+        or new.error_code is distinct from old.error_code then
         perform private.publish_event(
             new.organization_id,
             'message.updated',
@@ -196,7 +172,7 @@ end;
 $$;
 
 create trigger tg_messages__publish_changes
-    after update of status, is_error on public.messages
+    after update of status, is_error, error_code on public.messages
     for each row execute function private.tg_messages__publish_changes();
 
 -- A team member's reply ---------------------------------------------------------------
@@ -264,5 +240,3 @@ $$;
 comment on function public.send_member_message_v1 is
     'A team member''s reply: queued with its send job under the WhatsApp rules; pauses the AI in the conversation.';
 
-revoke all on function public.send_member_message_v1 from public;
-grant execute on function public.send_member_message_v1 to authenticated;

@@ -1,3 +1,199 @@
+-- What goes out: the channel templates a member may send, and the send pipeline (outbound
+-- delivery) that hands every outbound message to Twilio once and follows its status.
+--
+-- Channel templates: the WhatsApp message templates (Twilio Content API, ContentSid
+-- HX...) a channel may send outside the 24-hour customer-service window, and the
+-- function through which a member sends one.
+
+-- A template's variables: [{"key": "1", "name": "nome do cliente"}, ...], keys as Twilio's
+-- ContentVariables names them ("1", "2", ... or named), each once.
+create function private.template_variables_are_valid(variables jsonb)
+    returns boolean
+    language sql
+    immutable
+    parallel safe
+    set search_path = pg_catalog
+as $$
+    select jsonb_typeof(variables) = 'array'
+        and jsonb_array_length(variables) <= 50
+        and not exists (
+            select from jsonb_array_elements(variables) as v (item)
+            where jsonb_typeof(v.item) <> 'object'
+               or coalesce(v.item ->> 'key', '') !~ '^[A-Za-z0-9_]{1,64}$'
+               or char_length(coalesce(v.item ->> 'name', '')) not between 1 and 100
+        )
+        and (select count(distinct v.item ->> 'key') from jsonb_array_elements(variables) as v (item))
+            = jsonb_array_length(variables)
+$$;
+
+comment on function private.template_variables_are_valid is
+    'A template''s variables: an array of {key, name} objects, keys unique and ContentVariables-shaped.';
+
+create table public.channel_templates (
+    id uuid primary key default gen_random_uuid(),
+    organization_id uuid not null references public.organizations (id) on delete cascade,
+    channel_id uuid not null,
+    -- What the team calls it ("lembrete_pedido").
+    name text not null,
+    -- The approved template in Twilio's Content API.
+    content_sid text not null,
+    language text not null default 'pt_BR',
+    variables jsonb not null default '[]',
+    -- The approved text with {{key}} placeholders, to show the sent message in the
+    -- history; Twilio renders the real one from content_sid.
+    body text,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint channel_templates_channel_fkey foreign key (channel_id, organization_id)
+        references public.channels (id, organization_id) on delete cascade,
+    constraint channel_templates_name_length check (char_length(btrim(name)) between 1 and 100),
+    constraint channel_templates_content_sid_format check (content_sid ~ '^HX[0-9a-fA-F]{32}$'),
+    constraint channel_templates_language_format
+        check (language ~ '^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$'),
+    constraint channel_templates_variables_valid
+        check (private.template_variables_are_valid(variables)),
+    constraint channel_templates_body_length check (char_length(body) <= 1600),
+    constraint channel_templates_channel_name_language_key unique (channel_id, name, language)
+);
+
+comment on table public.channel_templates is
+    'Approved WhatsApp templates (ContentSid) a channel may send, also outside the 24-hour window.';
+
+create index channel_templates_organization_id_idx on public.channel_templates (organization_id);
+
+create trigger tg_channel_templates__set_updated_at
+    before update on public.channel_templates
+    for each row execute function private.tg__set_updated_at();
+
+alter table public.channel_templates enable row level security;
+
+create policy "Members can read their organizations' templates"
+    on public.channel_templates for select to authenticated
+    using (organization_id in (select private.organizations_of_caller()));
+
+create policy "Owners and admins can add templates"
+    on public.channel_templates for insert to authenticated
+    with check (organization_id in (select private.organizations_where_caller_is('{owner,admin}')));
+
+create policy "Owners and admins can change templates"
+    on public.channel_templates for update to authenticated
+    using (organization_id in (select private.organizations_where_caller_is('{owner,admin}')))
+    with check (organization_id in (select private.organizations_where_caller_is('{owner,admin}')));
+
+create policy "Owners and admins can remove templates"
+    on public.channel_templates for delete to authenticated
+    using (organization_id in (select private.organizations_where_caller_is('{owner,admin}')));
+
+revoke all on table public.channel_templates from anon, authenticated;
+grant select on table public.channel_templates to authenticated;
+grant insert (organization_id, channel_id, name, content_sid, language, variables, body)
+    on table public.channel_templates to authenticated;
+grant update (name, content_sid, language, variables, body)
+    on table public.channel_templates to authenticated;
+grant delete on table public.channel_templates to authenticated;
+
+-- Sending a template -----------------------------------------------------------------
+
+-- A member sends an approved template in a conversation of their organization: the
+-- template must be one of the conversation's channel, every variable given (and no
+-- other), the channel enabled. Then it is queued like any outbound message
+-- (private.queue_outbound_message: opted-out contacts and closed conversations are
+-- refused there; templates may go outside the WhatsApp window).
+--
+-- Refusals raise with a named constraint the API maps to typed results:
+-- conversation_not_found, template_not_found, template_variables_invalid,
+-- channel_disabled (and queue_outbound_message's).
+create function public.send_template_message_v1(
+    conversation_id uuid,
+    template_id uuid,
+    variables jsonb default '{}'
+)
+    returns uuid
+    language plpgsql
+    volatile
+    security definer
+    set search_path = pg_catalog
+as $$
+declare
+    the_conversation public.conversations;
+    the_template public.channel_templates;
+    the_channel public.channels;
+    given jsonb := coalesce(variables, '{}');
+    expected text[];
+    missing text;
+    preview text;
+    variable record;
+begin
+    select * into the_conversation from public.conversations
+    where id = send_template_message_v1.conversation_id
+      and organization_id in (select private.organizations_of_caller());
+    if not found then
+        raise exception 'no such conversation'
+            using errcode = 'no_data_found', constraint = 'conversation_not_found';
+    end if;
+    select * into the_template from public.channel_templates
+    where id = template_id and channel_id = the_conversation.channel_id;
+    if not found then
+        raise exception 'no such template on this conversation''s channel'
+            using errcode = 'no_data_found', constraint = 'template_not_found';
+    end if;
+    select * into strict the_channel from public.channels where id = the_conversation.channel_id;
+    if not the_channel.enabled then
+        raise exception 'the channel is disabled'
+            using errcode = 'check_violation', constraint = 'channel_disabled';
+    end if;
+
+    if jsonb_typeof(given) <> 'object' then
+        raise exception 'variables must be an object'
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    expected := array(select v.item ->> 'key' from jsonb_array_elements(the_template.variables) as v (item));
+    select key into missing from unnest(expected) as key
+    where char_length(btrim(coalesce(given ->> key, ''))) = 0
+    limit 1;
+    if missing is not null then
+        raise exception 'the variable % needs a value', missing
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    select key into missing from jsonb_object_keys(given) as key
+    where key <> all (expected)
+    limit 1;
+    if missing is not null then
+        raise exception 'the template has no variable %', missing
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    if exists (
+        select from jsonb_each(given) as g
+        where jsonb_typeof(g.value) <> 'string' or char_length(g.value #>> '{}') > 1000
+    ) then
+        raise exception 'variable values are texts of up to 1000 characters'
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+
+    preview := coalesce(the_template.body, '');
+    for variable in select * from jsonb_each_text(given) loop
+        preview := replace(preview, '{{' || variable.key || '}}', variable.value);
+    end loop;
+
+    return private.queue_outbound_message(
+        conversation_id => the_conversation.id,
+        author => 'member',
+        body => left(preview, 10000),
+        author_member_id => (select auth.uid()),
+        metadata => jsonb_build_object(
+            'content_sid', the_template.content_sid,
+            'content_variables', given,
+            'template_id', the_template.id,
+            'template_name', the_template.name
+        )
+    );
+end;
+$$;
+
+comment on function public.send_template_message_v1 is
+    'A member sends an approved template (ContentSid) in a conversation; queued with its send job.';
+
+-- ======================================================================================
 -- Outbound delivery: the send job's claim on a message, the record of what Twilio
 -- accepted, retries and failures, and delivery status callbacks. Called by the platform
 -- (service role) only.
@@ -16,12 +212,15 @@
 
 -- Status order ------------------------------------------------------------------------
 
+-- The pure status helpers carry no `set search_path` (see private.subscription_intent),
+-- so the planner inlines them: record_message_status_v1 calls them a dozen times per
+-- delivery callback (private.message_status_may_advance cost 91 µs a call before).
+
 create function private.message_status_rank(status public.message_status)
     returns integer
     language sql
     immutable
     parallel safe
-    set search_path = pg_catalog
 as $$
     select case status
         when 'received' then 0
@@ -45,7 +244,6 @@ create function private.message_status_may_advance(
     language sql
     immutable
     parallel safe
-    set search_path = pg_catalog
 as $$
     select case
         when current in ('failed', 'undelivered', 'received') then false
@@ -63,7 +261,6 @@ create function private.twilio_message_status(twilio_status text)
     language sql
     immutable
     parallel safe
-    set search_path = pg_catalog
 as $$
     select case lower(btrim(twilio_status))
         -- Accepted by Twilio, not yet sent: what `sending` means here.
@@ -82,42 +279,46 @@ as $$
 $$;
 
 -- A message's status from its parts: a failed part fails it; a part not yet handed to
--- Twilio holds it at `sending`; else the least advanced part.
+-- Twilio holds it at `sending`; else the least advanced part. An aggregate over the
+-- parts is never inlinable: plpgsql keeps its plan.
 create function private.message_status_of_parts(parts jsonb, part_count integer)
     returns public.message_status
-    language sql
+    language plpgsql
     immutable
-    set search_path = pg_catalog
 as $$
-    select case
-        when bool_or(p.status in ('failed', 'undelivered')) then
-            (array_agg(p.status order by p.status = 'failed' desc)
-                filter (where p.status in ('failed', 'undelivered')))[1]
-        when count(*) < greatest(part_count, 1) then 'sending'
-        else (array_agg(p.status order by private.message_status_rank(p.status)))[1]
-    end
-    from jsonb_to_recordset(coalesce(parts, '[]')) as p (index integer, sid text,
-                                                          status public.message_status)
+begin
+    return (
+        select case
+            when bool_or(p.status in ('failed', 'undelivered')) then
+                (array_agg(p.status order by p.status = 'failed' desc)
+                    filter (where p.status in ('failed', 'undelivered')))[1]
+            when count(*) < greatest(part_count, 1) then 'sending'
+            else (array_agg(p.status order by private.message_status_rank(p.status)))[1]
+        end
+        from jsonb_to_recordset(coalesce(parts, '[]')) as p (index integer, sid text,
+                                                              status public.message_status)
+    );
+end;
 $$;
 
 -- Changes ---------------------------------------------------------------------------------
 
+-- Every change of a message is announced once, by the trigger tg_messages__publish_changes
+-- (20261207000500_inbox.sql), whoever makes it. The send pipeline's functions below call
+-- this after each change; it does nothing and stays for them.
 create function private.announce_message_change(the_message public.messages)
     returns void
-    language sql
-    volatile
-    security definer
-    set search_path = pg_catalog
+    language plpgsql
+    immutable
 as $$
-    select private.publish_event(
-        the_message.organization_id,
-        'message.updated',
-        jsonb_build_object('conversation_id', the_message.conversation_id,
-                           'message_id', the_message.id,
-                           'status', the_message.status,
-                           'is_error', the_message.is_error)
-    )
+begin
+    -- The trigger tg_messages__publish_changes announces the change.
+    null;
+end;
 $$;
+
+comment on function private.announce_message_change is
+    'Does nothing: the trigger tg_messages__publish_changes announces every change of a message (kept for its callers).';
 
 -- Fails a message visibly: final status, the reason for the team, a realtime event.
 create function private.fail_outbound_message(
@@ -168,7 +369,7 @@ $$;
 --                      refused before reaching Twilio: the message is failed
 --   not_queued         already sent, failed or not an outbound message: nothing to do
 --   not_found          no such message
-create function public.claim_outbound_message_v1(message_id uuid)
+create function private.claim_outbound_message_v1(message_id uuid)
     returns table (
         outcome text,
         organization_id uuid,
@@ -266,7 +467,7 @@ begin
 end;
 $$;
 
-comment on function public.claim_outbound_message_v1 is
+comment on function private.claim_outbound_message_v1 is
     'The send job claims a queued message (queued -> sending) after re-checking opt-out, channel and window.';
 
 -- Parts Twilio accepted, and statuses -------------------------------------------------
@@ -280,7 +481,7 @@ comment on function public.claim_outbound_message_v1 is
 -- state only through the claim, or to a final failure.
 --
 -- outcome: updated | unchanged | unknown (no such message or part: ignore it).
-create function public.record_message_status_v1(
+create function private.record_message_status_v1(
     message_id uuid,
     message_sid text,
     twilio_status text,
@@ -395,12 +596,12 @@ begin
 end;
 $$;
 
-comment on function public.record_message_status_v1 is
+comment on function private.record_message_status_v1 is
     'Records a part Twilio accepted or reported on, moving the message status forward only.';
 
 -- A retryable failure (Twilio certainly did not take the part): back to queued, so the
 -- job's retry claims it again and sends the parts not yet with Twilio.
-create function public.requeue_outbound_message_v1(
+create function private.requeue_outbound_message_v1(
     message_id uuid,
     error_code text,
     error_message text
@@ -429,12 +630,12 @@ begin
 end;
 $$;
 
-comment on function public.requeue_outbound_message_v1 is
+comment on function private.requeue_outbound_message_v1 is
     'A send that Twilio certainly did not take goes back to queued for the job''s retry.';
 
 -- A permanent failure (or retries exhausted): failed, visibly. Twilio's 21610 (the
 -- recipient unsubscribed at Twilio) also marks the contact opted out.
-create function public.fail_outbound_message_v1(
+create function private.fail_outbound_message_v1(
     message_id uuid,
     error_code text,
     error_message text
@@ -462,12 +663,12 @@ begin
 end;
 $$;
 
-comment on function public.fail_outbound_message_v1 is
+comment on function private.fail_outbound_message_v1 is
     'Fails an outbound message visibly with Twilio''s code and message.';
 
 -- Twilio may or may not have the message (no answer in time, an unreadable answer):
 -- never resent; flagged for the team until a status callback settles it.
-create function public.mark_delivery_unknown_v1(message_id uuid, error_message text)
+create function private.mark_delivery_unknown_v1(message_id uuid, error_message text)
     returns boolean
     language plpgsql
     volatile
@@ -490,18 +691,6 @@ begin
 end;
 $$;
 
-comment on function public.mark_delivery_unknown_v1 is
+comment on function private.mark_delivery_unknown_v1 is
     'Flags a claimed message whose fate at Twilio is unknown; it is never sent again.';
 
-revoke all on function public.claim_outbound_message_v1 from public;
-revoke all on function public.record_message_status_v1 from public;
-revoke all on function public.requeue_outbound_message_v1 from public;
-revoke all on function public.fail_outbound_message_v1 from public;
-revoke all on function public.mark_delivery_unknown_v1 from public;
-revoke all on function private.fail_outbound_message from public;
-revoke all on function private.announce_message_change from public;
-grant execute on function public.claim_outbound_message_v1 to service_role;
-grant execute on function public.record_message_status_v1 to service_role;
-grant execute on function public.requeue_outbound_message_v1 to service_role;
-grant execute on function public.fail_outbound_message_v1 to service_role;
-grant execute on function public.mark_delivery_unknown_v1 to service_role;
