@@ -424,7 +424,7 @@ create function public.window_expires_at(conversation public.conversations)
     set search_path = pg_catalog
 as $$
 begin
-    -- The rule itself is private.window_end (20261124050000_team_inbox.sql).
+    -- The rule itself is private.window_end.
     return private.window_end(
         (select ch.kind from public.channels as ch where ch.id = conversation.channel_id),
         conversation.last_inbound_at
