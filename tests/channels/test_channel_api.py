@@ -42,8 +42,8 @@ mutation ($input: UpdateChannelInput!) {
 }
 """
 DISABLE = """
-mutation ($id: ID!) {
-  disableChannel(channelId: $id) {
+mutation ($input: DisableChannelInput!) {
+  disableChannel(input: $input) {
     __typename
     ... on DisableChannelSuccess { channel { id enabled } }
   }
@@ -80,8 +80,8 @@ mutation ($input: UpdateChannelTemplateInput!) {
 }
 """
 DELETE_TEMPLATE = """
-mutation ($id: ID!) {
-  deleteChannelTemplate(templateId: $id) {
+mutation ($input: DeleteChannelTemplateInput!) {
+  deleteChannelTemplate(input: $input) {
     __typename
     ... on DeleteChannelTemplateSuccess { templateId }
   }
@@ -143,10 +143,7 @@ async def test_an_owner_adds_a_channel_normalised_with_its_token_encrypted(
     assert result["channel"]["enabled"] is True
     row = await fetch_one(services, "select twilio_auth_token_ciphertext from public.channels")
     assert TOKEN not in row["twilio_auth_token_ciphertext"]
-    assert (
-        services.channels.cipher.decrypt(row["twilio_auth_token_ciphertext"]).get_secret_value()
-        == TOKEN
-    )
+    assert services.cipher.decrypt(row["twilio_auth_token_ciphertext"]).get_secret_value() == TOKEN
 
     listed = await graphql(client, CHANNELS, {"id": str(organization.id)}, organization.owner)
     assert [c["phoneNumber"] for c in listed["organization"]["channels"]] == ["+5511987654321"]
@@ -242,7 +239,7 @@ async def test_admins_update_and_disable_channels_and_the_cache_forgets(
     by_agent = await graphql(
         client, UPDATE, {"input": {"channelId": channel_id, "displayName": "X"}}, agent
     )
-    disabled = await graphql(client, DISABLE, {"id": channel_id}, admin)
+    disabled = await graphql(client, DISABLE, {"input": {"channelId": channel_id}}, admin)
 
     assert renamed["updateChannel"]["__typename"] == "UpdateChannelSuccess", renamed
     assert renamed["updateChannel"]["channel"]["displayName"] == "Loja"
@@ -256,8 +253,7 @@ async def test_admins_update_and_disable_channels_and_the_cache_forgets(
     )
     assert (row["display_name"], row["enabled"]) == ("Loja", False)
     assert (
-        services.channels.cipher.decrypt(row["twilio_auth_token_ciphertext"]).get_secret_value()
-        == "e" * 32
+        services.cipher.decrypt(row["twilio_auth_token_ciphertext"]).get_secret_value() == "e" * 32
     )
 
 
@@ -300,7 +296,9 @@ async def test_templates_crud_for_managers_read_for_members(
     )
     assert updated["updateChannelTemplate"]["template"]["name"] == "pronto"
     assert updated["updateChannelTemplate"]["template"]["body"] == template_input["body"]
-    deleted = await graphql(client, DELETE_TEMPLATE, {"id": template["id"]}, owner)
+    deleted = await graphql(
+        client, DELETE_TEMPLATE, {"input": {"templateId": template["id"]}}, owner
+    )
     assert deleted["deleteChannelTemplate"]["templateId"] == template["id"]
     assert await fetch_all(services, "select id from channel_templates") == []
 

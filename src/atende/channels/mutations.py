@@ -15,6 +15,7 @@ from uuid import UUID
 import strawberry
 
 from atende.channels import management
+from atende.channels.crypto import TokenCipher
 from atende.channels.management import (
     ChannelChanges,
     ChannelError,
@@ -22,6 +23,7 @@ from atende.channels.management import (
     NewChannel,
     TemplateFields,
 )
+from atende.channels.transport import MessagingTransport
 from atende.channels.types import Channel, ChannelKind, ChannelTemplate
 from atende.graphql.context import Info
 from atende.graphql.errors import AuthenticationRequired
@@ -117,6 +119,11 @@ class UpdateChannelInput:
     )
 
 
+@strawberry.input(description="The channel to disable.")
+class DisableChannelInput:
+    channel_id: strawberry.ID = strawberry.field(description="The channel's id.")
+
+
 @strawberry.input(description="A template placeholder.")
 class TemplateVariableInput:
     key: str = strawberry.field(description='ContentVariables key: "1", "2", ... or a name.')
@@ -151,6 +158,11 @@ class UpdateChannelTemplateInput:
     body: str | None = strawberry.field(
         default=strawberry.UNSET, description="The approved text; null clears it."
     )
+
+
+@strawberry.input(description="The template to remove.")
+class DeleteChannelTemplateInput:
+    template_id: strawberry.ID = strawberry.field(description="The template's id.")
 
 
 @strawberry.input(description="A value for a template placeholder.")
@@ -276,7 +288,7 @@ async def create_channel(
     try:
         row = await management.create_channel(
             await info.context.db(),
-            info.context.services.channels.cipher,
+            info.context.get(TokenCipher),
             NewChannel(
                 organization_id=management.parse_id(input.organization_id, "organizationId"),
                 kind=str(input.kind.value),
@@ -313,12 +325,12 @@ async def update_channel(
 
 async def disable_channel(
     info: Info,
-    channel_id: Annotated[strawberry.ID, strawberry.argument(description="The channel's id.")],
+    input: Annotated[DisableChannelInput, strawberry.argument(description="What to do.")],
 ) -> DisableChannelResult:
     _require_user(info)
     return await _change_channel(  # type: ignore[return-value]
         info,
-        channel_id,
+        input.channel_id,
         display_name=strawberry.UNSET,
         twilio_account_sid=strawberry.UNSET,
         twilio_auth_token=strawberry.UNSET,
@@ -373,12 +385,12 @@ async def update_channel_template(
 
 async def delete_channel_template(
     info: Info,
-    template_id: Annotated[strawberry.ID, strawberry.argument(description="The template's id.")],
+    input: Annotated[DeleteChannelTemplateInput, strawberry.argument(description="What to do.")],
 ) -> DeleteChannelTemplateResult:
     _require_user(info)
     try:
         deleted = await management.delete_template(
-            await info.context.db(), management.parse_id(template_id, "templateId")
+            await info.context.db(), management.parse_id(input.template_id, "templateId")
         )
     except ChannelError as error:
         return refusal(error)  # type: ignore[return-value]
@@ -455,12 +467,11 @@ async def _change_channel(
     enabled: Any,
     success: type[UpdateChannelSuccess] | type[DisableChannelSuccess],
 ) -> UpdateChannelSuccess | DisableChannelSuccess | UserError:
-    services = info.context.services
     try:
         parsed: UUID = management.parse_id(channel_id, "channelId")
         row = await management.update_channel(
             await info.context.db(),
-            services.channels.cipher,
+            info.context.get(TokenCipher),
             ChannelChanges(
                 channel_id=parsed,
                 display_name=display_name if _given(display_name) else None,
@@ -473,5 +484,6 @@ async def _change_channel(
     except ChannelError as error:
         return refusal(error)
     # This process forgets it at once; others within ATENDE_CHANNEL_CACHE_SECONDS.
-    services.channels.forget(parsed)
+    # This process stops using what it cached of the channel at once.
+    info.context.get(MessagingTransport).forget_channel(parsed)  # type: ignore[type-abstract]
     return success(channel=Channel.from_row(row))
