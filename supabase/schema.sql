@@ -1,0 +1,3805 @@
+-- supabase/schema.sql: GENERATED, do not edit. Regenerate with `make schema-sql`
+-- (python -m tests.db.schema_sql) after changing supabase/migrations/; a test
+-- (tests/db/test_schema_sql.py) fails while the two differ.
+--
+-- The place to read today's schema: Atende's own schemas (public, private) exactly as the
+-- migrations leave them (pg_dump --schema-only --no-owner, pg_dump 15), with every
+-- table, function, trigger, policy, grant and comment once, in pg_dump's order. Why an
+-- object is the way it is: the comments in the migration that creates it. Not here:
+-- auth and extensions (Supabase's, or the stand-ins of the compat migration) and
+-- procrastinate (Procrastinate's packaged schema, checked by tests/db/test_migrations.py).
+
+-- Name: private; Type: SCHEMA; Schema: -
+
+CREATE SCHEMA private;
+
+-- Name: public; Type: SCHEMA; Schema: -
+
+CREATE SCHEMA public;
+
+-- Name: SCHEMA public; Type: COMMENT; Schema: -
+
+COMMENT ON SCHEMA public IS 'standard public schema';
+
+-- Name: channel_kind; Type: TYPE; Schema: public
+
+CREATE TYPE public.channel_kind AS ENUM (
+    'whatsapp',
+    'sms'
+);
+
+-- Name: conversation_status; Type: TYPE; Schema: public
+
+CREATE TYPE public.conversation_status AS ENUM (
+    'open',
+    'handoff',
+    'closed'
+);
+
+-- Name: membership_role; Type: TYPE; Schema: public
+
+CREATE TYPE public.membership_role AS ENUM (
+    'owner',
+    'admin',
+    'agent'
+);
+
+-- Name: TYPE membership_role; Type: COMMENT; Schema: public
+
+COMMENT ON TYPE public.membership_role IS 'owner: everything, including other owners; admin: manages members and settings but cannot demote or remove an owner; agent: works conversations.';
+
+-- Name: message_author; Type: TYPE; Schema: public
+
+CREATE TYPE public.message_author AS ENUM (
+    'contact',
+    'ai',
+    'member',
+    'system'
+);
+
+-- Name: message_direction; Type: TYPE; Schema: public
+
+CREATE TYPE public.message_direction AS ENUM (
+    'inbound',
+    'outbound'
+);
+
+-- Name: message_status; Type: TYPE; Schema: public
+
+CREATE TYPE public.message_status AS ENUM (
+    'received',
+    'queued',
+    'sending',
+    'sent',
+    'delivered',
+    'read',
+    'failed',
+    'undelivered'
+);
+
+-- Name: pending_users; Type: TABLE; Schema: private
+
+CREATE TABLE private.pending_users (
+    user_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email text NOT NULL,
+    purpose text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    abandoned_at timestamp with time zone,
+    CONSTRAINT pending_users_email_lowercase CHECK ((email = lower(email))),
+    CONSTRAINT pending_users_purpose CHECK ((purpose = ANY (ARRAY['registration'::text, 'invitation'::text])))
+);
+
+-- Name: TABLE pending_users; Type: COMMENT; Schema: private
+
+COMMENT ON TABLE private.pending_users IS 'Users being created in the identity provider whose database rows are not committed yet.';
+
+-- Name: abandoned_pending_users_v1(interval, interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval) RETURNS SETOF private.pending_users
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select * from private.pending_users
+    where created_at < now() - in_flight_for
+       or abandoned_at < now() - abandoned_for
+    order by created_at
+    limit 100
+$$;
+
+-- Name: FUNCTION abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval) IS 'Reservations whose flow died or gave up (for the upkeep job): in flight for longer than any flow takes, or abandoned for longer than a late provider answer could take.';
+
+-- Name: ai_reply_blocker(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.ai_reply_blocker(conversation_id uuid) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_conversation public.conversations;
+    agent_ai_enabled boolean;
+    opted_out_at timestamptz;
+    channel_kind public.channel_kind;
+begin
+    select * into the_conversation from public.conversations where id = conversation_id;
+    if not found then
+        return 'conversation_missing';
+    end if;
+    select a.ai_enabled into agent_ai_enabled
+    from public.agents as a where a.organization_id = the_conversation.organization_id;
+    select c.opted_out_at into opted_out_at
+    from public.contacts as c where c.id = the_conversation.contact_id;
+    select ch.kind into channel_kind
+    from public.channels as ch where ch.id = the_conversation.channel_id;
+
+    return case
+        when the_conversation.status = 'closed' then 'conversation_closed'
+        when the_conversation.status = 'handoff' then 'conversation_handoff'
+        when not the_conversation.ai_enabled then 'conversation_ai_disabled'
+        when not coalesce(agent_ai_enabled, false) then 'agent_ai_disabled'
+        when opted_out_at is not null then 'contact_opted_out'
+        when channel_kind = 'whatsapp'
+            and coalesce(public.window_expires_at(the_conversation), '-infinity') <= now()
+            then 'outside_customer_service_window'
+    end;
+end;
+$$;
+
+-- Name: FUNCTION ai_reply_blocker(conversation_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.ai_reply_blocker(conversation_id uuid) IS 'Why the AI may not answer a conversation now (a code), or null when it may.';
+
+-- Name: ai_reply_pending(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.ai_reply_pending(conversation_id uuid) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    return exists (
+        select
+        from public.messages as m
+        join public.conversations as c on c.id = m.conversation_id
+        where m.conversation_id = ai_reply_pending.conversation_id
+          and m.direction = 'inbound'
+          and m.created_at > coalesce(c.ai_answered_through, '-infinity')
+          and m.created_at > coalesce(
+              (select max(t.created_at) from public.messages as t
+               where t.conversation_id = ai_reply_pending.conversation_id
+                 and t.author = 'member'),
+              '-infinity')
+    );
+end;
+$$;
+
+-- Name: FUNCTION ai_reply_pending(conversation_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.ai_reply_pending(conversation_id uuid) IS 'Whether a customer message newer than the last AI answer and the last team message waits.';
+
+-- Name: messages; Type: TABLE; Schema: public
+
+CREATE TABLE public.messages (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    conversation_id uuid NOT NULL,
+    direction public.message_direction NOT NULL,
+    author public.message_author NOT NULL,
+    author_member_id uuid,
+    body text DEFAULT ''::text NOT NULL,
+    media jsonb DEFAULT '[]'::jsonb NOT NULL,
+    status public.message_status NOT NULL,
+    error_code text,
+    error_message text,
+    is_error boolean DEFAULT false NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT messages_body_length CHECK ((char_length(body) <= 10000)),
+    CONSTRAINT messages_inbound_from_contact CHECK (((direction = 'inbound'::public.message_direction) = (author = 'contact'::public.message_author))),
+    CONSTRAINT messages_media_is_array CHECK ((jsonb_typeof(media) = 'array'::text)),
+    CONSTRAINT messages_member_author CHECK (((author_member_id IS NULL) OR (author = 'member'::public.message_author))),
+    CONSTRAINT messages_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text))
+);
+
+-- Name: TABLE messages; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.messages IS 'Every message of a conversation, inbound and outbound.';
+
+-- Name: announce_message_change(public.messages); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.announce_message_change(the_message public.messages) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+begin
+    -- The trigger tg_messages__publish_changes announces the change.
+    null;
+end;
+$$;
+
+-- Name: FUNCTION announce_message_change(the_message public.messages); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.announce_message_change(the_message public.messages) IS 'Does nothing: the trigger tg_messages__publish_changes announces every change of a message (kept for its callers).';
+
+-- Name: assert_organization_has_owner(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.assert_organization_has_owner(organization uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if exists (select from public.organizations where id = organization)
+        and not exists (
+            select from public.memberships
+            where organization_id = organization and role = 'owner'
+        ) then
+        raise exception 'an organization must keep at least one owner'
+            using errcode = 'check_violation', constraint = 'organizations_need_an_owner';
+    end if;
+end;
+$$;
+
+-- Name: caller_role_in(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.caller_role_in(organization uuid) RETURNS public.membership_role
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select role from public.memberships
+    where organization_id = organization and user_id = (select auth.uid())
+$$;
+
+-- Name: FUNCTION caller_role_in(organization uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.caller_role_in(organization uuid) IS 'The calling user''s role in the organization; null when not a member.';
+
+-- Name: claim_invitation_v1(text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.claim_invitation_v1(invitation_token_hash text, chosen_name text) RETURNS TABLE(invitation_id uuid, user_id uuid, email text, full_name text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    new_name text := private.require_text(claim_invitation_v1.chosen_name, 'full_name', 200);
+    claimed public.invitations;
+    profile public.profiles;
+begin
+    update public.invitations as i
+    set accepted_at = now()
+    where i.token_hash = claim_invitation_v1.invitation_token_hash
+      and i.accepted_at is null
+      and i.expires_at > now()
+    returning * into claimed;
+    if not found then
+        raise sqlstate 'PT404' using message = 'invitation not found, expired or already accepted';
+    end if;
+
+    update public.profiles as p set full_name = new_name
+    where p.id = claimed.user_id
+    returning * into profile;
+
+    return query select claimed.id, profile.id, profile.email, profile.full_name;
+end;
+$$;
+
+-- Name: FUNCTION claim_invitation_v1(invitation_token_hash text, chosen_name text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.claim_invitation_v1(invitation_token_hash text, chosen_name text) IS 'Marks an invitation accepted and sets the invitee''s name; PT404 when it cannot be used.';
+
+-- Name: claim_outbound_message_v1(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.claim_outbound_message_v1(message_id uuid) RETURNS TABLE(outcome text, organization_id uuid, conversation_id uuid, body text, media jsonb, metadata jsonb, attempts integer, channel_kind public.channel_kind, channel_phone_number text, twilio_account_sid text, twilio_auth_token_ciphertext text, contact_phone_number text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    the_message public.messages;
+    the_conversation public.conversations;
+    the_channel public.channels;
+    the_contact public.contacts;
+    parts_known integer;
+    verdict text;
+begin
+    select * into the_message from public.messages as m
+    where m.id = claim_outbound_message_v1.message_id
+    for update;
+    if not found then
+        return query select 'not_found', null::uuid, null::uuid, null::text, null::jsonb,
+            null::jsonb, null::integer, null::public.channel_kind, null::text, null::text,
+            null::text, null::text;
+        return;
+    end if;
+    select * into strict the_conversation from public.conversations
+    where id = the_message.conversation_id;
+    select * into strict the_channel from public.channels where id = the_conversation.channel_id;
+    select * into strict the_contact from public.contacts where id = the_conversation.contact_id;
+
+    if the_message.direction <> 'outbound' then
+        verdict := 'not_queued';
+    elsif the_message.status = 'sending' then
+        parts_known := jsonb_array_length(coalesce(the_message.metadata -> 'parts', '[]'));
+        if parts_known > 0
+            and parts_known >= coalesce((the_message.metadata ->> 'part_count')::integer, 1) then
+            verdict := 'already_sent';
+        else
+            verdict := 'delivery_unknown';
+            if the_message.error_code is distinct from 'delivery_unknown' then
+                update public.messages
+                set is_error = true,
+                    error_code = 'delivery_unknown',
+                    error_message = 'O envio foi interrompido e não sabemos se a mensagem '
+                        'chegou ao Twilio; ela não será reenviada automaticamente.'
+                where id = the_message.id
+                returning * into the_message;
+                perform private.announce_message_change(the_message);
+            end if;
+        end if;
+    elsif the_message.status <> 'queued' then
+        verdict := 'not_queued';
+    elsif the_contact.opted_out_at is not null then
+        verdict := 'contact_opted_out';
+        perform private.fail_outbound_message(the_message.id, verdict,
+            'O contato pediu para não receber mensagens (opt-out).');
+    elsif not the_channel.enabled then
+        verdict := 'channel_disabled';
+        perform private.fail_outbound_message(the_message.id, verdict,
+            'O canal está desativado.');
+    elsif the_channel.kind = 'whatsapp'
+        and not coalesce(the_message.metadata ? 'content_sid', false)
+        and coalesce(public.window_expires_at(the_conversation), '-infinity') <= now() then
+        verdict := 'outside_customer_service_window';
+        perform private.fail_outbound_message(the_message.id, verdict,
+            'Fora da janela de 24 horas do WhatsApp: só modelos aprovados podem ser enviados.');
+    else
+        verdict := 'claimed';
+        update public.messages
+        set status = 'sending',
+            metadata = the_message.metadata || jsonb_build_object(
+                'send_attempts', coalesce((the_message.metadata ->> 'send_attempts')::integer, 0) + 1)
+        where id = the_message.id
+        returning * into the_message;
+        perform private.announce_message_change(the_message);
+    end if;
+
+    return query select verdict, the_message.organization_id, the_message.conversation_id,
+        the_message.body, the_message.media, the_message.metadata,
+        coalesce((the_message.metadata ->> 'send_attempts')::integer, 0),
+        the_channel.kind, the_channel.phone_number, the_channel.twilio_account_sid,
+        the_channel.twilio_auth_token_ciphertext, the_contact.phone_number;
+end;
+$$;
+
+-- Name: FUNCTION claim_outbound_message_v1(message_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.claim_outbound_message_v1(message_id uuid) IS 'The send job claims a queued message (queued -> sending) after re-checking opt-out, channel and window.';
+
+-- Name: close_inactive_conversations_v1(integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.close_inactive_conversations_v1(batch_size integer DEFAULT 500) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    closed_count integer := 0;
+    closed record;
+begin
+    for closed in
+        with due as (
+            select c.id
+            from public.conversations as c
+            join public.agents as a on a.organization_id = c.organization_id
+            where c.status <> 'closed'
+              and c.last_message_at < now() - make_interval(hours => a.inactivity_hours)
+            order by c.last_message_at
+            limit batch_size
+            for update of c skip locked
+        )
+        update public.conversations as c
+        set status = 'closed', closed_at = now()
+        from due
+        where c.id = due.id
+        returning c.id, c.organization_id
+    loop
+        closed_count := closed_count + 1;
+        perform private.publish_event(
+            closed.organization_id,
+            'conversation.closed',
+            jsonb_build_object('conversation_id', closed.id, 'reason', 'inactivity')
+        );
+    end loop;
+    return closed_count;
+end;
+$$;
+
+-- Name: FUNCTION close_inactive_conversations_v1(batch_size integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.close_inactive_conversations_v1(batch_size integer) IS 'Closes up to batch_size conversations inactive for their agent''s inactivity_hours.';
+
+-- Name: consecutive_ai_retries(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.consecutive_ai_retries(conversation_id uuid) RETURNS integer
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    return (
+        select count(*)::integer
+        from public.ai_runs as r
+        where r.conversation_id = consecutive_ai_retries.conversation_id
+          and r.outcome = 'retrying'
+          and r.created_at > coalesce(
+              (select max(o.created_at) from public.ai_runs as o
+               where o.conversation_id = consecutive_ai_retries.conversation_id
+                 and o.outcome <> 'retrying'),
+              '-infinity')
+    );
+end;
+$$;
+
+-- Name: FUNCTION consecutive_ai_retries(conversation_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.consecutive_ai_retries(conversation_id uuid) IS 'Transient model failures in a row for a conversation (retrying runs since the last other run).';
+
+-- Name: defer_job(text, jsonb, text, text, text, timestamp with time zone, boolean); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.defer_job(task_name text, args jsonb, queue_name text DEFAULT 'default'::text, lock text DEFAULT NULL::text, queueing_lock text DEFAULT NULL::text, scheduled_at timestamp with time zone DEFAULT NULL::timestamp with time zone, reschedule boolean DEFAULT false) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'procrastinate', 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    job_id bigint;
+begin
+    -- The columns procrastinate_defer_jobs_v1 fills, and the triggers fire as for it.
+    insert into procrastinate.procrastinate_jobs as jobs
+        (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
+    values (defer_job.queue_name, defer_job.task_name, 0, defer_job.lock,
+            defer_job.queueing_lock, defer_job.args, defer_job.scheduled_at)
+    on conflict (queueing_lock) where status = 'todo' do nothing
+    returning jobs.id into job_id;
+    if job_id is null and defer_job.reschedule and defer_job.scheduled_at is not null then
+        update procrastinate.procrastinate_jobs as jobs
+        set scheduled_at = greatest(coalesce(jobs.scheduled_at, now()), defer_job.scheduled_at)
+        where jobs.queueing_lock = defer_job.queueing_lock
+          and jobs.status = 'todo';
+    end if;
+    return job_id;
+end;
+$$;
+
+-- Name: FUNCTION defer_job(task_name text, args jsonb, queue_name text, lock text, queueing_lock text, scheduled_at timestamp with time zone, reschedule boolean); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.defer_job(task_name text, args jsonb, queue_name text, lock text, queueing_lock text, scheduled_at timestamp with time zone, reschedule boolean) IS 'Defers a Procrastinate job in the current transaction; null when one with the same queueing_lock is already waiting.';
+
+-- Name: defer_reply_job(uuid, timestamp with time zone, boolean); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean DEFAULT false) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    return private.defer_job(
+        task_name => 'conversations:generate_reply',
+        args => jsonb_build_object('conversation_id', defer_reply_job.conversation_id),
+        queue_name => 'replies',
+        lock => 'conversation:' || defer_reply_job.conversation_id,
+        queueing_lock => 'reply:' || defer_reply_job.conversation_id,
+        scheduled_at => defer_reply_job.scheduled_at,
+        reschedule => defer_reply_job.reschedule
+    );
+end;
+$$;
+
+-- Name: FUNCTION defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) IS 'Defers a conversation''s reply job (its lock and queueing lock); null when one already waits.';
+
+-- Name: fail_outbound_message(uuid, text, text, public.message_status); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.fail_outbound_message(message_id uuid, error_code text, error_message text, status public.message_status DEFAULT 'failed'::public.message_status) RETURNS public.messages
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_message public.messages;
+begin
+    update public.messages as m
+    set status = fail_outbound_message.status,
+        is_error = true,
+        error_code = fail_outbound_message.error_code,
+        error_message = left(fail_outbound_message.error_message, 1000)
+    where m.id = message_id
+      and private.message_status_may_advance(m.status, fail_outbound_message.status)
+    returning * into the_message;
+    if found then
+        perform private.announce_message_change(the_message);
+    end if;
+    return the_message;
+end;
+$$;
+
+-- Name: fail_outbound_message_v1(uuid, text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.fail_outbound_message_v1(message_id uuid, error_code text, error_message text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_message public.messages;
+begin
+    the_message := private.fail_outbound_message(message_id, error_code, error_message);
+    if the_message.id is null then
+        return false;
+    end if;
+    if error_code = '21610' then
+        update public.contacts as c
+        set opted_out_at = coalesce(c.opted_out_at, now())
+        from public.conversations as cv
+        where cv.id = the_message.conversation_id and c.id = cv.contact_id;
+    end if;
+    return true;
+end;
+$$;
+
+-- Name: FUNCTION fail_outbound_message_v1(message_id uuid, error_code text, error_message text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.fail_outbound_message_v1(message_id uuid, error_code text, error_message text) IS 'Fails an outbound message visibly with Twilio''s code and message.';
+
+-- Name: hand_off_conversation(uuid, text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.hand_off_conversation(conversation_id uuid, reason text, source text DEFAULT 'ai'::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_conversation public.conversations;
+begin
+    update public.conversations as c
+    set status = 'handoff', ai_enabled = false
+    where c.id = conversation_id
+      and c.status <> 'closed'
+      and (c.status <> 'handoff' or c.ai_enabled)
+    returning * into the_conversation;
+    if not found then
+        return false;
+    end if;
+    perform private.publish_event(
+        the_conversation.organization_id,
+        'conversation.handoff',
+        jsonb_build_object('conversation_id', conversation_id, 'reason', reason,
+                           'source', source)
+    );
+    return true;
+end;
+$$;
+
+-- Name: FUNCTION hand_off_conversation(conversation_id uuid, reason text, source text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.hand_off_conversation(conversation_id uuid, reason text, source text) IS 'Hands a conversation to the team: status handoff, AI off, event conversation.handoff.';
+
+-- Name: has_another_owner(uuid, uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.has_another_owner(organization uuid, excluded_user uuid) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select exists (
+        select from public.memberships
+        where organization_id = organization and role = 'owner' and user_id <> excluded_user
+    )
+$$;
+
+-- Name: ingest_inbound_message_v1(uuid, text, text, text, jsonb, text, text, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.ingest_inbound_message_v1(channel_id uuid, message_sid text, from_number text, body text, media jsonb DEFAULT '[]'::jsonb, profile_name text DEFAULT NULL::text, opt_out_type text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(message_id uuid, conversation_id uuid, contact_id uuid, duplicate boolean, reply_job_id bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    the_channel public.channels;
+    the_agent public.agents;
+    the_contact public.contacts;
+    the_conversation public.conversations;
+    intent text := private.subscription_intent(body, opt_out_type);
+    new_message_id uuid;
+    job bigint;
+    received_at timestamptz := now();
+begin
+    select * into strict the_channel from public.channels where id = channel_id;
+    select * into strict the_agent from public.agents
+    where organization_id = the_channel.organization_id;
+
+    begin
+        insert into public.contacts as c (organization_id, phone_number, profile_name,
+                                          last_inbound_at, opted_out_at)
+        values (the_channel.organization_id, from_number, nullif(btrim(profile_name), ''),
+                received_at, case when intent = 'opt_out' then received_at end)
+        on conflict (organization_id, phone_number) do update
+            set profile_name = coalesce(excluded.profile_name, c.profile_name),
+                last_inbound_at = excluded.last_inbound_at,
+                opted_out_at = case intent
+                    when 'opt_out' then coalesce(c.opted_out_at, excluded.last_inbound_at)
+                    when 'opt_in' then null
+                    else c.opted_out_at
+                end
+        returning * into the_contact;
+
+        insert into public.conversations as cv (organization_id, channel_id, contact_id,
+                                                last_inbound_at, last_message_at)
+        values (the_channel.organization_id, the_channel.id, the_contact.id, received_at,
+                received_at)
+        on conflict (channel_id, contact_id) where status <> 'closed' do update
+            set last_inbound_at = excluded.last_inbound_at,
+                last_message_at = excluded.last_message_at,
+                follow_up_sent_at = null
+        returning * into the_conversation;
+
+        insert into public.messages (organization_id, conversation_id, direction, author,
+                                     body, media, status, metadata)
+        values (the_channel.organization_id, the_conversation.id, 'inbound', 'contact',
+                coalesce(body, ''), coalesce(media, '[]'), 'received',
+                coalesce(metadata, '{}') || jsonb_build_object('message_sid', message_sid))
+        returning id into new_message_id;
+    exception when unique_violation then
+        -- Only the message sid can collide here: this delivery was stored before.
+        return query select m.id, m.conversation_id, c.contact_id, true, null::bigint
+            from public.messages as m
+            join public.conversations as c on c.id = m.conversation_id
+            where m.metadata ->> 'message_sid' = ingest_inbound_message_v1.message_sid;
+        return;
+    end;
+
+    if intent is null
+        and the_contact.opted_out_at is null
+        and the_agent.ai_enabled
+        and the_conversation.ai_enabled
+        and the_conversation.status = 'open' then
+        -- A job already waiting is left as it is: it debounces itself when it runs
+        -- (private.start_ai_reply_v1), so a burst costs no update per message.
+        job := private.defer_reply_job(
+            the_conversation.id,
+            received_at + make_interval(secs => the_agent.debounce_seconds)
+        );
+    end if;
+
+    perform private.publish_event(
+        the_channel.organization_id,
+        'message.created',
+        jsonb_build_object('conversation_id', the_conversation.id, 'message_id', new_message_id)
+    );
+
+    return query select new_message_id, the_conversation.id, the_contact.id, false, job;
+end;
+$$;
+
+-- Name: FUNCTION ingest_inbound_message_v1(channel_id uuid, message_sid text, from_number text, body text, media jsonb, profile_name text, opt_out_type text, metadata jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.ingest_inbound_message_v1(channel_id uuid, message_sid text, from_number text, body text, media jsonb, profile_name text, opt_out_type text, metadata jsonb) IS 'Stores an inbound Twilio message exactly once (by MessageSid) with its contact, conversation and reply job.';
+
+-- Name: lock_organization_for_member_change(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.lock_organization_for_member_change(organization uuid) RETURNS public.membership_role
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller_role public.membership_role;
+begin
+    caller_role := private.caller_role_in(organization);
+    if caller_role is null then
+        -- Non-members learn nothing about the organization, not even that it exists.
+        raise sqlstate 'PT404' using message = 'organization not found';
+    end if;
+    perform from public.organizations where id = organization for no key update;
+    return caller_role;
+end;
+$$;
+
+-- Name: FUNCTION lock_organization_for_member_change(organization uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.lock_organization_for_member_change(organization uuid) IS 'Serialises membership changes of one organization; PT404 unless the caller is a member.';
+
+-- Name: mark_delivery_unknown_v1(uuid, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_message public.messages;
+begin
+    update public.messages as m
+    set is_error = true,
+        error_code = 'delivery_unknown',
+        error_message = left(mark_delivery_unknown_v1.error_message, 1000)
+    where m.id = message_id and m.status = 'sending'
+    returning * into the_message;
+    if found then
+        perform private.announce_message_change(the_message);
+    end if;
+    return found;
+end;
+$$;
+
+-- Name: FUNCTION mark_delivery_unknown_v1(message_id uuid, error_message text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) IS 'Flags a claimed message whose fate at Twilio is unknown; it is never sent again.';
+
+-- Name: message_status_may_advance(public.message_status, public.message_status); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.message_status_may_advance(current public.message_status, next public.message_status) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select case
+        when current in ('failed', 'undelivered', 'received') then false
+        when next in ('failed', 'undelivered') then current in ('queued', 'sending', 'sent')
+        else private.message_status_rank(next) > private.message_status_rank(current)
+    end
+$$;
+
+-- Name: FUNCTION message_status_may_advance(current public.message_status, next public.message_status); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.message_status_may_advance(current public.message_status, next public.message_status) IS 'Forward only (queued < sending < sent < delivered < read); failed/undelivered are final.';
+
+-- Name: message_status_of_parts(jsonb, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.message_status_of_parts(parts jsonb, part_count integer) RETURNS public.message_status
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+begin
+    return (
+        select case
+            when bool_or(p.status in ('failed', 'undelivered')) then
+                (array_agg(p.status order by p.status = 'failed' desc)
+                    filter (where p.status in ('failed', 'undelivered')))[1]
+            when count(*) < greatest(part_count, 1) then 'sending'
+            else (array_agg(p.status order by private.message_status_rank(p.status)))[1]
+        end
+        from jsonb_to_recordset(coalesce(parts, '[]')) as p (index integer, sid text,
+                                                              status public.message_status)
+    );
+end;
+$$;
+
+-- Name: message_status_rank(public.message_status); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.message_status_rank(status public.message_status) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select case status
+        when 'received' then 0
+        when 'queued' then 1
+        when 'sending' then 2
+        when 'sent' then 3
+        when 'delivered' then 4
+        when 'read' then 5
+        when 'undelivered' then 6
+        when 'failed' then 6
+    end
+$$;
+
+-- Name: normalize_email(text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.normalize_email(email text, parameter text DEFAULT 'email'::text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog'
+    AS $_$
+declare
+    normalized text := lower(btrim(coalesce(email, '')));
+begin
+    if char_length(normalized) > 254 or normalized !~ '^[^@\s]+@[^@\s]+\.[^@\s]+$' then
+        raise exception using
+            errcode = 'invalid_parameter_value',
+            message = 'not an e-mail address',
+            column = parameter;
+    end if;
+    return normalized;
+end;
+$_$;
+
+-- Name: FUNCTION normalize_email(email text, parameter text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.normalize_email(email text, parameter text) IS 'Trims and lowercases an e-mail address; 22023 (COLUMN = parameter) when it is not one.';
+
+-- Name: organizations_of_caller(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.organizations_of_caller() RETURNS SETOF uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select organization_id from public.memberships where user_id = (select auth.uid())
+$$;
+
+-- Name: FUNCTION organizations_of_caller(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.organizations_of_caller() IS 'The organizations the calling user belongs to (for policies: organization_id in (select ...)).';
+
+-- Name: organizations_where_caller_is(public.membership_role[]); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.organizations_where_caller_is(roles public.membership_role[]) RETURNS SETOF uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select organization_id from public.memberships
+    where user_id = (select auth.uid()) and role = any (roles)
+$$;
+
+-- Name: FUNCTION organizations_where_caller_is(roles public.membership_role[]); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.organizations_where_caller_is(roles public.membership_role[]) IS 'The organizations where the calling user holds one of these roles.';
+
+-- Name: publish_event(uuid, text, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb DEFAULT '{}'::jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    perform pg_notify(
+        'atende_events',
+        (jsonb_build_object('organization_id', publish_event.organization_id,
+                            'kind', publish_event.kind)
+            || coalesce(publish_event.payload, '{}'))::text
+    );
+end;
+$$;
+
+-- Name: FUNCTION publish_event(organization_id uuid, kind text, payload jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb) IS 'Announces a change to the listeners of an organization (LISTEN atende_events).';
+
+-- Name: purge_sessions_v1(interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.purge_sessions_v1(keep interval) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    with purged as (
+        delete from private.sessions as s
+        where coalesce(s.revoked_at, (
+                select max(t.expires_at) from private.refresh_tokens as t
+                where t.session_id = s.id
+            ), s.created_at) < now() - keep
+        returning 1
+    )
+    select count(*)::integer from purged
+$$;
+
+-- Name: FUNCTION purge_sessions_v1(keep interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.purge_sessions_v1(keep interval) IS 'Deletes sessions dead (revoked or expired) for longer than keep; returns how many.';
+
+-- Name: queue_outbound_message(uuid, public.message_author, text, uuid, boolean, text, text, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid DEFAULT NULL::uuid, is_error boolean DEFAULT false, error_code text DEFAULT NULL::text, error_message text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_conversation public.conversations;
+    the_contact public.contacts;
+    is_template boolean := coalesce(metadata ? 'content_sid', false);
+    new_message_id uuid;
+    sent_at timestamptz := now();
+begin
+    select * into strict the_conversation from public.conversations
+    where id = conversation_id
+    for update;
+    select * into strict the_contact from public.contacts where id = the_conversation.contact_id;
+
+    if the_conversation.status = 'closed' then
+        raise exception 'the conversation is closed'
+            using errcode = 'check_violation', constraint = 'conversation_closed';
+    end if;
+    if the_contact.opted_out_at is not null then
+        raise exception 'the contact opted out of messages'
+            using errcode = 'check_violation', constraint = 'contact_opted_out';
+    end if;
+    -- A WhatsApp conversation the customer never wrote in has no window at all.
+    if not is_template
+        and (select kind from public.channels where id = the_conversation.channel_id) = 'whatsapp'
+        and coalesce(public.window_expires_at(the_conversation), '-infinity') <= sent_at then
+        raise exception 'outside the WhatsApp customer-service window'
+            using errcode = 'check_violation', constraint = 'outside_customer_service_window';
+    end if;
+
+    insert into public.messages (organization_id, conversation_id, direction, author,
+                                 author_member_id, body, status, is_error, error_code,
+                                 error_message, metadata)
+    values (the_conversation.organization_id, the_conversation.id, 'outbound', author,
+            author_member_id, coalesce(body, ''), 'queued', is_error, error_code,
+            error_message, coalesce(metadata, '{}'))
+    returning id into new_message_id;
+
+    update public.conversations set last_message_at = sent_at where id = the_conversation.id;
+
+    perform private.defer_job(
+        task_name => 'channels:send_message',
+        args => jsonb_build_object('message_id', new_message_id),
+        queue_name => 'sends',
+        lock => 'send:' || the_conversation.id
+    );
+    perform private.publish_event(
+        the_conversation.organization_id,
+        'message.created',
+        jsonb_build_object('conversation_id', the_conversation.id, 'message_id', new_message_id)
+    );
+    return new_message_id;
+end;
+$$;
+
+-- Name: FUNCTION queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb) IS 'Queues an outbound message and its send job, refusing opted-out contacts, closed conversations and WhatsApp free-form text outside the window.';
+
+-- Name: record_ai_fallback_v1(uuid, text, text, timestamp with time zone, text, integer, integer, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_ai_fallback_v1(conversation_id uuid, error_code text, error_message text, answered_through timestamp with time zone, model text, prompt_tokens integer DEFAULT 0, completion_tokens integer DEFAULT 0, latency_ms integer DEFAULT 0) RETURNS TABLE(run_id uuid, outcome text, message_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_conversation public.conversations;
+    blocker text;
+    new_run_id uuid := gen_random_uuid();
+    new_message_id uuid;
+    refused_by text;
+    run_error text := concat('[', error_code, '] ', error_message);
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = conversation_id
+    for update;
+    if not found then
+        return;
+    end if;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker in ('conversation_handoff', 'conversation_ai_disabled', 'agent_ai_disabled') then
+        insert into public.ai_runs (id, organization_id, conversation_id, model, prompt_tokens,
+                                    completion_tokens, latency_ms, outcome, error)
+        values (new_run_id, the_conversation.organization_id, conversation_id, model,
+                coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0),
+                coalesce(latency_ms, 0), 'skipped',
+                run_error || ' (no fallback sent: ' || blocker || ')');
+        return query select new_run_id, 'skipped'::text, null::uuid;
+        return;
+    end if;
+
+    begin
+        new_message_id := private.queue_outbound_message(
+            conversation_id => conversation_id,
+            author => 'system',
+            body => (select a.fallback_message from public.agents as a
+                     where a.organization_id = the_conversation.organization_id),
+            is_error => true,
+            error_code => error_code,
+            error_message => error_message,
+            metadata => jsonb_build_object('ai_run_id', new_run_id, 'kind', 'fallback')
+        );
+    exception when check_violation then
+        get stacked diagnostics refused_by = constraint_name;
+        run_error := run_error || ' (the fallback message was not sent: '
+            || coalesce(nullif(refused_by, ''), 'refused') || ')';
+    end;
+
+    perform private.hand_off_conversation(conversation_id, 'fallback: ' || run_error, 'fallback');
+
+    update public.conversations as c
+    set ai_answered_through = greatest(c.ai_answered_through, answered_through)
+    where c.id = conversation_id;
+
+    insert into public.ai_runs (id, organization_id, conversation_id, message_id, model,
+                                prompt_tokens, completion_tokens, latency_ms, outcome, error)
+    values (new_run_id, the_conversation.organization_id, conversation_id, new_message_id, model,
+            coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0), coalesce(latency_ms, 0),
+            'fallback', run_error);
+    return query select new_run_id, 'fallback'::text, new_message_id;
+end;
+$$;
+
+-- Name: FUNCTION record_ai_fallback_v1(conversation_id uuid, error_code text, error_message text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_ai_fallback_v1(conversation_id uuid, error_code text, error_message text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) IS 'The reply failed for good: fallback message (system, is_error), handoff, run recorded.';
+
+-- Name: record_ai_handoff_v1(uuid, text, text, timestamp with time zone, text, integer, integer, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_ai_handoff_v1(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer DEFAULT 0, completion_tokens integer DEFAULT 0, latency_ms integer DEFAULT 0) RETURNS TABLE(run_id uuid, outcome text, message_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_conversation public.conversations;
+    notice text;
+    blocker text;
+    new_run_id uuid := gen_random_uuid();
+    new_message_id uuid;
+    refused_by text;
+    run_error text;
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = conversation_id
+    for update;
+    if not found then
+        return;
+    end if;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker in ('conversation_closed', 'conversation_handoff', 'conversation_ai_disabled',
+                   'agent_ai_disabled') then
+        insert into public.ai_runs (id, organization_id, conversation_id, model, prompt_tokens,
+                                    completion_tokens, latency_ms, outcome, error)
+        values (new_run_id, the_conversation.organization_id, conversation_id, model,
+                coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0),
+                coalesce(latency_ms, 0), 'skipped',
+                'the handoff was not needed: ' || blocker);
+        return query select new_run_id, 'skipped'::text, null::uuid;
+        return;
+    end if;
+
+    select concat_ws(E'\n\n', nullif(btrim(model_text), ''), a.handoff_message) into notice
+    from public.agents as a where a.organization_id = the_conversation.organization_id;
+
+    begin
+        new_message_id := private.queue_outbound_message(
+            conversation_id => conversation_id,
+            author => 'ai',
+            body => left(notice, 4096),
+            metadata => jsonb_build_object('ai_run_id', new_run_id, 'kind', 'handoff',
+                                           'handoff_reason', reason)
+        );
+    exception when check_violation then
+        get stacked diagnostics refused_by = constraint_name;
+        run_error := 'the handoff notice was not sent: '
+            || coalesce(nullif(refused_by, ''), 'refused');
+    end;
+
+    perform private.hand_off_conversation(conversation_id, reason, 'ai');
+
+    update public.conversations as c
+    set ai_answered_through = greatest(c.ai_answered_through, answered_through)
+    where c.id = conversation_id;
+
+    insert into public.ai_runs (id, organization_id, conversation_id, message_id, model,
+                                prompt_tokens, completion_tokens, latency_ms, outcome, error)
+    values (new_run_id, the_conversation.organization_id, conversation_id, new_message_id, model,
+            coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0), coalesce(latency_ms, 0),
+            'handoff', run_error);
+    return query select new_run_id, 'handoff'::text, new_message_id;
+end;
+$$;
+
+-- Name: FUNCTION record_ai_handoff_v1(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_ai_handoff_v1(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) IS 'The model asked for a person: notice to the customer, conversation handed off, run recorded.';
+
+-- Name: record_ai_reply_v1(uuid, text, timestamp with time zone, text, integer, integer, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer DEFAULT 0, completion_tokens integer DEFAULT 0, latency_ms integer DEFAULT 0) RETURNS TABLE(run_id uuid, outcome text, message_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_conversation public.conversations;
+    blocker text;
+    new_run_id uuid := gen_random_uuid();
+    new_message_id uuid;
+    refused_by text;
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = conversation_id
+    for update;
+    if not found then
+        return;
+    end if;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker is null and exists (
+        select from public.messages as m
+        where m.conversation_id = conversation_id and m.author = 'member'
+          and m.created_at > coalesce(answered_through, '-infinity')
+    ) then
+        blocker := 'team_replied';
+    end if;
+
+    if blocker is null then
+        begin
+            new_message_id := private.queue_outbound_message(
+                conversation_id => conversation_id,
+                author => 'ai',
+                body => body,
+                metadata => jsonb_build_object('ai_run_id', new_run_id, 'kind', 'reply')
+            );
+        exception when check_violation then
+            get stacked diagnostics refused_by = constraint_name;
+            blocker := coalesce(nullif(refused_by, ''), 'refused');
+        end;
+    end if;
+
+    if blocker is not null then
+        insert into public.ai_runs (id, organization_id, conversation_id, model, prompt_tokens,
+                                    completion_tokens, latency_ms, outcome, error)
+        values (new_run_id, the_conversation.organization_id, conversation_id, model,
+                coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0),
+                coalesce(latency_ms, 0), 'skipped',
+                'the reply was not sent: ' || blocker);
+        return query select new_run_id, 'skipped'::text, null::uuid;
+        return;
+    end if;
+
+    update public.conversations as c
+    set ai_answered_through = greatest(c.ai_answered_through, answered_through)
+    where c.id = conversation_id;
+
+    insert into public.ai_runs (id, organization_id, conversation_id, message_id, model,
+                                prompt_tokens, completion_tokens, latency_ms, outcome)
+    values (new_run_id, the_conversation.organization_id, conversation_id, new_message_id, model,
+            coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0), coalesce(latency_ms, 0),
+            'replied');
+    return query select new_run_id, 'replied'::text, new_message_id;
+end;
+$$;
+
+-- Name: FUNCTION record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) IS 'Queues the model''s reply (author ai) and records the run, unless the conversation changed meanwhile.';
+
+-- Name: record_ai_retry_v1(uuid, text, text, double precision, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_ai_retry_v1(conversation_id uuid, model text, error text, retry_in_seconds double precision, latency_ms integer DEFAULT 0) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    run_id uuid;
+begin
+    insert into public.ai_runs (organization_id, conversation_id, model, latency_ms, outcome,
+                                error)
+    select c.organization_id, c.id, model, coalesce(latency_ms, 0), 'retrying', error
+    from public.conversations as c
+    where c.id = record_ai_retry_v1.conversation_id
+    returning id into run_id;
+    if run_id is null then
+        return null;
+    end if;
+    perform private.defer_job(
+        task_name => 'conversations:generate_reply',
+        args => jsonb_build_object('conversation_id', conversation_id),
+        queue_name => 'replies',
+        lock => 'conversation:' || conversation_id,
+        queueing_lock => 'reply:' || conversation_id,
+        scheduled_at => now() + make_interval(secs => greatest(retry_in_seconds, 0)),
+        reschedule => true
+    );
+    return run_id;
+end;
+$$;
+
+-- Name: FUNCTION record_ai_retry_v1(conversation_id uuid, model text, error text, retry_in_seconds double precision, latency_ms integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_ai_retry_v1(conversation_id uuid, model text, error text, retry_in_seconds double precision, latency_ms integer) IS 'Records a transient model failure (retrying) and defers the reply job again, together.';
+
+-- Name: record_ai_skip_v1(uuid, text, text, integer, integer, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer DEFAULT 0, completion_tokens integer DEFAULT 0, latency_ms integer DEFAULT 0) RETURNS uuid
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    insert into public.ai_runs (organization_id, conversation_id, model, prompt_tokens,
+                                completion_tokens, latency_ms, outcome, error)
+    select c.organization_id, c.id, record_ai_skip_v1.model,
+           coalesce(record_ai_skip_v1.prompt_tokens, 0),
+           coalesce(record_ai_skip_v1.completion_tokens, 0),
+           coalesce(record_ai_skip_v1.latency_ms, 0), 'skipped', record_ai_skip_v1.reason
+    from public.conversations as c
+    where c.id = record_ai_skip_v1.conversation_id
+    returning id
+$$;
+
+-- Name: FUNCTION record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer, completion_tokens integer, latency_ms integer) IS 'Records that a reply job found a customer message waiting but may not answer it (skipped).';
+
+-- Name: record_message_status_v1(uuid, text, text, integer, integer, text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer DEFAULT NULL::integer, part_count integer DEFAULT NULL::integer, error_code text DEFAULT NULL::text, error_message text DEFAULT NULL::text) RETURNS TABLE(outcome text, target_message_id uuid, message_status public.message_status)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    the_message public.messages;
+    previous public.messages;
+    reported public.message_status := private.twilio_message_status(twilio_status);
+    parts jsonb;
+    part jsonb;
+    total integer;
+    next_status public.message_status;
+    cleared boolean;
+begin
+    if message_id is not null then
+        select * into the_message from public.messages as m
+        where m.id = record_message_status_v1.message_id
+        for update;
+    else
+        select * into the_message from public.messages as m
+        where m.metadata ->> 'message_sid' = message_sid
+        for update;
+        part_index := 0;
+    end if;
+    if not found or the_message.direction <> 'outbound' or message_sid is null then
+        return query select 'unknown', the_message.id, the_message.status;
+        return;
+    end if;
+    previous := the_message;
+
+    parts := coalesce(the_message.metadata -> 'parts', '[]');
+    select p.item into part from jsonb_array_elements(parts) as p (item)
+    where (p.item ->> 'sid') = message_sid;
+    if part is null then
+        if part_index is null
+            or part_index < 0
+            or exists (select from jsonb_array_elements(parts) as p (item)
+                       where (p.item ->> 'index')::integer = part_index) then
+            -- A sid this message does not know, or a part known by another sid.
+            return query select 'unknown', the_message.id, the_message.status;
+            return;
+        end if;
+        part := jsonb_build_object('index', part_index, 'sid', message_sid, 'status', 'sending');
+    end if;
+    if reported is not null
+        and private.message_status_may_advance((part ->> 'status')::public.message_status, reported) then
+        part := part || jsonb_build_object('status', reported);
+    end if;
+    select coalesce(jsonb_agg(p.item order by (p.item ->> 'index')::integer), '[]') into parts
+    from (
+        select p.item from jsonb_array_elements(parts) as p (item)
+        where (p.item ->> 'sid') <> message_sid
+        union all
+        select part
+    ) as p;
+    total := greatest(coalesce(part_count, (the_message.metadata ->> 'part_count')::integer, 1),
+                      jsonb_array_length(parts));
+
+    next_status := private.message_status_of_parts(parts, total);
+    if not private.message_status_may_advance(the_message.status, next_status)
+        or (the_message.status = 'queued' and next_status not in ('failed', 'undelivered')) then
+        next_status := the_message.status;
+    end if;
+    -- A message flagged "delivery unknown" that Twilio turns out to have is settled.
+    cleared := the_message.error_code = 'delivery_unknown'
+        and next_status in ('sent', 'delivered', 'read');
+
+    update public.messages as m
+    set metadata = m.metadata
+            || jsonb_build_object('parts', parts, 'part_count', total)
+            || case when (part ->> 'index')::integer = 0
+                    then jsonb_build_object('message_sid', part ->> 'sid') else '{}' end,
+        status = next_status,
+        is_error = case
+            when next_status in ('failed', 'undelivered') then true
+            when cleared then false
+            else m.is_error end,
+        error_code = case
+            when next_status in ('failed', 'undelivered') and next_status <> the_message.status
+                then coalesce(record_message_status_v1.error_code, next_status::text)
+            when cleared then null
+            else m.error_code end,
+        error_message = case
+            when next_status in ('failed', 'undelivered') and next_status <> the_message.status
+                then left(coalesce(record_message_status_v1.error_message,
+                                   'O Twilio informou que a mensagem não foi entregue.'), 1000)
+            when cleared then null
+            else m.error_message end
+    where m.id = the_message.id
+    returning * into the_message;
+
+    if the_message.status is distinct from previous.status
+        or the_message.is_error is distinct from previous.is_error then
+        perform private.announce_message_change(the_message);
+        return query select 'updated', the_message.id, the_message.status;
+    elsif the_message.metadata is distinct from previous.metadata then
+        return query select 'updated', the_message.id, the_message.status;
+    else
+        return query select 'unchanged', the_message.id, the_message.status;
+    end if;
+end;
+$$;
+
+-- Name: FUNCTION record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) IS 'Records a part Twilio accepted or reported on, moving the message status forward only.';
+
+-- Name: refresh_session_v1(text, text, interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.refresh_session_v1(refresh_token_hash text, new_refresh_token_hash text, ttl interval) RETURNS TABLE(outcome text, session_id uuid, user_id uuid, email text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    token private.refresh_tokens;
+    session private.sessions;
+    user_email text;
+begin
+    select * into token from private.refresh_tokens as t
+    where t.token_hash = refresh_session_v1.refresh_token_hash
+    for update;
+    if not found then
+        return query select 'invalid', null::uuid, null::uuid, null::text;
+        return;
+    end if;
+
+    select * into session from private.sessions as s where s.id = token.session_id for update;
+    if session.revoked_at is not null then
+        return query select 'invalid', session.id, session.user_id, null::text;
+        return;
+    end if;
+
+    if token.rotated_at is not null then
+        update private.sessions as s
+        set revoked_at = now(), revoked_reason = 'refresh_token_reuse'
+        where s.id = session.id;
+        return query select 'reused', session.id, session.user_id, null::text;
+        return;
+    end if;
+
+    select u.email into user_email from auth.users as u
+    where u.id = session.user_id
+      and u.deleted_at is null
+      and (u.banned_until is null or u.banned_until <= now());
+    if token.expires_at <= now() or user_email is null then
+        return query select 'invalid', session.id, session.user_id, null::text;
+        return;
+    end if;
+
+    update private.refresh_tokens as t set rotated_at = now()
+    where t.token_hash = token.token_hash;
+    insert into private.refresh_tokens (token_hash, session_id, expires_at)
+    values (new_refresh_token_hash, session.id, now() + ttl);
+    update private.sessions as s set refreshed_at = now() where s.id = session.id;
+
+    return query select 'refreshed', session.id, session.user_id, user_email;
+end;
+$$;
+
+-- Name: FUNCTION refresh_session_v1(refresh_token_hash text, new_refresh_token_hash text, ttl interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.refresh_session_v1(refresh_token_hash text, new_refresh_token_hash text, ttl interval) IS 'Rotates a refresh token: refreshed, invalid, or reused (which revokes the session).';
+
+-- Name: organizations; Type: TABLE; Schema: public
+
+CREATE TABLE public.organizations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT organizations_name_length CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 120)))
+);
+
+-- Name: TABLE organizations; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.organizations IS 'A business using Atende: the tenant every row belongs to.';
+
+-- Name: register_organization_v1(uuid, text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.register_organization_v1(user_id uuid, organization_name text, full_name text) RETURNS public.organizations
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    pending private.pending_users;
+    organization public.organizations;
+begin
+    select * into pending from private.pending_users as p
+    where p.user_id = register_organization_v1.user_id
+      and p.purpose = 'registration'
+      and p.abandoned_at is null
+    for update;
+    if not found then
+        raise sqlstate 'PT404' using message = 'no registration is pending for this user';
+    end if;
+
+    insert into public.profiles (id, email, full_name)
+    values (
+        pending.user_id,
+        pending.email,
+        private.require_text(register_organization_v1.full_name, 'full_name', 200)
+    );
+
+    insert into public.organizations (name)
+    values (
+        private.require_text(register_organization_v1.organization_name, 'organization_name', 120)
+    )
+    returning * into organization;
+
+    insert into public.memberships (organization_id, user_id, role)
+    values (organization.id, pending.user_id, 'owner');
+
+    delete from private.pending_users as p where p.user_id = pending.user_id;
+    return organization;
+end;
+$$;
+
+-- Name: FUNCTION register_organization_v1(user_id uuid, organization_name text, full_name text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.register_organization_v1(user_id uuid, organization_name text, full_name text) IS 'Creates the profile, the organization and its owner membership for a reserved user.';
+
+-- Name: release_pending_user_v1(uuid, boolean); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.release_pending_user_v1(user_id uuid, abandon boolean DEFAULT false) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if abandon then
+        update private.pending_users as p set abandoned_at = coalesce(p.abandoned_at, now())
+        where p.user_id = release_pending_user_v1.user_id;
+    else
+        delete from private.pending_users as p where p.user_id = release_pending_user_v1.user_id;
+    end if;
+    return found;
+end;
+$$;
+
+-- Name: FUNCTION release_pending_user_v1(user_id uuid, abandon boolean); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.release_pending_user_v1(user_id uuid, abandon boolean) IS 'Forgets a reservation once its user is gone; with abandon, frees the e-mail but keeps the record for the upkeep job to delete the user once more.';
+
+-- Name: requeue_outbound_message_v1(uuid, text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.requeue_outbound_message_v1(message_id uuid, error_code text, error_message text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_message public.messages;
+begin
+    update public.messages as m
+    set status = 'queued',
+        metadata = m.metadata || jsonb_build_object('last_error', jsonb_build_object(
+            'code', requeue_outbound_message_v1.error_code,
+            'message', left(requeue_outbound_message_v1.error_message, 1000),
+            'at', now()))
+    where m.id = message_id and m.status = 'sending'
+    returning * into the_message;
+    if found then
+        perform private.announce_message_change(the_message);
+    end if;
+    return found;
+end;
+$$;
+
+-- Name: FUNCTION requeue_outbound_message_v1(message_id uuid, error_code text, error_message text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.requeue_outbound_message_v1(message_id uuid, error_code text, error_message text) IS 'A send that Twilio certainly did not take goes back to queued for the job''s retry.';
+
+-- Name: require_text(text, text, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.require_text(value text, parameter text, max_length integer) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    trimmed text := btrim(coalesce(value, ''));
+begin
+    if trimmed = '' then
+        raise exception using
+            errcode = 'invalid_parameter_value', message = 'must not be empty', column = parameter;
+    end if;
+    if char_length(trimmed) > max_length then
+        raise exception using
+            errcode = 'invalid_parameter_value',
+            message = format('must be at most %s characters', max_length),
+            column = parameter;
+    end if;
+    return trimmed;
+end;
+$$;
+
+-- Name: rescue_unanswered_conversations_v1(interval, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.rescue_unanswered_conversations_v1(grace interval DEFAULT '00:02:00'::interval, batch_size integer DEFAULT 500) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    rescued integer := 0;
+    stranded record;
+begin
+    for stranded in
+        select c.id
+        from public.conversations as c
+        join public.agents as a on a.organization_id = c.organization_id
+        where c.status = 'open'
+          and c.ai_enabled
+          and a.ai_enabled
+          -- Quiet for longer than the debounce and the grace: a job would have run.
+          and c.last_message_at < now() - grace - make_interval(secs => a.debounce_seconds)
+          and c.last_message_at > now() - interval '24 hours'
+          and private.ai_reply_blocker(c.id) is null
+          and private.ai_reply_pending(c.id)
+          and not exists (
+              select from procrastinate.procrastinate_jobs as j
+              where j.queueing_lock = 'reply:' || c.id and j.status = 'todo'
+          )
+          and not exists (
+              select from procrastinate.procrastinate_jobs as j
+              where j.lock = 'conversation:' || c.id and j.status = 'doing'
+          )
+        order by c.last_message_at
+        limit batch_size
+    loop
+        perform private.defer_job(
+            task_name => 'conversations:generate_reply',
+            args => jsonb_build_object('conversation_id', stranded.id),
+            queue_name => 'replies',
+            lock => 'conversation:' || stranded.id,
+            queueing_lock => 'reply:' || stranded.id
+        );
+        rescued := rescued + 1;
+    end loop;
+    return rescued;
+end;
+$$;
+
+-- Name: FUNCTION rescue_unanswered_conversations_v1(grace interval, batch_size integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.rescue_unanswered_conversations_v1(grace interval, batch_size integer) IS 'Defers a reply job for conversations whose customer waits for the AI with no reply job queued or running.';
+
+-- Name: reserve_user_v1(text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.reserve_user_v1(email text, purpose text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    normalized text := private.normalize_email(email);
+    reserved uuid;
+begin
+    if exists (select from public.profiles as p where lower(p.email) = normalized) then
+        raise exception using
+            errcode = 'unique_violation',
+            message = 'e-mail already registered',
+            constraint = 'profiles_email_key';
+    end if;
+    -- A concurrent reservation of the same e-mail fails on pending_users_email_key.
+    insert into private.pending_users (email, purpose)
+    values (normalized, reserve_user_v1.purpose)
+    returning user_id into reserved;
+    return reserved;
+end;
+$$;
+
+-- Name: FUNCTION reserve_user_v1(email text, purpose text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.reserve_user_v1(email text, purpose text) IS 'Claims an e-mail for a user about to be created in the identity provider; returns its id.';
+
+-- Name: revoke_session_by_refresh_token_v1(text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.revoke_session_by_refresh_token_v1(refresh_token_hash text) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select private.revoke_session_v1(t.session_id)
+    from private.refresh_tokens as t
+    where t.token_hash = revoke_session_by_refresh_token_v1.refresh_token_hash
+$$;
+
+-- Name: FUNCTION revoke_session_by_refresh_token_v1(refresh_token_hash text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.revoke_session_by_refresh_token_v1(refresh_token_hash text) IS 'Signs out the session a refresh token (current or rotated) belongs to.';
+
+-- Name: revoke_session_v1(uuid, uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.revoke_session_v1(session_id uuid, user_id uuid DEFAULT NULL::uuid) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    with revoked as (
+        update private.sessions as s
+        set revoked_at = now(), revoked_reason = 'sign_out'
+        where s.id = revoke_session_v1.session_id
+          and (revoke_session_v1.user_id is null or s.user_id = revoke_session_v1.user_id)
+          and s.revoked_at is null
+        returning 1
+    )
+    select exists (select from revoked)
+$$;
+
+-- Name: FUNCTION revoke_session_v1(session_id uuid, user_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.revoke_session_v1(session_id uuid, user_id uuid) IS 'Signs a session out (only one of user_id''s, when given); true if it was active.';
+
+-- Name: send_due_follow_ups_v1(integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.send_due_follow_ups_v1(batch_size integer DEFAULT 500) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    sent_count integer := 0;
+    due record;
+begin
+    for due in
+        select c.id, a.follow_up_message
+        from public.conversations as c
+        join public.agents as a on a.organization_id = c.organization_id
+        join public.contacts as ct on ct.id = c.contact_id
+        join public.channels as ch on ch.id = c.channel_id
+        cross join lateral (
+            select m.direction, m.author, m.is_error, m.created_at
+            from public.messages as m
+            where m.conversation_id = c.id
+            order by m.created_at desc, m.id desc
+            limit 1
+        ) as last_message
+        where c.status = 'open'
+          and c.follow_up_sent_at is null
+          and c.ai_enabled
+          and a.ai_enabled
+          and a.follow_up_message is not null
+          and c.last_message_at <= now() - make_interval(mins => a.follow_up_after_minutes)
+          and c.last_inbound_at is not null
+          and ct.opted_out_at is null
+          and (ch.kind <> 'whatsapp' or public.window_expires_at(c) > now())
+          and last_message.direction = 'outbound'
+          and last_message.author in ('ai', 'member')
+          and not last_message.is_error
+          and last_message.created_at <= now() - make_interval(mins => a.follow_up_after_minutes)
+        order by c.last_message_at
+        limit batch_size
+        for update of c skip locked
+    loop
+        begin
+            perform private.queue_outbound_message(
+                conversation_id => due.id,
+                author => 'ai',
+                body => due.follow_up_message,
+                metadata => jsonb_build_object('kind', 'follow_up')
+            );
+            update public.conversations set follow_up_sent_at = now() where id = due.id;
+            sent_count := sent_count + 1;
+        exception when check_violation then
+            -- Refused by a rule that changed since the scan (opted out, closed, window):
+            -- the next scan no longer selects it.
+            null;
+        end;
+    end loop;
+    return sent_count;
+end;
+$$;
+
+-- Name: FUNCTION send_due_follow_ups_v1(batch_size integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.send_due_follow_ups_v1(batch_size integer) IS 'Queues the agent''s follow-up, once, to up to batch_size customers who went quiet inside the window.';
+
+-- Name: start_ai_reply_v1(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.start_ai_reply_v1(conversation_id uuid) RETURNS TABLE(outcome text, run_id uuid, model text, system_prompt text, temperature double precision, history_messages integer, history_tokens integer, consecutive_retries integer, answered_through timestamp with time zone, history jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_agent public.agents;
+    blocker text;
+    window_history jsonb;
+    newest_in_window timestamptz;
+    quiet_from timestamptz;
+begin
+    select a.* into the_agent
+    from public.conversations as c
+    join public.agents as a on a.organization_id = c.organization_id
+    where c.id = conversation_id;
+    if not found or not private.ai_reply_pending(conversation_id) then
+        return query select 'nothing'::text, null::uuid, null::text, null::text,
+            null::double precision, null::integer, null::integer, null::integer,
+            null::timestamptz, null::jsonb;
+        return;
+    end if;
+
+    -- The debounce: the customer is still writing when their newest message is younger
+    -- than the agent's debounce. The job then waits for the burst to end (a job of
+    -- its own, scheduled at the end of the quiet time; this one holds the
+    -- conversation's lock and is 'doing', so the queueing lock lets it be deferred).
+    select c.last_inbound_at + make_interval(secs => the_agent.debounce_seconds)
+    into quiet_from
+    from public.conversations as c
+    where c.id = conversation_id;
+    if quiet_from > now() then
+        perform private.defer_reply_job(conversation_id, quiet_from, reschedule => true);
+        return query select 'debounced'::text, null::uuid, null::text, null::text,
+            null::double precision, null::integer, null::integer, null::integer,
+            null::timestamptz, null::jsonb;
+        return;
+    end if;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker is not null then
+        return query select 'skipped'::text,
+            private.record_ai_skip_v1(conversation_id, the_agent.model, blocker),
+            the_agent.model, null::text, null::double precision, null::integer,
+            null::integer, null::integer, null::timestamptz, null::jsonb;
+        return;
+    end if;
+
+    select jsonb_agg(jsonb_build_object('direction', w.direction, 'author', w.author,
+                                        'body', w.body, 'media', w.media,
+                                        'status', w.status)
+                     order by w.created_at, w.id),
+           max(w.created_at) filter (where w.direction = 'inbound')
+    into window_history, newest_in_window
+    from (
+        select m.id, m.direction, m.author, m.body, m.media, m.status, m.created_at
+        from public.messages as m
+        where m.conversation_id = conversation_id
+        order by m.created_at desc, m.id desc
+        limit the_agent.history_messages
+    ) as w;
+
+    return query select 'ready'::text, null::uuid, the_agent.model, the_agent.system_prompt,
+        the_agent.temperature::double precision, the_agent.history_messages,
+        the_agent.history_tokens, private.consecutive_ai_retries(conversation_id),
+        coalesce(newest_in_window, (
+            select max(m.created_at) from public.messages as m
+            where m.conversation_id = conversation_id and m.direction = 'inbound')),
+        coalesce(window_history, '[]'::jsonb);
+end;
+$$;
+
+-- Name: FUNCTION start_ai_reply_v1(conversation_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.start_ai_reply_v1(conversation_id uuid) IS 'The reply job''s first step: nothing to answer, a skip (recorded), or the prompt and history to answer with.';
+
+-- Name: start_session_v1(uuid, text, interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    session_id uuid;
+begin
+    insert into private.sessions (user_id) values (start_session_v1.user_id)
+    returning id into session_id;
+    insert into private.refresh_tokens (token_hash, session_id, expires_at)
+    values (refresh_token_hash, session_id, now() + ttl);
+    return session_id;
+end;
+$$;
+
+-- Name: FUNCTION start_session_v1(user_id uuid, refresh_token_hash text, ttl interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) IS 'Opens a session for a user whose credentials were just checked; returns its id.';
+
+-- Name: subscription_intent(text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.subscription_intent(body text, opt_out_type text DEFAULT NULL::text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select case
+        when upper(opt_out_type) = 'STOP' then 'opt_out'
+        when upper(opt_out_type) = 'START' then 'opt_in'
+        when upper(btrim(body)) in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT',
+                                    'REVOKE', 'OPTOUT') then 'opt_out'
+        when upper(btrim(body)) in ('START', 'UNSTOP', 'YES') then 'opt_in'
+    end
+$$;
+
+-- Name: FUNCTION subscription_intent(body text, opt_out_type text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.subscription_intent(body text, opt_out_type text) IS 'opt_out / opt_in / null for a customer message (Twilio''s OptOutType or the standard keywords).';
+
+-- Name: template_variables_are_valid(jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.template_variables_are_valid(variables jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $_$
+    select jsonb_typeof(variables) = 'array'
+        and jsonb_array_length(variables) <= 50
+        and not exists (
+            select from jsonb_array_elements(variables) as v (item)
+            where jsonb_typeof(v.item) <> 'object'
+               or coalesce(v.item ->> 'key', '') !~ '^[A-Za-z0-9_]{1,64}$'
+               or char_length(coalesce(v.item ->> 'name', '')) not between 1 and 100
+        )
+        and (select count(distinct v.item ->> 'key') from jsonb_array_elements(variables) as v (item))
+            = jsonb_array_length(variables)
+$_$;
+
+-- Name: FUNCTION template_variables_are_valid(variables jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.template_variables_are_valid(variables jsonb) IS 'A template''s variables: an array of {key, name} objects, keys unique and ContentVariables-shaped.';
+
+-- Name: tg__set_updated_at(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg__set_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    new.updated_at := now();
+    return new;
+end;
+$$;
+
+-- Name: FUNCTION tg__set_updated_at(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.tg__set_updated_at() IS 'Keeps updated_at current on every update.';
+
+-- Name: tg_conversation_reads__set_organization(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_conversation_reads__set_organization() RETURNS trigger
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    new.organization_id := (
+        select organization_id from public.conversations where id = new.conversation_id
+    );
+    return new;
+end;
+$$;
+
+-- Name: tg_conversations__assignee_is_member(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_conversations__assignee_is_member() RETURNS trigger
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if new.assignee_id is not null and not exists (
+        select from public.memberships
+        where organization_id = new.organization_id and user_id = new.assignee_id
+    ) then
+        raise exception 'the assignee must be a member of the organization'
+            using errcode = 'foreign_key_violation', constraint = 'conversations_assignee_is_member';
+    end if;
+    return new;
+end;
+$$;
+
+-- Name: tg_conversations__publish_changes(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_conversations__publish_changes() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    payload jsonb := jsonb_build_object('conversation_id', new.id);
+begin
+    if new.status is distinct from old.status then
+        perform private.publish_event(
+            new.organization_id,
+            case when new.status = 'handoff' then 'conversation.handed_off'
+                 else 'conversation.status_changed' end,
+            payload
+        );
+    end if;
+    if new.assignee_id is distinct from old.assignee_id then
+        perform private.publish_event(new.organization_id, 'conversation.assigned', payload);
+    end if;
+    if new.ai_enabled is distinct from old.ai_enabled then
+        perform private.publish_event(new.organization_id, 'conversation.ai_changed', payload);
+    end if;
+    return null;
+end;
+$$;
+
+-- Name: tg_memberships__keep_an_owner(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_memberships__keep_an_owner() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if tg_op = 'UPDATE' and old.organization_id is distinct from new.organization_id then
+        raise exception 'a membership cannot move to another organization'
+            using errcode = 'check_violation';
+    end if;
+    perform private.assert_organization_has_owner(old.organization_id);
+    return null;
+end;
+$$;
+
+-- Name: tg_messages__publish_changes(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_messages__publish_changes() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if new.status is distinct from old.status
+        or new.is_error is distinct from old.is_error
+        or new.error_code is distinct from old.error_code then
+        perform private.publish_event(
+            new.organization_id,
+            'message.updated',
+            jsonb_build_object('conversation_id', new.conversation_id, 'message_id', new.id)
+        );
+    end if;
+    return null;
+end;
+$$;
+
+-- Name: tg_organizations__create_agent(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_organizations__create_agent() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    insert into public.agents (organization_id) values (new.id);
+    return null;
+end;
+$$;
+
+-- Name: tg_organizations__need_an_owner(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_organizations__need_an_owner() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    perform private.assert_organization_has_owner(new.id);
+    return null;
+end;
+$$;
+
+-- Name: twilio_message_status(text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.twilio_message_status(twilio_status text) RETURNS public.message_status
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select case lower(btrim(twilio_status))
+        -- Accepted by Twilio, not yet sent: what `sending` means here.
+        when 'accepted' then 'sending'
+        when 'scheduled' then 'sending'
+        when 'queued' then 'sending'
+        when 'sending' then 'sending'
+        when 'sent' then 'sent'
+        when 'delivered' then 'delivered'
+        when 'read' then 'read'
+        when 'undelivered' then 'undelivered'
+        when 'failed' then 'failed'
+        when 'canceled' then 'failed'
+        when 'partially_delivered' then 'sent'
+    end::public.message_status
+$$;
+
+-- Name: unclaim_invitation_v1(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.unclaim_invitation_v1(invitation_id uuid) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    update public.invitations as i set accepted_at = null
+    where i.id = unclaim_invitation_v1.invitation_id
+$$;
+
+-- Name: FUNCTION unclaim_invitation_v1(invitation_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.unclaim_invitation_v1(invitation_id uuid) IS 'Makes a claimed invitation usable again after setting the password failed.';
+
+-- Name: window_end(public.channel_kind, timestamp with time zone); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    select case when kind = 'sms'::public.channel_kind then null
+                else last_inbound_at + interval '24 hours' end
+$$;
+
+-- Name: FUNCTION window_end(kind public.channel_kind, last_inbound_at timestamp with time zone); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) IS 'When free-form replies stop being allowed, from the channel kind and the last inbound message.';
+
+-- Name: invite_member_v1(uuid, text, public.membership_role, text, uuid, interval); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid DEFAULT NULL::uuid, invitation_ttl interval DEFAULT '7 days'::interval) RETURNS TABLE(outcome text, membership_id uuid, user_id uuid, invitation_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller_role public.membership_role := private.caller_role_in(invite_member_v1.organization_id);
+    normalized text;
+    invitee uuid;
+    invitee_name text;
+    membership uuid;
+    invitation uuid;
+begin
+    if caller_role is null then
+        raise sqlstate 'PT404' using message = 'organization not found';
+    end if;
+    if caller_role = 'agent' then
+        raise sqlstate 'PT403' using message = 'only owners and admins can invite members';
+    end if;
+    if invite_member_v1.role = 'owner' and caller_role <> 'owner' then
+        raise sqlstate 'PT403' using message = 'only an owner can make someone an owner';
+    end if;
+    normalized := private.normalize_email(invite_member_v1.email);
+
+    if invite_member_v1.new_user_id is null then
+        select p.id into invitee from public.profiles as p where lower(p.email) = normalized;
+        if invitee is null then
+            if exists (
+                select from private.pending_users as pu
+                where pu.email = normalized and pu.abandoned_at is null
+            ) then
+                raise sqlstate 'PT503' using message = 'someone is signing up with this e-mail';
+            end if;
+            -- A user of the Supabase project who never used Atende: give them a profile.
+            select u.id, coalesce(
+                    nullif(btrim(u.raw_user_meta_data ->> 'full_name'), ''),
+                    split_part(normalized, '@', 1))
+                into invitee, invitee_name
+            from auth.users as u
+            where lower(u.email) = normalized and u.deleted_at is null
+            limit 1;
+            if invitee is null then
+                return query select 'needs_account', null::uuid, null::uuid, null::uuid;
+                return;
+            end if;
+            insert into public.profiles (id, email, full_name)
+            values (invitee, normalized, left(invitee_name, 200));
+        end if;
+    else
+        -- The user the platform just created for this invitation, and only that one.
+        delete from private.pending_users as pu
+        where pu.user_id = invite_member_v1.new_user_id
+          and pu.email = normalized
+          and pu.purpose = 'invitation'
+          and pu.abandoned_at is null
+        returning pu.user_id into invitee;
+        if invitee is null then
+            raise sqlstate 'PT404' using message = 'no invitation account is pending for this e-mail';
+        end if;
+        insert into public.profiles (id, email, full_name)
+        values (invitee, normalized, left(split_part(normalized, '@', 1), 200));
+    end if;
+
+    begin
+        insert into public.memberships (organization_id, user_id, role)
+        values (invite_member_v1.organization_id, invitee, invite_member_v1.role)
+        returning id into membership;
+    exception when unique_violation then
+        raise sqlstate 'PT409' using
+            message = 'already a member of this organization',
+            constraint = 'memberships_organization_user_key';
+    end;
+
+    if invite_member_v1.new_user_id is not null then
+        insert into public.invitations (organization_id, user_id, invited_by, token_hash, expires_at)
+        values (
+            invite_member_v1.organization_id,
+            invitee,
+            (select auth.uid()),
+            invite_member_v1.invitation_token_hash,
+            now() + invite_member_v1.invitation_ttl
+        )
+        returning id into invitation;
+    end if;
+
+    return query select 'invited', membership, invitee, invitation;
+end;
+$$;
+
+-- Name: FUNCTION invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval) IS 'Adds a person to an organization under the role rules; see the comment above it.';
+
+-- Name: memberships; Type: TABLE; Schema: public
+
+CREATE TABLE public.memberships (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    role public.membership_role DEFAULT 'agent'::public.membership_role NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+-- Name: TABLE memberships; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.memberships IS 'Who belongs to which organization, and with what role.';
+
+-- Name: remove_member_v1(uuid, uuid); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.remove_member_v1(organization_id uuid, user_id uuid) RETURNS public.memberships
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller_role public.membership_role;
+    leaving boolean := remove_member_v1.user_id = (select auth.uid());
+    target public.memberships;
+begin
+    caller_role := private.lock_organization_for_member_change(remove_member_v1.organization_id);
+    if caller_role = 'agent' and not leaving then
+        raise sqlstate 'PT403' using message = 'only owners and admins can remove members';
+    end if;
+
+    select * into target from public.memberships as m
+    where m.organization_id = remove_member_v1.organization_id
+      and m.user_id = remove_member_v1.user_id
+    for update;
+    if not found then
+        raise sqlstate 'PT404' using message = 'member not found';
+    end if;
+
+    if target.role = 'owner' and caller_role <> 'owner' then
+        raise sqlstate 'PT403' using message = 'only an owner can remove an owner';
+    end if;
+    if target.role = 'owner'
+        and not private.has_another_owner(target.organization_id, target.user_id) then
+        raise sqlstate 'PT409' using
+            message = 'an organization must keep at least one owner',
+            constraint = 'organizations_need_an_owner';
+    end if;
+
+    delete from public.memberships as m where m.id = target.id;
+    return target;
+end;
+$$;
+
+-- Name: FUNCTION remove_member_v1(organization_id uuid, user_id uuid); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.remove_member_v1(organization_id uuid, user_id uuid) IS 'Removes a member (anyone may remove themselves) under the role rules.';
+
+-- Name: send_member_message_v1(uuid, text); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.send_member_message_v1(conversation_id uuid, body text) RETURNS TABLE(outcome text, message_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller uuid := auth.uid();
+    the_conversation public.conversations;
+    new_message_id uuid;
+    refusal text;
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = send_member_message_v1.conversation_id;
+    if not found or caller is null or not exists (
+        select from public.memberships
+        where organization_id = the_conversation.organization_id and user_id = caller
+    ) then
+        return query select 'not_found'::text, null::uuid;
+        return;
+    end if;
+
+    -- WhatsApp's limit for a free-form message.
+    if body is null or btrim(body) = '' or char_length(body) > 4096 then
+        return query select 'invalid_body'::text, null::uuid;
+        return;
+    end if;
+
+    begin
+        new_message_id := private.queue_outbound_message(
+            conversation_id => the_conversation.id,
+            author => 'member',
+            body => body,
+            author_member_id => caller
+        );
+    exception when check_violation then
+        get stacked diagnostics refusal = constraint_name;
+        if refusal in ('conversation_closed', 'contact_opted_out',
+                       'outside_customer_service_window') then
+            return query select refusal, null::uuid;
+            return;
+        end if;
+        raise;
+    end;
+
+    update public.conversations set ai_enabled = false
+    where id = the_conversation.id and ai_enabled;
+
+    return query select 'queued'::text, new_message_id;
+end;
+$$;
+
+-- Name: FUNCTION send_member_message_v1(conversation_id uuid, body text); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) IS 'A team member''s reply: queued with its send job under the WhatsApp rules; pauses the AI in the conversation.';
+
+-- Name: send_template_message_v1(uuid, uuid, jsonb); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb DEFAULT '{}'::jsonb) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_conversation public.conversations;
+    the_template public.channel_templates;
+    the_channel public.channels;
+    given jsonb := coalesce(variables, '{}');
+    expected text[];
+    missing text;
+    preview text;
+    variable record;
+begin
+    select * into the_conversation from public.conversations
+    where id = send_template_message_v1.conversation_id
+      and organization_id in (select private.organizations_of_caller());
+    if not found then
+        raise exception 'no such conversation'
+            using errcode = 'no_data_found', constraint = 'conversation_not_found';
+    end if;
+    select * into the_template from public.channel_templates
+    where id = template_id and channel_id = the_conversation.channel_id;
+    if not found then
+        raise exception 'no such template on this conversation''s channel'
+            using errcode = 'no_data_found', constraint = 'template_not_found';
+    end if;
+    select * into strict the_channel from public.channels where id = the_conversation.channel_id;
+    if not the_channel.enabled then
+        raise exception 'the channel is disabled'
+            using errcode = 'check_violation', constraint = 'channel_disabled';
+    end if;
+
+    if jsonb_typeof(given) <> 'object' then
+        raise exception 'variables must be an object'
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    expected := array(select v.item ->> 'key' from jsonb_array_elements(the_template.variables) as v (item));
+    select key into missing from unnest(expected) as key
+    where char_length(btrim(coalesce(given ->> key, ''))) = 0
+    limit 1;
+    if missing is not null then
+        raise exception 'the variable % needs a value', missing
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    select key into missing from jsonb_object_keys(given) as key
+    where key <> all (expected)
+    limit 1;
+    if missing is not null then
+        raise exception 'the template has no variable %', missing
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    if exists (
+        select from jsonb_each(given) as g
+        where jsonb_typeof(g.value) <> 'string' or char_length(g.value #>> '{}') > 1000
+    ) then
+        raise exception 'variable values are texts of up to 1000 characters'
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+
+    preview := coalesce(the_template.body, '');
+    for variable in select * from jsonb_each_text(given) loop
+        preview := replace(preview, '{{' || variable.key || '}}', variable.value);
+    end loop;
+
+    return private.queue_outbound_message(
+        conversation_id => the_conversation.id,
+        author => 'member',
+        body => left(preview, 10000),
+        author_member_id => (select auth.uid()),
+        metadata => jsonb_build_object(
+            'content_sid', the_template.content_sid,
+            'content_variables', given,
+            'template_id', the_template.id,
+            'template_name', the_template.name
+        )
+    );
+end;
+$$;
+
+-- Name: FUNCTION send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) IS 'A member sends an approved template (ContentSid) in a conversation; queued with its send job.';
+
+-- Name: update_member_role_v1(uuid, uuid, public.membership_role); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) RETURNS public.memberships
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller_role public.membership_role;
+    target public.memberships;
+begin
+    caller_role := private.lock_organization_for_member_change(update_member_role_v1.organization_id);
+    if caller_role = 'agent' then
+        raise sqlstate 'PT403' using message = 'only owners and admins can change roles';
+    end if;
+
+    select * into target from public.memberships as m
+    where m.organization_id = update_member_role_v1.organization_id
+      and m.user_id = update_member_role_v1.user_id
+    for update;
+    if not found then
+        raise sqlstate 'PT404' using message = 'member not found';
+    end if;
+
+    if update_member_role_v1.role = 'owner' and caller_role <> 'owner' then
+        raise sqlstate 'PT403' using message = 'only an owner can make someone an owner';
+    end if;
+    if target.role = 'owner' and caller_role <> 'owner' then
+        raise sqlstate 'PT403' using message = 'only an owner can change an owner''s role';
+    end if;
+    if target.role = 'owner' and update_member_role_v1.role <> 'owner'
+        and not private.has_another_owner(target.organization_id, target.user_id) then
+        raise sqlstate 'PT409' using
+            message = 'an organization must keep at least one owner',
+            constraint = 'organizations_need_an_owner';
+    end if;
+
+    update public.memberships as m
+    set role = update_member_role_v1.role
+    where m.id = target.id
+    returning * into target;
+    return target;
+end;
+$$;
+
+-- Name: FUNCTION update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) IS 'Changes a member''s role under the role rules; PT403/PT404/PT409 say why not.';
+
+-- Name: conversations; Type: TABLE; Schema: public
+
+CREATE TABLE public.conversations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    channel_id uuid NOT NULL,
+    contact_id uuid NOT NULL,
+    status public.conversation_status DEFAULT 'open'::public.conversation_status NOT NULL,
+    ai_enabled boolean DEFAULT true NOT NULL,
+    assignee_id uuid,
+    last_inbound_at timestamp with time zone,
+    last_message_at timestamp with time zone DEFAULT now() NOT NULL,
+    follow_up_sent_at timestamp with time zone,
+    closed_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    ai_answered_through timestamp with time zone
+);
+
+-- Name: TABLE conversations; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.conversations IS 'A thread between an organization and a contact on one channel.';
+
+-- Name: COLUMN conversations.ai_answered_through; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.conversations.ai_answered_through IS 'created_at of the newest customer message the AI has answered (reply, handoff or fallback).';
+
+-- Name: window_expires_at(public.conversations); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.window_expires_at(conversation public.conversations) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    -- The rule itself is private.window_end.
+    return private.window_end(
+        (select ch.kind from public.channels as ch where ch.id = conversation.channel_id),
+        conversation.last_inbound_at
+    );
+end;
+$$;
+
+-- Name: FUNCTION window_expires_at(conversation public.conversations); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.window_expires_at(conversation public.conversations) IS 'When free-form replies stop being allowed (WhatsApp: 24 h after the last inbound message; SMS: never).';
+
+-- Name: refresh_tokens; Type: TABLE; Schema: private
+
+CREATE TABLE private.refresh_tokens (
+    token_hash text NOT NULL,
+    session_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    rotated_at timestamp with time zone,
+    CONSTRAINT refresh_tokens_hash_format CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+-- Name: TABLE refresh_tokens; Type: COMMENT; Schema: private
+
+COMMENT ON TABLE private.refresh_tokens IS 'Refresh tokens by SHA-256 digest (hex); rotated_at is set when traded for a new one.';
+
+-- Name: COLUMN refresh_tokens.token_hash; Type: COMMENT; Schema: private
+
+COMMENT ON COLUMN private.refresh_tokens.token_hash IS 'encode(sha256(token), ''hex''): the token itself is never stored.';
+
+-- Name: sessions; Type: TABLE; Schema: private
+
+CREATE TABLE private.sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    refreshed_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    revoked_reason text,
+    CONSTRAINT sessions_revoked_reason CHECK ((((revoked_at IS NULL) = (revoked_reason IS NULL)) AND (revoked_reason = ANY (ARRAY['sign_out'::text, 'refresh_token_reuse'::text]))))
+);
+
+-- Name: TABLE sessions; Type: COMMENT; Schema: private
+
+COMMENT ON TABLE private.sessions IS 'A signed-in device: the refresh tokens it traded belong to it.';
+
+-- Name: agents; Type: TABLE; Schema: public
+
+CREATE TABLE public.agents (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    name text DEFAULT 'Assistente'::text NOT NULL,
+    system_prompt text DEFAULT 'Você é o assistente virtual desta empresa no WhatsApp. Responda em português do Brasil, com cordialidade e em poucas frases. Se não souber a resposta ou se o cliente pedir, transfira a conversa para um atendente humano.'::text NOT NULL,
+    model text DEFAULT 'gpt-4o-mini'::text NOT NULL,
+    temperature numeric(3,2) DEFAULT 0.3 NOT NULL,
+    history_messages integer DEFAULT 20 NOT NULL,
+    history_tokens integer,
+    debounce_seconds integer DEFAULT 3 NOT NULL,
+    fallback_message text DEFAULT 'Desculpe, estamos com dificuldades técnicas no momento. Um atendente vai te responder em breve.'::text NOT NULL,
+    handoff_message text DEFAULT 'Certo! Vou chamar um atendente da nossa equipe, que vai te responder em breve.'::text NOT NULL,
+    inactivity_hours integer DEFAULT 24 NOT NULL,
+    follow_up_message text,
+    follow_up_after_minutes integer,
+    ai_enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT agents_debounce_seconds_range CHECK (((debounce_seconds >= 0) AND (debounce_seconds <= 120))),
+    CONSTRAINT agents_fallback_message_length CHECK (((char_length(btrim(fallback_message)) >= 1) AND (char_length(btrim(fallback_message)) <= 1600))),
+    CONSTRAINT agents_follow_up_after_minutes_range CHECK (((follow_up_after_minutes >= 5) AND (follow_up_after_minutes <= 1380))),
+    CONSTRAINT agents_follow_up_pair CHECK (((follow_up_message IS NULL) = (follow_up_after_minutes IS NULL))),
+    CONSTRAINT agents_handoff_message_length CHECK (((char_length(btrim(handoff_message)) >= 1) AND (char_length(btrim(handoff_message)) <= 1600))),
+    CONSTRAINT agents_history_messages_range CHECK (((history_messages >= 1) AND (history_messages <= 200))),
+    CONSTRAINT agents_history_tokens_range CHECK (((history_tokens >= 100) AND (history_tokens <= 200000))),
+    CONSTRAINT agents_inactivity_hours_range CHECK (((inactivity_hours >= 1) AND (inactivity_hours <= 720))),
+    CONSTRAINT agents_model_format CHECK ((model ~ '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$'::text)),
+    CONSTRAINT agents_name_length CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 80))),
+    CONSTRAINT agents_system_prompt_length CHECK (((char_length(btrim(system_prompt)) >= 1) AND (char_length(btrim(system_prompt)) <= 20000))),
+    CONSTRAINT agents_temperature_range CHECK (((temperature >= (0)::numeric) AND (temperature <= (2)::numeric)))
+);
+
+-- Name: TABLE agents; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.agents IS 'The AI assistant of an organization: its voice, model and manners.';
+
+-- Name: COLUMN agents.debounce_seconds; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.agents.debounce_seconds IS 'How long to wait after a customer message for more before answering them all at once.';
+
+-- Name: COLUMN agents.follow_up_after_minutes; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.agents.follow_up_after_minutes IS 'Send follow_up_message once when the customer went quiet this long inside the window.';
+
+-- Name: ai_runs; Type: TABLE; Schema: public
+
+CREATE TABLE public.ai_runs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    conversation_id uuid NOT NULL,
+    message_id uuid,
+    model text NOT NULL,
+    prompt_tokens integer DEFAULT 0 NOT NULL,
+    completion_tokens integer DEFAULT 0 NOT NULL,
+    latency_ms integer DEFAULT 0 NOT NULL,
+    outcome text NOT NULL,
+    error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ai_runs_latency_not_negative CHECK ((latency_ms >= 0)),
+    CONSTRAINT ai_runs_outcome CHECK ((outcome = ANY (ARRAY['replied'::text, 'handoff'::text, 'fallback'::text, 'retrying'::text, 'skipped'::text]))),
+    CONSTRAINT ai_runs_tokens_not_negative CHECK (((prompt_tokens >= 0) AND (completion_tokens >= 0)))
+);
+
+-- Name: TABLE ai_runs; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.ai_runs IS 'Each attempt of the AI to answer a conversation: model, tokens, latency, outcome.';
+
+-- Name: channel_templates; Type: TABLE; Schema: public
+
+CREATE TABLE public.channel_templates (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    channel_id uuid NOT NULL,
+    name text NOT NULL,
+    content_sid text NOT NULL,
+    language text DEFAULT 'pt_BR'::text NOT NULL,
+    variables jsonb DEFAULT '[]'::jsonb NOT NULL,
+    body text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT channel_templates_body_length CHECK ((char_length(body) <= 1600)),
+    CONSTRAINT channel_templates_content_sid_format CHECK ((content_sid ~ '^HX[0-9a-fA-F]{32}$'::text)),
+    CONSTRAINT channel_templates_language_format CHECK ((language ~ '^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$'::text)),
+    CONSTRAINT channel_templates_name_length CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 100))),
+    CONSTRAINT channel_templates_variables_valid CHECK (private.template_variables_are_valid(variables))
+);
+
+-- Name: TABLE channel_templates; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.channel_templates IS 'Approved WhatsApp templates (ContentSid) a channel may send, also outside the 24-hour window.';
+
+-- Name: channels; Type: TABLE; Schema: public
+
+CREATE TABLE public.channels (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    kind public.channel_kind NOT NULL,
+    phone_number text NOT NULL,
+    display_name text,
+    twilio_account_sid text NOT NULL,
+    twilio_auth_token_ciphertext text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT channels_display_name_length CHECK ((char_length(display_name) <= 120)),
+    CONSTRAINT channels_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)),
+    CONSTRAINT channels_twilio_account_sid_format CHECK ((twilio_account_sid ~ '^AC[0-9a-fA-F]{32}$'::text))
+);
+
+-- Name: TABLE channels; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.channels IS 'A Twilio WhatsApp sender or SMS number of an organization.';
+
+-- Name: contacts; Type: TABLE; Schema: public
+
+CREATE TABLE public.contacts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    phone_number text NOT NULL,
+    profile_name text,
+    display_name text,
+    opted_out_at timestamp with time zone,
+    last_inbound_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT contacts_display_name_length CHECK ((char_length(display_name) <= 200)),
+    CONSTRAINT contacts_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text))
+);
+
+-- Name: TABLE contacts; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.contacts IS 'A customer of an organization, known by phone number.';
+
+-- Name: COLUMN contacts.opted_out_at; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.contacts.opted_out_at IS 'Set when the customer wrote an opt-out keyword (STOP, ...); nothing is sent to them while set.';
+
+-- Name: conversation_reads; Type: TABLE; Schema: public
+
+CREATE TABLE public.conversation_reads (
+    organization_id uuid NOT NULL,
+    conversation_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    last_read_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+-- Name: TABLE conversation_reads; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.conversation_reads IS 'Where each member stopped reading a conversation: unread = inbound messages after last_read_at.';
+
+-- Name: invitations; Type: TABLE; Schema: public
+
+CREATE TABLE public.invitations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    invited_by uuid,
+    token_hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    accepted_at timestamp with time zone,
+    CONSTRAINT invitations_token_hash_format CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+-- Name: TABLE invitations; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.invitations IS 'Invitations to set a password, for people an organization added to Atende.';
+
+-- Name: COLUMN invitations.token_hash; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.invitations.token_hash IS 'encode(sha256(token), ''hex''): the token itself is never stored.';
+
+-- Name: profiles; Type: TABLE; Schema: public
+
+CREATE TABLE public.profiles (
+    id uuid NOT NULL,
+    email text NOT NULL,
+    full_name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT profiles_email_format CHECK ((email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'::text)),
+    CONSTRAINT profiles_full_name_length CHECK (((char_length(btrim(full_name)) >= 1) AND (char_length(btrim(full_name)) <= 200)))
+);
+
+-- Name: TABLE profiles; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.profiles IS 'One row per auth.users row: what the team sees of a person.';
+
+-- Name: pending_users pending_users_pkey; Type: CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.pending_users
+    ADD CONSTRAINT pending_users_pkey PRIMARY KEY (user_id);
+
+-- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.refresh_tokens
+    ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (token_hash);
+
+-- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+-- Name: agents agents_organization_id_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.agents
+    ADD CONSTRAINT agents_organization_id_key UNIQUE (organization_id);
+
+-- Name: agents agents_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.agents
+    ADD CONSTRAINT agents_pkey PRIMARY KEY (id);
+
+-- Name: ai_runs ai_runs_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.ai_runs
+    ADD CONSTRAINT ai_runs_pkey PRIMARY KEY (id);
+
+-- Name: channel_templates channel_templates_channel_name_language_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channel_templates
+    ADD CONSTRAINT channel_templates_channel_name_language_key UNIQUE (channel_id, name, language);
+
+-- Name: channel_templates channel_templates_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channel_templates
+    ADD CONSTRAINT channel_templates_pkey PRIMARY KEY (id);
+
+-- Name: channels channels_id_organization_id_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channels
+    ADD CONSTRAINT channels_id_organization_id_key UNIQUE (id, organization_id);
+
+-- Name: channels channels_kind_phone_number_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channels
+    ADD CONSTRAINT channels_kind_phone_number_key UNIQUE (kind, phone_number);
+
+-- Name: channels channels_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channels
+    ADD CONSTRAINT channels_pkey PRIMARY KEY (id);
+
+-- Name: contacts contacts_organization_phone_number_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.contacts
+    ADD CONSTRAINT contacts_organization_phone_number_key UNIQUE (organization_id, phone_number);
+
+-- Name: contacts contacts_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.contacts
+    ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
+
+-- Name: conversation_reads conversation_reads_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.conversation_reads
+    ADD CONSTRAINT conversation_reads_pkey PRIMARY KEY (conversation_id, user_id);
+
+-- Name: conversations conversations_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.conversations
+    ADD CONSTRAINT conversations_pkey PRIMARY KEY (id);
+
+-- Name: invitations invitations_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_pkey PRIMARY KEY (id);
+
+-- Name: invitations invitations_token_hash_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_token_hash_key UNIQUE (token_hash);
+
+-- Name: memberships memberships_organization_user_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.memberships
+    ADD CONSTRAINT memberships_organization_user_key UNIQUE (organization_id, user_id);
+
+-- Name: memberships memberships_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.memberships
+    ADD CONSTRAINT memberships_pkey PRIMARY KEY (id);
+
+-- Name: messages messages_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.messages
+    ADD CONSTRAINT messages_pkey PRIMARY KEY (id);
+
+-- Name: organizations organizations_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.organizations
+    ADD CONSTRAINT organizations_pkey PRIMARY KEY (id);
+
+-- Name: profiles profiles_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.profiles
+    ADD CONSTRAINT profiles_pkey PRIMARY KEY (id);
+
+-- Name: pending_users_created_at_idx; Type: INDEX; Schema: private
+
+CREATE INDEX pending_users_created_at_idx ON private.pending_users USING btree (created_at);
+
+-- Name: pending_users_email_key; Type: INDEX; Schema: private
+
+CREATE UNIQUE INDEX pending_users_email_key ON private.pending_users USING btree (email) WHERE (abandoned_at IS NULL);
+
+-- Name: refresh_tokens_expires_at_idx; Type: INDEX; Schema: private
+
+CREATE INDEX refresh_tokens_expires_at_idx ON private.refresh_tokens USING btree (expires_at);
+
+-- Name: refresh_tokens_session_id_idx; Type: INDEX; Schema: private
+
+CREATE INDEX refresh_tokens_session_id_idx ON private.refresh_tokens USING btree (session_id);
+
+-- Name: sessions_user_id_idx; Type: INDEX; Schema: private
+
+CREATE INDEX sessions_user_id_idx ON private.sessions USING btree (user_id);
+
+-- Name: ai_runs_conversation_idx; Type: INDEX; Schema: public
+
+CREATE INDEX ai_runs_conversation_idx ON public.ai_runs USING btree (conversation_id, created_at);
+
+-- Name: ai_runs_message_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX ai_runs_message_id_idx ON public.ai_runs USING btree (message_id) WHERE (message_id IS NOT NULL);
+
+-- Name: ai_runs_organization_created_idx; Type: INDEX; Schema: public
+
+CREATE INDEX ai_runs_organization_created_idx ON public.ai_runs USING btree (organization_id, created_at);
+
+-- Name: channel_templates_organization_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX channel_templates_organization_id_idx ON public.channel_templates USING btree (organization_id);
+
+-- Name: channels_organization_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX channels_organization_id_idx ON public.channels USING btree (organization_id);
+
+-- Name: contacts_organization_name_idx; Type: INDEX; Schema: public
+
+CREATE INDEX contacts_organization_name_idx ON public.contacts USING btree (organization_id, lower(COALESCE(display_name, profile_name, phone_number)), id);
+
+-- Name: contacts_search_idx; Type: INDEX; Schema: public
+
+CREATE INDEX contacts_search_idx ON public.contacts USING gin ((((((COALESCE(display_name, ''::text) || ' '::text) || COALESCE(profile_name, ''::text)) || ' '::text) || phone_number)) extensions.gin_trgm_ops) WITH (gin_pending_list_limit='256');
+
+-- Name: conversation_reads_organization_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX conversation_reads_organization_id_idx ON public.conversation_reads USING btree (organization_id);
+
+-- Name: conversation_reads_user_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX conversation_reads_user_id_idx ON public.conversation_reads USING btree (user_id);
+
+-- Name: conversations_active_channel_contact_key; Type: INDEX; Schema: public
+
+CREATE UNIQUE INDEX conversations_active_channel_contact_key ON public.conversations USING btree (channel_id, contact_id) WHERE (status <> 'closed'::public.conversation_status);
+
+-- Name: conversations_assignee_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX conversations_assignee_id_idx ON public.conversations USING btree (assignee_id) WHERE (assignee_id IS NOT NULL);
+
+-- Name: conversations_contact_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX conversations_contact_id_idx ON public.conversations USING btree (contact_id);
+
+-- Name: conversations_follow_up_idx; Type: INDEX; Schema: public
+
+CREATE INDEX conversations_follow_up_idx ON public.conversations USING btree (last_message_at) WHERE ((status = 'open'::public.conversation_status) AND (follow_up_sent_at IS NULL));
+
+-- Name: conversations_inactivity_idx; Type: INDEX; Schema: public
+
+CREATE INDEX conversations_inactivity_idx ON public.conversations USING btree (last_message_at) WHERE (status <> 'closed'::public.conversation_status);
+
+-- Name: conversations_inbox_idx; Type: INDEX; Schema: public
+
+CREATE INDEX conversations_inbox_idx ON public.conversations USING btree (organization_id, last_message_at DESC, id DESC);
+
+-- Name: invitations_invited_by_idx; Type: INDEX; Schema: public
+
+CREATE INDEX invitations_invited_by_idx ON public.invitations USING btree (invited_by);
+
+-- Name: invitations_organization_id_user_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX invitations_organization_id_user_id_idx ON public.invitations USING btree (organization_id, user_id);
+
+-- Name: invitations_user_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX invitations_user_id_idx ON public.invitations USING btree (user_id);
+
+-- Name: memberships_user_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX memberships_user_id_idx ON public.memberships USING btree (user_id);
+
+-- Name: messages_body_search_idx; Type: INDEX; Schema: public
+
+CREATE INDEX messages_body_search_idx ON public.messages USING gin (body extensions.gin_trgm_ops) WITH (gin_pending_list_limit='256');
+
+-- Name: messages_conversation_created_idx; Type: INDEX; Schema: public
+
+CREATE INDEX messages_conversation_created_idx ON public.messages USING btree (conversation_id, created_at DESC, id DESC);
+
+-- Name: messages_message_sid_key; Type: INDEX; Schema: public
+
+CREATE UNIQUE INDEX messages_message_sid_key ON public.messages USING btree (((metadata ->> 'message_sid'::text)));
+
+-- Name: messages_organization_created_idx; Type: INDEX; Schema: public
+
+CREATE INDEX messages_organization_created_idx ON public.messages USING btree (organization_id, created_at);
+
+-- Name: profiles_email_key; Type: INDEX; Schema: public
+
+CREATE UNIQUE INDEX profiles_email_key ON public.profiles USING btree (lower(email));
+
+-- Name: agents tg_agents__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_agents__set_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: channel_templates tg_channel_templates__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_channel_templates__set_updated_at BEFORE UPDATE ON public.channel_templates FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: channels tg_channels__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_channels__set_updated_at BEFORE UPDATE ON public.channels FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: contacts tg_contacts__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_contacts__set_updated_at BEFORE UPDATE ON public.contacts FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: conversation_reads tg_conversation_reads__set_organization; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_conversation_reads__set_organization BEFORE INSERT OR UPDATE OF conversation_id, organization_id ON public.conversation_reads FOR EACH ROW EXECUTE FUNCTION private.tg_conversation_reads__set_organization();
+
+-- Name: conversations tg_conversations__assignee_is_member; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_conversations__assignee_is_member BEFORE INSERT OR UPDATE OF assignee_id ON public.conversations FOR EACH ROW WHEN ((new.assignee_id IS NOT NULL)) EXECUTE FUNCTION private.tg_conversations__assignee_is_member();
+
+-- Name: conversations tg_conversations__publish_changes; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_conversations__publish_changes AFTER UPDATE OF status, assignee_id, ai_enabled ON public.conversations FOR EACH ROW EXECUTE FUNCTION private.tg_conversations__publish_changes();
+
+-- Name: conversations tg_conversations__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_conversations__set_updated_at BEFORE UPDATE ON public.conversations FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: memberships tg_memberships__keep_an_owner; Type: TRIGGER; Schema: public
+
+CREATE CONSTRAINT TRIGGER tg_memberships__keep_an_owner AFTER DELETE OR UPDATE ON public.memberships DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION private.tg_memberships__keep_an_owner();
+
+-- Name: memberships tg_memberships__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_memberships__set_updated_at BEFORE UPDATE ON public.memberships FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: messages tg_messages__publish_changes; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__publish_changes AFTER UPDATE OF status, is_error, error_code ON public.messages FOR EACH ROW EXECUTE FUNCTION private.tg_messages__publish_changes();
+
+-- Name: messages tg_messages__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__set_updated_at BEFORE UPDATE ON public.messages FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: organizations tg_organizations__create_agent; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_organizations__create_agent AFTER INSERT ON public.organizations FOR EACH ROW EXECUTE FUNCTION private.tg_organizations__create_agent();
+
+-- Name: organizations tg_organizations__need_an_owner; Type: TRIGGER; Schema: public
+
+CREATE CONSTRAINT TRIGGER tg_organizations__need_an_owner AFTER INSERT ON public.organizations DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION private.tg_organizations__need_an_owner();
+
+-- Name: organizations tg_organizations__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_organizations__set_updated_at BEFORE UPDATE ON public.organizations FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: profiles tg_profiles__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_profiles__set_updated_at BEFORE UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: refresh_tokens refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.refresh_tokens
+    ADD CONSTRAINT refresh_tokens_session_id_fkey FOREIGN KEY (session_id) REFERENCES private.sessions(id) ON DELETE CASCADE;
+
+-- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.sessions
+    ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+-- Name: agents agents_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.agents
+    ADD CONSTRAINT agents_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: ai_runs ai_runs_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.ai_runs
+    ADD CONSTRAINT ai_runs_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+
+-- Name: ai_runs ai_runs_message_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.ai_runs
+    ADD CONSTRAINT ai_runs_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE SET NULL;
+
+-- Name: ai_runs ai_runs_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.ai_runs
+    ADD CONSTRAINT ai_runs_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: channel_templates channel_templates_channel_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channel_templates
+    ADD CONSTRAINT channel_templates_channel_fkey FOREIGN KEY (channel_id, organization_id) REFERENCES public.channels(id, organization_id) ON DELETE CASCADE;
+
+-- Name: channel_templates channel_templates_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channel_templates
+    ADD CONSTRAINT channel_templates_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: channels channels_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channels
+    ADD CONSTRAINT channels_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: contacts contacts_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.contacts
+    ADD CONSTRAINT contacts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: conversation_reads conversation_reads_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.conversation_reads
+    ADD CONSTRAINT conversation_reads_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+
+-- Name: conversation_reads conversation_reads_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.conversation_reads
+    ADD CONSTRAINT conversation_reads_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: conversation_reads conversation_reads_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.conversation_reads
+    ADD CONSTRAINT conversation_reads_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id) ON DELETE CASCADE;
+
+-- Name: conversations conversations_assignee_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.conversations
+    ADD CONSTRAINT conversations_assignee_id_fkey FOREIGN KEY (assignee_id) REFERENCES public.profiles(id) ON DELETE SET NULL;
+
+-- Name: conversations conversations_channel_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.conversations
+    ADD CONSTRAINT conversations_channel_id_fkey FOREIGN KEY (channel_id) REFERENCES public.channels(id) ON DELETE CASCADE;
+
+-- Name: conversations conversations_contact_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.conversations
+    ADD CONSTRAINT conversations_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE CASCADE;
+
+-- Name: conversations conversations_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.conversations
+    ADD CONSTRAINT conversations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: invitations invitations_invited_by_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
+
+-- Name: invitations invitations_membership_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_membership_fkey FOREIGN KEY (organization_id, user_id) REFERENCES public.memberships(organization_id, user_id) ON DELETE CASCADE;
+
+-- Name: invitations invitations_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: invitations invitations_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id) ON DELETE CASCADE;
+
+-- Name: memberships memberships_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.memberships
+    ADD CONSTRAINT memberships_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: memberships memberships_user_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.memberships
+    ADD CONSTRAINT memberships_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id) ON DELETE CASCADE;
+
+-- Name: messages messages_author_member_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.messages
+    ADD CONSTRAINT messages_author_member_id_fkey FOREIGN KEY (author_member_id) REFERENCES public.profiles(id) ON DELETE SET NULL;
+
+-- Name: messages messages_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.messages
+    ADD CONSTRAINT messages_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+
+-- Name: messages messages_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.messages
+    ADD CONSTRAINT messages_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: profiles profiles_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.profiles
+    ADD CONSTRAINT profiles_id_fkey FOREIGN KEY (id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+-- Name: pending_users; Type: ROW SECURITY; Schema: private
+
+ALTER TABLE private.pending_users ENABLE ROW LEVEL SECURITY;
+
+-- Name: refresh_tokens; Type: ROW SECURITY; Schema: private
+
+ALTER TABLE private.refresh_tokens ENABLE ROW LEVEL SECURITY;
+
+-- Name: sessions; Type: ROW SECURITY; Schema: private
+
+ALTER TABLE private.sessions ENABLE ROW LEVEL SECURITY;
+
+-- Name: conversation_reads Members can move their own read positions; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can move their own read positions" ON public.conversation_reads FOR UPDATE TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid))) WITH CHECK (((user_id = ( SELECT auth.uid() AS uid)) AND (organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller))));
+
+-- Name: profiles Members can read the profiles of their teammates; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read the profiles of their teammates" ON public.profiles FOR SELECT TO authenticated USING ((id IN ( SELECT memberships.user_id
+   FROM public.memberships
+  WHERE (memberships.organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)))));
+
+-- Name: organizations Members can read their organizations; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations" ON public.organizations FOR SELECT TO authenticated USING ((id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: ai_runs Members can read their organizations' AI runs; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' AI runs" ON public.ai_runs FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: agents Members can read their organizations' agent; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' agent" ON public.agents FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: channels Members can read their organizations' channels; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' channels" ON public.channels FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: contacts Members can read their organizations' contacts; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' contacts" ON public.contacts FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: conversations Members can read their organizations' conversations; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' conversations" ON public.conversations FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: memberships Members can read their organizations' memberships; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' memberships" ON public.memberships FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: messages Members can read their organizations' messages; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' messages" ON public.messages FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: channel_templates Members can read their organizations' templates; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' templates" ON public.channel_templates FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: conversation_reads Members can read their own read positions; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their own read positions" ON public.conversation_reads FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
+
+-- Name: conversation_reads Members can record their own read positions; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can record their own read positions" ON public.conversation_reads FOR INSERT TO authenticated WITH CHECK (((user_id = ( SELECT auth.uid() AS uid)) AND (organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller))));
+
+-- Name: contacts Members can rename their organizations' contacts; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can rename their organizations' contacts" ON public.contacts FOR UPDATE TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller))) WITH CHECK ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: conversations Members can work their organizations' conversations; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can work their organizations' conversations" ON public.conversations FOR UPDATE TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller))) WITH CHECK ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: channels Owners and admins can add channels; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can add channels" ON public.channels FOR INSERT TO authenticated WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: channel_templates Owners and admins can add templates; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can add templates" ON public.channel_templates FOR INSERT TO authenticated WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: channels Owners and admins can change channels; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can change channels" ON public.channels FOR UPDATE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is))) WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: channel_templates Owners and admins can change templates; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can change templates" ON public.channel_templates FOR UPDATE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is))) WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: agents Owners and admins can configure their organizations' agent; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can configure their organizations' agent" ON public.agents FOR UPDATE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is))) WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: invitations Owners and admins can read their organization's invitations; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can read their organization's invitations" ON public.invitations FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: channel_templates Owners and admins can remove templates; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can remove templates" ON public.channel_templates FOR DELETE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: organizations Owners and admins can rename their organizations; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can rename their organizations" ON public.organizations FOR UPDATE TO authenticated USING ((id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is))) WITH CHECK ((id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: profiles Users can read their own profile; Type: POLICY; Schema: public
+
+CREATE POLICY "Users can read their own profile" ON public.profiles FOR SELECT TO authenticated USING ((id = ( SELECT auth.uid() AS uid)));
+
+-- Name: profiles Users can update their own profile; Type: POLICY; Schema: public
+
+CREATE POLICY "Users can update their own profile" ON public.profiles FOR UPDATE TO authenticated USING ((id = ( SELECT auth.uid() AS uid))) WITH CHECK ((id = ( SELECT auth.uid() AS uid)));
+
+-- Name: agents; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.agents ENABLE ROW LEVEL SECURITY;
+
+-- Name: ai_runs; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.ai_runs ENABLE ROW LEVEL SECURITY;
+
+-- Name: channel_templates; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.channel_templates ENABLE ROW LEVEL SECURITY;
+
+-- Name: channels; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.channels ENABLE ROW LEVEL SECURITY;
+
+-- Name: contacts; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.contacts ENABLE ROW LEVEL SECURITY;
+
+-- Name: conversation_reads; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.conversation_reads ENABLE ROW LEVEL SECURITY;
+
+-- Name: conversations; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.conversations ENABLE ROW LEVEL SECURITY;
+
+-- Name: invitations; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
+
+-- Name: memberships; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.memberships ENABLE ROW LEVEL SECURITY;
+
+-- Name: messages; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.messages ENABLE ROW LEVEL SECURITY;
+
+-- Name: organizations; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.organizations ENABLE ROW LEVEL SECURITY;
+
+-- Name: profiles; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
+
+-- Name: SCHEMA private; Type: ACL; Schema: -
+
+GRANT USAGE ON SCHEMA private TO service_role;
+GRANT USAGE ON SCHEMA private TO authenticated;
+
+-- Name: SCHEMA public; Type: ACL; Schema: -
+
+GRANT USAGE ON SCHEMA public TO anon;
+GRANT USAGE ON SCHEMA public TO authenticated;
+GRANT USAGE ON SCHEMA public TO service_role;
+
+-- Name: TABLE pending_users; Type: ACL; Schema: private
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.pending_users TO service_role;
+
+-- Name: FUNCTION abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval) TO service_role;
+
+-- Name: FUNCTION ai_reply_blocker(conversation_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.ai_reply_blocker(conversation_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.ai_reply_blocker(conversation_id uuid) TO service_role;
+
+-- Name: FUNCTION ai_reply_pending(conversation_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.ai_reply_pending(conversation_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.ai_reply_pending(conversation_id uuid) TO service_role;
+
+-- Name: TABLE messages; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.messages TO service_role;
+GRANT SELECT ON TABLE public.messages TO authenticated;
+
+-- Name: FUNCTION announce_message_change(the_message public.messages); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.announce_message_change(the_message public.messages) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.announce_message_change(the_message public.messages) TO service_role;
+
+-- Name: FUNCTION assert_organization_has_owner(organization uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.assert_organization_has_owner(organization uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.assert_organization_has_owner(organization uuid) TO service_role;
+
+-- Name: FUNCTION caller_role_in(organization uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.caller_role_in(organization uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.caller_role_in(organization uuid) TO service_role;
+
+-- Name: FUNCTION claim_invitation_v1(invitation_token_hash text, chosen_name text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.claim_invitation_v1(invitation_token_hash text, chosen_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.claim_invitation_v1(invitation_token_hash text, chosen_name text) TO service_role;
+
+-- Name: FUNCTION claim_outbound_message_v1(message_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.claim_outbound_message_v1(message_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.claim_outbound_message_v1(message_id uuid) TO service_role;
+
+-- Name: FUNCTION close_inactive_conversations_v1(batch_size integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.close_inactive_conversations_v1(batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.close_inactive_conversations_v1(batch_size integer) TO service_role;
+
+-- Name: FUNCTION consecutive_ai_retries(conversation_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.consecutive_ai_retries(conversation_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.consecutive_ai_retries(conversation_id uuid) TO service_role;
+
+-- Name: FUNCTION defer_job(task_name text, args jsonb, queue_name text, lock text, queueing_lock text, scheduled_at timestamp with time zone, reschedule boolean); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.defer_job(task_name text, args jsonb, queue_name text, lock text, queueing_lock text, scheduled_at timestamp with time zone, reschedule boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.defer_job(task_name text, args jsonb, queue_name text, lock text, queueing_lock text, scheduled_at timestamp with time zone, reschedule boolean) TO service_role;
+
+-- Name: FUNCTION defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) TO service_role;
+
+-- Name: FUNCTION fail_outbound_message(message_id uuid, error_code text, error_message text, status public.message_status); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.fail_outbound_message(message_id uuid, error_code text, error_message text, status public.message_status) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.fail_outbound_message(message_id uuid, error_code text, error_message text, status public.message_status) TO service_role;
+
+-- Name: FUNCTION fail_outbound_message_v1(message_id uuid, error_code text, error_message text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.fail_outbound_message_v1(message_id uuid, error_code text, error_message text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.fail_outbound_message_v1(message_id uuid, error_code text, error_message text) TO service_role;
+
+-- Name: FUNCTION hand_off_conversation(conversation_id uuid, reason text, source text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.hand_off_conversation(conversation_id uuid, reason text, source text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.hand_off_conversation(conversation_id uuid, reason text, source text) TO service_role;
+
+-- Name: FUNCTION has_another_owner(organization uuid, excluded_user uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.has_another_owner(organization uuid, excluded_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.has_another_owner(organization uuid, excluded_user uuid) TO service_role;
+
+-- Name: FUNCTION ingest_inbound_message_v1(channel_id uuid, message_sid text, from_number text, body text, media jsonb, profile_name text, opt_out_type text, metadata jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.ingest_inbound_message_v1(channel_id uuid, message_sid text, from_number text, body text, media jsonb, profile_name text, opt_out_type text, metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.ingest_inbound_message_v1(channel_id uuid, message_sid text, from_number text, body text, media jsonb, profile_name text, opt_out_type text, metadata jsonb) TO service_role;
+
+-- Name: FUNCTION lock_organization_for_member_change(organization uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.lock_organization_for_member_change(organization uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.lock_organization_for_member_change(organization uuid) TO service_role;
+
+-- Name: FUNCTION mark_delivery_unknown_v1(message_id uuid, error_message text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) TO service_role;
+
+-- Name: FUNCTION message_status_may_advance(current public.message_status, next public.message_status); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.message_status_may_advance(current public.message_status, next public.message_status) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.message_status_may_advance(current public.message_status, next public.message_status) TO service_role;
+
+-- Name: FUNCTION message_status_of_parts(parts jsonb, part_count integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.message_status_of_parts(parts jsonb, part_count integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.message_status_of_parts(parts jsonb, part_count integer) TO service_role;
+
+-- Name: FUNCTION message_status_rank(status public.message_status); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.message_status_rank(status public.message_status) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.message_status_rank(status public.message_status) TO service_role;
+
+-- Name: FUNCTION normalize_email(email text, parameter text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.normalize_email(email text, parameter text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.normalize_email(email text, parameter text) TO service_role;
+
+-- Name: FUNCTION organizations_of_caller(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.organizations_of_caller() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.organizations_of_caller() TO service_role;
+GRANT ALL ON FUNCTION private.organizations_of_caller() TO authenticated;
+
+-- Name: FUNCTION organizations_where_caller_is(roles public.membership_role[]); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.organizations_where_caller_is(roles public.membership_role[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.organizations_where_caller_is(roles public.membership_role[]) TO service_role;
+GRANT ALL ON FUNCTION private.organizations_where_caller_is(roles public.membership_role[]) TO authenticated;
+
+-- Name: FUNCTION publish_event(organization_id uuid, kind text, payload jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb) TO service_role;
+
+-- Name: FUNCTION purge_sessions_v1(keep interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.purge_sessions_v1(keep interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.purge_sessions_v1(keep interval) TO service_role;
+
+-- Name: FUNCTION queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb) TO service_role;
+
+-- Name: FUNCTION record_ai_fallback_v1(conversation_id uuid, error_code text, error_message text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_ai_fallback_v1(conversation_id uuid, error_code text, error_message text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_ai_fallback_v1(conversation_id uuid, error_code text, error_message text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) TO service_role;
+
+-- Name: FUNCTION record_ai_handoff_v1(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_ai_handoff_v1(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_ai_handoff_v1(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) TO service_role;
+
+-- Name: FUNCTION record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) TO service_role;
+
+-- Name: FUNCTION record_ai_retry_v1(conversation_id uuid, model text, error text, retry_in_seconds double precision, latency_ms integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_ai_retry_v1(conversation_id uuid, model text, error text, retry_in_seconds double precision, latency_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_ai_retry_v1(conversation_id uuid, model text, error text, retry_in_seconds double precision, latency_ms integer) TO service_role;
+
+-- Name: FUNCTION record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer, completion_tokens integer, latency_ms integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer, completion_tokens integer, latency_ms integer) TO service_role;
+
+-- Name: FUNCTION record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) TO service_role;
+
+-- Name: FUNCTION refresh_session_v1(refresh_token_hash text, new_refresh_token_hash text, ttl interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.refresh_session_v1(refresh_token_hash text, new_refresh_token_hash text, ttl interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.refresh_session_v1(refresh_token_hash text, new_refresh_token_hash text, ttl interval) TO service_role;
+
+-- Name: TABLE organizations; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.organizations TO service_role;
+GRANT SELECT ON TABLE public.organizations TO authenticated;
+
+-- Name: COLUMN organizations.name; Type: ACL; Schema: public
+
+GRANT UPDATE(name) ON TABLE public.organizations TO authenticated;
+
+-- Name: FUNCTION register_organization_v1(user_id uuid, organization_name text, full_name text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.register_organization_v1(user_id uuid, organization_name text, full_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.register_organization_v1(user_id uuid, organization_name text, full_name text) TO service_role;
+
+-- Name: FUNCTION release_pending_user_v1(user_id uuid, abandon boolean); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.release_pending_user_v1(user_id uuid, abandon boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.release_pending_user_v1(user_id uuid, abandon boolean) TO service_role;
+
+-- Name: FUNCTION requeue_outbound_message_v1(message_id uuid, error_code text, error_message text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.requeue_outbound_message_v1(message_id uuid, error_code text, error_message text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.requeue_outbound_message_v1(message_id uuid, error_code text, error_message text) TO service_role;
+
+-- Name: FUNCTION require_text(value text, parameter text, max_length integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.require_text(value text, parameter text, max_length integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.require_text(value text, parameter text, max_length integer) TO service_role;
+
+-- Name: FUNCTION rescue_unanswered_conversations_v1(grace interval, batch_size integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.rescue_unanswered_conversations_v1(grace interval, batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.rescue_unanswered_conversations_v1(grace interval, batch_size integer) TO service_role;
+
+-- Name: FUNCTION reserve_user_v1(email text, purpose text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.reserve_user_v1(email text, purpose text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.reserve_user_v1(email text, purpose text) TO service_role;
+
+-- Name: FUNCTION revoke_session_by_refresh_token_v1(refresh_token_hash text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.revoke_session_by_refresh_token_v1(refresh_token_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.revoke_session_by_refresh_token_v1(refresh_token_hash text) TO service_role;
+
+-- Name: FUNCTION revoke_session_v1(session_id uuid, user_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.revoke_session_v1(session_id uuid, user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.revoke_session_v1(session_id uuid, user_id uuid) TO service_role;
+
+-- Name: FUNCTION send_due_follow_ups_v1(batch_size integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.send_due_follow_ups_v1(batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.send_due_follow_ups_v1(batch_size integer) TO service_role;
+
+-- Name: FUNCTION start_ai_reply_v1(conversation_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.start_ai_reply_v1(conversation_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.start_ai_reply_v1(conversation_id uuid) TO service_role;
+
+-- Name: FUNCTION start_session_v1(user_id uuid, refresh_token_hash text, ttl interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) TO service_role;
+
+-- Name: FUNCTION subscription_intent(body text, opt_out_type text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.subscription_intent(body text, opt_out_type text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.subscription_intent(body text, opt_out_type text) TO service_role;
+
+-- Name: FUNCTION template_variables_are_valid(variables jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) TO service_role;
+GRANT ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) TO authenticated;
+
+-- Name: FUNCTION tg__set_updated_at(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg__set_updated_at() FROM PUBLIC;
+
+-- Name: FUNCTION tg_conversation_reads__set_organization(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_conversation_reads__set_organization() FROM PUBLIC;
+
+-- Name: FUNCTION tg_conversations__assignee_is_member(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_conversations__assignee_is_member() FROM PUBLIC;
+
+-- Name: FUNCTION tg_conversations__publish_changes(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_conversations__publish_changes() FROM PUBLIC;
+
+-- Name: FUNCTION tg_memberships__keep_an_owner(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_memberships__keep_an_owner() FROM PUBLIC;
+
+-- Name: FUNCTION tg_messages__publish_changes(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_messages__publish_changes() FROM PUBLIC;
+
+-- Name: FUNCTION tg_organizations__create_agent(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_organizations__create_agent() FROM PUBLIC;
+
+-- Name: FUNCTION tg_organizations__need_an_owner(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_organizations__need_an_owner() FROM PUBLIC;
+
+-- Name: FUNCTION twilio_message_status(twilio_status text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.twilio_message_status(twilio_status text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.twilio_message_status(twilio_status text) TO service_role;
+
+-- Name: FUNCTION unclaim_invitation_v1(invitation_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.unclaim_invitation_v1(invitation_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.unclaim_invitation_v1(invitation_id uuid) TO service_role;
+
+-- Name: FUNCTION window_end(kind public.channel_kind, last_inbound_at timestamp with time zone); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) TO service_role;
+GRANT ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) TO authenticated;
+
+-- Name: FUNCTION invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval) TO service_role;
+GRANT ALL ON FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval) TO authenticated;
+
+-- Name: TABLE memberships; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.memberships TO service_role;
+GRANT SELECT ON TABLE public.memberships TO authenticated;
+
+-- Name: FUNCTION remove_member_v1(organization_id uuid, user_id uuid); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.remove_member_v1(organization_id uuid, user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.remove_member_v1(organization_id uuid, user_id uuid) TO service_role;
+GRANT ALL ON FUNCTION public.remove_member_v1(organization_id uuid, user_id uuid) TO authenticated;
+
+-- Name: FUNCTION send_member_message_v1(conversation_id uuid, body text); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) TO service_role;
+GRANT ALL ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) TO authenticated;
+
+-- Name: FUNCTION send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) TO service_role;
+GRANT ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) TO authenticated;
+
+-- Name: FUNCTION update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) TO service_role;
+GRANT ALL ON FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) TO authenticated;
+
+-- Name: TABLE conversations; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.conversations TO service_role;
+GRANT SELECT ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.status; Type: ACL; Schema: public
+
+GRANT UPDATE(status) ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.ai_enabled; Type: ACL; Schema: public
+
+GRANT UPDATE(ai_enabled) ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.assignee_id; Type: ACL; Schema: public
+
+GRANT UPDATE(assignee_id) ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.closed_at; Type: ACL; Schema: public
+
+GRANT UPDATE(closed_at) ON TABLE public.conversations TO authenticated;
+
+-- Name: FUNCTION window_expires_at(conversation public.conversations); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.window_expires_at(conversation public.conversations) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.window_expires_at(conversation public.conversations) TO service_role;
+GRANT ALL ON FUNCTION public.window_expires_at(conversation public.conversations) TO authenticated;
+
+-- Name: TABLE refresh_tokens; Type: ACL; Schema: private
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.refresh_tokens TO service_role;
+
+-- Name: TABLE sessions; Type: ACL; Schema: private
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.sessions TO service_role;
+
+-- Name: TABLE agents; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.agents TO service_role;
+GRANT SELECT ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.name; Type: ACL; Schema: public
+
+GRANT UPDATE(name) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.system_prompt; Type: ACL; Schema: public
+
+GRANT UPDATE(system_prompt) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.model; Type: ACL; Schema: public
+
+GRANT UPDATE(model) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.temperature; Type: ACL; Schema: public
+
+GRANT UPDATE(temperature) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.history_messages; Type: ACL; Schema: public
+
+GRANT UPDATE(history_messages) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.history_tokens; Type: ACL; Schema: public
+
+GRANT UPDATE(history_tokens) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.debounce_seconds; Type: ACL; Schema: public
+
+GRANT UPDATE(debounce_seconds) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.fallback_message; Type: ACL; Schema: public
+
+GRANT UPDATE(fallback_message) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.handoff_message; Type: ACL; Schema: public
+
+GRANT UPDATE(handoff_message) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.inactivity_hours; Type: ACL; Schema: public
+
+GRANT UPDATE(inactivity_hours) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.follow_up_message; Type: ACL; Schema: public
+
+GRANT UPDATE(follow_up_message) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.follow_up_after_minutes; Type: ACL; Schema: public
+
+GRANT UPDATE(follow_up_after_minutes) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.ai_enabled; Type: ACL; Schema: public
+
+GRANT UPDATE(ai_enabled) ON TABLE public.agents TO authenticated;
+
+-- Name: TABLE ai_runs; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.ai_runs TO service_role;
+GRANT SELECT ON TABLE public.ai_runs TO authenticated;
+
+-- Name: TABLE channel_templates; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.channel_templates TO service_role;
+GRANT SELECT,DELETE ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.organization_id; Type: ACL; Schema: public
+
+GRANT INSERT(organization_id) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.channel_id; Type: ACL; Schema: public
+
+GRANT INSERT(channel_id) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.name; Type: ACL; Schema: public
+
+GRANT INSERT(name),UPDATE(name) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.content_sid; Type: ACL; Schema: public
+
+GRANT INSERT(content_sid),UPDATE(content_sid) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.language; Type: ACL; Schema: public
+
+GRANT INSERT(language),UPDATE(language) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.variables; Type: ACL; Schema: public
+
+GRANT INSERT(variables),UPDATE(variables) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.body; Type: ACL; Schema: public
+
+GRANT INSERT(body),UPDATE(body) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: TABLE channels; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.channels TO service_role;
+
+-- Name: COLUMN channels.id; Type: ACL; Schema: public
+
+GRANT SELECT(id) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.organization_id; Type: ACL; Schema: public
+
+GRANT SELECT(organization_id),INSERT(organization_id) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.kind; Type: ACL; Schema: public
+
+GRANT SELECT(kind),INSERT(kind) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.phone_number; Type: ACL; Schema: public
+
+GRANT SELECT(phone_number),INSERT(phone_number) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.display_name; Type: ACL; Schema: public
+
+GRANT SELECT(display_name),INSERT(display_name),UPDATE(display_name) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.twilio_account_sid; Type: ACL; Schema: public
+
+GRANT SELECT(twilio_account_sid),INSERT(twilio_account_sid),UPDATE(twilio_account_sid) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.twilio_auth_token_ciphertext; Type: ACL; Schema: public
+
+GRANT INSERT(twilio_auth_token_ciphertext),UPDATE(twilio_auth_token_ciphertext) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.enabled; Type: ACL; Schema: public
+
+GRANT SELECT(enabled),UPDATE(enabled) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.created_at; Type: ACL; Schema: public
+
+GRANT SELECT(created_at) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.updated_at; Type: ACL; Schema: public
+
+GRANT SELECT(updated_at) ON TABLE public.channels TO authenticated;
+
+-- Name: TABLE contacts; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.contacts TO service_role;
+GRANT SELECT ON TABLE public.contacts TO authenticated;
+
+-- Name: COLUMN contacts.display_name; Type: ACL; Schema: public
+
+GRANT UPDATE(display_name) ON TABLE public.contacts TO authenticated;
+
+-- Name: TABLE conversation_reads; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.conversation_reads TO service_role;
+GRANT SELECT ON TABLE public.conversation_reads TO authenticated;
+
+-- Name: COLUMN conversation_reads.conversation_id; Type: ACL; Schema: public
+
+GRANT INSERT(conversation_id) ON TABLE public.conversation_reads TO authenticated;
+
+-- Name: COLUMN conversation_reads.user_id; Type: ACL; Schema: public
+
+GRANT INSERT(user_id) ON TABLE public.conversation_reads TO authenticated;
+
+-- Name: COLUMN conversation_reads.last_read_at; Type: ACL; Schema: public
+
+GRANT INSERT(last_read_at),UPDATE(last_read_at) ON TABLE public.conversation_reads TO authenticated;
+
+-- Name: TABLE invitations; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.invitations TO service_role;
+
+-- Name: COLUMN invitations.id; Type: ACL; Schema: public
+
+GRANT SELECT(id) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.organization_id; Type: ACL; Schema: public
+
+GRANT SELECT(organization_id) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.user_id; Type: ACL; Schema: public
+
+GRANT SELECT(user_id) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.invited_by; Type: ACL; Schema: public
+
+GRANT SELECT(invited_by) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.created_at; Type: ACL; Schema: public
+
+GRANT SELECT(created_at) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.expires_at; Type: ACL; Schema: public
+
+GRANT SELECT(expires_at) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.accepted_at; Type: ACL; Schema: public
+
+GRANT SELECT(accepted_at) ON TABLE public.invitations TO authenticated;
+
+-- Name: TABLE profiles; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.profiles TO service_role;
+GRANT SELECT ON TABLE public.profiles TO authenticated;
+
+-- Name: COLUMN profiles.full_name; Type: ACL; Schema: public
+
+GRANT UPDATE(full_name) ON TABLE public.profiles TO authenticated;
+
+-- Name: DEFAULT PRIVILEGES FOR SEQUENCES; Type: DEFAULT ACL; Schema: public
+
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON SEQUENCES  TO service_role;
+
+-- Name: DEFAULT PRIVILEGES FOR TABLES; Type: DEFAULT ACL; Schema: public
+
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON TABLES  TO service_role;
