@@ -10,33 +10,10 @@
 -- name: inbox_page
 -- One page of an organization's conversations by last activity (conversations_inbox_idx),
 -- each with its contact (contact__*) and newest message (last_message__*): what every
--- inbox shows, in the same round trip. The API primes its DataLoaders with them.
-select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
-       c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
-       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at,
-       ct.id as contact__id, ct.organization_id as contact__organization_id,
-       ct.phone_number as contact__phone_number, ct.profile_name as contact__profile_name,
-       ct.display_name as contact__display_name, ct.opted_out_at as contact__opted_out_at,
-       ct.last_inbound_at as contact__last_inbound_at, ct.created_at as contact__created_at,
-       lm.id as last_message__id, lm.organization_id as last_message__organization_id,
-       lm.conversation_id as last_message__conversation_id,
-       lm.direction as last_message__direction, lm.author as last_message__author,
-       lm.author_member_id as last_message__author_member_id, lm.body as last_message__body,
-       lm.media::text as last_message__media, lm.status as last_message__status,
-       lm.error_code as last_message__error_code,
-       lm.error_message as last_message__error_message,
-       lm.is_error as last_message__is_error, lm.created_at as last_message__created_at,
-       lm.updated_at as last_message__updated_at
-from public.conversations as c
-left join public.channels as ch on ch.id = c.channel_id
-left join public.contacts as ct on ct.id = c.contact_id
-left join lateral (
-    select *
-    from public.messages as m
-    where m.conversation_id = c.id
-    order by m.created_at desc, m.id desc
-    limit 1
-) as lm on true
+-- inbox shows, in the same round trip (private.inbox_entries, a view read as the caller).
+-- The API primes its DataLoaders with them.
+select c.*
+from private.inbox_entries as c
 where c.organization_id = %(organization_id)s
   and (c.last_message_at, c.id) < (%(after_at)s, %(after_id)s)
   and c.status = any(%(statuses)s::public.conversation_status[])
@@ -49,32 +26,8 @@ limit %(limit)s;
 -- inbox_page, narrowed to conversations whose contact's name or number, or any of
 -- whose messages, match: both sides are trigram index scans (contacts_search_idx,
 -- messages_body_search_idx), hashed and probed while walking the inbox index.
-select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
-       c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
-       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at,
-       ct.id as contact__id, ct.organization_id as contact__organization_id,
-       ct.phone_number as contact__phone_number, ct.profile_name as contact__profile_name,
-       ct.display_name as contact__display_name, ct.opted_out_at as contact__opted_out_at,
-       ct.last_inbound_at as contact__last_inbound_at, ct.created_at as contact__created_at,
-       lm.id as last_message__id, lm.organization_id as last_message__organization_id,
-       lm.conversation_id as last_message__conversation_id,
-       lm.direction as last_message__direction, lm.author as last_message__author,
-       lm.author_member_id as last_message__author_member_id, lm.body as last_message__body,
-       lm.media::text as last_message__media, lm.status as last_message__status,
-       lm.error_code as last_message__error_code,
-       lm.error_message as last_message__error_message,
-       lm.is_error as last_message__is_error, lm.created_at as last_message__created_at,
-       lm.updated_at as last_message__updated_at
-from public.conversations as c
-left join public.channels as ch on ch.id = c.channel_id
-left join public.contacts as ct on ct.id = c.contact_id
-left join lateral (
-    select *
-    from public.messages as m
-    where m.conversation_id = c.id
-    order by m.created_at desc, m.id desc
-    limit 1
-) as lm on true
+select c.*
+from private.inbox_entries as c
 where c.organization_id = %(organization_id)s
   and (c.last_message_at, c.id) < (%(after_at)s, %(after_id)s)
   and c.status = any(%(statuses)s::public.conversation_status[])
@@ -124,11 +77,8 @@ where c.organization_id = %(organization_id)s
   );
 
 -- name: conversations_by_id
-select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
-       c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
-       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at
-from public.conversations as c
-left join public.channels as ch on ch.id = c.channel_id
+select c.*
+from private.conversations_with_window as c
 where c.id = any(%(ids)s::uuid[]);
 
 -- name: contacts_by_id

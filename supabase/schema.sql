@@ -2388,6 +2388,137 @@ $$;
 
 COMMENT ON FUNCTION public.window_expires_at(conversation public.conversations) IS 'When free-form replies stop being allowed (WhatsApp: 24 h after the last inbound message; SMS: never).';
 
+-- Name: channels; Type: TABLE; Schema: public
+
+CREATE TABLE public.channels (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    kind public.channel_kind NOT NULL,
+    phone_number text NOT NULL,
+    display_name text,
+    twilio_account_sid text NOT NULL,
+    twilio_auth_token_ciphertext text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT channels_display_name_length CHECK ((char_length(display_name) <= 120)),
+    CONSTRAINT channels_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)),
+    CONSTRAINT channels_twilio_account_sid_format CHECK ((twilio_account_sid ~ '^AC[0-9a-fA-F]{32}$'::text))
+);
+
+-- Name: TABLE channels; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.channels IS 'A Twilio WhatsApp sender or SMS number of an organization.';
+
+-- Name: conversations_with_window; Type: VIEW; Schema: private
+
+CREATE VIEW private.conversations_with_window WITH (security_invoker='true') AS
+ SELECT c.id,
+    c.organization_id,
+    c.channel_id,
+    c.contact_id,
+    c.status,
+    c.ai_enabled,
+    c.assignee_id,
+    c.last_inbound_at,
+    c.last_message_at,
+    c.closed_at,
+    c.created_at,
+    private.window_end(ch.kind, c.last_inbound_at) AS window_expires_at
+   FROM (public.conversations c
+     LEFT JOIN public.channels ch ON ((ch.id = c.channel_id)));
+
+-- Name: VIEW conversations_with_window; Type: COMMENT; Schema: private
+
+COMMENT ON VIEW private.conversations_with_window IS 'A conversation as the API reads it, with window_expires_at; as the caller (security_invoker).';
+
+-- Name: contacts; Type: TABLE; Schema: public
+
+CREATE TABLE public.contacts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    phone_number text NOT NULL,
+    profile_name text,
+    display_name text,
+    opted_out_at timestamp with time zone,
+    last_inbound_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT contacts_display_name_length CHECK ((char_length(display_name) <= 200)),
+    CONSTRAINT contacts_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text))
+);
+
+-- Name: TABLE contacts; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.contacts IS 'A customer of an organization, known by phone number.';
+
+-- Name: COLUMN contacts.opted_out_at; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.contacts.opted_out_at IS 'Set when the customer wrote an opt-out keyword (STOP, ...); nothing is sent to them while set.';
+
+-- Name: inbox_entries; Type: VIEW; Schema: private
+
+CREATE VIEW private.inbox_entries WITH (security_invoker='true') AS
+ SELECT c.id,
+    c.organization_id,
+    c.channel_id,
+    c.contact_id,
+    c.status,
+    c.ai_enabled,
+    c.assignee_id,
+    c.last_inbound_at,
+    c.last_message_at,
+    c.closed_at,
+    c.created_at,
+    c.window_expires_at,
+    ct.id AS contact__id,
+    ct.organization_id AS contact__organization_id,
+    ct.phone_number AS contact__phone_number,
+    ct.profile_name AS contact__profile_name,
+    ct.display_name AS contact__display_name,
+    ct.opted_out_at AS contact__opted_out_at,
+    ct.last_inbound_at AS contact__last_inbound_at,
+    ct.created_at AS contact__created_at,
+    lm.id AS last_message__id,
+    lm.organization_id AS last_message__organization_id,
+    lm.conversation_id AS last_message__conversation_id,
+    lm.direction AS last_message__direction,
+    lm.author AS last_message__author,
+    lm.author_member_id AS last_message__author_member_id,
+    lm.body AS last_message__body,
+    (lm.media)::text AS last_message__media,
+    lm.status AS last_message__status,
+    lm.error_code AS last_message__error_code,
+    lm.error_message AS last_message__error_message,
+    lm.is_error AS last_message__is_error,
+    lm.created_at AS last_message__created_at,
+    lm.updated_at AS last_message__updated_at
+   FROM ((private.conversations_with_window c
+     LEFT JOIN public.contacts ct ON ((ct.id = c.contact_id)))
+     LEFT JOIN LATERAL ( SELECT m.id,
+            m.organization_id,
+            m.conversation_id,
+            m.direction,
+            m.author,
+            m.author_member_id,
+            m.body,
+            m.media,
+            m.status,
+            m.error_code,
+            m.error_message,
+            m.is_error,
+            m.metadata,
+            m.created_at,
+            m.updated_at
+           FROM public.messages m
+          WHERE (m.conversation_id = c.id)
+          ORDER BY m.created_at DESC, m.id DESC
+         LIMIT 1) lm ON (true));
+
+-- Name: VIEW inbox_entries; Type: COMMENT; Schema: private
+
+COMMENT ON VIEW private.inbox_entries IS 'A conversation with its contact (contact__*) and newest message (last_message__*); as the caller.';
+
 -- Name: refresh_tokens; Type: TABLE; Schema: private
 
 CREATE TABLE private.refresh_tokens (
@@ -2515,52 +2646,6 @@ CREATE TABLE public.channel_templates (
 -- Name: TABLE channel_templates; Type: COMMENT; Schema: public
 
 COMMENT ON TABLE public.channel_templates IS 'Approved WhatsApp templates (ContentSid) a channel may send, also outside the 24-hour window.';
-
--- Name: channels; Type: TABLE; Schema: public
-
-CREATE TABLE public.channels (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid NOT NULL,
-    kind public.channel_kind NOT NULL,
-    phone_number text NOT NULL,
-    display_name text,
-    twilio_account_sid text NOT NULL,
-    twilio_auth_token_ciphertext text NOT NULL,
-    enabled boolean DEFAULT true NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT channels_display_name_length CHECK ((char_length(display_name) <= 120)),
-    CONSTRAINT channels_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)),
-    CONSTRAINT channels_twilio_account_sid_format CHECK ((twilio_account_sid ~ '^AC[0-9a-fA-F]{32}$'::text))
-);
-
--- Name: TABLE channels; Type: COMMENT; Schema: public
-
-COMMENT ON TABLE public.channels IS 'A Twilio WhatsApp sender or SMS number of an organization.';
-
--- Name: contacts; Type: TABLE; Schema: public
-
-CREATE TABLE public.contacts (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid NOT NULL,
-    phone_number text NOT NULL,
-    profile_name text,
-    display_name text,
-    opted_out_at timestamp with time zone,
-    last_inbound_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT contacts_display_name_length CHECK ((char_length(display_name) <= 200)),
-    CONSTRAINT contacts_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text))
-);
-
--- Name: TABLE contacts; Type: COMMENT; Schema: public
-
-COMMENT ON TABLE public.contacts IS 'A customer of an organization, known by phone number.';
-
--- Name: COLUMN contacts.opted_out_at; Type: COMMENT; Schema: public
-
-COMMENT ON COLUMN public.contacts.opted_out_at IS 'Set when the customer wrote an opt-out keyword (STOP, ...); nothing is sent to them while set.';
 
 -- Name: conversation_reads; Type: TABLE; Schema: public
 
@@ -3582,6 +3667,69 @@ REVOKE ALL ON FUNCTION public.window_expires_at(conversation public.conversation
 GRANT ALL ON FUNCTION public.window_expires_at(conversation public.conversations) TO service_role;
 GRANT ALL ON FUNCTION public.window_expires_at(conversation public.conversations) TO authenticated;
 
+-- Name: TABLE channels; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.channels TO service_role;
+
+-- Name: COLUMN channels.id; Type: ACL; Schema: public
+
+GRANT SELECT(id) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.organization_id; Type: ACL; Schema: public
+
+GRANT SELECT(organization_id),INSERT(organization_id) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.kind; Type: ACL; Schema: public
+
+GRANT SELECT(kind),INSERT(kind) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.phone_number; Type: ACL; Schema: public
+
+GRANT SELECT(phone_number),INSERT(phone_number) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.display_name; Type: ACL; Schema: public
+
+GRANT SELECT(display_name),INSERT(display_name),UPDATE(display_name) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.twilio_account_sid; Type: ACL; Schema: public
+
+GRANT SELECT(twilio_account_sid),INSERT(twilio_account_sid),UPDATE(twilio_account_sid) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.twilio_auth_token_ciphertext; Type: ACL; Schema: public
+
+GRANT INSERT(twilio_auth_token_ciphertext),UPDATE(twilio_auth_token_ciphertext) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.enabled; Type: ACL; Schema: public
+
+GRANT SELECT(enabled),UPDATE(enabled) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.created_at; Type: ACL; Schema: public
+
+GRANT SELECT(created_at) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.updated_at; Type: ACL; Schema: public
+
+GRANT SELECT(updated_at) ON TABLE public.channels TO authenticated;
+
+-- Name: TABLE conversations_with_window; Type: ACL; Schema: private
+
+GRANT SELECT ON TABLE private.conversations_with_window TO authenticated;
+GRANT SELECT ON TABLE private.conversations_with_window TO service_role;
+
+-- Name: TABLE contacts; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.contacts TO service_role;
+GRANT SELECT ON TABLE public.contacts TO authenticated;
+
+-- Name: COLUMN contacts.display_name; Type: ACL; Schema: public
+
+GRANT UPDATE(display_name) ON TABLE public.contacts TO authenticated;
+
+-- Name: TABLE inbox_entries; Type: ACL; Schema: private
+
+GRANT SELECT ON TABLE private.inbox_entries TO authenticated;
+GRANT SELECT ON TABLE private.inbox_entries TO service_role;
+
 -- Name: TABLE refresh_tokens; Type: ACL; Schema: private
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.refresh_tokens TO service_role;
@@ -3684,59 +3832,6 @@ GRANT INSERT(variables),UPDATE(variables) ON TABLE public.channel_templates TO a
 -- Name: COLUMN channel_templates.body; Type: ACL; Schema: public
 
 GRANT INSERT(body),UPDATE(body) ON TABLE public.channel_templates TO authenticated;
-
--- Name: TABLE channels; Type: ACL; Schema: public
-
-GRANT ALL ON TABLE public.channels TO service_role;
-
--- Name: COLUMN channels.id; Type: ACL; Schema: public
-
-GRANT SELECT(id) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.organization_id; Type: ACL; Schema: public
-
-GRANT SELECT(organization_id),INSERT(organization_id) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.kind; Type: ACL; Schema: public
-
-GRANT SELECT(kind),INSERT(kind) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.phone_number; Type: ACL; Schema: public
-
-GRANT SELECT(phone_number),INSERT(phone_number) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.display_name; Type: ACL; Schema: public
-
-GRANT SELECT(display_name),INSERT(display_name),UPDATE(display_name) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.twilio_account_sid; Type: ACL; Schema: public
-
-GRANT SELECT(twilio_account_sid),INSERT(twilio_account_sid),UPDATE(twilio_account_sid) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.twilio_auth_token_ciphertext; Type: ACL; Schema: public
-
-GRANT INSERT(twilio_auth_token_ciphertext),UPDATE(twilio_auth_token_ciphertext) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.enabled; Type: ACL; Schema: public
-
-GRANT SELECT(enabled),UPDATE(enabled) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.created_at; Type: ACL; Schema: public
-
-GRANT SELECT(created_at) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.updated_at; Type: ACL; Schema: public
-
-GRANT SELECT(updated_at) ON TABLE public.channels TO authenticated;
-
--- Name: TABLE contacts; Type: ACL; Schema: public
-
-GRANT ALL ON TABLE public.contacts TO service_role;
-GRANT SELECT ON TABLE public.contacts TO authenticated;
-
--- Name: COLUMN contacts.display_name; Type: ACL; Schema: public
-
-GRANT UPDATE(display_name) ON TABLE public.contacts TO authenticated;
 
 -- Name: TABLE conversation_reads; Type: ACL; Schema: public
 

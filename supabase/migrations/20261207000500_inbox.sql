@@ -2,6 +2,8 @@
 --
 -- * search: trigram indexes so "find a conversation by the customer's name, number or
 --   something they wrote" stays index-backed (ILIKE '%term%');
+-- * what the inbox reads: one projection of a conversation, with its contact and newest
+--   message, that every inbox query selects from;
 -- * conversation_reads: where each member stopped reading, for unread counts;
 -- * realtime: conversations and messages announce their changes on atende_events;
 -- * send_member_message_v1: a team member's reply, which also pauses the bot.
@@ -47,6 +49,63 @@ create index messages_body_search_idx on public.messages
 create index contacts_organization_name_idx on public.contacts (
     organization_id, lower(coalesce(display_name, profile_name, phone_number)), id
 );
+
+-- What the inbox reads --------------------------------------------------------------
+
+-- The columns of a conversation as the API reads it, written once: the conversation and
+-- when its window closes (private.window_end, inlined, with the channel joined).
+-- security_invoker: the caller's privileges and row-level security decide, as if the
+-- query named the tables itself (a view otherwise reads as its owner, past RLS). In
+-- `private`, which PostgREST does not serve: these are the API's, not a REST endpoint.
+create view private.conversations_with_window with (security_invoker = true) as
+select c.id, c.organization_id, c.channel_id, c.contact_id, c.status, c.ai_enabled,
+       c.assignee_id, c.last_inbound_at, c.last_message_at, c.closed_at, c.created_at,
+       private.window_end(ch.kind, c.last_inbound_at) as window_expires_at
+from public.conversations as c
+left join public.channels as ch on ch.id = c.channel_id;
+
+comment on view private.conversations_with_window is
+    'A conversation as the API reads it, with window_expires_at; as the caller (security_invoker).';
+
+-- An inbox entry: the conversation, its contact (contact__*) and its newest message
+-- (last_message__*), what every inbox shows, so that a page costs one round trip and the
+-- API primes its DataLoaders with them. The views are flattened into the query that
+-- selects from them: the inbox index, the contact by key and the newest message by
+-- messages_conversation_created_idx, per row of the page, as if written out there.
+-- Messages come with `media` as JSON text: the API parses it only for clients that ask.
+create view private.inbox_entries with (security_invoker = true) as
+select c.*,
+       ct.id as contact__id, ct.organization_id as contact__organization_id,
+       ct.phone_number as contact__phone_number, ct.profile_name as contact__profile_name,
+       ct.display_name as contact__display_name, ct.opted_out_at as contact__opted_out_at,
+       ct.last_inbound_at as contact__last_inbound_at, ct.created_at as contact__created_at,
+       lm.id as last_message__id, lm.organization_id as last_message__organization_id,
+       lm.conversation_id as last_message__conversation_id,
+       lm.direction as last_message__direction, lm.author as last_message__author,
+       lm.author_member_id as last_message__author_member_id, lm.body as last_message__body,
+       lm.media::text as last_message__media, lm.status as last_message__status,
+       lm.error_code as last_message__error_code,
+       lm.error_message as last_message__error_message,
+       lm.is_error as last_message__is_error, lm.created_at as last_message__created_at,
+       lm.updated_at as last_message__updated_at
+from private.conversations_with_window as c
+left join public.contacts as ct on ct.id = c.contact_id
+left join lateral (
+    select *
+    from public.messages as m
+    where m.conversation_id = c.id
+    order by m.created_at desc, m.id desc
+    limit 1
+) as lm on true;
+
+comment on view private.inbox_entries is
+    'A conversation with its contact (contact__*) and newest message (last_message__*); as the caller.';
+
+-- Members read them (the inbox's queries); the platform may too. Nothing else.
+revoke all on table private.conversations_with_window, private.inbox_entries
+    from public, anon, authenticated;
+grant select on table private.conversations_with_window, private.inbox_entries
+    to authenticated, service_role;
 
 -- Read positions ----------------------------------------------------------------------
 

@@ -127,6 +127,11 @@ select results_eq(
         ('messages SELECT'),
         ('organizations SELECT'),
         ('organizations UPDATE (name)'),
+        -- The inbox's projections (20261207000500_inbox.sql): views that read as the
+        -- caller (security_invoker), so the tables' grants and row-level security still
+        -- decide; in private, which PostgREST does not serve.
+        ('private.conversations_with_window SELECT'),
+        ('private.inbox_entries SELECT'),
         ('profiles SELECT'),
         ('profiles UPDATE (full_name)')
     $$,
