@@ -2,7 +2,8 @@
 -- manage templates. Run as the real roles, inside begin ... rollback.
 
 begin;
-select * from no_plan();
+\ir act_as.psql
+select plan(27);
 
 -- The status order ------------------------------------------------------------------------
 
@@ -87,9 +88,7 @@ select organization_id, channel_id, 'pedido', 'HX' || md5('pedido'),
 from world;
 
 grant select on world, queued to authenticated;
-select set_config('request.jwt.claims',
-    json_build_object('sub', (select owner_id from world), 'role', 'authenticated')::text, true);
-select set_config('role', 'authenticated', true);
+select pg_temp.act_as((select owner_id from world));
 
 select throws_ok(
     $$ select public.send_template_message_v1((select id from public.conversations),
@@ -111,16 +110,14 @@ select results_eq(
 
 -- An agent reads templates but cannot change them ---------------------------------------------
 
-reset role;
+select pg_temp.reset_role();
 insert into auth.users (id, email) values ('00000000-0000-0000-0000-00000000a6e7', 'agente@example.com');
 insert into public.profiles (id, email, full_name)
 values ('00000000-0000-0000-0000-00000000a6e7', 'agente@example.com', 'Agente');
 insert into public.memberships (organization_id, user_id, role)
 select organization_id, '00000000-0000-0000-0000-00000000a6e7', 'agent' from world;
 
-select set_config('role', 'authenticated', true);
-select set_config('request.jwt.claims',
-    '{"sub": "00000000-0000-0000-0000-00000000a6e7", "role": "authenticated"}', true);
+select pg_temp.act_as('00000000-0000-0000-0000-00000000a6e7');
 
 select is((select count(*) from public.channel_templates), 1::bigint, 'agents read templates');
 select throws_ok(

@@ -5,6 +5,7 @@
 --   Oficina (b):  owner_b (owner)
 --   outsider:     a user of Atende in no organization
 begin;
+\ir act_as.psql
 select plan(44);
 
 -- World, made as the migrating role -----------------------------------------------------
@@ -40,8 +41,7 @@ values (
 
 -- Agents manage nobody -------------------------------------------------------------------
 
-set local role authenticated;
-set local request.jwt.claims to '{"sub": "00000000-0000-0000-0000-0000000000a3", "role": "authenticated"}';
+select pg_temp.act_as('00000000-0000-0000-0000-0000000000a3');
 
 select throws_ok(
     $$ select public.update_member_role_v1('0000000a-0000-0000-0000-000000000000', '00000000-0000-0000-0000-0000000000a4', 'admin') $$,
@@ -62,9 +62,7 @@ select is_empty(
 
 -- Admins manage members but not owners -----------------------------------------------
 
-reset role;
-set local role authenticated;
-set local request.jwt.claims to '{"sub": "00000000-0000-0000-0000-0000000000a2", "role": "authenticated"}';
+select pg_temp.act_as('00000000-0000-0000-0000-0000000000a2');
 
 select is(
     (public.update_member_role_v1('0000000a-0000-0000-0000-000000000000', '00000000-0000-0000-0000-0000000000a4', 'admin')).role,
@@ -137,9 +135,7 @@ select throws_ok(
 
 -- Owners make owners; an organization keeps one ----------------------------------------
 
-reset role;
-set local role authenticated;
-set local request.jwt.claims to '{"sub": "00000000-0000-0000-0000-0000000000a1", "role": "authenticated"}';
+select pg_temp.act_as('00000000-0000-0000-0000-0000000000a1');
 
 select throws_ok(
     $$ select public.remove_member_v1('0000000a-0000-0000-0000-000000000000', '00000000-0000-0000-0000-0000000000a1') $$,
@@ -162,9 +158,7 @@ select is(
 
 -- Anyone may leave -----------------------------------------------------------------------
 
-reset role;
-set local role authenticated;
-set local request.jwt.claims to '{"sub": "00000000-0000-0000-0000-0000000000a3", "role": "authenticated"}';
+select pg_temp.act_as('00000000-0000-0000-0000-0000000000a3');
 
 select lives_ok(
     $$ select public.remove_member_v1('0000000a-0000-0000-0000-000000000000', '00000000-0000-0000-0000-0000000000a3') $$,
@@ -177,7 +171,7 @@ select is_empty(
 
 -- Cross-tenant: owner_b against Padaria's rows --------------------------------------------
 
-reset role;
+select pg_temp.reset_role();
 insert into public.memberships (organization_id, user_id, role) values
     ('0000000a-0000-0000-0000-000000000000', '00000000-0000-0000-0000-0000000000a4', 'agent');
 insert into public.invitations (organization_id, user_id, token_hash, expires_at)
@@ -186,8 +180,7 @@ values (
     encode(sha256('token-a2'::bytea), 'hex'), now() + interval '7 days'
 );
 
-set local role authenticated;
-set local request.jwt.claims to '{"sub": "00000000-0000-0000-0000-0000000000b1", "role": "authenticated"}';
+select pg_temp.act_as('00000000-0000-0000-0000-0000000000b1');
 
 select is_empty(
     $$ select id from public.memberships where organization_id = '0000000a-0000-0000-0000-000000000000' $$,
@@ -249,9 +242,7 @@ select throws_ok(
     '42501', null, 'clients cannot read sessions'
 );
 
-reset role;
-set local role anon;
-set local request.jwt.claims to '{"role": "anon"}';
+select pg_temp.act_as_anon();
 
 select throws_ok(
     $$ select * from public.invite_member_v1('0000000a-0000-0000-0000-000000000000', 'x@example.com', 'agent', repeat('0', 64)) $$,
@@ -264,7 +255,7 @@ select throws_ok(
 
 -- The deferred rule behind the functions -------------------------------------------------
 
-reset role;
+select pg_temp.reset_role();
 set constraints all immediate;
 select throws_ok(
     $$ delete from public.memberships where organization_id = '0000000b-0000-0000-0000-000000000000' $$,

@@ -1,10 +1,10 @@
 -- The platform's side of identity, as the service role: the registration saga's
 -- reservations, and sessions with rotating refresh tokens.
 begin;
+\ir act_as.psql
 select plan(26);
 
-set local role service_role;
-set local request.jwt.claims to '{"role": "service_role"}';
+select pg_temp.act_as_service_role();
 
 -- Registration ---------------------------------------------------------------------------
 
@@ -31,11 +31,11 @@ select throws_ok(
 );
 
 -- What the identity provider does between the two steps.
-reset role;
+select pg_temp.reset_role();
 insert into auth.users (id, aud, role, email, created_at, updated_at)
 select user_id, 'authenticated', 'authenticated', 'dona.maria@example.com', now(), now()
 from reserved;
-set local role service_role;
+select pg_temp.act_as_service_role();
 
 select throws_ok(
     $$ select private.register_organization_v1((select user_id from reserved), '   ', 'Maria') $$,

@@ -1,6 +1,7 @@
 -- The team inbox's rules, as the real roles: read positions are private to each member,
 -- and a member's reply follows the message rules and pauses the bot.
 begin;
+\ir act_as.psql
 select plan(12);
 
 create temp table world as
@@ -45,12 +46,6 @@ select stale_id, organization_id, channel_id, stale_contact_id, now() - interval
 -- The test's own bookkeeping, readable while acting as a member.
 grant select on world, ids to authenticated;
 
-create function pg_temp.act_as(user_id uuid) returns void language sql as $$
-    select set_config('role', 'authenticated', true),
-           set_config('request.jwt.claims',
-                      json_build_object('sub', user_id, 'role', 'authenticated')::text, true);
-$$;
-
 -- Read positions ------------------------------------------------------------------------
 
 select pg_temp.act_as((select mate_id from world));
@@ -62,7 +57,6 @@ select is(
     'a read position is filed under its conversation''s organization'
 );
 
-reset role;
 select pg_temp.act_as((select owner_id from world));
 select is_empty(
     'select * from public.conversation_reads',
@@ -94,7 +88,7 @@ select is(
     'a member''s reply inside the window is queued'
 );
 
-reset role;
+select pg_temp.reset_role();
 select is(
     (select ai_enabled from public.conversations where id = (select open_id from ids)),
     false,
@@ -121,7 +115,6 @@ select is(
     'a contact who opted out gets nothing'
 );
 
-reset role;
 select pg_temp.act_as((select outsider_id from world));
 select is(
     (select outcome from public.send_member_message_v1((select open_id from ids), 'Olá')),
@@ -129,7 +122,6 @@ select is(
     'someone outside the organization cannot reply (nor learn the conversation exists)'
 );
 
-reset role;
 select pg_temp.act_as((select owner_id from world));
 update public.conversations set status = 'closed' where id = (select open_id from ids);
 select is(
