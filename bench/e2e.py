@@ -407,8 +407,8 @@ CUSTOMER_NUMBERS = itertools.count(uuid.uuid4().int % 10**8)
 
 def deliveries(count: int, signed_url: str) -> list[Delivery]:
     """``count`` webhooks, each from a new customer, signed before the clock starts."""
-    from atende.channels.signature import signature_headers  # noqa: PLC0415
-    from atende.channels.simulator import inbound_message_params  # noqa: PLC0415
+    from atende.devtools.twilio_simulator import inbound_message_params  # noqa: PLC0415
+    from atende.transports.twilio.signature import signature_headers  # noqa: PLC0415
 
     made = []
     for index in range(count):

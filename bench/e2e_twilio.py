@@ -34,13 +34,13 @@ from typing import Any
 import aiohttp
 import uvicorn
 
-from atende.channels.signature import signature_headers
-from atende.channels.simulator import (
+from atende.devtools.twilio_simulator import (
     CallbackAttempt,
     SimulatedMessage,
     TwilioSimulator,
     create_simulator_app,
 )
+from atende.transports.twilio.signature import signature_headers
 
 RECEIVED_PATH = "/__bench/received"
 

@@ -249,8 +249,8 @@ class Delivery:
 
 def deliveries(count: int, public_url: str, start: int = 0) -> list[Delivery]:
     """``count`` signed deliveries, one in ``DUPLICATE_EVERY`` a repeat of an earlier one."""
-    from atende.channels.signature import signature_headers  # noqa: PLC0415
-    from atende.channels.simulator import inbound_message_params, new_sid  # noqa: PLC0415
+    from atende.devtools.twilio_simulator import inbound_message_params, new_sid  # noqa: PLC0415
+    from atende.transports.twilio.signature import signature_headers  # noqa: PLC0415
 
     made: list[Delivery] = []
     for index in range(start, start + count):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from atende.config import Environment, Settings
-from atende.demo import (
+from atende.devtools.demo_workspace import (
     DEMO_CHANNEL_NUMBER,
     DEMO_EMAIL,
     DEMO_PASSWORD,

@@ -33,7 +33,7 @@ def make_deletes_fail(database_url: str) -> None:
 
 
 async def roles(services: Services) -> list[str]:
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         rows = await (
             await conn.execute("select role::text as name from public.memberships order by role")
         ).fetchall()

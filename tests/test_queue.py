@@ -8,7 +8,8 @@ import procrastinate
 import psycopg
 import pytest
 
-from atende.db.session import Caller
+from atende.db.session import Caller, Database
+from atende.dependencies import job_dependencies
 from atende.queue import create_queue_app, defer_job
 from atende.services import Services
 
@@ -25,14 +26,14 @@ def job_notes(database_url: str) -> None:
 
 @blueprint.task(name="record", pass_context=True)
 async def record(context: procrastinate.JobContext, note: str) -> None:
-    services: Services = context.additional_context["services"]
-    async with services.database.transaction(Caller.service()) as conn:
+    database = job_dependencies(context).get(Database)
+    async with database.transaction(Caller.service()) as conn:
         await conn.execute("insert into job_notes (note) values (%s)", [note])
 
 
 async def _job_count(services: Services) -> int:
     # The queue's tables belong to the connecting role, not to any API role.
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         row = await (
             await conn.execute("select count(*) as n from procrastinate.procrastinate_jobs")
         ).fetchone()
@@ -46,12 +47,14 @@ async def test_a_job_deferred_in_a_transaction_runs_in_the_worker(services: Serv
         job_id = await defer_job(conn, "tests:record", {"note": "made by a job"})
     assert job_id is not None
 
-    async with app.open_async(services.pool):
+    async with app.open_async(services.database.pool):
         await app.run_worker_async(
-            wait=False, additional_context={"services": services}, install_signal_handlers=False
+            wait=False,
+            additional_context={"dependencies": services.dependencies},
+            install_signal_handlers=False,
         )
 
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         row = await (await conn.execute("select note from job_notes")).fetchone()
         job = await (
             await conn.execute("select status::text from procrastinate.procrastinate_jobs")
@@ -85,7 +88,7 @@ async def test_queueing_lock_keeps_one_waiting_job_and_slides_its_schedule(
             scheduled_at=later,
             reschedule=True,
         )
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         rows = await (
             await conn.execute("select id, scheduled_at from procrastinate.procrastinate_jobs")
         ).fetchall()

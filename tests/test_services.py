@@ -49,6 +49,6 @@ async def test_a_worker_keeps_no_idle_connection_for_the_team(settings: Settings
     async with services_module.open_services(
         settings, name="atende-test-worker", serves_team=False
     ) as services:
-        assert services.pool.get_stats()["pool_size"] == 0
+        assert services.database.pool.get_stats()["pool_size"] == 0
         row = await services.database.fetch_one(Caller.service(), "select current_user as r")
         assert row == {"r": "service_role"}

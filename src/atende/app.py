@@ -16,14 +16,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from atende.channels.webhooks import webhook_endpoints, webhook_routes
+from atende.api.schema import build_schema
+from atende.api.view import AtendeGraphQL
 from atende.config import Settings
 from atende.conversations.events import EventHub
 from atende.db.migrations import discover_migrations
-from atende.api.schema import build_schema
-from atende.api.view import AtendeGraphQL
 from atende.http import BodySizeLimitMiddleware
 from atende.services import Services, database_url, open_services
+from atende.transports.twilio.transport import TwilioTransport
+from atende.transports.twilio.webhooks import webhook_routes
 
 logger = logging.getLogger("atende.app")
 
@@ -32,22 +33,30 @@ def create_app(settings: Settings) -> Starlette:
     """The API process's ASGI app. Nothing is opened until the lifespan starts."""
     expected_migrations = {migration.version for migration in discover_migrations()}
     schema = build_schema(introspection=settings.introspection)
+    # Bound now, opened in the lifespan: its webhook endpoints are routes of this app.
+    transport = TwilioTransport(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(settings, name="atende-api") as services:
-            app.state.services = services
+        async with open_services(settings, name="atende-api", transport=transport) as services:
             # One LISTEN connection per process feeds every subscription (realtime).
-            events = EventHub(database_url(settings))
-            app.state.events = events
-            await events.start()
+            services.events = EventHub(database_url(settings))
+            await services.events.start()
+            app.state.services = services
             try:
                 yield
             finally:
-                await events.stop()
+                await services.events.stop()
+
+    def opened_services() -> Services:
+        services: Services | None = getattr(app.state, "services", None)
+        if services is None:
+            raise RuntimeError("the API's services are not open")
+        return services
 
     graphql_app = AtendeGraphQL(
         schema=schema,
+        services=opened_services,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
         allowed_origins=settings.cors_origins,
@@ -57,23 +66,20 @@ def create_app(settings: Settings) -> Starlette:
         return PlainTextResponse("ok")
 
     async def readyz(request: Request) -> Response:
-        services: Services | None = getattr(request.app.state, "services", None)
+        services: Services | None = getattr(app.state, "services", None)
         if services is None:
             return _not_ready("starting")
         try:
-            async with services.pool.connection(timeout=2.0) as conn:
-                rows = await (
-                    await conn.execute("select version from supabase_migrations.schema_migrations")
-                ).fetchall()
+            applied = await services.database.applied_migrations(timeout=2.0)
         except (psycopg.Error, TimeoutError, OSError) as error:
             logger.warning("readiness check: database unavailable: %s", type(error).__name__)
             return _not_ready("database unavailable")
-        missing = sorted(expected_migrations - {str(row["version"]) for row in rows})
+        missing = sorted(expected_migrations - applied)
         if missing:
             return _not_ready("migrations pending", pending=missing)
         return JSONResponse({"status": "ready"})
 
-    webhooks = webhook_endpoints(settings)
+    webhooks = dict(transport.endpoints())
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -90,7 +96,8 @@ def create_app(settings: Settings) -> Starlette:
             allow_headers=["authorization", "content-type"],
         ),
     ]
-    return AtendeApp(routes=routes, middleware=middleware, lifespan=lifespan, fast_paths=webhooks)
+    app = AtendeApp(routes=routes, middleware=middleware, lifespan=lifespan, fast_paths=webhooks)
+    return app
 
 
 class AtendeApp(Starlette):

@@ -220,7 +220,7 @@ def worker(concurrency: int | None) -> None:
 @reports_errors
 def simulator(host: str, port: int, callback_delay: float) -> None:
     """Run the Twilio simulator (point TWILIO_API_BASE_URL at it)."""
-    from atende.channels.simulator import run_simulator
+    from atende.devtools.twilio_simulator import run_simulator
 
     configure_logging(load_settings())
     run_simulator(host=host, port=port, callback_delay_seconds=callback_delay)
@@ -263,7 +263,7 @@ def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
     first) and reads the replies from the Twilio simulator.
     """
     from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
-    from atende.channels.simulate import (
+    from atende.devtools.simulate import (
         DEFAULT_SIMULATOR_URL,
         find_channel,
         simulate_customer,
@@ -339,7 +339,7 @@ def demo_model(host: str, port: int) -> None:
     """Run the offline demo model: an OpenAI-compatible stand-in for demos without a key."""
     import uvicorn
 
-    from atende.ai.demo_model import create_demo_model_app
+    from atende.devtools.demo_model import create_demo_model_app
 
     configure_logging(load_settings())
     uvicorn.run(create_demo_model_app(), host=host, port=port, log_config=None, access_log=False)

@@ -20,11 +20,11 @@ from types import FrameType
 
 import click
 
-from atende.ai.demo_model import DEMO_MODEL_PORT, demo_model_environment, uses_demo_model
 from atende.config import Settings
 from atende.db.migrations import apply_migrations
 from atende.db.seed import load_seed
-from atende.demo import (
+from atende.devtools.demo_model import DEMO_MODEL_PORT, demo_model_environment, uses_demo_model
+from atende.devtools.demo_workspace import (
     DEMO_CHANNEL_NUMBER,
     DEMO_CUSTOMER_NUMBER,
     DEMO_EMAIL,

@@ -1,8 +1,10 @@
-"""What a process needs to do its work, built once from settings and opened in its lifespan.
+"""The composition root: what a process opens once, from settings, in its lifespan.
 
-The API and the worker open the same ``Services``; request handlers and jobs receive it
-explicitly (Starlette's ``app.state``, Procrastinate's ``additional_context``), never
-through globals.
+Only the process entry points (``app``, ``worker``, ``cli``, ``devserver``), the API
+assembly and the dev tools import this module. Domains never do: each domain object
+receives just the collaborators it uses, either from here in its constructor or, for
+GraphQL resolvers and jobs, by type from ``Services.dependencies`` (see
+docs/architecture.md, "Narrow collaborators").
 """
 
 from __future__ import annotations
@@ -11,36 +13,63 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
+from atende.channels.crypto import TokenCipher
+from atende.channels.transport import MessagingTransport
 from atende.config import Settings
+from atende.conversations.events import EventHub
 from atende.db.embedded import EmbeddedPostgres
-from atende.db.pool import Pool, create_pool, open_pool
+from atende.db.pool import create_pool, open_pool
 from atende.db.session import SERVICE, Database, caller_settings
+from atende.dependencies import Dependencies
 from atende.identity.provider import IdentityProvider
 from atende.identity.providers import open_identity_provider
+from atende.identity.service import IdentityService
 from atende.identity.tokens import TokenService
 
 if TYPE_CHECKING:  # openai and twilio are slow to import; `atende --help` need not pay
     from atende.ai.client import ModelClient
-    from atende.channels.directory import ChannelDirectory
-    from atende.channels.service import TwilioService
+    from atende.transports.twilio.transport import TwilioTransport
 
 
 @dataclass
 class Services:
     settings: Settings
-    pool: Pool
+    #: The one door to the database, for requests, jobs and health checks alike.
     database: Database
     tokens: TokenService
     #: The model client (one per process; ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``).
     model: ModelClient
-    #: Twilio's Messages API for any channel's account (``TWILIO_API_BASE_URL``).
-    twilio: TwilioService
+    #: The messaging transport: Twilio's Messages API and webhooks (``TWILIO_API_BASE_URL``).
+    transport: TwilioTransport
     #: Where users and passwords live (``ATENDE_IDENTITY_PROVIDER``).
     identity_provider: IdentityProvider
-    #: Channels for webhooks (briefly cached) and the cipher of their auth tokens.
-    channels: ChannelDirectory
+    #: Registration, sessions, invitations and member changes.
+    identity: IdentityService
+    #: The cipher of channels' stored auth tokens (``ATENDE_SECRET_KEY``).
+    cipher: TokenCipher
+    #: The realtime hub, in processes that serve subscriptions (the API).
+    events: EventHub | None = None
+
+    @cached_property
+    def dependencies(self) -> Dependencies:
+        """What resolvers and jobs may ask for, by type."""
+        from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
+
+        provided: dict[type[Any], object] = {
+            Settings: self.settings,
+            Database: self.database,
+            TokenService: self.tokens,
+            ModelClient: self.model,
+            MessagingTransport: self.transport,
+            IdentityService: self.identity,
+            TokenCipher: self.cipher,
+        }
+        if self.events is not None:
+            provided[EventHub] = self.events
+        return Dependencies(provided)
 
 
 def database_url(settings: Settings) -> str:
@@ -66,10 +95,15 @@ def token_service(settings: Settings) -> TokenService:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, name: str = "atende", serves_team: bool = True
+    settings: Settings,
+    *,
+    name: str = "atende",
+    serves_team: bool = True,
+    transport: TwilioTransport | None = None,
 ) -> AsyncIterator[Services]:
     """``serves_team``: whether this process answers the team's API. A worker does not: its
-    jobs run on the service pool, so it keeps no idle connection in the team's pool."""
+    jobs run on the service pool, so it keeps no idle connection in the team's pool.
+    ``transport``: the one whose endpoints the app already routes (a new one otherwise)."""
     url = database_url(settings)
     pool = create_pool(
         url,
@@ -90,8 +124,7 @@ async def open_services(
         ),
     )
     from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
-    from atende.channels.directory import channel_directory  # noqa: PLC0415 - as above
-    from atende.channels.service import open_twilio_service  # noqa: PLC0415 - as above
+    from atende.transports.twilio.transport import TwilioTransport  # noqa: PLC0415 - as above
 
     # Whatever was opened is closed, in reverse order, however far the opening got and
     # whichever closing fails.
@@ -106,17 +139,25 @@ async def open_services(
         database = Database(
             pool, statement_timeout_ms=settings.statement_timeout_ms, service_pool=service_pool
         )
-        twilio = await opened.enter_async_context(open_twilio_service(settings))
+        transport = transport or TwilioTransport(settings)
+        await opened.enter_async_context(transport.open(database))
         identity_provider = await opened.enter_async_context(
             open_identity_provider(settings, database)
         )
+        tokens = token_service(settings)
         yield Services(
             settings=settings,
-            pool=pool,
             database=database,
-            tokens=token_service(settings),
+            tokens=tokens,
             model=model,
-            twilio=twilio,
+            transport=transport,
             identity_provider=identity_provider,
-            channels=channel_directory(settings, database),
+            identity=IdentityService(
+                database=database,
+                provider=identity_provider,
+                tokens=tokens,
+                refresh_token_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+                provider_timeout=settings.identity_provider_timeout_seconds,
+            ),
+            cipher=TokenCipher(settings.secret_key),
         )

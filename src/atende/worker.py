@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from atende.config import Settings
 from atende.db.pool import Pool, create_pool, first_line, open_pool
+from atende.dependencies import JOB_CONTEXT_KEY
 from atende.queue import app as queue_app
 from atende.services import database_url, open_services
 
@@ -82,7 +83,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
             worker = asyncio.create_task(
                 queue_app.run_worker_async(
                     concurrency=concurrency or settings.worker_concurrency,
-                    additional_context={"services": services},
+                    additional_context={JOB_CONTEXT_KEY: services.dependencies},
                     fetch_job_polling_interval=settings.worker_poll_interval_seconds,
                     install_signal_handlers=False,
                     shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,

@@ -14,7 +14,10 @@ import httpx
 import pytest
 
 from atende.ai.client import ModelClient
-from atende.ai.demo_model import (
+from atende.ai.models import AgentPrompt, ConversationTurn, TurnRole
+from atende.config import Settings
+from atende.devserver import companion_processes
+from atende.devtools.demo_model import (
     DEMO_LABEL,
     DEMO_MODEL_API_KEY,
     DEMO_MODEL_ID,
@@ -22,9 +25,6 @@ from atende.ai.demo_model import (
     create_demo_model_app,
     demo_reply_text,
 )
-from atende.ai.models import AgentPrompt, ConversationTurn, TurnRole
-from atende.config import Settings
-from atende.devserver import companion_processes
 from tests.conftest import free_port
 from tests.fakes.server import BackgroundServer
 

@@ -30,13 +30,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from atende.app import create_app
-from atende.channels.http import TwilioHttpClient
-from atende.channels.models import TwilioCredentials
-from atende.channels.service import TwilioService
-from atende.channels.signature import read_form
-from atende.channels.simulator import TwilioSimulator, create_simulator_app
 from atende.config import Settings
+from atende.devtools.twilio_simulator import TwilioSimulator, create_simulator_app
 from atende.services import Services, open_services
+from atende.transports.twilio.client import TwilioService
+from atende.transports.twilio.http import TwilioHttpClient
+from atende.transports.twilio.models import TwilioCredentials
+from atende.transports.twilio.signature import read_form
 from tests.channels.world import TestChannel, make_channel
 from tests.factories import Factory
 from tests.fakes.server import BackgroundServer

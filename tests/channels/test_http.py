@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from atende.channels.http import TwilioHttpClient, rewrite_twilio_url
-from atende.channels.models import TwilioCredentials
-from atende.channels.service import TwilioService
+from atende.transports.twilio.client import TwilioService
+from atende.transports.twilio.http import TwilioHttpClient, rewrite_twilio_url
+from atende.transports.twilio.models import TwilioCredentials
 from tests.channels.conftest import RunningSimulator
 
 MESSAGES = "/2010-04-01/Accounts/AC123/Messages.json"

@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from atende.channels.signature import SignatureAlgorithm, signature_headers
-from atende.channels.simulator import inbound_message_params, new_sid
-from atende.channels.webhooks import EMPTY_TWIML, INBOUND_PATH
 from atende.db.session import Caller
+from atende.devtools.twilio_simulator import inbound_message_params, new_sid
 from atende.services import Services
+from atende.transports.twilio.signature import SignatureAlgorithm, signature_headers
+from atende.transports.twilio.webhooks import EMPTY_TWIML, INBOUND_PATH
 from tests.channels.world import (
     PUBLIC_URL,
     TestChannel,
@@ -182,7 +182,7 @@ async def test_a_channel_disabled_after_a_delivery_refuses_the_next(
     # The API process caches channels briefly; a change made through the API forgets
     # it at once, one made behind its back (as here) within ATENDE_CHANNEL_CACHE_SECONDS.
     app_services: Services = client._transport.app.state.services  # type: ignore[attr-defined]
-    app_services.channels.forget(channel.id)
+    app_services.transport.forget_channel(channel.id)
 
     assert (await deliver(client, channel)).status_code == 403
     assert await message_count(services) == 1

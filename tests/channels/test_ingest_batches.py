@@ -8,7 +8,7 @@ import orjson
 import psycopg
 
 from atende.channels.ingest import GroupCommit, InboundMessage, queries
-from atende.channels.simulator import new_sid
+from atende.devtools.twilio_simulator import new_sid
 from atende.services import Services
 from tests.channels.world import TestChannel, fetch_all, fetch_one, random_phone
 
@@ -91,7 +91,7 @@ async def test_an_unavailable_database_fails_every_delivery_of_the_batch(
 ) -> None:
     assert services.database.service_pool is not None
     await services.database.service_pool.close()  # the platform's connections
-    await services.pool.close()
+    await services.database.pool.close()
     batcher = GroupCommit(services.database, INGEST, timeout=0.2)
     results = await asyncio.gather(
         *(batcher.submit(message(channel).as_item()) for _ in range(3)), return_exceptions=True

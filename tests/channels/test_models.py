@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from atende.channels.models import (
+from atende.transports.twilio.models import (
     Channel,
     TwilioInboundMessage,
     TwilioStatusCallback,

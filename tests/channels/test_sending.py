@@ -35,6 +35,7 @@ from tests.channels.world import (
     make_channel,
     open_conversation,
     queue_message,
+    sender_of,
 )
 from tests.factories import Factory
 
@@ -70,7 +71,7 @@ async def test_a_queued_message_is_sent_and_its_status_follows_the_callbacks(
     conversation = await open_conversation(sending_services, channel, phone_number=CUSTOMER)
     message_id = await queue_message(sending_services, conversation, "Olá! Como posso ajudar?")
 
-    result = await MessageSender(sending_services).send(message_id)
+    result = await sender_of(sending_services).send(message_id)
 
     assert isinstance(result, Sent)
     [sent] = sent_to(twilio_simulator, channel)
@@ -108,7 +109,7 @@ async def test_a_long_body_goes_as_ordered_parts_with_every_sid_recorded(
     conversation = await open_conversation(sending_services, channel, phone_number=CUSTOMER)
     message_id = await queue_message(sending_services, conversation, body)
 
-    result = await MessageSender(sending_services).send(message_id)
+    result = await sender_of(sending_services).send(message_id)
 
     assert isinstance(result, Sent)
     sent = sent_to(twilio_simulator, channel)
@@ -142,7 +143,7 @@ async def test_a_repeated_job_sends_nothing_more(
 ) -> None:
     conversation = await open_conversation(sending_services, channel, phone_number=CUSTOMER)
     message_id = await queue_message(sending_services, conversation)
-    sender = MessageSender(sending_services)
+    sender = sender_of(sending_services)
 
     first = await sender.send(message_id)
     again = await sender.send(message_id)
@@ -161,7 +162,7 @@ async def test_nothing_is_sent_to_a_contact_who_opted_out_after_queueing(
     async with sending_services.database.transaction(Caller.service()) as conn:
         await conn.execute("update public.contacts set opted_out_at = now()")
 
-    result = await MessageSender(sending_services).send(message_id)
+    result = await sender_of(sending_services).send(message_id)
 
     assert isinstance(result, ContactOptedOut)
     assert sent_to(twilio_simulator, channel) == []
@@ -183,7 +184,7 @@ async def test_free_text_after_the_window_closed_is_refused_before_twilio(
             "update public.conversations set last_inbound_at = now() - interval '25 hours'"
         )
 
-    result = await MessageSender(sending_services).send(message_id)
+    result = await sender_of(sending_services).send(message_id)
 
     assert isinstance(result, OutsideCustomerServiceWindow)
     assert sent_to(twilio_simulator, channel) == []
@@ -205,7 +206,7 @@ async def test_a_template_goes_outside_the_window_with_content_sid_and_variables
         metadata={"content_sid": content_sid, "content_variables": {"1": "Maria"}},
     )
 
-    result = await MessageSender(sending_services).send(message_id)
+    result = await sender_of(sending_services).send(message_id)
 
     assert isinstance(result, Sent)
     [sent] = sent_to(twilio_simulator, channel)
@@ -245,12 +246,12 @@ async def run_worker_until_idle(services: Services, rounds: int = 20) -> None:
     # The process's app on a connector of this test's own (an app keeps the first pool
     # it was opened with).
     with queue_app.replace_connector(procrastinate.PsycopgConnector()) as app:
-        async with app.open_async(services.pool):
+        async with app.open_async(services.database.pool):
             for _ in range(rounds):
                 await app.run_worker_async(
                     queues=["sends"],
                     wait=False,
-                    additional_context={"services": services},
+                    additional_context={"dependencies": services.dependencies},
                     install_signal_handlers=False,
                 )
                 waiting = await fetch_all(
@@ -293,7 +294,7 @@ async def test_twilio_unreachable_is_retried_then_failed_with_the_reason(
         channel = await make_channel(services, factory)
         conversation = await open_conversation(services, channel, phone_number=CUSTOMER)
         message_id = await queue_message(services, conversation)
-        sender = MessageSender(services)
+        sender = sender_of(services)
 
         results = [await sender.send(message_id) for _ in range(3)]
 
@@ -317,7 +318,7 @@ async def test_permanent_refusals_fail_the_message_with_twilios_code(
     conversation = await open_conversation(sending_services, channel, phone_number=CUSTOMER)
     message_id = await queue_message(sending_services, conversation)
 
-    result = await MessageSender(sending_services).send(message_id)
+    result = await sender_of(sending_services).send(message_id)
 
     assert isinstance(result, Failed)
     row = await message_row(sending_services, message_id)
@@ -336,10 +337,10 @@ async def test_no_answer_from_twilio_is_never_resent_and_the_callback_settles_it
     channel = await make_channel(sending_services, factory)
     conversation = await open_conversation(sending_services, channel, phone_number=CUSTOMER)
     message_id = await queue_message(sending_services, conversation)
-    sending_services.twilio.http_client.timeout = 0.3  # Twilio answers after 1 s
+    sending_services.transport.client.http_client.timeout = 0.3  # Twilio answers after 1 s
 
-    first = await MessageSender(sending_services).send(message_id)
-    again = await MessageSender(sending_services).send(message_id)
+    first = await sender_of(sending_services).send(message_id)
+    again = await sender_of(sending_services).send(message_id)
 
     assert isinstance(first, DeliveryUnknown)
     assert isinstance(again, DeliveryUnknown)
@@ -380,10 +381,10 @@ async def test_a_worker_killed_after_twilio_accepted_never_causes_a_resend(
 
     monkeypatch.setattr(MessageSender, "record_part", killed)
     with pytest.raises(WorkerKilled):
-        await MessageSender(sending_services).send(message_id)
+        await sender_of(sending_services).send(message_id)
     monkeypatch.undo()
     # Procrastinate retries the stalled job: the claim finds the message claimed.
-    retried = await MessageSender(sending_services).send(message_id)
+    retried = await sender_of(sending_services).send(message_id)
 
     assert isinstance(retried, DeliveryUnknown)
     assert len(sent_to(twilio_simulator, channel)) == 1
@@ -397,7 +398,7 @@ async def test_a_worker_killed_after_twilio_accepted_never_causes_a_resend(
 
 
 def test_retry_delays_double_up_to_the_cap(sending_services: Services) -> None:
-    sender = MessageSender(sending_services)
+    sender = sender_of(sending_services)
     delays = [sender.retry_delay(attempt) for attempt in range(1, 6)]
     assert delays == [0.01, 0.02, 0.04, 0.05, 0.05]
     assert sending.MAX_PART_LENGTH == 1600

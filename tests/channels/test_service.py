@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
-from atende.channels import errors
-from atende.channels.http import TwilioHttpClient
-from atende.channels.models import MessageStatus, TwilioCredentials, TwilioMessageResult
-from atende.channels.service import TwilioService
-from atende.channels.simulator import TwilioSimulator, create_simulator_app
+from atende.devtools.twilio_simulator import TwilioSimulator, create_simulator_app
+from atende.transports.twilio import errors
+from atende.transports.twilio.client import TwilioService
+from atende.transports.twilio.http import TwilioHttpClient
+from atende.transports.twilio.models import MessageStatus, TwilioCredentials, TwilioMessageResult
 from tests.channels.conftest import RunningSimulator, eventually
 from tests.fakes.server import BackgroundServer
 

@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from atende.channels.signature import (
+from atende.transports.twilio.signature import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
     InvalidWebhookSignature,

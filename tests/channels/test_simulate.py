@@ -7,12 +7,12 @@ import asyncio
 import pytest
 from click.testing import CliRunner
 
-from atende.channels.sending import MessageSender, Sent
+from atende.channels.sending import Sent
 from atende.cli import main
 from atende.config import Settings
 from atende.services import Services
 from tests.channels.conftest import RunningSimulator
-from tests.channels.world import fetch_all, make_channel, queue_message
+from tests.channels.world import fetch_all, make_channel, queue_message, sender_of
 from tests.factories import Factory
 
 CUSTOMER = "+5521987651234"
@@ -24,7 +24,7 @@ async def reply_when_the_message_arrives(services: Services, text: str) -> None:
         rows = await fetch_all(services, "select conversation_id from messages")
         if rows:
             message_id = await queue_message(services, rows[0]["conversation_id"], text)
-            assert isinstance(await MessageSender(services).send(message_id), Sent)
+            assert isinstance(await sender_of(services).send(message_id), Sent)
             return
         await asyncio.sleep(0.05)
     pytest.fail("the simulated message never arrived")

@@ -8,26 +8,26 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from atende.channels import errors
-from atende.channels.models import (
-    MessageStatus,
-    TwilioCredentials,
-    TwilioInboundMessage,
-    TwilioStatusCallback,
-)
-from atende.channels.service import TwilioService
-from atende.channels.signature import (
-    SIGNATURE_HEADER,
-    is_valid_webhook,
-    verify_webhook_signature,
-)
-from atende.channels.simulator import (
+from atende.devtools.twilio_simulator import (
     MAX_FAULTS,
     FaultSpec,
     SimulatedMessage,
     SimulatorState,
     inbound_message_params,
     post_inbound_message,
+)
+from atende.transports.twilio import errors
+from atende.transports.twilio.client import TwilioService
+from atende.transports.twilio.models import (
+    MessageStatus,
+    TwilioCredentials,
+    TwilioInboundMessage,
+    TwilioStatusCallback,
+)
+from atende.transports.twilio.signature import (
+    SIGNATURE_HEADER,
+    is_valid_webhook,
+    verify_webhook_signature,
 )
 from tests.channels.conftest import RunningSimulator, WebhookReceiver, eventually
 

@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from atende.channels.signature import signature_headers
-from atende.channels.simulator import new_sid
-from atende.channels.webhooks import STATUS_PATH
 from atende.db.session import Caller
+from atende.devtools.twilio_simulator import new_sid
 from atende.services import Services
+from atende.transports.twilio.signature import signature_headers
+from atende.transports.twilio.webhooks import STATUS_PATH
 from tests.channels.world import (
     PUBLIC_URL,
     TestChannel,

@@ -16,19 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atende.app import create_app
-from atende.channels import webhooks
 from atende.channels.crypto import TokenCipher
-from atende.channels.signature import SignatureAlgorithm, parse_form, signature_headers
-from atende.channels.simulator import inbound_message_params, new_sid
-from atende.channels.webhooks import (
+from atende.config import Settings
+from atende.db.embedded import EmbeddedPostgres
+from atende.devtools.twilio_simulator import inbound_message_params, new_sid
+from atende.transports.twilio import webhooks
+from atende.transports.twilio.signature import SignatureAlgorithm, parse_form, signature_headers
+from atende.transports.twilio.webhooks import (
     INBOUND_PATH,
     STATUS_PATH,
     WebhookRefused,
     first_values,
     parse_inbound,
 )
-from atende.config import Settings
-from atende.db.embedded import EmbeddedPostgres
 from tests.channels.world import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, TestChannel, deliver
 from tests.fakes.server import BackgroundServer
 
@@ -75,7 +75,7 @@ form_pairs = st.lists(
 
 def parse_outcome(pairs: list[tuple[str, str]]) -> tuple[int, str]:
     try:
-        message = parse_inbound(pairs)
+        message = parse_inbound(first_values(pairs))
     except WebhookRefused as refused:
         return refused.status, refused.reason
     return 200, message.customer_phone_number

@@ -10,16 +10,16 @@ import time
 
 import httpx
 
-from atende.channels.service import TwilioService
 from atende.config import Settings
 from atende.devserver import TWILIO_SIMULATOR_PORT, companion_processes
 from atende.services import Services
+from atende.transports.twilio.client import TwilioService
 from tests.conftest import free_port
 
 
 async def test_services_open_a_twilio_service(services: Services) -> None:
-    assert isinstance(services.twilio, TwilioService)
-    assert services.twilio.http_client.base_url == services.settings.twilio_api_base_url
+    assert isinstance(services.transport.client, TwilioService)
+    assert services.transport.client.http_client.base_url == services.settings.twilio_api_base_url
 
 
 def test_make_dev_runs_the_simulator_when_no_twilio_base_url_is_set() -> None:

@@ -13,12 +13,18 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from atende.channels.sending import AlreadySent, MessageSender, NothingToSend
+from atende.channels.sending import AlreadySent, NothingToSend
 from atende.config import Settings
 from atende.services import Services
 from tests.channels.conftest import RunningSimulator
 from tests.channels.test_sending import add_fault, message_row, sent_to
-from tests.channels.world import fetch_all, make_channel, open_conversation, queue_message
+from tests.channels.world import (
+    fetch_all,
+    make_channel,
+    open_conversation,
+    queue_message,
+    sender_of,
+)
 from tests.factories import Factory
 
 CUSTOMER = "+5521987654321"
@@ -94,6 +100,6 @@ async def test_sigkill_between_twilio_accepting_and_the_update_never_resends(
     assert jobs == [{"status": "doing"}]  # stalled: its worker is gone
 
     # The stalled job's retry runs the same send again: nothing goes to Twilio.
-    retried = await MessageSender(sending_services).send(message_id)
+    retried = await sender_of(sending_services).send(message_id)
     assert isinstance(retried, AlreadySent | NothingToSend)
     assert len(sent_to(twilio_simulator, channel)) == 1

@@ -11,11 +11,12 @@ import httpx
 from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 
-from atende.channels.models import TwilioCredentials
-from atende.channels.simulator import InboundDelivery, new_sid, post_inbound_message
-from atende.channels.webhooks import INBOUND_PATH
+from atende.channels.sending import MessageSender
 from atende.db.session import Caller
+from atende.devtools.twilio_simulator import InboundDelivery, new_sid, post_inbound_message
 from atende.services import Services
+from atende.transports.twilio.models import TwilioCredentials
+from atende.transports.twilio.webhooks import INBOUND_PATH
 from tests.factories import Factory, TestOrganization
 
 ACCOUNT_SID = "AC" + "0" * 32
@@ -76,7 +77,7 @@ async def make_channel(
                     kind,
                     phone_number,
                     account_sid,
-                    services.channels.cipher.encrypt(auth_token),
+                    services.cipher.encrypt(auth_token),
                     enabled,
                 ],
             )
@@ -112,7 +113,7 @@ async def deliver(
 
 async def fetch_all(services: Services, sql: str, params: Any = None) -> list[dict[str, Any]]:
     """Rows as the platform sees them (procrastinate tables included)."""
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         return list(await (await conn.execute(sql, params)).fetchall())
 
 
@@ -171,3 +172,8 @@ async def queue_message(
         ).fetchone()
     assert row is not None
     return uuid.UUID(str(row["id"]))
+
+
+def sender_of(services: Services) -> MessageSender:
+    """The sender a worker's send job makes, from the test's services."""
+    return MessageSender(services.database, services.transport, services.settings)

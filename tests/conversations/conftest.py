@@ -105,7 +105,7 @@ class Worker:
             queue_app.run_worker_async(
                 queues=self.queues,
                 concurrency=4,
-                additional_context={"services": self.services},
+                additional_context={"dependencies": self.services.dependencies},
                 fetch_job_polling_interval=self.services.settings.worker_poll_interval_seconds,
                 install_signal_handlers=False,
                 shutdown_graceful_timeout=2.0,
@@ -153,7 +153,7 @@ async def open_queue_app(services: Services) -> AsyncIterator[procrastinate.App]
     """The product's queue app on this test's pool (a fresh connector per test: an app
     keeps the first pool it was opened with)."""
     with queue_app.replace_connector(procrastinate.PsycopgConnector()) as app:
-        async with app.open_async(services.pool):
+        async with app.open_async(services.database.pool):
             yield app
 
 
@@ -190,7 +190,7 @@ class Inspector:
         self.services = services
 
     async def rows(self, query: str, *params: object) -> list[dict[str, Any]]:
-        async with self.services.pool.connection() as conn:
+        async with self.services.database.pool.connection() as conn:
             return await (await conn.execute(query, list(params))).fetchall()  # type: ignore[arg-type]
 
     async def runs(self, conversation_id: UUID) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from atende.ai.demo_model import DEMO_LABEL, create_demo_model_app, demo_model_environment
 from atende.config import Environment, Settings
+from atende.devtools.demo_model import DEMO_LABEL, create_demo_model_app, demo_model_environment
 from tests.conversations.conftest import Inspector, Shop, Worker
 from tests.factories import ReplyFactory
 from tests.fakes.server import BackgroundServer

@@ -203,7 +203,7 @@ async def test_finished_jobs_older_than_the_retention_are_deleted(
     services: Services, jobs_tasks: ConversationTasks, inspect: Inspector
 ) -> None:
     async def job(note: str, end: str | None, age: str) -> int:
-        async with services.pool.connection() as conn:
+        async with services.database.pool.connection() as conn:
             row = await (
                 await conn.execute(
                     "select private.defer_job('tests:noop', jsonb_build_object('note', %s::text))"
@@ -241,7 +241,7 @@ async def test_finished_jobs_older_than_the_retention_are_deleted(
 
 
 async def _dead_worker(services: Services) -> int:
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         row = await (
             await conn.execute(
                 "insert into procrastinate.procrastinate_workers (last_heartbeat)"
@@ -254,7 +254,7 @@ async def _dead_worker(services: Services) -> int:
 
 async def _take(services: Services, job_id: int, worker_id: int, attempts: int = 0) -> None:
     """Mark a job as taken by a worker, as fetching it would."""
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         await conn.execute(
             "update procrastinate.procrastinate_jobs"
             " set status = 'doing', worker_id = %s, attempts = %s where id = %s",
@@ -277,7 +277,7 @@ async def test_jobs_of_a_dead_worker_are_retried_and_then_answered(
     # A job of a live worker is left alone.
     live = await replies.inbound(shop.channel, "oi", from_number="+5511900000009")
     assert live.reply_job_id is not None
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         row = await (
             await conn.execute(
                 "insert into procrastinate.procrastinate_workers default values returning id"
@@ -364,7 +364,7 @@ async def test_a_customer_left_without_a_reply_job_gets_one(
     answered = await replies.inbound(shop.channel, "oi", from_number="+5511900000002")
     waiting = await replies.inbound(shop.channel, "oi", from_number="+5511900000003")
     team = await replies.inbound(shop.channel, "oi", from_number="+5511900000004")
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         # The first one's job failed for good (say, the database dropped mid-fallback);
         # the second was answered; the third still has its job waiting.
         await conn.execute(
@@ -402,7 +402,7 @@ async def test_a_recent_message_is_left_to_its_own_job(
     shop: Shop, replies: ReplyFactory, services: Services, tasks: ConversationTasks
 ) -> None:
     ingested = await replies.inbound(shop.channel, "oi")
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         await conn.execute(
             "delete from procrastinate.procrastinate_jobs where id = %s", [ingested.reply_job_id]
         )

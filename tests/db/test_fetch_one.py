@@ -28,7 +28,7 @@ async def test_nothing_leaks_to_the_next_use_of_the_connection(services: Service
     await services.database.fetch_one(Caller.anonymous(), "select 1 as one")
     with pytest.raises(psycopg.errors.DivisionByZero):
         await services.database.fetch_one(Caller.service(), "select 1 / 0 as boom")
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         assert not conn.autocommit
         row = await (await conn.execute("select current_user as role")).fetchone()
     assert row is not None

@@ -30,7 +30,7 @@ async def test_role_and_claims_do_not_outlive_the_transaction(
     user = await factory.user()
     async with services.database.transaction(Caller.user(user.claims)):
         pass
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         row = await (
             await conn.execute(
                 "select current_user = session_user as reset,"

@@ -39,10 +39,10 @@ import psycopg
 from psycopg.rows import dict_row
 
 from atende.channels.crypto import TokenCipher
-from atende.channels.signature import signature_headers
-from atende.channels.simulator import inbound_message_params, new_sid
 from atende.db.embedded import SUPERUSER, EmbeddedPostgres
+from atende.devtools.twilio_simulator import inbound_message_params, new_sid
 from atende.identity.tokens import TokenService
+from atende.transports.twilio.signature import signature_headers
 
 T = TypeVar("T")
 

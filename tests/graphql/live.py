@@ -43,7 +43,7 @@ class LiveServer:
 
     @property
     def events(self) -> EventHub:
-        hub: EventHub = self.app.state.events
+        hub: EventHub = self.app.state.services.events
         return hub
 
     async def wait_for_subscribers(self, count: int) -> None:
@@ -58,7 +58,7 @@ class LiveServer:
         before it hands its connection back: the two are moments apart)."""
         stats: dict[str, int] = {}
         for _ in range(int(RECEIVE_TIMEOUT / 0.02)):
-            stats = self.app.state.services.pool.get_stats()
+            stats = self.app.state.services.database.pool.get_stats()
             if stats.get("pool_available", 0) == stats.get("pool_size", 0):
                 return
             await asyncio.sleep(0.02)
@@ -83,7 +83,7 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         if task.done():
             task.result()
         async with asyncio.timeout(STARTUP_TIMEOUT):
-            await app.state.events.listening.wait()
+            await app.state.services.events.listening.wait()
         yield LiveServer(app=app, port=port)
     finally:
         server.should_exit = True

@@ -10,10 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from atende.db.session import Caller
-from atende.graphql.context import Context
 from atende.api.execution import AtendeExecutionContext
 from atende.api.schema import build_schema
+from atende.db.session import Caller
+from atende.graphql.context import Context
 from atende.services import Services
 from tests.factories import Factory
 
@@ -59,7 +59,8 @@ async def test_fast_and_general_executors_agree(services: Services, factory: Fac
     async def run(executor: type[Any]) -> tuple[Any, list[Any]]:
         schema.execution_context_class = executor
         context = Context(
-            services=services,
+            database=services.database,
+            dependencies=services.dependencies,
             request=request,
             caller=Caller.user(organization.owner.claims),
         )
@@ -110,7 +111,8 @@ async def test_an_operation_leaves_no_garbage_for_the_cycle_collector(
     await factory.messaging.message(await factory.messaging.conversation(organization))
     schema = build_schema()
     context = Context(
-        services=services,
+        database=services.database,
+        dependencies=services.dependencies,
         request=Request({"type": "http", "app": None, "headers": []}),
         caller=Caller.user(organization.owner.claims),
     )

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from hypothesis_graphql import mutations, nodes, queries
 from starlette.testclient import TestClient
 
+from atende.api.schema import export_sdl
 from atende.app import create_app
 from atende.config import Settings
-from atende.api.schema import export_sdl
 from atende.services import token_service
 
 DATETIMES = st.sampled_from(

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from atende.api.limits import nesting_depth
 from atende.app import create_app
 from atende.config import Settings
 from atende.conversations import service
-from atende.api.limits import nesting_depth
 from tests.factories import Factory
 from tests.graphql.client import error_codes, graphql
 

@@ -21,7 +21,7 @@ class IdentityRows:
 
 
 async def identity_rows(services: Services) -> IdentityRows:
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         row = await (
             await conn.execute(
                 "select (select count(*) from public.organizations) as organizations,"

@@ -18,7 +18,6 @@ from starlette.applications import Starlette
 
 from atende.config import IdentityProviderName, Settings
 from atende.identity.models import NewUser
-from atende.identity.service import IdentityService
 from atende.services import Services
 from tests.identity.conftest import PROVIDERS, settings_for
 from tests.identity.faults import CreateFault, FaultyProvider, age_pending_users, make_inserts_fail
@@ -38,10 +37,10 @@ def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
 async def provider(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[FaultyProvider]:
     """The running app's identity provider, wrapped to fail on demand."""
     services: Services = app.state.services
-    faulty = FaultyProvider(services.identity_provider)
-    services.identity_provider = faulty
+    faulty = FaultyProvider(services.identity.provider)
+    services.identity.provider = faulty
     yield faulty
-    services.identity_provider = faulty.inner
+    services.identity.provider = faulty.inner
 
 
 def nothing_but_abandoned_reservations(rows: IdentityRows) -> bool:
@@ -57,7 +56,7 @@ async def attempt_registration(client: httpx.AsyncClient) -> str:
 
 
 async def upkeep(services: Services) -> int:
-    return await IdentityService.from_services(services).delete_abandoned_users()
+    return await services.identity.delete_abandoned_users()
 
 
 @pytest.mark.parametrize("fault", [CreateFault.RAISE_BEFORE, CreateFault.RAISE_AFTER])
@@ -137,7 +136,7 @@ async def test_a_process_that_dies_mid_registration_leaves_nothing_for_long(
 ) -> None:
     """The reservation is the saga's memory: even with no compensation at all (the process
     died after the provider created the user), the upkeep job removes the user."""
-    service = IdentityService.from_services(services)
+    service = services.identity
     user_id = await service._reserve_user("dona.maria@example.com", "registration")
     await service.provider.create_user(
         NewUser(

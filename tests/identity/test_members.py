@@ -99,10 +99,10 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture
 async def provider(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[FaultyProvider]:
     services: Services = app.state.services
-    faulty = FaultyProvider(services.identity_provider)
-    services.identity_provider = faulty
+    faulty = FaultyProvider(services.identity.provider)
+    services.identity.provider = faulty
     yield faulty
-    services.identity_provider = faulty.inner
+    services.identity.provider = faulty.inner
 
 
 # -- Inviting and accepting -------------------------------------------------------------

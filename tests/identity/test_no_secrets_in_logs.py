@@ -45,10 +45,10 @@ def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
 @pytest.fixture
 async def provider(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[FaultyProvider]:
     services: Services = app.state.services
-    faulty = FaultyProvider(services.identity_provider)
-    services.identity_provider = faulty
+    faulty = FaultyProvider(services.identity.provider)
+    services.identity.provider = faulty
     yield faulty
-    services.identity_provider = faulty.inner
+    services.identity.provider = faulty.inner
 
 
 async def test_flows_log_no_password_and_no_token(

@@ -45,7 +45,7 @@ async def test_the_owner_password_is_stored_as_supabase_auth_stores_it(
 ) -> None:
     result = await register(client)
 
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         row = await (
             await conn.execute(
                 "select email, encrypted_password, email_confirmed_at is not null as confirmed,"

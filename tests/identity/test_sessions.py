@@ -121,7 +121,7 @@ async def test_refresh_tokens_are_stored_only_as_digests(
 ) -> None:
     session = (await register(client))["session"]
 
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         rows = await (
             await conn.execute("select token_hash from private.refresh_tokens")
         ).fetchall()

@@ -94,7 +94,7 @@ async def test_deleting_is_idempotent_and_setting_a_password_confirms_the_email(
 
     signed_in = await provider.verify_password("convidada@example.com", "escolhida-123")
     assert signed_in is not None
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         row = await (
             await conn.execute(
                 "select email_confirmed_at is not null as confirmed from auth.users where id = %s",

@@ -7,7 +7,6 @@ from pydantic import SecretStr
 
 from atende.db.session import Caller
 from atende.identity.models import NewUser
-from atende.identity.service import IdentityService
 from atende.queue import app as queue_app
 from atende.queue import defer_job
 from atende.services import Services
@@ -30,7 +29,7 @@ def test_the_upkeep_job_is_scheduled() -> None:
 async def test_the_worker_deletes_abandoned_users_and_purges_dead_sessions(
     services: Services, database_url: str
 ) -> None:
-    identity = IdentityService.from_services(services)
+    identity = services.identity
     user_id = await identity._reserve_user("dona.maria@example.com", "registration")
     await services.identity_provider.create_user(
         NewUser(
@@ -52,12 +51,14 @@ async def test_the_worker_deletes_abandoned_users_and_purges_dead_sessions(
 
     async with services.database.transaction(Caller.service()) as conn:
         await defer_job(conn, "identity:upkeep", {"timestamp": 0})
-    async with queue_app.open_async(services.pool):
+    async with queue_app.open_async(services.database.pool):
         await queue_app.run_worker_async(
-            wait=False, additional_context={"services": services}, install_signal_handlers=False
+            wait=False,
+            additional_context={"dependencies": services.dependencies},
+            install_signal_handlers=False,
         )
 
-    async with services.pool.connection() as conn:
+    async with services.database.pool.connection() as conn:
         job = await (
             await conn.execute("select status::text from procrastinate.procrastinate_jobs")
         ).fetchone()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -21,7 +22,7 @@ from strawberry.types.unset import UnsetType
 
 from atende.db.session import Caller
 from atende.graphql.context import Context
-from atende.identity.tokens import InvalidAccessToken
+from atende.identity.tokens import InvalidAccessToken, TokenService
 from atende.services import Services
 
 
@@ -66,8 +67,10 @@ class AtendeGraphQL(GraphQL[Context, None]):
     #: Tokens this process verified lately (see ``VerifiedTokens``).
     verified_tokens: VerifiedTokens
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, services: Callable[[], Services], **kwargs: Any) -> None:
+        """``services``: the process's services, once its lifespan opened them."""
         super().__init__(*args, **kwargs)
+        self.services = services
         self.verified_tokens = VerifiedTokens()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -112,12 +115,16 @@ class AtendeGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        # The lifespan put the process's services on the app state.
-        services: Services = request.app.state.services
-        context = Context(services=services, request=request)
+        services = self.services()
+        context = Context(
+            database=services.database, dependencies=services.dependencies, request=request
+        )
         if isinstance(request, Request):
             await authenticate(
-                context, bearer_token(request.headers.get("authorization")), self.verified_tokens
+                context,
+                services.tokens,
+                bearer_token(request.headers.get("authorization")),
+                self.verified_tokens,
             )
         return context
 
@@ -125,7 +132,9 @@ class AtendeGraphQL(GraphQL[Context, None]):
         # Apollo-style clients put the header in the connection_init payload.
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
-        await authenticate(context, bearer_token(header), self.verified_tokens)
+        await authenticate(
+            context, self.services().tokens, bearer_token(header), self.verified_tokens
+        )
         if context.authentication_failed:
             raise ConnectionRejectionError({"reason": "invalid access token"})
         return await super().on_ws_connect(context)
@@ -161,7 +170,10 @@ class VerifiedTokens:
 
 
 async def authenticate(
-    context: Context, token: str | None, verified: VerifiedTokens | None = None
+    context: Context,
+    tokens: TokenService,
+    token: str | None,
+    verified: VerifiedTokens | None = None,
 ) -> None:
     """Set the context's caller from a bearer token: a user, or anonymous."""
     if token is None:
@@ -170,7 +182,7 @@ async def authenticate(
     claims = verified.get(token) if verified is not None else None
     if claims is None:
         try:
-            verified_claims = await context.services.tokens.verify(token)
+            verified_claims = await tokens.verify(token)
         except InvalidAccessToken:
             context.caller = Caller.anonymous()
             context.authentication_failed = True

@@ -1,4 +1,4 @@
-"""Sending a queued message through Twilio, at most once.
+"""Sending a queued message through the channel's transport (Twilio today), at most once.
 
 The pipeline (``MessageSender.send``), one message at a time:
 
@@ -39,16 +39,18 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from atende.channels.crypto import TokenDecryptionFailed
-from atende.channels.errors import TwilioError
-from atende.channels.models import WHATSAPP_PREFIX, TwilioCredentials
-from atende.channels.webhooks import STATUS_PATH
+from atende.channels.transport import (
+    ChannelAccount,
+    MessagingTransport,
+    OutboundPart,
+    TransportError,
+)
+from atende.config import Settings
 from atende.db.queries import load_queries
-from atende.db.session import Caller
-from atende.services import Services
+from atende.db.session import Caller, Database
 
 logger = logging.getLogger("atende.channels.sending")
 queries = load_queries("channels")
@@ -200,9 +202,9 @@ class ClaimedMessage:
     media: list[dict[str, Any]]
     metadata: dict[str, Any]
     attempts: int
+    #: The contact's phone number (E.164).
     to: str
-    from_: str
-    credentials: TwilioCredentials
+    account: ChannelAccount
     sent_parts: frozenset[int] = field(default_factory=frozenset)
 
     @property
@@ -224,19 +226,9 @@ class ClaimedMessage:
         return list(split_body(self.body))
 
 
-def twilio_address(kind: str, phone_number: str) -> str:
-    return f"{WHATSAPP_PREFIX}{phone_number}" if kind == "whatsapp" else phone_number
-
-
-def status_callback_url(public_url: str, message_id: UUID, part: int, parts: int) -> str:
-    """Where Twilio reports a part's status; the query names it, so the callback can
-    settle a message whose sid was never recorded (a worker died after sending)."""
-    query = urlencode({"message_id": str(message_id), "part": part, "parts": parts})
-    return f"{public_url}{STATUS_PATH}?{query}"
-
-
-def error_code_of(error: TwilioError) -> str:
-    """Twilio's code when it gave one, else what happened (``http_503``, ``unreachable``)."""
+def error_code_of(error: TransportError) -> str:
+    """The transport's code when it gave one, else what happened (``http_503``,
+    ``unreachable``)."""
     if error.code is not None:
         return str(error.code)
     if error.http_status is not None:
@@ -248,11 +240,14 @@ def error_code_of(error: TwilioError) -> str:
 
 
 class MessageSender:
-    """Hands claimed messages to Twilio; stateless, one per job is fine."""
+    """Hands claimed messages to the transport; stateless, one per job is fine."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.settings = services.settings
+    def __init__(
+        self, database: Database, transport: MessagingTransport, settings: Settings
+    ) -> None:
+        self.database = database
+        self.transport = transport
+        self.settings = settings
 
     def retry_delay(self, attempts: int) -> float:
         """Seconds before claim number ``attempts + 1``: base, doubling, capped."""
@@ -268,21 +263,22 @@ class MessageSender:
         for index, body in enumerate(parts):
             if index in claimed.sent_parts:
                 continue
+            part = OutboundPart(
+                message_id=claimed.id,
+                to=claimed.to,
+                body=body,
+                index=index,
+                count=len(parts),
+                media_urls=_media_urls(claimed.media) if index == 0 else (),
+                template_id=claimed.content_sid,
+                template_variables=claimed.content_variables,
+            )
             try:
-                result = await self.services.twilio.send_message(
-                    claimed.credentials,
-                    to=claimed.to,
-                    from_=claimed.from_,
-                    body=body,
-                    media_urls=_media_urls(claimed.media) if index == 0 else (),
-                    status_callback=status_callback_url(
-                        self.settings.public_url, claimed.id, index, len(parts)
-                    ),
-                    content_sid=claimed.content_sid,
-                    content_variables=claimed.content_variables,
-                )
-            except TwilioError as error:
+                result = await self.transport.send(claimed.account, part)
+            except TransportError as error:
                 return await self.failed_part(claimed, error)
+            except TokenDecryptionFailed as error:
+                return await self.fail(claimed.id, "token_unreadable", error.message)
             await self.record_part(claimed.id, result.sid, result.status, index, len(parts))
             sids.append(result.sid)
         logger.info("sent message %s in %d part(s)", claimed.id, len(parts))
@@ -291,18 +287,12 @@ class MessageSender:
     async def claim(self, message_id: UUID) -> ClaimedMessage | SendResult:
         # Each step of the pipeline is one statement in a transaction of its own, sent as
         # one message (Database.fetch_one): one round trip, not four.
-        row = await self.services.database.fetch_one(
+        row = await self.database.fetch_one(
             Caller.service(), queries["claim_outbound_message"], {"message_id": message_id}
         )
         assert row is not None
         outcome = row["outcome"]
         if outcome == "claimed":
-            try:
-                credentials = self.services.channels.credentials(
-                    row["twilio_account_sid"], row["twilio_auth_token_ciphertext"]
-                )
-            except TokenDecryptionFailed as error:
-                return await self.fail(message_id, "token_unreadable", error.message)
             metadata = dict(row["metadata"] or {})
             return ClaimedMessage(
                 id=message_id,
@@ -310,9 +300,13 @@ class MessageSender:
                 media=list(row["media"] or []),
                 metadata=metadata,
                 attempts=int(row["attempts"]),
-                to=twilio_address(row["channel_kind"], row["contact_phone_number"]),
-                from_=twilio_address(row["channel_kind"], row["channel_phone_number"]),
-                credentials=credentials,
+                to=row["contact_phone_number"],
+                account=ChannelAccount(
+                    kind=row["channel_kind"],
+                    phone_number=row["channel_phone_number"],
+                    account_id=row["twilio_account_sid"],
+                    secret_ciphertext=row["twilio_auth_token_ciphertext"],
+                ),
                 sent_parts=frozenset(int(part["index"]) for part in metadata.get("parts", [])),
             )
         if outcome == "already_sent":
@@ -325,7 +319,7 @@ class MessageSender:
             return _REFUSALS[outcome](message_id)
         return NothingToSend(message_id, outcome)
 
-    async def failed_part(self, claimed: ClaimedMessage, error: TwilioError) -> SendResult:
+    async def failed_part(self, claimed: ClaimedMessage, error: TransportError) -> SendResult:
         code = error_code_of(error)
         if error.outcome_unknown:
             reason = (
@@ -376,7 +370,7 @@ class MessageSender:
         )
 
     async def execute(self, query: str, **params: object) -> None:
-        await self.services.database.fetch_one(Caller.service(), queries[query], params)
+        await self.database.fetch_one(Caller.service(), queries[query], params)
 
 
 def _media_urls(media: Sequence[Mapping[str, Any]]) -> list[str]:

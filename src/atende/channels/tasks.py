@@ -20,8 +20,11 @@ from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 from atende.channels.sending import MessageSender, RetryLater
+from atende.channels.transport import MessagingTransport
+from atende.config import Settings
+from atende.db.session import Database
+from atende.dependencies import job_dependencies
 from atende.errors import AtendeError
-from atende.services import Services
 
 logger = logging.getLogger("atende.channels.tasks")
 
@@ -58,8 +61,13 @@ def _in_seconds(seconds: float) -> datetime:
 
 @blueprint.task(name="send_message", pass_context=True, retry=SendRetryStrategy())
 async def send_message(context: procrastinate.JobContext, message_id: str) -> None:
-    services: Services = context.additional_context["services"]
-    result = await MessageSender(services).send(UUID(message_id))
+    dependencies = job_dependencies(context)
+    sender = MessageSender(
+        dependencies.get(Database),
+        dependencies.get(MessagingTransport),  # type: ignore[type-abstract]
+        dependencies.get(Settings),
+    )
+    result = await sender.send(UUID(message_id))
     logger.debug("send_message %s: %s", message_id, type(result).__name__)
     if isinstance(result, RetryLater):
         raise RetrySend(result.delay_seconds, result.reason)

@@ -24,7 +24,7 @@ import psycopg
 import strawberry
 
 from atende.conversations import loaders
-from atende.conversations.events import RESYNC, DatabaseEvent
+from atende.conversations.events import RESYNC, DatabaseEvent, EventHub
 from atende.conversations.types import Conversation, Message
 from atende.graphql.context import Context, Info
 from atende.graphql.errors import AuthenticationRequired, Forbidden, NotFoundError
@@ -154,7 +154,7 @@ class ConversationsSubscription:
         organization = _uuid(organization_id)
         if organization is None or await organization_loader(context).load(organization) is None:
             raise Forbidden("You are not a member of this organization.")
-        with context.events.subscribe(organization) as subscription:
+        with context.get(EventHub).subscribe(organization) as subscription:
             await context.release()
             while True:
                 event = await subscription.get()
@@ -196,7 +196,7 @@ class ConversationsSubscription:
         if wanted is None or conversation is None:
             raise NotFoundError("No such conversation.")
         organization = conversation.organization_id
-        with context.events.subscribe(organization) as subscription:
+        with context.get(EventHub).subscribe(organization) as subscription:
             await context.release()
             while True:
                 event = await subscription.get()

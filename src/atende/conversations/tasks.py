@@ -46,7 +46,7 @@ from atende.config import Settings
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
-from atende.services import Services
+from atende.dependencies import job_dependencies
 
 if TYPE_CHECKING:  # the openai package is slow to import; the worker imports it at start
     from atende.ai.client import ModelClient
@@ -137,11 +137,13 @@ class ConversationTasks:
 
     @classmethod
     def from_context(cls, context: procrastinate.JobContext) -> ConversationTasks:
-        services: Services = context.additional_context["services"]
+        from atende.ai.client import ModelClient  # noqa: PLC0415 - see TYPE_CHECKING above
+
+        dependencies = job_dependencies(context)
         return cls(
-            database=services.database,
-            model=services.model,
-            settings=services.settings,
+            database=dependencies.get(Database),
+            model=dependencies.get(ModelClient),
+            settings=dependencies.get(Settings),
             job_manager=context.app.job_manager,
         )
 

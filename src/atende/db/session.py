@@ -87,7 +87,8 @@ class Database:
     async def transaction(
         self, caller: Caller, *, timeout: float | None = None
     ) -> AsyncIterator[Connection]:
-        """A connection inside one transaction as ``caller``; commits unless it raises.
+        """A connection inside one transaction as ``caller``; commits unless the block
+        raises (``psycopg.Rollback`` rolls back quietly).
 
         ``timeout``: seconds to wait for a connection (the pool's default when None);
         past it ``psycopg_pool.PoolTimeout`` is raised.
@@ -97,9 +98,24 @@ class Database:
             async with service_pool.connection(timeout=timeout) as conn, conn.transaction():
                 yield conn
             return
-        async with self.pool.connection(timeout=timeout) as conn, conn.transaction():
-            await become(conn, caller, statement_timeout_ms=self.statement_timeout_ms)
-            yield conn
+        async with self.pool.connection(timeout=timeout) as conn:
+            # The implicit BEGIN and the caller's settings go out together (a short
+            # pipeline): one round trip. The block's own statements then run in the
+            # ordinary mode: psycopg's pipeline mode saves a round trip per statement but
+            # costs more CPU per statement, and under load CPU is what an API process
+            # runs out of.
+            async with conn.pipeline():
+                await set_caller(conn, caller, statement_timeout_ms=self.statement_timeout_ms)
+            try:
+                yield conn
+            except psycopg.Rollback:
+                # Asked to roll back without a failure (a GraphQL operation with errors).
+                await conn.rollback()
+                return
+            except BaseException:
+                await conn.rollback()
+                raise
+            await conn.commit()
 
     async def fetch_one(
         self,
@@ -154,21 +170,20 @@ class Database:
     def as_service(self) -> Any:
         return self.transaction(Caller.service())
 
+    async def applied_migrations(self, *, timeout: float | None = None) -> set[str]:
+        """The versions in ``supabase_migrations.schema_migrations``: read as the role the
+        process connects as, because that bookkeeping belongs to no API role."""
+        async with self.pool.connection(timeout=timeout) as conn:
+            cursor = await conn.execute("select version from supabase_migrations.schema_migrations")
+            return {str(row["version"]) for row in await cursor.fetchall()}
+
     async def ping(self) -> None:
         async with self.pool.connection() as conn:
             await conn.execute("select 1")
 
 
-async def become(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
-    """Switch the current transaction to ``caller``'s role and claims (``SET LOCAL``)."""
-    # In a pipeline, the implicit BEGIN and these settings travel together: one round
-    # trip per transaction instead of two.
-    async with conn.pipeline():
-        await set_caller(conn, caller, statement_timeout_ms=statement_timeout_ms)
-
-
 async def set_caller(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
-    """``become``'s statement, without a pipeline of its own (one already open)."""
+    """Make the current transaction ``caller``'s (``SET LOCAL`` of role, claims and timeout)."""
     settings = caller_settings(caller, statement_timeout_ms=statement_timeout_ms)
     await conn.execute(
         "select set_config('role', %s, true),"

@@ -17,7 +17,6 @@ from atende.channels.crypto import TokenCipher
 from atende.config import Environment, IdentityProviderName, Settings
 from atende.db.session import Caller
 from atende.identity.errors import EmailAlreadyRegistered
-from atende.identity.service import IdentityService
 from atende.services import open_services
 
 DEMO_ORGANIZATION = "Padaria Pão Quente (demo)"
@@ -49,7 +48,7 @@ def wants_demo_workspace(settings: Settings) -> bool:
 
 async def ensure_demo_workspace(settings: Settings) -> DemoWorkspace:
     async with open_services(settings, name="atende-dev") as services:
-        identity = IdentityService.from_services(services)
+        identity = services.identity
         try:
             registration = await identity.register_organization(
                 organization_name=DEMO_ORGANIZATION,

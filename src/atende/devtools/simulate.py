@@ -20,13 +20,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from atende.channels.crypto import TokenCipher
-from atende.channels.models import WHATSAPP_PREFIX
 from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
-from atende.channels.simulator import InboundDelivery, post_inbound_message
-from atende.channels.webhooks import INBOUND_PATH
 from atende.config import Settings
 from atende.db.queries import load_queries
+from atende.devtools.twilio_simulator import InboundDelivery, post_inbound_message
 from atende.errors import AtendeError
+from atende.transports.twilio.models import WHATSAPP_PREFIX
+from atende.transports.twilio.webhooks import INBOUND_PATH
 
 queries = load_queries("channels")
 

@@ -61,11 +61,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from atende.channels.models import Channel, MessageStatus, channel_of, phone_number_of
 from atende.channels.segments import count_segments
-from atende.channels.signature import read_form, signature_headers
+from atende.transports.twilio.models import Channel, MessageStatus, channel_of, phone_number_of
+from atende.transports.twilio.signature import read_form, signature_headers
 
-logger = logging.getLogger("atende.channels.simulator")
+logger = logging.getLogger("atende.devtools.twilio_simulator")
 
 API_VERSION = "2010-04-01"
 DEFAULT_PORT = 8020

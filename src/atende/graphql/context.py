@@ -8,18 +8,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
+import psycopg
 import strawberry
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from atende.db.pool import Connection
-from atende.db.session import Caller, become
-from atende.services import Services
-
-if TYPE_CHECKING:
-    from atende.conversations.events import EventHub
+from atende.db.session import Caller, Database
+from atende.dependencies import Dependencies
 
 T = TypeVar("T")
 
@@ -29,15 +27,16 @@ class RequestTransaction:
 
     Queries that never touch the database never take a connection; those that do share
     one, so DataLoaders batch within a consistent snapshot. The operation's outcome
-    decides commit or rollback (see ``TransactionExtension``).
+    decides commit or rollback (see ``TransactionExtension``). The transaction is
+    ``Database.transaction``'s, held open across the operation.
 
     Root fields resolve concurrently: the first use opens the transaction under a lock,
     so they all wait for the one connection instead of each taking one of their own (of
     which all but one would never be committed nor returned to the pool).
     """
 
-    def __init__(self, services: Services, caller: Caller) -> None:
-        self._services = services
+    def __init__(self, database: Database, caller: Caller) -> None:
+        self._database = database
         self.caller = caller
         self._stack: AsyncExitStack | None = None
         self._conn: Connection | None = None
@@ -47,40 +46,23 @@ class RequestTransaction:
         if self._conn is not None:
             return self._conn
         async with self._opening:
-            return await self._open()
-
-    async def _open(self) -> Connection:
-        if self._conn is None:
-            stack = AsyncExitStack()
-            conn = await stack.enter_async_context(self._services.pool.connection())
-            try:
-                # The implicit BEGIN and the caller's settings go out together (a short
-                # pipeline). The operation's own queries then run in the ordinary mode:
-                # psycopg's pipeline mode saves a round trip per query but costs more CPU
-                # per query, and under load CPU is what an API process runs out of.
-                await become(
-                    conn,
-                    self.caller,
-                    statement_timeout_ms=self._services.settings.statement_timeout_ms,
-                )
-            except BaseException:
-                await stack.aclose()
-                raise
-            self._stack, self._conn = stack, conn
-        return self._conn
+            if self._conn is None:
+                stack = AsyncExitStack()
+                conn = await stack.enter_async_context(self._database.transaction(self.caller))
+                self._stack, self._conn = stack, conn
+            return self._conn
 
     async def finish(self, *, commit: bool) -> None:
-        conn, stack = self._conn, self._stack
+        stack = self._stack
         self._conn, self._stack = None, None
-        if conn is None or stack is None:
+        if stack is None:
             return
-        try:
-            if commit:
-                await conn.commit()
-            else:
-                await conn.rollback()
-        finally:
+        if commit:
             await stack.aclose()
+        else:
+            # Database.transaction rolls back on ``Rollback`` and swallows it.
+            rollback = psycopg.Rollback()
+            await stack.__aexit__(type(rollback), rollback, None)
 
 
 @dataclass
@@ -104,7 +86,8 @@ _current_operation: ContextVar[OperationScope | None] = ContextVar(
 class Context:
     """The GraphQL context: built per HTTP request or per WebSocket connection."""
 
-    services: Services
+    database: Database
+    dependencies: Dependencies
     request: Request | WebSocket
     caller: Caller = field(default_factory=Caller.anonymous)
     #: Set when the request carried a token that failed verification.
@@ -121,7 +104,7 @@ class Context:
 
     def begin_operation(self) -> Token[OperationScope | None]:
         return _current_operation.set(
-            OperationScope(RequestTransaction(self.services, self.caller))
+            OperationScope(RequestTransaction(self.database, self.caller))
         )
 
     @staticmethod
@@ -148,20 +131,18 @@ class Context:
         """
         scope = self.operation
         transaction = scope.transaction
-        scope.transaction = RequestTransaction(self.services, self.caller)
+        scope.transaction = RequestTransaction(self.database, self.caller)
         scope.loaders.clear()
         await transaction.finish(commit=commit)
 
-    @property
-    def events(self) -> EventHub:
-        """The process's realtime hub (opened in the app's lifespan)."""
-        hub: EventHub = self.request.app.state.events
-        return hub
+    def get(self, kind: type[T]) -> T:
+        """The process's ``kind`` (a domain's service, the realtime hub...)."""
+        return self.dependencies.get(kind)
 
     @asynccontextmanager
     async def short_transaction(self) -> AsyncIterator[Connection]:
         """A transaction of its own, as the caller (subscriptions: one per event)."""
-        async with self.services.database.transaction(self.caller) as conn:
+        async with self.database.transaction(self.caller) as conn:
             yield conn
 
 

@@ -190,7 +190,7 @@ RemoveMemberResult: TypeAlias = Annotated[
 
 
 def identity_service(info: Info) -> IdentityService:
-    return IdentityService.from_services(info.context.services)
+    return info.context.get(IdentityService)
 
 
 def signed_in_user(info: Info) -> UUID:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
+from typing import Any, LiteralString, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -55,9 +55,6 @@ from atende.identity.validation import (
     require_password,
 )
 
-if TYPE_CHECKING:
-    from atende.services import Services
-
 logger = logging.getLogger("atende.identity")
 queries = load_queries("identity")
 
@@ -87,16 +84,6 @@ class IdentityService:
         self.provider = provider
         self.sessions = SessionService(database, tokens, refresh_token_ttl)
         self.provider_timeout = provider_timeout
-
-    @classmethod
-    def from_services(cls, services: Services) -> IdentityService:
-        return cls(
-            database=services.database,
-            provider=services.identity_provider,
-            tokens=services.tokens,
-            refresh_token_ttl=timedelta(seconds=services.settings.refresh_token_ttl_seconds),
-            provider_timeout=services.settings.identity_provider_timeout_seconds,
-        )
 
     # -- Registration -------------------------------------------------------------------
 

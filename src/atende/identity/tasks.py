@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import procrastinate
 
+from atende.dependencies import job_dependencies
 from atende.identity.service import IdentityService
-
-if TYPE_CHECKING:
-    from atende.services import Services
 
 logger = logging.getLogger("atende.identity.tasks")
 
@@ -29,13 +26,11 @@ DEAD_SESSION_RETENTION = timedelta(days=7)
 @blueprint.periodic(cron="*/5 * * * *", periodic_id="identity-upkeep")
 @blueprint.task(name="upkeep", pass_context=True, queueing_lock="identity:upkeep")
 async def upkeep(context: procrastinate.JobContext, timestamp: int) -> None:
-    services: Services = context.additional_context["services"]
-    await run_upkeep(services)
+    await run_upkeep(job_dependencies(context).get(IdentityService))
 
 
-async def run_upkeep(services: Services) -> tuple[int, int]:
+async def run_upkeep(identity: IdentityService) -> tuple[int, int]:
     """(users deleted, sessions purged)."""
-    identity = IdentityService.from_services(services)
     deleted = await identity.delete_abandoned_users()
     purged = await identity.sessions.purge(DEAD_SESSION_RETENTION)
     if deleted or purged:

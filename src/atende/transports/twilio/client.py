@@ -5,7 +5,7 @@ Credentials belong to a channel, not to the process: every call takes the channe
 process's one shared ``TwilioHttpClient``. The service holds no other state.
 
 Every method returns a Pydantic model and raises only ``TwilioError`` subclasses
-(``atende.channels.errors``), which say whether a retry can help.
+(``atende.transports.twilio.errors``), which say whether a retry can help.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from twilio.base import values
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.rest import Client
 
-from atende.channels.errors import (
+from atende.config import Settings
+from atende.transports.twilio.errors import (
     TwilioError,
     TwilioNoResponse,
     TwilioUnexpectedResponse,
     TwilioUnreachable,
     twilio_error,
 )
-from atende.channels.http import TwilioHttpClient
-from atende.channels.models import TwilioCredentials, TwilioMessageResult
-from atende.config import Settings
+from atende.transports.twilio.http import TwilioHttpClient
+from atende.transports.twilio.models import TwilioCredentials, TwilioMessageResult
 
 logger = logging.getLogger("atende.channels.twilio")
 

@@ -20,10 +20,10 @@ from uuid import UUID
 from pydantic import SecretStr
 
 from atende.channels.crypto import TokenCipher
-from atende.channels.models import Channel, TwilioCredentials
 from atende.config import Settings
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
+from atende.transports.twilio.models import Channel, TwilioCredentials
 
 queries = load_queries("channels")
 

@@ -1,10 +1,9 @@
-"""Errors of the Twilio channel. Each one says whether sending again can help.
+"""Errors of the Twilio transport, sorted by what sending again can do.
 
-A send job needs one decision from a failure: retry later, or give up and record why.
-``TwilioError.retryable`` is that decision; ``code`` (Twilio's error code), ``http_status``
-and ``message`` are what to record. ``outcome_unknown`` marks the failures where the
-request may have reached Twilio anyway (no answer, or an answer we could not read): a
-retry of those may send the message twice, which the caller may prefer to a lost one.
+Each is a ``TransportError`` (``atende.channels.transport``): ``retryable`` decides retry
+or give up; ``code`` (Twilio's error code), ``http_status`` and ``message`` are what to
+record. ``outcome_unknown`` marks the failures where the request may have reached Twilio
+anyway (no answer, or an answer we could not read).
 
 Messages never contain credentials: they are built from Twilio's error text, and the
 service scrubs the auth token from them in case a provider echoes it.
@@ -12,25 +11,11 @@ service scrubs the auth token from them in case a provider echoes it.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from atende.errors import AtendeError
+from atende.channels.transport import TransportError
 
 
-class TwilioError(AtendeError):
+class TwilioError(TransportError):
     """Twilio did not accept the request."""
-
-    #: Whether the same request may succeed later (rate limits, outages, network).
-    retryable: ClassVar[bool] = False
-    #: Whether the request may have been processed even though it failed here.
-    outcome_unknown: ClassVar[bool] = False
-
-    def __init__(
-        self, message: str | None = None, *, code: int | None = None, http_status: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.http_status = http_status
 
     @property
     def more_info(self) -> str | None:

@@ -104,7 +104,8 @@ class TwilioMessageResult(BaseModel):
 FormParams = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
-def _first_values(params: FormParams) -> dict[str, str]:
+def first_values(params: FormParams) -> dict[str, str]:
+    """Each field's first value (Twilio sends each once; a repeat is not Twilio's)."""
     pairs = params.items() if isinstance(params, Mapping) else params
     values: dict[str, str] = {}
     for name, value in pairs:
@@ -157,7 +158,7 @@ class TwilioInboundMessage(BaseModel):
     @classmethod
     def from_form(cls, params: FormParams) -> TwilioInboundMessage:
         """From the webhook's form fields (``MediaUrl0``/``MediaContentType0``... included)."""
-        values = _first_values(params)
+        values = first_values(params)
         media = []
         for index in range(int(values.get("NumMedia") or 0)):
             url = values.get(f"MediaUrl{index}")
@@ -197,7 +198,7 @@ class TwilioStatusCallback(BaseModel):
 
     @classmethod
     def from_form(cls, params: FormParams) -> TwilioStatusCallback:
-        values = _first_values(params)
+        values = first_values(params)
         if "MessageStatus" not in values and "SmsStatus" in values:
             values["MessageStatus"] = values["SmsStatus"]
         return cls.model_validate(values)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -33,28 +34,28 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, request_response
 from starlette.types import ASGIApp
 
-from atende.channels.directory import ChannelDirectory, WebhookChannel
-from atende.channels.errors import twilio_error
 from atende.channels.ingest import GroupCommit, InboundMessage
-from atende.channels.models import (
+from atende.config import Settings
+from atende.db.queries import load_queries
+from atende.db.session import Caller, Database
+from atende.http import BodySizeLimitMiddleware
+from atende.transports.twilio.directory import ChannelDirectory, WebhookChannel
+from atende.transports.twilio.errors import twilio_error
+from atende.transports.twilio.models import (
     TwilioInboundMessage,
     TwilioStatusCallback,
     channel_of,
+    first_values,
     phone_number_of,
 )
-from atende.channels.signature import (
+from atende.transports.twilio.signature import (
     InvalidWebhookSignature,
     public_url_of,
     read_form,
     verify_webhook_signature,
 )
-from atende.config import Settings
-from atende.db.queries import load_queries
-from atende.db.session import Caller
-from atende.http import BodySizeLimitMiddleware
-from atende.services import Services
 
-logger = logging.getLogger("atende.channels.webhooks")
+logger = logging.getLogger("atende.transports.twilio.webhooks")
 queries = load_queries("channels")
 
 INBOUND_PATH = "/webhooks/twilio/messages"
@@ -117,13 +118,6 @@ def refusal(status: int, reason: str, headers: Mapping[str, str] | None = None) 
     return PlainTextResponse(reason, status_code=status, headers=headers)
 
 
-def first_values(form: Sequence[tuple[str, str]]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for name, value in form:
-        values.setdefault(name, value)
-    return values
-
-
 async def read_webhook_form(request: Request) -> list[tuple[str, str]]:
     """The form of a webhook, or ``WebhookRefused`` (415 not a form, 400 unreadable)."""
     content_type = request.headers.get("content-type", "")
@@ -142,12 +136,15 @@ async def read_webhook_form(request: Request) -> list[tuple[str, str]]:
 
 
 def check_signature(
-    request: Request, form: list[tuple[str, str]], auth_token: SecretStr, channel_id: UUID
+    request: Request,
+    public_url: str,
+    form: list[tuple[str, str]],
+    auth_token: SecretStr,
+    channel_id: UUID,
 ) -> None:
-    settings: Settings = request.app.state.services.settings
     try:
         verify_webhook_signature(
-            url=public_url_of(request, settings.public_url),
+            url=public_url_of(request, public_url),
             params=form,
             headers=request.headers,
             auth_token=auth_token.get_secret_value(),
@@ -168,14 +165,14 @@ def metadata_of(fields: Mapping[str, str]) -> dict[str, str]:
     return {ours: fields[theirs] for theirs, ours in KEPT_FIELDS.items() if fields.get(theirs)}
 
 
-def parse_inbound(form: list[tuple[str, str]]) -> TwilioInboundMessage:
-    """The message of a signed webhook, or ``WebhookRefused(400)``."""
-    fields = first_values(form)
+def parse_inbound(fields: Mapping[str, str]) -> TwilioInboundMessage:
+    """The message of a signed webhook (the form's ``first_values``, read once), or
+    ``WebhookRefused(400)``."""
     num_media = small_count(fields.get("NumMedia") or "0")
     if num_media is None or num_media > MAX_MEDIA:
         raise WebhookRefused(400, "invalid NumMedia")
     try:
-        message = TwilioInboundMessage.from_form(form)
+        message = TwilioInboundMessage.from_form(fields)
     except (ValidationError, ValueError):
         raise WebhookRefused(400, "missing or invalid message fields") from None
     if not E164.fullmatch(message.customer_phone_number):
@@ -187,7 +184,7 @@ def parse_inbound(form: list[tuple[str, str]]) -> TwilioInboundMessage:
     return message
 
 
-async def find_channel(request: Request, fields: Mapping[str, str]) -> WebhookChannel:
+async def find_channel(directory: ChannelDirectory, fields: Mapping[str, str]) -> WebhookChannel:
     """The enabled channel a webhook is addressed to (``AccountSid`` + ``To``)."""
     account_sid, to = fields.get("AccountSid", ""), fields.get("To", "")
     if not account_sid or not to:
@@ -195,7 +192,6 @@ async def find_channel(request: Request, fields: Mapping[str, str]) -> WebhookCh
     number = phone_number_of(to)
     if not E164.fullmatch(number):
         raise WebhookRefused(403, "unknown channel")
-    directory: ChannelDirectory = request.app.state.services.channels
     channel = await directory.for_webhook(
         account_sid=account_sid,
         kind=channel_of(to),
@@ -216,61 +212,6 @@ LOCK_ORDERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "ingest_inbound_messages": lambda item: f"{item['from_number']} {item['channel_id']}",
     "record_message_statuses": lambda item: str(item["message_id"]),
 }
-
-
-def group_commit(request: Request, query: str) -> GroupCommit:
-    """The process's group commit for ``query`` (made on first use)."""
-    batchers: dict[str, GroupCommit] | None = getattr(request.app.state, "group_commits", None)
-    if batchers is None:
-        batchers = request.app.state.group_commits = {}
-    if query not in batchers:
-        services: Services = request.app.state.services
-        batchers[query] = GroupCommit(
-            services.database,
-            query,
-            timeout=DATABASE_WAIT_SECONDS,
-            lock_order=LOCK_ORDERS.get(query),
-        )
-    return batchers[query]
-
-
-async def receive_message(request: Request) -> Response:
-    """``POST /webhooks/twilio/messages``: store an incoming message exactly once."""
-    services: Services = request.app.state.services
-    try:
-        form = await read_webhook_form(request)
-        fields = first_values(form)
-        channel = await find_channel(request, fields)
-        check_signature(request, form, channel.auth_token, channel.id)
-        message = parse_inbound(form)
-        row = await group_commit(request, "ingest_inbound_messages").submit(
-            InboundMessage(
-                channel_id=channel.id,
-                message_sid=message.message_sid,
-                from_number=message.customer_phone_number,
-                body=message.body,
-                media=media_of(message),
-                profile_name=message.profile_name,
-                opt_out_type=fields.get("OptOutType") or None,
-                metadata=metadata_of(fields),
-            ).as_item()
-        )
-    except WebhookRefused as refused:
-        return refusal(refused.status, refused.reason)
-    except psycopg.errors.NoDataFound:
-        # The channel was deleted between the lookup and the insert.
-        services.channels.forget()
-        return refusal(403, "unknown channel")
-    except (psycopg.DataError, psycopg.IntegrityError) as error:
-        # Input the checks above let through and a constraint refused: still the
-        # sender's fault, and nothing was stored (the transaction rolled back).
-        logger.warning("refused a webhook the database rejected: %s", type(error).__name__)
-        return refusal(400, "rejected by validation")
-    except (psycopg.OperationalError, OSError) as error:
-        return _database_unavailable(error)
-    if row is not None and row["duplicate"]:
-        logger.debug("duplicate delivery of %s", message.message_sid)
-    return twiml_response()
 
 
 # -- status callbacks -------------------------------------------------------------------
@@ -295,91 +236,177 @@ def small_count(text: str) -> int | None:
     return None
 
 
-async def find_status_target(
-    services: Services, message_id: UUID | None, message_sid: str
-) -> StatusTarget | None:
-    params: dict[str, object]
-    if message_id is not None:
-        query, params = queries["status_target_by_message_id"], {"message_id": message_id}
-    else:
-        query, params = queries["status_target_by_sid"], {"message_sid": message_sid}
-    row = await services.database.fetch_one(
-        Caller.service(), query, params, timeout=DATABASE_WAIT_SECONDS
-    )
-    if row is None:
-        return None
-    return StatusTarget(
-        message_id=row["message_id"],
-        channel_id=row["channel_id"],
-        account_sid=row["twilio_account_sid"],
-        ciphertext=row["twilio_auth_token_ciphertext"],
-    )
-
-
-async def receive_status(request: Request) -> Response:
-    """``POST /webhooks/twilio/status``: move a sent message's status forward."""
-    services: Services = request.app.state.services
-    try:
-        form = await read_webhook_form(request)
-        try:
-            callback = TwilioStatusCallback.from_form(form)
-        except (ValidationError, ValueError):
-            raise WebhookRefused(400, "missing or invalid status fields") from None
-        message_id, part_index, part_count = callback_parameters(request)
-        target = await find_status_target(services, message_id, callback.message_sid)
-        if target is None:
-            logger.debug(
-                "status %s for unknown message %s", callback.message_status, callback.message_sid
-            )
-            return twiml_response()
-        if callback.account_sid != target.account_sid:
-            raise WebhookRefused(403, "unknown channel")
-        credentials = services.channels.credentials(target.account_sid, target.ciphertext)
-        check_signature(request, form, credentials.auth_token, target.channel_id)
-        error = (
-            twilio_error(http_status=None, code=callback.error_code)
-            if callback.error_code is not None
-            else None
-        )
-        row = await group_commit(request, "record_message_statuses").submit(
-            {
-                "message_id": target.message_id,
-                "message_sid": callback.message_sid,
-                "status": callback.message_status,
-                "part_index": part_index if message_id is not None else None,
-                "part_count": part_count if message_id is not None else None,
-                "error_code": str(error.code) if error is not None else None,
-                "error_message": error.message if error is not None else None,
-            }
-        )
-    except WebhookRefused as refused:
-        return refusal(refused.status, refused.reason)
-    except (psycopg.OperationalError, OSError) as error:
-        return _database_unavailable(error)
-    if row is not None and row["outcome"] == "unknown":
-        logger.debug(
-            "status %s for a part message %s does not know", callback.message_sid, target.message_id
-        )
-    return twiml_response()
-
-
 def _database_unavailable(error: BaseException) -> Response:
     logger.warning("webhook answered 503: database unavailable (%s)", type(error).__name__)
     return refusal(503, "temporarily unavailable", headers={"Retry-After": "5"})
 
 
-def webhook_endpoints(settings: Settings) -> dict[str, ASGIApp]:
-    """The two webhooks' POST endpoints by path, each under a body cap of its own
-    (Twilio's are small)."""
+class TwilioWebhooks:
+    """The two webhooks' endpoints, bound to what they use when the app is built; the
+    database, the channel directory and the group commits are attached when the process
+    opens (``open``), and the endpoints answer 503 until then."""
 
-    def capped(endpoint: Any) -> ASGIApp:
-        return BodySizeLimitMiddleware(
-            request_response(endpoint), max_body_bytes=settings.webhook_max_body_bytes
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._database: Database | None = None
+        self._directory: ChannelDirectory | None = None
+        self._batches: dict[str, GroupCommit] = {}
+
+    @contextmanager
+    def open(self, database: Database, directory: ChannelDirectory) -> Iterator[None]:
+        self._database, self._directory = database, directory
+        self._batches = {
+            query: GroupCommit(
+                database, query, timeout=DATABASE_WAIT_SECONDS, lock_order=lock_order
+            )
+            for query, lock_order in LOCK_ORDERS.items()
+        }
+        try:
+            yield
+        finally:
+            self._database, self._directory, self._batches = None, None, {}
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            raise WebhookRefused(503, "starting")
+        return self._database
+
+    @property
+    def directory(self) -> ChannelDirectory:
+        if self._directory is None:
+            raise WebhookRefused(503, "starting")
+        return self._directory
+
+    def batch(self, query: str) -> GroupCommit:
+        """The process's group commit for ``query``."""
+        if query not in self._batches:
+            raise WebhookRefused(503, "starting")
+        return self._batches[query]
+
+    def endpoints(self) -> dict[str, ASGIApp]:
+        """The two webhooks' POST endpoints by path, each under a body cap of its own
+        (Twilio's are small)."""
+
+        def capped(endpoint: Any) -> ASGIApp:
+            return BodySizeLimitMiddleware(
+                request_response(endpoint), max_body_bytes=self.settings.webhook_max_body_bytes
+            )
+
+        return {
+            INBOUND_PATH: capped(self.receive_message),
+            STATUS_PATH: capped(self.receive_status),
+        }
+
+    async def receive_message(self, request: Request) -> Response:
+        """``POST /webhooks/twilio/messages``: store an incoming message exactly once."""
+        try:
+            form = await read_webhook_form(request)
+            fields = first_values(form)
+            channel = await find_channel(self.directory, fields)
+            check_signature(request, self.settings.public_url, form, channel.auth_token, channel.id)
+            message = parse_inbound(fields)
+            row = await self.batch("ingest_inbound_messages").submit(
+                InboundMessage(
+                    channel_id=channel.id,
+                    message_sid=message.message_sid,
+                    from_number=message.customer_phone_number,
+                    body=message.body,
+                    media=media_of(message),
+                    profile_name=message.profile_name,
+                    opt_out_type=fields.get("OptOutType") or None,
+                    metadata=metadata_of(fields),
+                ).as_item()
+            )
+        except WebhookRefused as refused:
+            return refusal(refused.status, refused.reason)
+        except psycopg.errors.NoDataFound:
+            # The channel was deleted between the lookup and the insert.
+            self.directory.forget()
+            return refusal(403, "unknown channel")
+        except (psycopg.DataError, psycopg.IntegrityError) as error:
+            # Input the checks above let through and a constraint refused: still the
+            # sender's fault, and nothing was stored (the transaction rolled back).
+            logger.warning("refused a webhook the database rejected: %s", type(error).__name__)
+            return refusal(400, "rejected by validation")
+        except (psycopg.OperationalError, OSError) as error:
+            return _database_unavailable(error)
+        if row is not None and row["duplicate"]:
+            logger.debug("duplicate delivery of %s", message.message_sid)
+        return twiml_response()
+
+    async def find_status_target(
+        self, message_id: UUID | None, message_sid: str
+    ) -> StatusTarget | None:
+        params: dict[str, object]
+        if message_id is not None:
+            query, params = queries["status_target_by_message_id"], {"message_id": message_id}
+        else:
+            query, params = queries["status_target_by_sid"], {"message_sid": message_sid}
+        row = await self.database.fetch_one(
+            Caller.service(), query, params, timeout=DATABASE_WAIT_SECONDS
+        )
+        if row is None:
+            return None
+        return StatusTarget(
+            message_id=row["message_id"],
+            channel_id=row["channel_id"],
+            account_sid=row["twilio_account_sid"],
+            ciphertext=row["twilio_auth_token_ciphertext"],
         )
 
-    return {INBOUND_PATH: capped(receive_message), STATUS_PATH: capped(receive_status)}
+    async def receive_status(self, request: Request) -> Response:
+        """``POST /webhooks/twilio/status``: move a sent message's status forward."""
+        try:
+            form = await read_webhook_form(request)
+            try:
+                callback = TwilioStatusCallback.from_form(form)
+            except (ValidationError, ValueError):
+                raise WebhookRefused(400, "missing or invalid status fields") from None
+            message_id, part_index, part_count = callback_parameters(request)
+            target = await self.find_status_target(message_id, callback.message_sid)
+            if target is None:
+                logger.debug(
+                    "status %s for unknown message %s",
+                    callback.message_status,
+                    callback.message_sid,
+                )
+                return twiml_response()
+            if callback.account_sid != target.account_sid:
+                raise WebhookRefused(403, "unknown channel")
+            credentials = self.directory.credentials(target.account_sid, target.ciphertext)
+            check_signature(
+                request, self.settings.public_url, form, credentials.auth_token, target.channel_id
+            )
+            error = (
+                twilio_error(http_status=None, code=callback.error_code)
+                if callback.error_code is not None
+                else None
+            )
+            row = await self.batch("record_message_statuses").submit(
+                {
+                    "message_id": target.message_id,
+                    "message_sid": callback.message_sid,
+                    "status": callback.message_status,
+                    "part_index": part_index if message_id is not None else None,
+                    "part_count": part_count if message_id is not None else None,
+                    "error_code": str(error.code) if error is not None else None,
+                    "error_message": error.message if error is not None else None,
+                }
+            )
+        except WebhookRefused as refused:
+            return refusal(refused.status, refused.reason)
+        except (psycopg.OperationalError, OSError) as error:
+            return _database_unavailable(error)
+        if row is not None and row["outcome"] == "unknown":
+            logger.debug(
+                "status %s for a part message %s does not know",
+                callback.message_sid,
+                target.message_id,
+            )
+        return twiml_response()
 
 
 def webhook_routes(endpoints: Mapping[str, ASGIApp]) -> list[BaseRoute]:
-    """The routes of ``webhook_endpoints`` (POST only)."""
+    """The routes of ``endpoints`` (POST only)."""
     return [Route(path, endpoint, methods=["POST"]) for path, endpoint in endpoints.items()]

@@ -1,0 +1,1 @@
+"""Twilio: WhatsApp and SMS through Twilio's Messages API and its webhooks."""
