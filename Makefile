@@ -29,6 +29,7 @@ test: install pgtap lint typecheck pytest test-faults $(if $(wildcard $(SUPABASE
 
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: install

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from atende.conversations.tasks import DEBOUNCED, ConversationTasks
+from atende.ai.replies import DEBOUNCED
+from atende.conversations.tasks import ConversationTasks
 from atende.services import Services
 from tests.conversations.conftest import EventLog, Inspector, Shop, Worker, eventually
 from tests.factories import ReplyFactory

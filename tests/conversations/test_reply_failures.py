@@ -10,7 +10,8 @@ from uuid import UUID
 import pytest
 
 from atende.ai.errors import TransientModelError
-from atende.conversations.tasks import ConversationTasks, retry_delay_seconds
+from atende.ai.replies import retry_delay_seconds
+from atende.conversations.tasks import ConversationTasks
 from atende.services import Services
 from tests.conversations.conftest import EventLog, Inspector, Shop, Worker, eventually
 from tests.factories import ReplyFactory

@@ -1,0 +1,299 @@
+"""The reply pipeline: a conversation's waiting customer messages in, the agent's answer out.
+
+The job ``conversations:generate_reply`` (declared in ``atende.conversations.tasks``) runs
+``ReplyPipeline.generate_reply``. It is deferred by ``private.ingest_inbound_message_v1``
+with the conversation's lock (replies in one conversation never run at once, and run in
+order) and queueing lock (one job waits per conversation, scheduled the agent's debounce
+after the first message of a burst). When it runs it re-reads the conversation; if the
+customer is still writing (their newest message is younger than the debounce) it defers
+itself to the end of the quiet time and stops, so a burst is answered once. Otherwise it
+asks the model outside any transaction, and records the outcome in one transaction
+through a SQL function (``private.record_ai_*``): the outbound message with its send
+job, the run in ``ai_runs``, and any change of state.
+
+Failures follow one rule: a transient model failure (timeout, connection, 429 rate
+limit, 5xx) is retried with exponential backoff, up to ``ATENDE_REPLY_MAX_ATTEMPTS``
+requests; when the reply fails for good (retries exhausted, a permanent model error, or
+anything unexpected in the job) the customer gets the agent's fallback message and the
+conversation goes to the team. Nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from atende.ai.errors import ModelError, TransientModelError
+from atende.ai.history import agent_prompt, conversation_turns
+from atende.ai.models import AgentPrompt, ConversationTurn, ModelReply
+from atende.config import Settings
+from atende.db.pool import Connection
+from atende.db.queries import load_queries
+from atende.db.session import Caller, Database
+
+if TYPE_CHECKING:  # the openai package is slow to import; the worker imports it at start
+    from atende.ai.client import ModelClient
+
+logger = logging.getLogger("atende.ai.replies")
+queries = load_queries("replies")
+
+REPLY_TASK = "conversations:generate_reply"
+REPLY_QUEUE = "replies"
+
+#: Longest reply sent to a customer (WhatsApp's limit for a text message).
+MAX_REPLY_CHARS = 4096
+#: ``error_code`` of a fallback after an unexpected failure in the job itself.
+INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    """What one run of the reply job did."""
+
+    #: ``replied``, ``handoff``, ``fallback``, ``retrying``, ``skipped`` (recorded in
+    #: ai_runs), ``nothing`` (no customer message waited; nothing recorded) or
+    #: ``debounced`` (the customer is still writing: a later job answers).
+    outcome: str
+    run_id: UUID | None = None
+    message_id: UUID | None = None
+
+
+NOTHING_TO_DO = ReplyResult("nothing")
+DEBOUNCED = ReplyResult("debounced")
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """What one model request for a conversation needs."""
+
+    prompt: AgentPrompt
+    turns: list[ConversationTurn]
+    #: created_at of the newest customer message the model sees.
+    answered_through: datetime | None
+    #: Transient model failures in a row so far.
+    consecutive_retries: int
+
+
+def retry_delay_seconds(
+    attempt: int,
+    *,
+    backoff_seconds: float,
+    max_backoff_seconds: float,
+    retry_after_seconds: float | None = None,
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (1 for the first retry).
+
+    Exponential (``backoff``, twice that, four times that, ...), never shorter than
+    what the provider asked for (``Retry-After``), never longer than the cap.
+    """
+    delay = backoff_seconds * 2.0 ** max(0, attempt - 1)
+    if retry_after_seconds is not None:
+        delay = max(delay, retry_after_seconds)
+    return min(delay, max_backoff_seconds)
+
+
+class ReplyPipeline:
+    """Answers one conversation at a time: reads it, asks the model, records the outcome."""
+
+    def __init__(self, *, database: Database, model: ModelClient, settings: Settings) -> None:
+        self.database = database
+        self.model = model
+        self.settings = settings
+
+    async def generate_reply(self, conversation_id: UUID) -> ReplyResult:
+        """Answer what the customer wrote since the last answer, if the AI may.
+
+        Any unexpected failure sends the fallback message, so the customer is never left
+        without an answer and the team is told. Only a failure to record even that (the
+        database itself failing) escapes, and fails the job.
+        """
+        try:
+            return await self._generate_reply(conversation_id)
+        except Exception as error:
+            logger.exception("reply job failed for conversation %s", conversation_id)
+            return await self.fall_back(
+                conversation_id,
+                code=INTERNAL_ERROR,
+                reason=f"the reply job failed unexpectedly ({type(error).__name__})",
+            )
+
+    async def _generate_reply(self, conversation_id: UUID) -> ReplyResult:
+        context = await self._read_context(conversation_id)
+        if isinstance(context, ReplyResult):
+            return context
+        prompt = context.prompt
+        try:
+            reply = await self.model.generate(prompt, context.turns)
+        except TransientModelError as error:
+            attempt = context.consecutive_retries + 1
+            if attempt < self.settings.reply_max_attempts:
+                return await self._retry_later(conversation_id, prompt.model, error, attempt)
+            return await self.fall_back(
+                conversation_id,
+                code=error.failure.value,
+                reason=f"{error.reason} (gave up after {attempt} attempts)",
+                answered_through=context.answered_through,
+                model=prompt.model,
+                latency_ms=error.latency_ms,
+            )
+        except ModelError as error:
+            return await self.fall_back(
+                conversation_id,
+                code=error.failure.value,
+                reason=error.reason,
+                answered_through=context.answered_through,
+                model=prompt.model,
+                latency_ms=error.latency_ms,
+            )
+        return await self._record_reply(conversation_id, reply, context.answered_through)
+
+    async def _read_context(self, conversation_id: UUID) -> ReplyContext | ReplyResult:
+        """What the model needs, or what the job did instead (nothing, or a skip).
+
+        One statement, one round trip (``private.start_ai_reply_v1``): the rules are
+        asked in SQL, in the order the job acts on them, and a skip is recorded there.
+        """
+        start = await self.database.fetch_one(
+            Caller.service(), queries["start_reply"], {"conversation_id": conversation_id}
+        )
+        if start is None or start["outcome"] == "nothing":
+            return NOTHING_TO_DO
+        if start["outcome"] == "debounced":
+            return DEBOUNCED
+        if start["outcome"] == "skipped":
+            return ReplyResult("skipped", run_id=start["run_id"])
+        turns = conversation_turns(start["history"])
+        if not turns:
+            return await self._record_skip(conversation_id, start["model"], "no_readable_messages")
+        return ReplyContext(
+            prompt=agent_prompt(start),
+            turns=turns,
+            # What the model sees is what it answers: the newest customer message in
+            # the history window (the newest at all, if the window holds none).
+            answered_through=start["answered_through"],
+            consecutive_retries=int(start["consecutive_retries"]),
+        )
+
+    async def _record_reply(
+        self, conversation_id: UUID, reply: ModelReply, answered_through: datetime | None
+    ) -> ReplyResult:
+        usage = {
+            "conversation_id": conversation_id,
+            "answered_through": answered_through,
+            "model": reply.model,
+            "prompt_tokens": reply.prompt_tokens or 0,
+            "completion_tokens": reply.completion_tokens or 0,
+            "latency_ms": reply.latency_ms,
+        }
+        # One statement in a transaction of its own: one round trip.
+        if reply.handoff is not None:
+            row = await self.database.fetch_one(
+                Caller.service(),
+                queries["record_handoff"],
+                {**usage, "reason": reply.handoff.reason, "model_text": reply.text},
+            )
+        else:
+            row = await self.database.fetch_one(
+                Caller.service(),
+                queries["record_reply"],
+                {**usage, "body": _clip(reply.text or "")},
+            )
+        return _result(row)
+
+    async def _retry_later(
+        self, conversation_id: UUID, model: str, error: TransientModelError, attempt: int
+    ) -> ReplyResult:
+        delay = retry_delay_seconds(
+            attempt,
+            backoff_seconds=self.settings.reply_retry_backoff_seconds,
+            max_backoff_seconds=self.settings.reply_retry_max_backoff_seconds,
+            retry_after_seconds=error.retry_after_seconds,
+        )
+        logger.warning(
+            "transient model failure in conversation %s (attempt %d of %d, retry in %.2fs): %s",
+            conversation_id,
+            attempt,
+            self.settings.reply_max_attempts,
+            delay,
+            error.reason,
+        )
+        row = await self.database.fetch_one(
+            Caller.service(),
+            queries["record_retry"],
+            {
+                "conversation_id": conversation_id,
+                "model": model,
+                "error": f"[{error.failure.value}] {error.reason}",
+                "retry_in_seconds": delay,
+                "latency_ms": error.latency_ms or 0,
+            },
+        )
+        return ReplyResult("retrying", run_id=row["run_id"] if row else None)
+
+    async def fall_back(
+        self,
+        conversation_id: UUID,
+        *,
+        code: str,
+        reason: str,
+        answered_through: datetime | None = None,
+        model: str | None = None,
+        latency_ms: int | None = None,
+    ) -> ReplyResult:
+        logger.warning(
+            "reply failed for good in conversation %s, sending the fallback: [%s] %s",
+            conversation_id,
+            code,
+            reason,
+        )
+        async with self.database.transaction(Caller.service()) as conn:
+            if model is None:
+                agent = await _fetch_one(
+                    conn, queries["fallback_model"], {"conversation_id": conversation_id}
+                )
+                if agent is None:
+                    return NOTHING_TO_DO  # the conversation is gone
+                model = str(agent["model"])
+            row = await _fetch_one(
+                conn,
+                queries["record_fallback"],
+                {
+                    "conversation_id": conversation_id,
+                    "error_code": code,
+                    "error_message": reason,
+                    "answered_through": answered_through,
+                    "model": model,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                    "latency_ms": latency_ms or 0,
+                },
+            )
+        return _result(row)
+
+    async def _record_skip(self, conversation_id: UUID, model: str, reason: str) -> ReplyResult:
+        row = await self.database.fetch_one(
+            Caller.service(),
+            queries["record_skip"],
+            {"conversation_id": conversation_id, "model": model, "reason": reason},
+        )
+        return ReplyResult("skipped", run_id=row["run_id"] if row else None)
+
+
+async def _fetch_one(
+    conn: Connection, query: Any, params: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    return await (await conn.execute(query, params)).fetchone()
+
+
+def _result(row: Mapping[str, Any] | None) -> ReplyResult:
+    if row is None:
+        return NOTHING_TO_DO
+    return ReplyResult(str(row["outcome"]), run_id=row["run_id"], message_id=row["message_id"])
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_REPLY_CHARS else text[: MAX_REPLY_CHARS - 1] + "…"
