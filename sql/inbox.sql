@@ -93,12 +93,6 @@ select id, organization_id, kind, phone_number, display_name, twilio_account_sid
 from public.channels
 where id = any(%(ids)s::uuid[]);
 
--- name: profiles_by_id
--- Teammates (RLS shows the profiles of the caller's organizations' members).
-select id, email, full_name
-from public.profiles
-where id = any(%(ids)s::uuid[]);
-
 -- name: messages_by_id
 -- Messages come with `media` as JSON text: the API parses it only for clients that ask.
 select id, organization_id, conversation_id, direction, author, author_member_id, body,

@@ -272,7 +272,7 @@ def test_each_rule_of_the_database_is_checked_first_with_a_message(
 ) -> None:
     with pytest.raises(InvalidAgentSetting) as raised:
         validate_changes(CURRENT, changes)
-    assert raised.value.field == field
+    assert raised.value.setting == field
     assert raised.value.user_message
 
 

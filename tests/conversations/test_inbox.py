@@ -209,11 +209,13 @@ async def test_another_organizations_inbox_is_invisible(
         {"id": str(their_conversation)},
         user=mine.owner,
     )
-    anonymous = await data(client, INBOX, {"org": str(theirs.id)})
+    anonymous = await graphql(client, INBOX, {"org": str(theirs.id)})
 
     assert other_inbox == {"organization": None}
     assert other_conversation == {"conversation": None}
-    assert anonymous == {"organization": None}
+    # Not a silent null: the client is told to sign in.
+    assert anonymous["data"] == {"organization": None}
+    assert [error["extensions"]["code"] for error in anonymous["errors"]] == ["UNAUTHENTICATED"]
 
 
 MESSAGES = """

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
-from atende.errors import AtendeError
+from atende.errors import Forbidden, InvalidInput, NotFound
 
 queries = load_queries("agents")
 
@@ -90,30 +90,31 @@ class AgentSettings(BaseModel):
     updated_at: datetime
 
 
-class AgentError(AtendeError):
-    """The agent could not be read or changed."""
+def schema_field_name(name: str) -> str:
+    """``system_prompt`` as the schema spells it: ``systemPrompt``."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
-class InvalidAgentSetting(AgentError):
+class InvalidAgentSetting(InvalidInput):
     """An agent setting is invalid."""
 
-    def __init__(self, field: str, user_message: str) -> None:
-        super().__init__(f"invalid {field}: {user_message}")
+    def __init__(self, setting: str, user_message: str) -> None:
+        super().__init__(schema_field_name(setting), user_message)
         #: The setting, as Python names it (``system_prompt``).
-        self.field = field
-        self.user_message = user_message
+        self.setting = setting
 
 
-class AgentNotFound(AgentError):
+class AgentNotFound(NotFound):
     """No such organization among the caller's."""
 
-    user_message = "Organização não encontrada."
+    public_message = "Organização não encontrada."
 
 
-class AgentChangeForbidden(AgentError):
+class AgentChangeForbidden(Forbidden):
     """Only the organization's owners and admins may change its agent."""
 
-    user_message = "Apenas proprietários e administradores podem alterar o assistente."
+    public_message = "Apenas proprietários e administradores podem alterar o assistente."
 
 
 async def get_agent(conn: Connection, organization_id: UUID) -> AgentSettings | None:

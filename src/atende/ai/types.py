@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 import strawberry
 
 from atende.ai.agents import (
     CHANGEABLE,
-    AgentChangeForbidden,
     AgentNotFound,
     AgentSettings,
-    InvalidAgentSetting,
     get_agent,
     update_agent,
 )
+from atende.errors import Refusal
 from atende.graphql.context import Info
-from atende.graphql.errors import AuthenticationRequired
+from atende.graphql.ids import id_or_none
+from atende.graphql.permissions import IsAuthenticated
+from atende.graphql.results import ForbiddenResult, NotFound, ValidationError, refusal_result
 
 # The expected failures every module shares (one set of types in the schema).
-from atende.identity.types import ForbiddenResult, NotFound, ValidationError
 
 
 @strawberry.type(description="An organization's AI assistant: its voice, model and manners.")
@@ -165,23 +164,11 @@ UpdateAgentResult = Annotated[
 ]
 
 
-def schema_field_name(name: str) -> str:
-    """``system_prompt`` as the schema spells it: ``systemPrompt``."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def _organization_id(value: strawberry.ID) -> UUID | None:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
-
-
 @strawberry.type
 class AgentQuery:
     @strawberry.field(
-        description="The AI assistant of an organization the caller belongs to; null otherwise."
+        description="The AI assistant of an organization the caller belongs to; null otherwise.",
+        permission_classes=[IsAuthenticated],
     )
     async def agent(
         self,
@@ -191,8 +178,8 @@ class AgentQuery:
         ],
     ) -> Agent | None:
         context = info.context
-        organization = _organization_id(organization_id)
-        if context.caller.user_id is None or organization is None:
+        organization = id_or_none(organization_id)
+        if organization is None:
             return None
         agent = await get_agent(await context.db(), organization)
         return None if agent is None else Agent.from_settings(agent)
@@ -204,7 +191,8 @@ class AgentMutation:
         description=(
             "Change the organization's AI assistant. Owners and admins only; other members "
             "get Forbidden, and another organization is NotFound."
-        )
+        ),
+        permission_classes=[IsAuthenticated],
     )
     async def update_agent(
         self,
@@ -214,17 +202,13 @@ class AgentMutation:
         ],
     ) -> UpdateAgentResult:
         context = info.context
-        if context.caller.user_id is None:
-            raise AuthenticationRequired()
-        organization = _organization_id(input.organization_id)
-        if organization is None:
-            return NotFound(message=AgentNotFound.user_message)
         try:
+            organization = id_or_none(input.organization_id)
+            if organization is None:
+                raise AgentNotFound()
             agent = await update_agent(await context.db(), organization, input.changes())
-        except InvalidAgentSetting as error:
-            return ValidationError(message=error.user_message, field=schema_field_name(error.field))
-        except AgentNotFound:
-            return NotFound(message=AgentNotFound.user_message)
-        except AgentChangeForbidden:
-            return ForbiddenResult(message=AgentChangeForbidden.user_message)
+        except Refusal as error:
+            result = refusal_result(error)
+            assert isinstance(result, ValidationError | NotFound | ForbiddenResult)
+            return result
         return UpdateAgentSuccess(agent=Agent.from_settings(agent))

@@ -23,7 +23,7 @@ from atende.channels.crypto import TokenCipher
 from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
-from atende.errors import AtendeError
+from atende.errors import Forbidden, InvalidInput, NotFound, Refusal
 
 queries = load_queries("channels")
 
@@ -32,44 +32,33 @@ CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 TEMPLATE_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
 LANGUAGE = re.compile(r"[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?")
 MANAGERS = frozenset({"owner", "admin"})
+MANAGERS_ONLY = "Só proprietários e administradores podem fazer isso."
 
 
 # -- refusals -----------------------------------------------------------------------------
 
 
-class ChannelError(AtendeError):
+class ChannelError(Refusal):
     """The channel operation was refused."""
 
 
-class InvalidInput(ChannelError):
-    """An input is not acceptable."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class NotFound(ChannelError):
-    """Não encontrado (ou pertence a uma organização da qual você não faz parte)."""
-
-
-class Forbidden(ChannelError):
-    """Só proprietários e administradores podem fazer isso."""
-
-
 class ChannelAlreadyExists(ChannelError):
-    """Este número já está cadastrado como canal."""
+    """This number is already a channel."""
+
+    public_message = "Este número já está cadastrado como canal."
 
 
 class TemplateAlreadyExists(ChannelError):
-    """Este canal já tem um modelo com esse nome e idioma."""
+    """The channel already has a template with this name and language."""
+
+    public_message = "Este canal já tem um modelo com esse nome e idioma."
 
 
 class SendRefused(ChannelError):
     """The message cannot be sent; ``reason`` says why."""
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(f"send refused: {reason}", user_message=message)
         self.reason = reason
 
 
@@ -104,13 +93,6 @@ class TemplateFields:
     variables: Sequence[tuple[str, str]] | None = None
     body: str | None = None
     set_body: bool = False
-
-
-def parse_id(value: object, field: str) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise InvalidInput(field, "Identificador inválido.") from None
 
 
 def phone_number(value: str) -> str:
@@ -197,7 +179,7 @@ def require_manager(role: str | None) -> None:
     if role is None:
         raise NotFound()
     if role not in MANAGERS:
-        raise Forbidden()
+        raise Forbidden(user_message=MANAGERS_ONLY)
 
 
 async def create_channel(
@@ -218,7 +200,7 @@ async def create_channel(
     except pg_errors.UniqueViolation:
         raise ChannelAlreadyExists() from None
     except pg_errors.InsufficientPrivilege:
-        raise Forbidden() from None
+        raise Forbidden(user_message=MANAGERS_ONLY) from None
     assert row is not None
     return dict(row)
 
@@ -257,9 +239,9 @@ async def update_channel(
                     {"channel_id": changes.channel_id, "twilio_auth_token_ciphertext": ciphertext},
                 )
     except pg_errors.InsufficientPrivilege:
-        raise Forbidden() from None
+        raise Forbidden(user_message=MANAGERS_ONLY) from None
     if row is None:
-        raise Forbidden()
+        raise Forbidden(user_message=MANAGERS_ONLY)
     return dict(row)
 
 
@@ -279,7 +261,7 @@ async def create_template(
     except pg_errors.UniqueViolation:
         raise TemplateAlreadyExists() from None
     except pg_errors.InsufficientPrivilege:
-        raise Forbidden() from None
+        raise Forbidden(user_message=MANAGERS_ONLY) from None
     if row is None:
         raise NotFound()
     return dict(row)
@@ -301,9 +283,9 @@ async def update_template(
     except pg_errors.UniqueViolation:
         raise TemplateAlreadyExists() from None
     except pg_errors.InsufficientPrivilege:
-        raise Forbidden() from None
+        raise Forbidden(user_message=MANAGERS_ONLY) from None
     if row is None:
-        raise Forbidden()
+        raise Forbidden(user_message=MANAGERS_ONLY)
     return dict(row)
 
 
@@ -319,7 +301,7 @@ async def delete_template(conn: Connection, template_id: UUID) -> UUID:
             await conn.execute(queries["delete_template"], {"template_id": template_id})
         ).fetchone()
     if row is None:
-        raise Forbidden()
+        raise Forbidden(user_message=MANAGERS_ONLY)
     return template_id
 
 

@@ -16,19 +16,15 @@ import strawberry
 
 from atende.channels import management
 from atende.channels.crypto import TokenCipher
-from atende.channels.management import (
-    ChannelChanges,
-    ChannelError,
-    InvalidInput,
-    NewChannel,
-    TemplateFields,
-)
+from atende.channels.management import ChannelChanges, NewChannel, TemplateFields
 from atende.channels.transport import MessagingTransport
 from atende.channels.types import Channel, ChannelKind, ChannelTemplate
+from atende.errors import Refusal
 from atende.graphql.context import Info
-from atende.graphql.errors import AuthenticationRequired
-from atende.identity.types import ForbiddenResult as Forbidden
-from atende.identity.types import NotFound, UserError, ValidationError
+from atende.graphql.ids import parse_id
+from atende.graphql.permissions import IsAuthenticated
+from atende.graphql.results import ForbiddenResult as Forbidden
+from atende.graphql.results import NotFound, UserError, ValidationError, refusal_result
 
 # -- refusals of this module ----------------------------------------------------------------
 
@@ -61,26 +57,18 @@ class SendRefused(UserError):
     reason: SendRefusalReason = strawberry.field(description="Why it was refused.")
 
 
-def refusal(error: ChannelError) -> UserError:
+#: This module's own refusals; the shared ones map in ``atende.graphql.results``.
+_OWN_REFUSALS: dict[type[Refusal], type[UserError]] = {
+    management.ChannelAlreadyExists: ChannelAlreadyExists,
+    management.TemplateAlreadyExists: ChannelTemplateAlreadyExists,
+}
+
+
+def refusal(error: Refusal) -> UserError:
     """The typed result of a refusal."""
-    if isinstance(error, InvalidInput):
-        return ValidationError(message=error.message, field=error.field)
-    if isinstance(error, management.NotFound):
-        return NotFound(message=error.message)
-    if isinstance(error, management.Forbidden):
-        return Forbidden(message=error.message)
-    if isinstance(error, management.ChannelAlreadyExists):
-        return ChannelAlreadyExists(message=error.message)
-    if isinstance(error, management.TemplateAlreadyExists):
-        return ChannelTemplateAlreadyExists(message=error.message)
     if isinstance(error, management.SendRefused):
-        return SendRefused(message=error.message, reason=SendRefusalReason(error.reason))
-    raise error
-
-
-def _require_user(info: Info) -> None:
-    if info.context.caller.user_id is None:
-        raise AuthenticationRequired()
+        return SendRefused(message=error.user_message, reason=SendRefusalReason(error.reason))
+    return refusal_result(error, _OWN_REFUSALS)
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -284,13 +272,12 @@ def _template_fields(
 async def create_channel(
     info: Info, input: Annotated[CreateChannelInput, strawberry.argument(description="What to do.")]
 ) -> CreateChannelResult:
-    _require_user(info)
     try:
         row = await management.create_channel(
             await info.context.db(),
             info.context.get(TokenCipher),
             NewChannel(
-                organization_id=management.parse_id(input.organization_id, "organizationId"),
+                organization_id=parse_id(input.organization_id, "organizationId"),
                 kind=str(input.kind.value),
                 phone_number=input.phone_number,
                 twilio_account_sid=input.twilio_account_sid,
@@ -298,7 +285,7 @@ async def create_channel(
                 display_name=input.display_name,
             ),
         )
-    except ChannelError as error:
+    except Refusal as error:
         return refusal(error)  # type: ignore[return-value]
     return CreateChannelSuccess(channel=Channel.from_row(row))
 
@@ -306,7 +293,6 @@ async def create_channel(
 async def update_channel(
     info: Info, input: Annotated[UpdateChannelInput, strawberry.argument(description="What to do.")]
 ) -> UpdateChannelResult:
-    _require_user(info)
     if input.enabled is None or input.twilio_auth_token is None:
         field = "enabled" if input.enabled is None else "twilioAuthToken"
         return ValidationError(message="Não pode ser nulo.", field=field)
@@ -327,7 +313,6 @@ async def disable_channel(
     info: Info,
     input: Annotated[DisableChannelInput, strawberry.argument(description="What to do.")],
 ) -> DisableChannelResult:
-    _require_user(info)
     return await _change_channel(  # type: ignore[return-value]
         info,
         input.channel_id,
@@ -343,11 +328,10 @@ async def create_channel_template(
     info: Info,
     input: Annotated[CreateChannelTemplateInput, strawberry.argument(description="What to do.")],
 ) -> ChannelTemplateResult:
-    _require_user(info)
     try:
         row = await management.create_template(
             await info.context.db(),
-            management.parse_id(input.channel_id, "channelId"),
+            parse_id(input.channel_id, "channelId"),
             _template_fields(
                 name=input.name,
                 content_sid=input.content_sid,
@@ -356,7 +340,7 @@ async def create_channel_template(
                 body=input.body,
             ),
         )
-    except ChannelError as error:
+    except Refusal as error:
         return refusal(error)  # type: ignore[return-value]
     return ChannelTemplateSuccess(template=ChannelTemplate.from_row(row))
 
@@ -365,11 +349,10 @@ async def update_channel_template(
     info: Info,
     input: Annotated[UpdateChannelTemplateInput, strawberry.argument(description="What to do.")],
 ) -> ChannelTemplateResult:
-    _require_user(info)
     try:
         row = await management.update_template(
             await info.context.db(),
-            management.parse_id(input.template_id, "templateId"),
+            parse_id(input.template_id, "templateId"),
             _template_fields(
                 name=input.name,
                 content_sid=input.content_sid,
@@ -378,7 +361,7 @@ async def update_channel_template(
                 body=input.body,
             ),
         )
-    except ChannelError as error:
+    except Refusal as error:
         return refusal(error)  # type: ignore[return-value]
     return ChannelTemplateSuccess(template=ChannelTemplate.from_row(row))
 
@@ -387,12 +370,11 @@ async def delete_channel_template(
     info: Info,
     input: Annotated[DeleteChannelTemplateInput, strawberry.argument(description="What to do.")],
 ) -> DeleteChannelTemplateResult:
-    _require_user(info)
     try:
         deleted = await management.delete_template(
-            await info.context.db(), management.parse_id(input.template_id, "templateId")
+            await info.context.db(), parse_id(input.template_id, "templateId")
         )
-    except ChannelError as error:
+    except Refusal as error:
         return refusal(error)  # type: ignore[return-value]
     return DeleteChannelTemplateSuccess(template_id=strawberry.ID(str(deleted)))
 
@@ -400,7 +382,6 @@ async def delete_channel_template(
 async def send_template(
     info: Info, input: Annotated[SendTemplateInput, strawberry.argument(description="What to do.")]
 ) -> SendTemplateResult:
-    _require_user(info)
     values: dict[str, str] = {}
     for item in input.variables:
         if item.key in values:
@@ -411,11 +392,11 @@ async def send_template(
     try:
         row = await management.send_template(
             await info.context.db(),
-            management.parse_id(input.conversation_id, "conversationId"),
-            management.parse_id(input.template_id, "templateId"),
+            parse_id(input.conversation_id, "conversationId"),
+            parse_id(input.template_id, "templateId"),
             values,
         )
-    except ChannelError as error:
+    except Refusal as error:
         return refusal(error)  # type: ignore[return-value]
     return SendTemplateSuccess(
         template_message=TemplateMessage(
@@ -431,26 +412,37 @@ async def send_template(
 @strawberry.type
 class ChannelsMutation:
     create_channel = strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         resolver=create_channel,
         description="Add a Twilio number to an organization (owners, admins).",
     )
     update_channel = strawberry.mutation(
-        resolver=update_channel, description="Change a channel's name, credentials or state."
+        permission_classes=[IsAuthenticated],
+        resolver=update_channel,
+        description="Change a channel's name, credentials or state.",
     )
     disable_channel = strawberry.mutation(
-        resolver=disable_channel, description="Stop a channel: its webhooks and sends are refused."
+        permission_classes=[IsAuthenticated],
+        resolver=disable_channel,
+        description="Stop a channel: its webhooks and sends are refused.",
     )
     create_channel_template = strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         resolver=create_channel_template,
         description="Add an approved template to a channel (owners, admins).",
     )
     update_channel_template = strawberry.mutation(
-        resolver=update_channel_template, description="Change a template (owners, admins)."
+        permission_classes=[IsAuthenticated],
+        resolver=update_channel_template,
+        description="Change a template (owners, admins).",
     )
     delete_channel_template = strawberry.mutation(
-        resolver=delete_channel_template, description="Remove a template (owners, admins)."
+        permission_classes=[IsAuthenticated],
+        resolver=delete_channel_template,
+        description="Remove a template (owners, admins).",
     )
     send_template = strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         resolver=send_template,
         description="Send an approved template in a conversation (any member); allowed"
         " outside WhatsApp's 24-hour window.",
@@ -468,7 +460,7 @@ async def _change_channel(
     success: type[UpdateChannelSuccess] | type[DisableChannelSuccess],
 ) -> UpdateChannelSuccess | DisableChannelSuccess | UserError:
     try:
-        parsed: UUID = management.parse_id(channel_id, "channelId")
+        parsed: UUID = parse_id(channel_id, "channelId")
         row = await management.update_channel(
             await info.context.db(),
             info.context.get(TokenCipher),
@@ -481,9 +473,8 @@ async def _change_channel(
                 enabled=enabled if _given(enabled) else None,
             ),
         )
-    except ChannelError as error:
+    except Refusal as error:
         return refusal(error)
     # This process forgets it at once; others within ATENDE_CHANNEL_CACHE_SECONDS.
-    # This process stops using what it cached of the channel at once.
     info.context.get(MessagingTransport).forget_channel(parsed)  # type: ignore[type-abstract]
     return success(channel=Channel.from_row(row))

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -19,6 +19,7 @@ from strawberry.dataloader import DataLoader
 
 from atende.db.queries import load_queries
 from atende.graphql.context import Context, Info
+from atende.graphql.ids import Node
 
 queries = load_queries("channels")
 
@@ -132,15 +133,6 @@ def templates_loader(context: Context) -> DataLoader[UUID, list[ChannelTemplate]
     return context.loader("channels.templates_by_channel", lambda: DataLoader(load_fn=load))
 
 
-class OrganizationNode(Protocol):
-    """What ``organization_channels`` needs of its parent ``Organization``."""
-
-    @property
-    def id(self) -> strawberry.ID: ...
-
-
-async def organization_channels(
-    root: strawberry.Parent[OrganizationNode], info: Info
-) -> list[Channel]:
+async def organization_channels(root: strawberry.Parent[Node], info: Info) -> list[Channel]:
     """The organization's channels, oldest first."""
     return await channels_loader(info.context).load(UUID(str(root.id)))

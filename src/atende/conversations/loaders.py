@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 from uuid import UUID
 
-import strawberry
 from strawberry.dataloader import DataLoader
 
 from atende.channels import types as channel_types
@@ -78,7 +77,7 @@ def forget(loader: DataLoader[K, Any], key: K) -> None:
 def conversations(context: Context) -> DataLoader[UUID, Conversation | None]:
     return _by_id(
         context,
-        "conversations",
+        "conversations.conversations",
         queries["conversations_by_id"],
         conversation_types.Conversation.from_row,
     )
@@ -86,29 +85,32 @@ def conversations(context: Context) -> DataLoader[UUID, Conversation | None]:
 
 def contacts(context: Context) -> DataLoader[UUID, Contact | None]:
     return _by_id(
-        context, "contacts", queries["contacts_by_id"], conversation_types.Contact.from_row
+        context,
+        "conversations.contacts",
+        queries["contacts_by_id"],
+        conversation_types.Contact.from_row,
     )
 
 
 def channels(context: Context) -> DataLoader[UUID, Channel | None]:
-    return _by_id(context, "channels", queries["channels_by_id"], channel_types.Channel.from_row)
+    return _by_id(
+        context, "conversations.channels", queries["channels_by_id"], channel_types.Channel.from_row
+    )
 
 
 def messages(context: Context) -> DataLoader[UUID, Message | None]:
     return _by_id(
-        context, "messages", queries["messages_by_id"], conversation_types.Message.from_row
+        context,
+        "conversations.messages",
+        queries["messages_by_id"],
+        conversation_types.Message.from_row,
     )
 
 
 def users(context: Context) -> DataLoader[UUID, User | None]:
-    """Teammates by id (profiles RLS shows members of the caller's organizations)."""
-
-    def build(row: dict[str, Any]) -> User:
-        return identity_types.User(
-            id=strawberry.ID(str(row["id"])), email=row["email"], full_name=row["full_name"]
-        )
-
-    return _by_id(context, "users", queries["profiles_by_id"], build)
+    """Teammates by id: identity's loader (profiles RLS shows members of the caller's
+    organizations)."""
+    return identity_types.user_loader(context)
 
 
 def last_messages(context: Context) -> DataLoader[UUID, Message | None]:
@@ -127,7 +129,7 @@ def last_messages(context: Context) -> DataLoader[UUID, Message | None]:
         }
         return [found.get(key) for key in ids]
 
-    return context.loader("last_messages", lambda: DataLoader(load_fn=load))
+    return context.loader("conversations.last_messages", lambda: DataLoader(load_fn=load))
 
 
 def unread_counts(context: Context) -> DataLoader[UUID, int]:
@@ -139,7 +141,7 @@ def unread_counts(context: Context) -> DataLoader[UUID, int]:
         found = {row["conversation_id"]: int(row["unread"]) for row in await cursor.fetchall()}
         return [found.get(key, 0) for key in ids]
 
-    return context.loader("unread_counts", lambda: DataLoader(load_fn=load))
+    return context.loader("conversations.unread_counts", lambda: DataLoader(load_fn=load))
 
 
 # -- message pages --------------------------------------------------------------------------
@@ -214,4 +216,4 @@ def message_pages(context: Context) -> DataLoader[tuple[UUID, MessagePageRequest
                 pages[(conversation_id, request)] = page
         return [pages[key] for key in keys]
 
-    return context.loader("message_pages", lambda: DataLoader(load_fn=load))
+    return context.loader("conversations.message_pages", lambda: DataLoader(load_fn=load))

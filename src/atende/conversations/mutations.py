@@ -16,9 +16,11 @@ import strawberry
 from atende.conversations import loaders, service
 from atende.conversations.service import Outcome, Refusal
 from atende.conversations.types import Conversation, Message
+from atende.errors import InvalidInput
 from atende.graphql.context import Info
-from atende.graphql.errors import AuthenticationRequired
-from atende.identity.types import NotFound, UserError, ValidationError
+from atende.graphql.ids import parse_id
+from atende.graphql.permissions import IsAuthenticated
+from atende.graphql.results import NotFound, UserError, ValidationError, refusal_result
 
 CONVERSATION_NOT_FOUND = "Conversa não encontrada."
 
@@ -149,16 +151,13 @@ MarkConversationReadResult = Annotated[
 ]
 
 
-def _require_user(info: Info) -> None:
-    if info.context.caller.user_id is None:
-        raise AuthenticationRequired()
-
-
-def _conversation_id(value: strawberry.ID, field: str) -> UUID | ValidationError:
+def _conversation_id(value: strawberry.ID) -> UUID | ValidationError:
     try:
-        return UUID(str(value))
-    except ValueError:
-        return ValidationError(message="Identificador de conversa inválido.", field=field)
+        return parse_id(value, "conversationId")
+    except InvalidInput as error:
+        result = refusal_result(error)
+        assert isinstance(result, ValidationError)
+        return result
 
 
 async def _reload(info: Info, conversation_id: UUID) -> Conversation | None:
@@ -180,17 +179,17 @@ async def _changed(info: Info, outcome: Outcome) -> Conversation | NotFound:
 @strawberry.type
 class ConversationsMutation:
     @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="Reply to the contact as yourself. The message goes out through the same"
         " queue and WhatsApp rules as the AI's, and the AI stops answering in this"
-        " conversation until someone switches it back on (`setConversationAi`)."
+        " conversation until someone switches it back on (`setConversationAi`).",
     )
     async def send_message(
         self,
         info: Info,
         input: Annotated[SendMessageInput, strawberry.argument(description="The reply.")],
     ) -> SendMessageResult:
-        _require_user(info)
-        conversation_id = _conversation_id(input.conversation_id, "conversationId")
+        conversation_id = _conversation_id(input.conversation_id)
         if isinstance(conversation_id, ValidationError):
             return conversation_id
         conn = await info.context.db()
@@ -205,8 +204,9 @@ class ConversationsMutation:
         return SendMessageSuccess(reply=message, conversation=conversation)
 
     @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="Switch the AI on or off in one conversation. Switching it on hands a"
-        " conversation the AI had handed off (HANDOFF) back to it (OPEN)."
+        " conversation the AI had handed off (HANDOFF) back to it (OPEN).",
     )
     async def set_conversation_ai(
         self,
@@ -216,8 +216,7 @@ class ConversationsMutation:
             strawberry.argument(description="The conversation and the switch."),
         ],
     ) -> SetConversationAiResult:
-        _require_user(info)
-        parsed = _conversation_id(input.conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id)
         if isinstance(parsed, ValidationError):
             return parsed
         outcome = await service.set_ai_enabled(await info.context.db(), parsed, input.enabled)
@@ -227,8 +226,9 @@ class ConversationsMutation:
         return SetConversationAiSuccess(conversation=result)
 
     @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="Make a member of the organization responsible for the conversation;"
-        " `userId: null` unassigns it."
+        " `userId: null` unassigns it.",
     )
     async def assign_conversation(
         self,
@@ -238,8 +238,7 @@ class ConversationsMutation:
             strawberry.argument(description="The conversation and its assignee."),
         ],
     ) -> AssignConversationResult:
-        _require_user(info)
-        parsed = _conversation_id(input.conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id)
         if isinstance(parsed, ValidationError):
             return parsed
         assignee: UUID | None = None
@@ -257,7 +256,8 @@ class ConversationsMutation:
         return AssignConversationSuccess(conversation=result)
 
     @strawberry.mutation(
-        description="Close the conversation. The contact's next message opens a new one."
+        permission_classes=[IsAuthenticated],
+        description="Close the conversation. The contact's next message opens a new one.",
     )
     async def close_conversation(
         self,
@@ -266,8 +266,7 @@ class ConversationsMutation:
             CloseConversationInput, strawberry.argument(description="The conversation.")
         ],
     ) -> CloseConversationResult:
-        _require_user(info)
-        parsed = _conversation_id(input.conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id)
         if isinstance(parsed, ValidationError):
             return parsed
         result = await _changed(info, await service.close(await info.context.db(), parsed))
@@ -276,8 +275,9 @@ class ConversationsMutation:
         return CloseConversationSuccess(conversation=result)
 
     @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="Reopen a closed conversation; refused while another conversation with the"
-        " same contact on the same channel is open."
+        " same contact on the same channel is open.",
     )
     async def reopen_conversation(
         self,
@@ -286,8 +286,7 @@ class ConversationsMutation:
             ReopenConversationInput, strawberry.argument(description="The conversation.")
         ],
     ) -> ReopenConversationResult:
-        _require_user(info)
-        parsed = _conversation_id(input.conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id)
         if isinstance(parsed, ValidationError):
             return parsed
         outcome = await service.reopen(await info.context.db(), parsed)
@@ -302,8 +301,9 @@ class ConversationsMutation:
         return ReopenConversationSuccess(conversation=result)
 
     @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="Mark the conversation read up to now, for you only: its `unreadCount`"
-        " counts the contact's messages after this."
+        " counts the contact's messages after this.",
     )
     async def mark_conversation_read(
         self,
@@ -312,8 +312,7 @@ class ConversationsMutation:
             MarkConversationReadInput, strawberry.argument(description="The conversation.")
         ],
     ) -> MarkConversationReadResult:
-        _require_user(info)
-        parsed = _conversation_id(input.conversation_id, "conversationId")
+        parsed = _conversation_id(input.conversation_id)
         if isinstance(parsed, ValidationError):
             return parsed
         outcome = await service.mark_read(await info.context.db(), parsed)

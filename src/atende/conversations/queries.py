@@ -8,7 +8,7 @@ can be imported first.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -29,7 +29,7 @@ from atende.conversations.types import (
     contact_cursor,
 )
 from atende.graphql.context import Info
-from atende.graphql.errors import InvalidArgument
+from atende.graphql.ids import Node, id_or_none, parse_id
 from atende.graphql.pagination import (
     InvalidCursor,
     PageInfo,
@@ -37,25 +37,12 @@ from atende.graphql.pagination import (
     decode_time_cursor,
     page_size,
 )
+from atende.graphql.permissions import IsAuthenticated
 from atende.graphql.scalars import BigInt
 
 
-class OrganizationNode(Protocol):
-    """What these resolvers need of their parent ``Organization``."""
-
-    @property
-    def id(self) -> strawberry.ID: ...
-
-
-def parse_id(value: strawberry.ID | str, argument: str) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise InvalidArgument(f"`{argument}` is not a valid id") from None
-
-
 async def organization_conversations(
-    root: strawberry.Parent[OrganizationNode],
+    root: strawberry.Parent[Node],
     info: Info,
     *,
     first: Annotated[
@@ -126,7 +113,7 @@ def attach_inbox_rows(rows: list[dict[str, Any]]) -> list[Conversation]:
 
 
 async def organization_contacts(
-    root: strawberry.Parent[OrganizationNode],
+    root: strawberry.Parent[Node],
     info: Info,
     *,
     first: Annotated[
@@ -169,7 +156,7 @@ async def organization_contacts(
 
 
 async def organization_usage(
-    root: strawberry.Parent[OrganizationNode],
+    root: strawberry.Parent[Node],
     info: Info,
     *,
     start: Annotated[
@@ -197,36 +184,32 @@ async def organization_usage(
     )
 
 
-def _visible_id(info: Info, value: strawberry.ID) -> UUID | None:
-    """The id to look up, or ``None`` when nothing can be visible (anonymous, not an id)."""
-    if info.context.caller.user_id is None:
-        return None
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
-
-
 @strawberry.type
 class ConversationsQuery:
-    @strawberry.field(description="A conversation of one of your organizations; null otherwise.")
+    @strawberry.field(
+        description="A conversation of one of your organizations; null otherwise.",
+        permission_classes=[IsAuthenticated],
+    )
     async def conversation(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The conversation's id.")],
     ) -> Conversation | None:
-        conversation_id = _visible_id(info, id)
+        conversation_id = id_or_none(id)
         if conversation_id is None:
             return None
         return await loaders.conversations(info.context).load(conversation_id)
 
-    @strawberry.field(description="A contact of one of your organizations; null otherwise.")
+    @strawberry.field(
+        description="A contact of one of your organizations; null otherwise.",
+        permission_classes=[IsAuthenticated],
+    )
     async def contact(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The contact's id.")],
     ) -> Contact | None:
-        contact_id = _visible_id(info, id)
+        contact_id = id_or_none(id)
         if contact_id is None:
             return None
         return await loaders.contacts(info.context).load(contact_id)

@@ -26,8 +26,10 @@ import strawberry
 from atende.conversations import loaders
 from atende.conversations.events import RESYNC, DatabaseEvent, EventHub
 from atende.conversations.types import Conversation, Message
+from atende.errors import Forbidden, NotFound
 from atende.graphql.context import Context, Info
-from atende.graphql.errors import AuthenticationRequired, Forbidden, NotFoundError
+from atende.graphql.ids import id_or_none
+from atende.graphql.permissions import IsAuthenticated
 from atende.identity.types import organization_loader
 
 logger = logging.getLogger(__name__)
@@ -95,22 +97,10 @@ _CONVERSATION_KINDS: dict[str, ConversationEventKind] = {
 _MESSAGE_KINDS: dict[str, MessageEventKind] = {str(kind.value): kind for kind in MessageEventKind}
 
 
-def _require_user(context: Context) -> None:
-    if context.caller.user_id is None:
-        raise AuthenticationRequired()
-
-
-def _uuid(value: strawberry.ID) -> UUID | None:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
-
-
 async def _still_member(context: Context, organization_id: UUID) -> None:
     if await organization_loader(context).load(organization_id) is None:
         await context.release()
-        raise Forbidden("You are no longer a member of this organization.")
+        raise Forbidden(user_message="You are no longer a member of this organization.")
 
 
 async def _after_database_error(context: Context, error: psycopg.OperationalError) -> None:
@@ -139,8 +129,9 @@ async def _conversation_event(context: Context, event: DatabaseEvent) -> Convers
 @strawberry.type
 class ConversationsSubscription:
     @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
         description="Live changes in an organization's inbox: new messages, delivery"
-        " updates, status changes, handoffs, assignments, AI switches."
+        " updates, status changes, handoffs, assignments, AI switches.",
     )
     async def conversation_events(
         self,
@@ -150,10 +141,9 @@ class ConversationsSubscription:
         ],
     ) -> AsyncGenerator[ConversationEvent, None]:
         context = info.context
-        _require_user(context)
-        organization = _uuid(organization_id)
+        organization = id_or_none(organization_id)
         if organization is None or await organization_loader(context).load(organization) is None:
-            raise Forbidden("You are not a member of this organization.")
+            raise Forbidden(user_message="You are not a member of this organization.")
         with context.get(EventHub).subscribe(organization) as subscription:
             await context.release()
             while True:
@@ -178,7 +168,8 @@ class ConversationsSubscription:
                 yield visible
 
     @strawberry.subscription(
-        description="Live messages of one conversation: new ones and delivery updates."
+        permission_classes=[IsAuthenticated],
+        description="Live messages of one conversation: new ones and delivery updates.",
     )
     async def message_events(
         self,
@@ -188,13 +179,12 @@ class ConversationsSubscription:
         ],
     ) -> AsyncGenerator[MessageEvent, None]:
         context = info.context
-        _require_user(context)
-        wanted = _uuid(conversation_id)
+        wanted = id_or_none(conversation_id)
         conversation = None
         if wanted is not None:
             conversation = await loaders.conversations(context).load(wanted)
         if wanted is None or conversation is None:
-            raise NotFoundError("No such conversation.")
+            raise NotFound(user_message="No such conversation.")
         organization = conversation.organization_id
         with context.get(EventHub).subscribe(organization) as subscription:
             await context.release()

@@ -116,7 +116,8 @@ class Context:
         return await self.operation.transaction.connection()
 
     def loader(self, name: str, factory: Callable[[], T]) -> T:
-        """The operation's DataLoader called ``name``, made on first use."""
+        """The operation's DataLoader called ``name``, made on first use. Names are
+        ``<domain>.<what>`` (``identity.users``), so two domains never share one."""
         loaders = self.operation.loaders
         if name not in loaders:
             loaders[name] = factory()

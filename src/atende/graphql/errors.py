@@ -18,7 +18,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult, StreamExecutionResult
 
-from atende.errors import AtendeError
+from atende.errors import AtendeError, Forbidden, InvalidInput, NotFound, Refusal
 from atende.graphql.redaction import is_graphql_own, redact, submitted_values
 
 logger = logging.getLogger("atende.graphql")
@@ -57,10 +57,13 @@ class AuthenticationRequired(PublicError):
     code = ErrorCode.UNAUTHENTICATED
 
 
-class Forbidden(PublicError):
-    """You are not allowed to do this."""
-
-    code = ErrorCode.FORBIDDEN
+#: The codes of the refusals every domain shares (``atende.errors``) when one escapes a
+#: resolver instead of being returned as a typed result (a query's argument, say).
+REFUSAL_CODES: tuple[tuple[type[Refusal], ErrorCode], ...] = (
+    (InvalidInput, ErrorCode.BAD_USER_INPUT),
+    (NotFound, ErrorCode.NOT_FOUND),
+    (Forbidden, ErrorCode.FORBIDDEN),
+)
 
 
 def public_error(error: GraphQLError) -> GraphQLError:
@@ -73,6 +76,17 @@ def public_error(error: GraphQLError) -> GraphQLError:
             path=error.path,
             extensions={**(error.extensions or {}), **original.graphql_extensions()},
         )
+    for refusal, code in REFUSAL_CODES:
+        if isinstance(original, refusal):
+            extensions: dict[str, Any] = {"code": code.value}
+            if isinstance(original, InvalidInput):
+                extensions["field"] = original.field
+            return GraphQLError(
+                original.user_message,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={**(error.extensions or {}), **extensions},
+            )
     return error
 
 
@@ -123,7 +137,7 @@ def present_error(
     client submitted (``redaction.submitted_values``): GraphQL's own messages quote them.
     """
     original = error.original_error
-    if isinstance(original, PublicError):
+    if isinstance(original, PublicError | Refusal):
         return public_error(error)
     # Errors without a path were raised before any field ran: the request itself
     # (syntax, validation, limits, variables - including a scalar that would not parse).
@@ -188,9 +202,3 @@ class InvalidArgument(PublicError):
     """An argument is not acceptable."""
 
     code = ErrorCode.BAD_USER_INPUT
-
-
-class NotFoundError(PublicError):
-    """Nothing of that kind is visible to you."""
-
-    code = ErrorCode.NOT_FOUND

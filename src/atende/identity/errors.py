@@ -2,32 +2,31 @@
 
 Each is a typed result in the GraphQL schema (``identity.types``). The docstring is the
 message for logs and developers; ``public_message`` is what a user of the product reads
-(pt-BR, the first market's language).
+(pt-BR, the first market's language). ``NotFound``, ``Forbidden`` and ``InvalidInput``
+are the refusals every domain shares (``atende.errors``).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from atende.errors import Forbidden, InvalidInput, NotFound, Refusal
 
-from atende.errors import AtendeError
+__all__ = [
+    "AlreadyMember",
+    "EmailAlreadyRegistered",
+    "Forbidden",
+    "IdentityError",
+    "InvalidCredentials",
+    "InvalidInput",
+    "InvalidInvitation",
+    "InvalidRefreshToken",
+    "LastOwner",
+    "NotFound",
+    "TemporarilyUnavailable",
+]
 
 
-class IdentityError(AtendeError):
+class IdentityError(Refusal):
     """An identity flow did not happen."""
-
-    public_message: ClassVar[str] = "Não foi possível concluir a operação."
-
-    def __init__(self, message: str | None = None, *, user_message: str | None = None) -> None:
-        super().__init__(message)
-        self.user_message = user_message or self.public_message
-
-
-class InvalidInput(IdentityError):
-    """An input field is invalid."""
-
-    def __init__(self, field: str, user_message: str) -> None:
-        super().__init__(f"invalid {field}", user_message=user_message)
-        self.field = field
 
 
 class EmailAlreadyRegistered(IdentityError):
@@ -52,18 +51,6 @@ class InvalidInvitation(IdentityError):
     """The invitation token is unknown, expired or already accepted."""
 
     public_message = "Este convite é inválido, expirou ou já foi aceito."
-
-
-class NotFound(IdentityError):
-    """No such organization (for this caller) or member."""
-
-    public_message = "Não encontrado."
-
-
-class Forbidden(IdentityError):
-    """The caller's role does not allow this."""
-
-    public_message = "Seu papel nesta organização não permite esta ação."
 
 
 class AlreadyMember(IdentityError):

@@ -12,29 +12,28 @@ from uuid import UUID
 
 import strawberry
 
+from atende.errors import Refusal
 from atende.graphql.context import Info
-from atende.graphql.errors import AuthenticationRequired
+from atende.graphql.ids import id_or_none
+from atende.graphql.permissions import IsAuthenticated
+from atende.graphql.results import ForbiddenResult, NotFound, ValidationError
 from atende.identity import errors
 from atende.identity.service import IdentityService
 from atende.identity.types import (
     AlreadyMember,
     EmailAlreadyRegistered,
-    ForbiddenResult,
     InvalidCredentials,
     InvalidInvitation,
     InvalidRefreshToken,
     LastOwner,
     Membership,
     MembershipRole,
-    NotFound,
     OrganizationBase,
     OrganizationType,
     Session,
     TemporarilyUnavailable,
     User,
-    ValidationError,
     membership_loader,
-    parse_id,
     user_error,
 )
 
@@ -193,13 +192,6 @@ def identity_service(info: Info) -> IdentityService:
     return info.context.get(IdentityService)
 
 
-def signed_in_user(info: Info) -> UUID:
-    user_id = info.context.caller.user_id
-    if user_id is None:
-        raise AuthenticationRequired()
-    return user_id
-
-
 async def load_membership(info: Info, membership_id: UUID) -> Membership:
     membership = await membership_loader(info.context).load(membership_id)
     if membership is None:  # the caller just wrote it, in this transaction
@@ -233,7 +225,7 @@ class IdentityMutation:
                 email=input.email,
                 password=input.password,
             )
-        except errors.IdentityError as error:
+        except Refusal as error:
             result = user_error(error)
             if isinstance(
                 result, EmailAlreadyRegistered | ValidationError | TemporarilyUnavailable
@@ -265,7 +257,7 @@ class IdentityMutation:
             session = await identity_service(info).sign_in(
                 email=input.email, password=input.password
             )
-        except errors.IdentityError as error:
+        except Refusal as error:
             result = user_error(error)
             if isinstance(result, InvalidCredentials | TemporarilyUnavailable):
                 return result
@@ -287,7 +279,7 @@ class IdentityMutation:
     ) -> RefreshSessionResult:
         try:
             session = await identity_service(info).refresh_session(input.refresh_token)
-        except errors.IdentityError as error:
+        except Refusal as error:
             result = user_error(error)
             if isinstance(result, InvalidRefreshToken):
                 return result
@@ -314,7 +306,7 @@ class IdentityMutation:
         caller = info.context.caller
         session_id = caller.claims.get("session_id")
         revoked = await identity_service(info).sign_out(
-            session_id=parse_id(strawberry.ID(str(session_id))) if session_id is not None else None,
+            session_id=id_or_none(session_id) if session_id is not None else None,
             user_id=caller.user_id,
             refresh_token=input.refresh_token if input is not None else None,
         )
@@ -324,7 +316,8 @@ class IdentityMutation:
         description=(
             "Add a person to an organization (owners and admins; only owners add owners). A "
             "person new to Atende gets an account and an invitation token."
-        )
+        ),
+        permission_classes=[IsAuthenticated],
     )
     async def invite_member(
         self,
@@ -333,8 +326,7 @@ class IdentityMutation:
             InviteMemberInput, strawberry.argument(description="Who to add, where, as what.")
         ],
     ) -> InviteMemberResult:
-        signed_in_user(info)
-        organization = parse_id(input.organization_id)
+        organization = id_or_none(input.organization_id)
         if organization is None:
             return _NOT_FOUND
         try:
@@ -344,7 +336,7 @@ class IdentityMutation:
                 email=input.email,
                 role=input.role.value,
             )
-        except errors.IdentityError as error:
+        except Refusal as error:
             result = user_error(error)
             if isinstance(
                 result,
@@ -376,7 +368,7 @@ class IdentityMutation:
             accepted = await identity_service(info).accept_invitation(
                 token=input.token, full_name=input.full_name, password=input.password
             )
-        except errors.IdentityError as error:
+        except Refusal as error:
             result = user_error(error)
             if isinstance(result, InvalidInvitation | ValidationError | TemporarilyUnavailable):
                 return result
@@ -394,7 +386,8 @@ class IdentityMutation:
         description=(
             "Change a member's role (owners and admins). Only owners make owners or change "
             "an owner's role; the last owner cannot step down."
-        )
+        ),
+        permission_classes=[IsAuthenticated],
     )
     async def update_member_role(
         self,
@@ -403,8 +396,7 @@ class IdentityMutation:
             UpdateMemberRoleInput, strawberry.argument(description="The member and the role.")
         ],
     ) -> UpdateMemberRoleResult:
-        signed_in_user(info)
-        organization, member = parse_id(input.organization_id), parse_id(input.user_id)
+        organization, member = id_or_none(input.organization_id), id_or_none(input.user_id)
         if organization is None or member is None:
             return _NOT_FOUND
         try:
@@ -414,7 +406,7 @@ class IdentityMutation:
                 user_id=member,
                 role=input.role.value,
             )
-        except errors.IdentityError as error:
+        except Refusal as error:
             result = user_error(error)
             if isinstance(result, NotFound | ForbiddenResult | LastOwner):
                 return result
@@ -425,7 +417,8 @@ class IdentityMutation:
         description=(
             "Remove a member (owners and admins; only owners remove owners), or leave an "
             "organization by removing yourself. The last owner cannot leave."
-        )
+        ),
+        permission_classes=[IsAuthenticated],
     )
     async def remove_member(
         self,
@@ -434,15 +427,14 @@ class IdentityMutation:
             RemoveMemberInput, strawberry.argument(description="The member and the organization.")
         ],
     ) -> RemoveMemberResult:
-        signed_in_user(info)
-        organization, member = parse_id(input.organization_id), parse_id(input.user_id)
+        organization, member = id_or_none(input.organization_id), id_or_none(input.user_id)
         if organization is None or member is None:
             return _NOT_FOUND
         try:
             change = await identity_service(info).remove_member(
                 await info.context.db(), organization_id=organization, user_id=member
             )
-        except errors.IdentityError as error:
+        except Refusal as error:
             result = user_error(error)
             if isinstance(result, NotFound | ForbiddenResult | LastOwner):
                 return result

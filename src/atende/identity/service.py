@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
+from atende.errors import Refusal
 from atende.identity import errors
 from atende.identity.models import (
     AcceptedInvitation,
@@ -208,7 +209,7 @@ class IdentityService:
                 )
             except Exception as error:
                 await self._undo_user(user_id, outcome_known=True)
-                if isinstance(error, errors.IdentityError):
+                if isinstance(error, Refusal):
                     raise
                 raise self._failure(error, "invitation") from error
         return Invitation(
@@ -379,7 +380,7 @@ class IdentityService:
         self, conn: Connection, query: LiteralString, params: dict[str, object]
     ) -> dict[str, Any]:
         """One of the member functions, in a savepoint so a refusal leaves the caller's
-        transaction usable; SQL's refusals become ``IdentityError``s."""
+        transaction usable; SQL's refusals become ``Refusal``s."""
         try:
             async with conn.transaction():
                 return await self._fetch_one(conn, query, params)
@@ -399,7 +400,7 @@ class IdentityService:
         return row
 
     @staticmethod
-    def _failure(error: BaseException, flow: str) -> errors.IdentityError:
+    def _failure(error: BaseException, flow: str) -> Refusal:
         """The typed error for a failed step: what SQL refused, or "try again"."""
         if isinstance(error, psycopg.Error):
             translated = translate_database_error(error)
@@ -451,11 +452,11 @@ _CHECKS = {
 _EMAIL_TAKEN = {"profiles_email_key", "pending_users_email_key", "users_email_partial_key"}
 
 
-def translate_database_error(error: psycopg.Error) -> errors.IdentityError | None:
+def translate_database_error(error: psycopg.Error) -> Refusal | None:
     """The typed error for a refusal the identity SQL signals; ``None`` for anything else."""
     diag = error.diag
     message = diag.message_primary or ""
-    translated: errors.IdentityError | None = None
+    translated: Refusal | None = None
     match error.sqlstate:
         case "PT403":
             translated = errors.Forbidden(message, user_message=_FORBIDDEN.get(message))

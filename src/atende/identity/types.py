@@ -13,7 +13,11 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from atende.db.queries import load_queries
+from atende.errors import Refusal
 from atende.graphql.context import Context, Info
+from atende.graphql.ids import id_or_none
+from atende.graphql.permissions import IsAuthenticated
+from atende.graphql.results import UserError, refusal_result
 from atende.identity import errors
 from atende.identity.models import IssuedSession
 
@@ -162,7 +166,7 @@ def organization_loader(context: Context) -> DataLoader[UUID, OrganizationBase |
         by_id = {row["id"]: OrganizationBase.from_row(row) for row in rows}
         return [by_id.get(organization_id) for organization_id in ids]
 
-    return context.loader("organizations", lambda: DataLoader(load_fn=load))
+    return context.loader("identity.organizations", lambda: DataLoader(load_fn=load))
 
 
 def user_loader(context: Context) -> DataLoader[UUID, User | None]:
@@ -174,7 +178,7 @@ def user_loader(context: Context) -> DataLoader[UUID, User | None]:
         by_id = {row["id"]: User.from_row(row) for row in rows}
         return [by_id.get(user_id) for user_id in ids]
 
-    return context.loader("users", lambda: DataLoader(load_fn=load))
+    return context.loader("identity.users", lambda: DataLoader(load_fn=load))
 
 
 def members_loader(context: Context) -> DataLoader[UUID, list[Membership]]:
@@ -190,7 +194,7 @@ def members_loader(context: Context) -> DataLoader[UUID, list[Membership]]:
             by_organization.setdefault(row["organization_id"], []).append(Membership.from_row(row))
         return [by_organization.get(organization_id, []) for organization_id in ids]
 
-    return context.loader("members", lambda: DataLoader(load_fn=load))
+    return context.loader("identity.members", lambda: DataLoader(load_fn=load))
 
 
 def membership_loader(context: Context) -> DataLoader[UUID, Membership | None]:
@@ -204,7 +208,7 @@ def membership_loader(context: Context) -> DataLoader[UUID, Membership | None]:
         by_id = {row["id"]: Membership.from_row(row) for row in rows}
         return [by_id.get(membership_id) for membership_id in ids]
 
-    return context.loader("memberships", lambda: DataLoader(load_fn=load))
+    return context.loader("identity.memberships", lambda: DataLoader(load_fn=load))
 
 
 # -- Queries ---------------------------------------------------------------------------
@@ -243,40 +247,22 @@ class IdentityQuery:
         description="The signed-in user; null for anonymous requests.",
     )
 
-    @strawberry.field(description="An organization the caller belongs to; null otherwise.")
+    @strawberry.field(
+        description="An organization the caller belongs to; null otherwise.",
+        permission_classes=[IsAuthenticated],
+    )
     async def organization(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The organization's id.")],
     ) -> OrganizationType | None:
-        if info.context.caller.user_id is None:
-            return None  # anonymous callers belong nowhere (and anon may not read the table)
-        organization_id = parse_id(id)
+        organization_id = id_or_none(id)
         if organization_id is None:
             return None
         return await organization_loader(info.context).load(organization_id)
 
 
-def parse_id(value: strawberry.ID) -> UUID | None:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
-
-
 # -- Expected failures -------------------------------------------------------------------
-
-
-@strawberry.interface(description="An expected failure: show `message` to the user.")
-class UserError:
-    message: str = strawberry.field(description="What went wrong, in words for the user.")
-
-
-@strawberry.type(description="An input field is invalid; nothing was changed.")
-class ValidationError(UserError):
-    field: str = strawberry.field(
-        description="The argument or input field at fault, as the schema names it (`email`)."
-    )
 
 
 @strawberry.type(description="That e-mail already belongs to a user: sign in instead.")
@@ -301,19 +287,6 @@ class InvalidInvitation(UserError):
     pass
 
 
-@strawberry.type(
-    description="No such object among the caller's organizations (an organization, a member,"
-    " a conversation)."
-)
-class NotFound(UserError):
-    pass
-
-
-@strawberry.type(name="Forbidden", description="The caller's role does not allow this change.")
-class ForbiddenResult(UserError):
-    pass
-
-
 @strawberry.type(description="That person is already a member of the organization.")
 class AlreadyMember(UserError):
     pass
@@ -333,24 +306,18 @@ class TemporarilyUnavailable(UserError):
     pass
 
 
-_ERROR_TYPES: dict[type[errors.IdentityError], type[UserError]] = {
+#: Identity's own refusals; the shared ones map in ``atende.graphql.results``.
+_ERROR_TYPES: dict[type[Refusal], type[UserError]] = {
     errors.EmailAlreadyRegistered: EmailAlreadyRegistered,
     errors.InvalidCredentials: InvalidCredentials,
     errors.InvalidRefreshToken: InvalidRefreshToken,
     errors.InvalidInvitation: InvalidInvitation,
-    errors.NotFound: NotFound,
-    errors.Forbidden: ForbiddenResult,
     errors.AlreadyMember: AlreadyMember,
     errors.LastOwner: LastOwner,
     errors.TemporarilyUnavailable: TemporarilyUnavailable,
 }
 
 
-def user_error(error: errors.IdentityError) -> UserError:
+def user_error(error: Refusal) -> UserError:
     """The typed result for ``error``."""
-    if isinstance(error, errors.InvalidInput):
-        return ValidationError(message=error.user_message, field=error.field)
-    result_type = _ERROR_TYPES.get(type(error))
-    if result_type is None:
-        raise error
-    return result_type(message=error.user_message)
+    return refusal_result(error, _ERROR_TYPES)
