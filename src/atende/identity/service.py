@@ -2,7 +2,7 @@
 
 Registration and invitations create users in the identity provider, which cannot share the
 database transaction, so they run as a saga (see the comment at the top of
-``20261124010100_identity_registration.sql``): reserve the user, have the provider create
+``20261207000100_identity.sql``): reserve the user, have the provider create
 it, then write the organization's rows; when a step after the reservation fails, delete
 the provider's user and forget the reservation. When even that fails, the reservation
 stays and the upkeep job (``identity.tasks``) finishes the job. No organization,
