@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from atende.ai.agents import AgentSettings, InvalidAgentSetting, validate_changes
+from atende.ai.errors import InvalidAgentSetting
+from atende.ai.service import AgentSettings, validate_changes
 from atende.api.schema import build_schema
 from atende.services import Services
 from tests import factories

@@ -1,4 +1,5 @@
-"""What can go wrong when asking the model for a reply, sorted by what to do next.
+"""The ai module's errors: what can go wrong when asking the model for a reply, sorted by
+what to do next, and the refusals of a change to the agent's settings.
 
 :class:`TransientModelError`: try again later (with backoff). :class:`PermanentModelError`:
 trying again with the same request and settings will fail the same way; send the
@@ -6,13 +7,16 @@ fallback message and tell the team. ``atende.ai.client`` documents which failure
 
 ``reason`` is safe to store in a run record and show to the team: it never holds the API
 key (the provider's own message is scrubbed before it is quoted).
+
+:class:`InvalidAgentSetting`, :class:`AgentNotFound` and :class:`AgentChangeForbidden` are
+``atende.errors`` refusals, which ``atende.graphql.results`` maps to GraphQL results.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from atende.errors import AtendeError
+from atende.errors import AtendeError, Forbidden, InvalidInput, NotFound
 
 
 class ModelFailure(StrEnum):
@@ -87,3 +91,33 @@ class ModelNotConfigured(PermanentModelError):
     """No model is configured: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)."""
 
     default_failure = ModelFailure.NOT_CONFIGURED
+
+
+# -- Refusals: changing the agent's settings (atende.ai.service) ---------------------------
+
+
+def schema_field_name(name: str) -> str:
+    """``system_prompt`` as the schema spells it: ``systemPrompt``."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+class InvalidAgentSetting(InvalidInput):
+    """An agent setting is invalid."""
+
+    def __init__(self, setting: str, user_message: str) -> None:
+        super().__init__(schema_field_name(setting), user_message)
+        #: The setting, as Python names it (``system_prompt``).
+        self.setting = setting
+
+
+class AgentNotFound(NotFound):
+    """No such organization among the caller's."""
+
+    public_message = "Organização não encontrada."
+
+
+class AgentChangeForbidden(Forbidden):
+    """Only the organization's owners and admins may change its agent."""
+
+    public_message = "Apenas proprietários e administradores podem alterar o assistente."

@@ -18,9 +18,9 @@ from uuid import UUID
 import psycopg
 from pydantic import BaseModel, ConfigDict
 
+from atende.ai.errors import AgentChangeForbidden, AgentNotFound, InvalidAgentSetting
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
-from atende.errors import Forbidden, InvalidInput, NotFound
 
 queries = load_queries("agents")
 
@@ -88,33 +88,6 @@ class AgentSettings(BaseModel):
     ai_enabled: bool
     created_at: datetime
     updated_at: datetime
-
-
-def schema_field_name(name: str) -> str:
-    """``system_prompt`` as the schema spells it: ``systemPrompt``."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-class InvalidAgentSetting(InvalidInput):
-    """An agent setting is invalid."""
-
-    def __init__(self, setting: str, user_message: str) -> None:
-        super().__init__(schema_field_name(setting), user_message)
-        #: The setting, as Python names it (``system_prompt``).
-        self.setting = setting
-
-
-class AgentNotFound(NotFound):
-    """No such organization among the caller's."""
-
-    public_message = "Organização não encontrada."
-
-
-class AgentChangeForbidden(Forbidden):
-    """Only the organization's owners and admins may change its agent."""
-
-    public_message = "Apenas proprietários e administradores podem alterar o assistente."
 
 
 async def get_agent(conn: Connection, organization_id: UUID) -> AgentSettings | None:

@@ -20,7 +20,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from atende.ai.types import AgentMutation, AgentQuery
+from atende.ai.mutations import AgentMutation
+from atende.ai.queries import AgentQuery
 from atende.api.execution import AtendeExecutionContext
 from atende.api.extensions import AuthenticationExtension, TransactionExtension
 from atende.api.limits import (
@@ -37,7 +38,7 @@ from atende.graphql.errors import ErrorMaskingExtension, present_errors
 from atende.graphql.redaction import log_errors
 from atende.graphql.scalars import SCALAR_MAP
 from atende.identity.mutations import IdentityMutation
-from atende.identity.types import IdentityQuery
+from atende.identity.queries import IdentityQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30

@@ -14,9 +14,9 @@ from uuid import UUID
 
 import strawberry
 
-from atende.channels import management
+from atende.channels import errors, service
 from atende.channels.crypto import TokenCipher
-from atende.channels.management import ChannelChanges, NewChannel, TemplateFields
+from atende.channels.service import ChannelChanges, NewChannel, TemplateFields
 from atende.channels.transport import MessagingTransport
 from atende.channels.types import Channel, ChannelKind, ChannelTemplate
 from atende.errors import Refusal
@@ -59,14 +59,14 @@ class SendRefused(UserError):
 
 #: This module's own refusals; the shared ones map in ``atende.graphql.results``.
 _OWN_REFUSALS: dict[type[Refusal], type[UserError]] = {
-    management.ChannelAlreadyExists: ChannelAlreadyExists,
-    management.TemplateAlreadyExists: ChannelTemplateAlreadyExists,
+    errors.ChannelAlreadyExists: ChannelAlreadyExists,
+    errors.TemplateAlreadyExists: ChannelTemplateAlreadyExists,
 }
 
 
 def refusal(error: Refusal) -> UserError:
     """The typed result of a refusal."""
-    if isinstance(error, management.SendRefused):
+    if isinstance(error, errors.SendRefused):
         return SendRefused(message=error.user_message, reason=SendRefusalReason(error.reason))
     return refusal_result(error, _OWN_REFUSALS)
 
@@ -273,7 +273,7 @@ async def create_channel(
     info: Info, input: Annotated[CreateChannelInput, strawberry.argument(description="What to do.")]
 ) -> CreateChannelResult:
     try:
-        row = await management.create_channel(
+        row = await service.create_channel(
             await info.context.db(),
             info.context.get(TokenCipher),
             NewChannel(
@@ -329,7 +329,7 @@ async def create_channel_template(
     input: Annotated[CreateChannelTemplateInput, strawberry.argument(description="What to do.")],
 ) -> ChannelTemplateResult:
     try:
-        row = await management.create_template(
+        row = await service.create_template(
             await info.context.db(),
             parse_id(input.channel_id, "channelId"),
             _template_fields(
@@ -350,7 +350,7 @@ async def update_channel_template(
     input: Annotated[UpdateChannelTemplateInput, strawberry.argument(description="What to do.")],
 ) -> ChannelTemplateResult:
     try:
-        row = await management.update_template(
+        row = await service.update_template(
             await info.context.db(),
             parse_id(input.template_id, "templateId"),
             _template_fields(
@@ -371,7 +371,7 @@ async def delete_channel_template(
     input: Annotated[DeleteChannelTemplateInput, strawberry.argument(description="What to do.")],
 ) -> DeleteChannelTemplateResult:
     try:
-        deleted = await management.delete_template(
+        deleted = await service.delete_template(
             await info.context.db(), parse_id(input.template_id, "templateId")
         )
     except Refusal as error:
@@ -390,7 +390,7 @@ async def send_template(
             )
         values[item.key] = item.value
     try:
-        row = await management.send_template(
+        row = await service.send_template(
             await info.context.db(),
             parse_id(input.conversation_id, "conversationId"),
             parse_id(input.template_id, "templateId"),
@@ -461,7 +461,7 @@ async def _change_channel(
 ) -> UpdateChannelSuccess | DisableChannelSuccess | UserError:
     try:
         parsed: UUID = parse_id(channel_id, "channelId")
-        row = await management.update_channel(
+        row = await service.update_channel(
             await info.context.db(),
             info.context.get(TokenCipher),
             ChannelChanges(

@@ -20,10 +20,11 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from atende.channels.crypto import TokenCipher
+from atende.channels.errors import ChannelAlreadyExists, SendRefused, TemplateAlreadyExists
 from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
-from atende.errors import Forbidden, InvalidInput, NotFound, Refusal
+from atende.errors import Forbidden, InvalidInput, NotFound
 
 queries = load_queries("channels")
 
@@ -33,33 +34,6 @@ TEMPLATE_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
 LANGUAGE = re.compile(r"[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?")
 MANAGERS = frozenset({"owner", "admin"})
 MANAGERS_ONLY = "Só proprietários e administradores podem fazer isso."
-
-
-# -- refusals -----------------------------------------------------------------------------
-
-
-class ChannelError(Refusal):
-    """The channel operation was refused."""
-
-
-class ChannelAlreadyExists(ChannelError):
-    """This number is already a channel."""
-
-    public_message = "Este número já está cadastrado como canal."
-
-
-class TemplateAlreadyExists(ChannelError):
-    """The channel already has a template with this name and language."""
-
-    public_message = "Este canal já tem um modelo com esse nome e idioma."
-
-
-class SendRefused(ChannelError):
-    """The message cannot be sent; ``reason`` says why."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"send refused: {reason}", user_message=message)
-        self.reason = reason
 
 
 # -- inputs -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """GraphQL types of the channel module: channels (Twilio numbers) and their templates.
 
 A channel's auth token is write-only: no type here has a field for it. ``channels`` on
-``Organization`` is ``organization_channels``, attached in ``atende.identity.types``;
+``Organization`` is ``organization_channels``, attached in ``atende.api.organization``;
 this module imports nothing from identity.
 """
 

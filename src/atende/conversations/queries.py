@@ -1,7 +1,7 @@
 """The inbox's queries: fields of ``Organization`` and the root ``conversation``/``contact``.
 
 The ``Organization`` fields are plain resolver functions, attached in
-``atende.identity.types``; this module imports nothing from identity, so either module
+``atende.api.organization``; this module imports nothing from identity, so either module
 can be imported first.
 """
 

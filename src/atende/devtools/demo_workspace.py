@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from atende.channels import management
+from atende.channels import service as management
 from atende.channels.crypto import TokenCipher
 from atende.config import Environment, IdentityProviderName, Settings
 from atende.db.session import Caller

@@ -15,8 +15,6 @@ from strawberry.dataloader import DataLoader
 from atende.db.queries import load_queries
 from atende.errors import Refusal
 from atende.graphql.context import Context, Info
-from atende.graphql.ids import id_or_none
-from atende.graphql.permissions import IsAuthenticated
 from atende.graphql.results import UserError, refusal_result
 from atende.identity import errors
 from atende.identity.models import IssuedSession
@@ -209,57 +207,6 @@ def membership_loader(context: Context) -> DataLoader[UUID, Membership | None]:
         return [by_id.get(membership_id) for membership_id in ids]
 
     return context.loader("identity.memberships", lambda: DataLoader(load_fn=load))
-
-
-# -- Queries ---------------------------------------------------------------------------
-
-
-async def resolve_viewer(info: Info) -> Viewer | None:
-    context = info.context
-    if context.caller.user_id is None:
-        return None
-    conn = await context.db()
-    profile = await (await conn.execute(queries["viewer_profile"])).fetchone()
-    if profile is None:
-        return None
-    rows = await (await conn.execute(queries["viewer_memberships"])).fetchall()
-    organizations = organization_loader(context)
-    memberships = []
-    for row in rows:
-        organizations.prime(
-            row["organization_id"],
-            OrganizationBase(
-                id=strawberry.ID(str(row["organization_id"])),
-                name=row["organization_name"],
-                created_at=row["organization_created_at"],
-            ),
-        )
-        memberships.append(Membership.from_row(row))
-    user = User.from_row(profile)
-    user_loader(context).prime(profile["id"], user)
-    return Viewer(user=user, memberships=memberships)
-
-
-@strawberry.type
-class IdentityQuery:
-    viewer: Viewer | None = strawberry.field(
-        resolver=resolve_viewer,
-        description="The signed-in user; null for anonymous requests.",
-    )
-
-    @strawberry.field(
-        description="An organization the caller belongs to; null otherwise.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def organization(
-        self,
-        info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="The organization's id.")],
-    ) -> OrganizationType | None:
-        organization_id = id_or_none(id)
-        if organization_id is None:
-            return None
-        return await organization_loader(info.context).load(organization_id)
 
 
 # -- Expected failures -------------------------------------------------------------------
