@@ -50,7 +50,7 @@ DATABASE_URL=$url .venv/bin/atende db migrate
 TEST_ON_SUPABASE_SHAPE=$url .venv/bin/pytest -p no:cacheprovider -m "not faults and not local_identity" \
     tests/db/test_pgtap.py \
     tests/identity \
-    tests/channels/test_inbound_webhook.py \
+    tests/transports/twilio/test_inbound_webhook.py \
     tests/channels/test_ingest_batches.py \
     tests/conversations/test_replies.py \
     tests/conversations/test_reply_failures.py \

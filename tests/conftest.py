@@ -40,6 +40,10 @@ from tests.supabase_shape import (
     as_role_on_shape,
 )
 
+#: Fixtures shared across directories: Twilio's (the simulator, the client, a channel, the
+#: API serving webhooks) and the reply pipeline's (a shop, a worker, an inspector).
+pytest_plugins = ["tests.twilio_fixtures", "tests.reply_fixtures"]
+
 TEMPLATE_DATABASE = "atende_template"
 
 

@@ -27,7 +27,6 @@ from atende.channels.sending import (
 from atende.db.session import Caller
 from atende.queue import app as queue_app
 from atende.services import Services
-from tests.channels.conftest import RunningSimulator, eventually
 from tests.channels.world import (
     TestChannel,
     fetch_all,
@@ -38,6 +37,7 @@ from tests.channels.world import (
     sender_of,
 )
 from tests.factories import Factory
+from tests.twilio_fixtures import RunningSimulator, eventually
 
 CUSTOMER = "+5521987654321"
 

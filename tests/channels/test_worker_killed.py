@@ -16,7 +16,6 @@ import pytest
 from atende.channels.sending import AlreadySent, NothingToSend
 from atende.config import Settings
 from atende.services import Services
-from tests.channels.conftest import RunningSimulator
 from tests.channels.test_sending import add_fault, message_row, sent_to
 from tests.channels.world import (
     fetch_all,
@@ -26,6 +25,7 @@ from tests.channels.world import (
     sender_of,
 )
 from tests.factories import Factory
+from tests.twilio_fixtures import RunningSimulator
 
 CUSTOMER = "+5521987654321"
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from atende.services import Services
-from tests.conversations.conftest import EventLog, Inspector, Shop, Worker, eventually
 from tests.factories import ReplyFactory
 from tests.fakes.openai_server import FakeOpenAI, HandoffReply, Hang, TextReply, ToolCallReply
+from tests.reply_fixtures import EventLog, Inspector, Shop, Worker, eventually
 
 HANDOFF_MESSAGE = "Certo! Vou chamar um atendente da nossa equipe, que vai te responder em breve."
 

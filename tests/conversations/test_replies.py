@@ -9,9 +9,9 @@ import json
 from atende.ai.replies import DEBOUNCED
 from atende.conversations.tasks import ConversationTasks
 from atende.services import Services
-from tests.conversations.conftest import EventLog, Inspector, Shop, Worker, eventually
 from tests.factories import ReplyFactory
 from tests.fakes.openai_server import EchoReply, FakeOpenAI, Hang, RecordedRequest, TextReply
+from tests.reply_fixtures import EventLog, Inspector, Shop, Worker, eventually
 
 
 async def test_a_customer_message_gets_the_models_answer_queued_to_send(

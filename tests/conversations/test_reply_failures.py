@@ -13,7 +13,6 @@ from atende.ai.errors import TransientModelError
 from atende.ai.replies import retry_delay_seconds
 from atende.conversations.tasks import ConversationTasks
 from atende.services import Services
-from tests.conversations.conftest import EventLog, Inspector, Shop, Worker, eventually
 from tests.factories import ReplyFactory
 from tests.fakes.openai_server import (
     EmptyChoicesReply,
@@ -24,6 +23,7 @@ from tests.fakes.openai_server import (
     Scripted,
     TextReply,
 )
+from tests.reply_fixtures import EventLog, Inspector, Shop, Worker, eventually
 
 FALLBACK = (
     "Desculpe, estamos com dificuldades técnicas no momento. Um atendente vai te "

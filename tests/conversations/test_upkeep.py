@@ -16,16 +16,9 @@ from atende.config import Settings
 from atende.conversations.tasks import ConversationTasks
 from atende.queue import app as queue_app
 from atende.services import Services
-from tests.conversations.conftest import (
-    EventLog,
-    Inspector,
-    Shop,
-    Worker,
-    eventually,
-    open_queue_app,
-)
 from tests.factories import Factory, ReplyFactory
 from tests.fakes.openai_server import FakeOpenAI
+from tests.reply_fixtures import EventLog, Inspector, Shop, Worker, eventually, open_queue_app
 
 FOLLOW_UP = "Ainda posso te ajudar com alguma coisa?"
 

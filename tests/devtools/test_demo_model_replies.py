@@ -10,9 +10,9 @@ import pytest
 
 from atende.config import Environment, Settings
 from atende.devtools.demo_model import DEMO_LABEL, create_demo_model_app, demo_model_environment
-from tests.conversations.conftest import Inspector, Shop, Worker
 from tests.factories import ReplyFactory
 from tests.fakes.server import BackgroundServer
+from tests.reply_fixtures import Inspector, Shop, Worker
 
 
 @pytest.fixture(scope="module")

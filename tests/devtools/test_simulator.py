@@ -29,7 +29,7 @@ from atende.transports.twilio.signature import (
     is_valid_webhook,
     verify_webhook_signature,
 )
-from tests.channels.conftest import RunningSimulator, WebhookReceiver, eventually
+from tests.twilio_fixtures import RunningSimulator, WebhookReceiver, eventually
 
 CUSTOMER = "whatsapp:+5511987654321"
 BUSINESS = "whatsapp:+14155238886"

@@ -7,7 +7,7 @@ import pytest
 from atende.transports.twilio.client import TwilioService
 from atende.transports.twilio.http import TwilioHttpClient, rewrite_twilio_url
 from atende.transports.twilio.models import TwilioCredentials
-from tests.channels.conftest import RunningSimulator
+from tests.twilio_fixtures import RunningSimulator
 
 MESSAGES = "/2010-04-01/Accounts/AC123/Messages.json"
 

@@ -11,9 +11,9 @@ from atende.channels.sending import Sent
 from atende.cli import main
 from atende.config import Settings
 from atende.services import Services
-from tests.channels.conftest import RunningSimulator
 from tests.channels.world import fetch_all, make_channel, queue_message, sender_of
 from tests.factories import Factory
+from tests.twilio_fixtures import RunningSimulator
 
 CUSTOMER = "+5521987651234"
 

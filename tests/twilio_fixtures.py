@@ -1,5 +1,7 @@
 """Fixtures for anything that talks to Twilio: the simulator, the real client, a webhook
-receiver. Reusable from any test directory (``pytest_plugins`` or a conftest import).
+receiver, a business with a channel, the API serving webhooks. Registered for every test
+directory by ``tests/conftest.py`` (``pytest_plugins``): the transport's tests
+(tests/transports/twilio), the dev tools' (tests/devtools) and the channels' use them.
 
 - ``twilio_simulator``: the simulator, served by uvicorn in a thread on a free
   127.0.0.1 port for the whole session and reset before each test. Its ``base_url`` is

@@ -16,8 +16,8 @@ from atende.transports.twilio import errors
 from atende.transports.twilio.client import TwilioService
 from atende.transports.twilio.http import TwilioHttpClient
 from atende.transports.twilio.models import MessageStatus, TwilioCredentials, TwilioMessageResult
-from tests.channels.conftest import RunningSimulator, eventually
 from tests.fakes.server import BackgroundServer
+from tests.twilio_fixtures import RunningSimulator, eventually
 
 CUSTOMER = "whatsapp:+5511987654321"
 BUSINESS = "whatsapp:+14155238886"
