@@ -5,23 +5,27 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.types import QueryParams
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from atende.db.session import Caller
 from atende.graphql.context import Context
+from atende.graphql.errors import ErrorCode
 from atende.identity.tokens import InvalidAccessToken, TokenService
 from atende.services import Services
 
@@ -55,6 +59,39 @@ def is_request_error(response: GraphQLHTTPResponse) -> bool:
     return response.get("data") is None and bool(errors) and not any("path" in e for e in errors)
 
 
+#: What a request body must be: a JSON object (an array would be a batch, refused).
+NOT_A_GRAPHQL_REQUEST = (
+    'The request body must be a JSON object, such as {"query": "{ viewer { user { id } } }"}'
+)
+
+
+def refused_request(status_code: int, reason: str) -> Response:
+    """An HTTP request refused before any GraphQL document was read (a body that is not
+    JSON, nor a JSON object; an unsupported content type or method), answered as
+    GraphQL-over-HTTP answers request errors: ``{"errors": [...]}`` without ``data``, in
+    JSON, with the HTTP status."""
+    code = ErrorCode.NOT_FOUND if status_code == 404 else ErrorCode.BAD_REQUEST
+    body = {"errors": [{"message": reason, "extensions": {"code": code.value}}]}
+    headers = {"allow": "GET, POST"} if status_code == 405 else None
+    return Response(
+        orjson.dumps(body), status_code=status_code, headers=headers, media_type="application/json"
+    )
+
+
+#: Set while Strawberry parses a GET request's ``variables`` and ``extensions`` (JSON in
+#: the query string, where ``null`` is fine); unset, ``parse_json`` reads a request body.
+_parsing_query_parameters: ContextVar[bool] = ContextVar("parsing_query_parameters", default=False)
+
+
+@contextmanager
+def _query_parameters() -> Iterator[None]:
+    token = _parsing_query_parameters.set(True)
+    try:
+        yield
+    finally:
+        _parsing_query_parameters.reset(token)
+
+
 class AtendeGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view, with Atende's context and authentication.
 
@@ -81,7 +118,7 @@ class AtendeGraphQL(GraphQL[Context, None]):
         try:
             response = await self.run(request)
         except HTTPException as error:
-            response = PlainTextResponse(error.reason, status_code=error.status_code)
+            response = refused_request(error.status_code, error.reason)
         if wants_graphql_response(request) and response.media_type == "application/json":
             response.headers["content-type"] = GRAPHQL_RESPONSE
             status: int | None = getattr(request.state, "graphql_status", None)
@@ -94,6 +131,23 @@ class AtendeGraphQL(GraphQL[Context, None]):
         # a JSONDecodeError (malformed input: 400 over HTTP, a rejected message over a
         # WebSocket), where the stdlib parser would recurse into a RecursionError, a 500.
         return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body (or a multipart request's ``operations``): a JSON object, or an
+        array (a batch). Anything else is refused with 400 and a message that says why."""
+        if _parsing_query_parameters.get():
+            return super().parse_json(data)
+        try:
+            parsed = self.decode_json(data)
+        except json.JSONDecodeError as error:  # orjson's is one; its message quotes no input
+            raise HTTPException(400, f"The request body is not valid JSON ({error})") from error
+        if not isinstance(parsed, dict | list):  # 5, "text", null: Strawberry would fail on it
+            raise HTTPException(400, NOT_A_GRAPHQL_REQUEST)
+        return parsed
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        with _query_parameters():
+            return super().parse_query_params(params)
 
     def encode_json(self, data: object) -> str:
         # Strawberry's streaming responses join the encoded parts as text, so text it is.

@@ -34,6 +34,9 @@ class ErrorCode(StrEnum):
     PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     #: The document does not fit the schema or the limits (unknown field, too deep...).
     VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    #: The HTTP request is not a GraphQL request (a body that is not JSON, nor a JSON
+    #: object; an unsupported content type or method): refused before any document.
+    BAD_REQUEST = "BAD_REQUEST"
 
 
 class PublicError(AtendeError):
