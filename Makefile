@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: install
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict src tests bench
 
 pgtap:
 	./scripts/ensure-pgtap.sh

@@ -132,7 +132,7 @@ class Processes:
     def check(self) -> None:
         for name, child in self.children.items():
             if child.poll() is not None:
-                raise RuntimeError(f"{name} ({child.args}) exited with {child.returncode}")
+                raise RuntimeError(f"{name} ({child.args!r}) exited with {child.returncode}")
 
 
 @contextlib.contextmanager

@@ -414,8 +414,7 @@ async def latency_small_and_large(
     servers["atende_large"] = large_server = atende_server("atende_large", large_url)
     large_body = request_body("atende", large_organization)
     await first_page(large_server, large_body, large_token)
-    small: list[dict[str, Any]] = []
-    big: list[dict[str, Any]] = []
+    small, big = [], []
     for _ in range(bursts):
         small.append(drive(atende, body, token, concurrency=1, seconds=seconds))
         big.append(drive(large_server, large_body, large_token, concurrency=1, seconds=seconds))
@@ -434,7 +433,7 @@ async def run(quick: bool) -> Result:
     large = 100_000 if quick else 1_000_000
     latency_seconds = 0.6 if quick else 3.0
     bursts = 4 if quick else 6
-    params = {
+    params: dict[str, Any] = {
         "conversations": CONVERSATIONS,
         "page": PAGE,
         "concurrency": concurrency,
@@ -486,7 +485,7 @@ async def run(quick: bool) -> Result:
         return min(percentile(burst["latencies_ms"], fraction) for burst in bursts)
 
     def throughput(name: str) -> float:
-        return statistics.median(s["requests"] / s["duration"] for s in samples[name])
+        return float(statistics.median(s["requests"] / s["duration"] for s in samples[name]))
 
     def latencies(name: str) -> list[float]:
         return [value for s in samples[name] for value in s["latencies_ms"]]

@@ -208,7 +208,7 @@ class MessagingFactory:
 
     async def _insert(self, sql: str, params: dict[str, object]) -> uuid.UUID:
         async with self.services.database.transaction(Caller.service()) as conn:
-            row = await (await conn.execute(sql, params)).fetchone()  # type: ignore[arg-type]
+            row = await (await conn.execute(sql, params)).fetchone()
         assert row is not None
         return uuid.UUID(str(row["id"]))
 

@@ -162,7 +162,7 @@ class Inspector:
 
     async def rows(self, query: str, *params: object) -> list[dict[str, Any]]:
         async with self.services.database.pool.connection() as conn:
-            return await (await conn.execute(query, list(params))).fetchall()  # type: ignore[arg-type]
+            return await (await conn.execute(query, list(params))).fetchall()
 
     async def runs(self, conversation_id: UUID) -> list[dict[str, Any]]:
         return await self.rows(

@@ -9,7 +9,7 @@ import pytest
 from atende import services as services_module
 from atende.ai.client import ModelClient
 from atende.config import Settings
-from atende.db.pool import Pool
+from atende.db.pool import Pool, create_pool
 from atende.db.session import Caller
 
 
@@ -21,7 +21,6 @@ async def test_a_failure_after_the_pools_opened_closes_both(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     created: list[Pool] = []
-    create_pool = services_module.create_pool
 
     def recording_create_pool(*args: Any, **kwargs: Any) -> Pool:
         pool = create_pool(*args, **kwargs)

@@ -113,7 +113,8 @@ async def graphql(
     assert answer.status_code == 200, answer.text
     payload: dict[str, Any] = answer.json()
     assert "errors" not in payload, payload["errors"]
-    return payload["data"]
+    data: dict[str, Any] = payload["data"]
+    return data
 
 
 def channel_input(organization: factories.TestOrganization, **changes: Any) -> dict[str, Any]:

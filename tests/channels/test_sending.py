@@ -56,6 +56,11 @@ async def message_row(services: Services, message_id: uuid.UUID) -> dict[str, An
     )
 
 
+async def message_status(services: Services, message_id: uuid.UUID) -> str:
+    status: str = (await message_row(services, message_id))["status"]
+    return status
+
+
 def sent_to(simulator: RunningSimulator, channel: TestChannel) -> list[Any]:
     return simulator.simulator.state.messages(to=channel.address_of(CUSTOMER))
 
@@ -85,7 +90,7 @@ async def test_a_queued_message_is_sent_and_its_status_follows_the_callbacks(
     assert row["status"] in {"sending", "sent", "delivered"}
 
     async def delivered() -> bool:
-        return (await message_row(sending_services, message_id))["status"] == "delivered"
+        return await message_status(sending_services, message_id) == "delivered"
 
     await eventually_async(delivered)
     assert not (await message_row(sending_services, message_id))["is_error"]
@@ -121,7 +126,7 @@ async def test_a_long_body_goes_as_ordered_parts_with_every_sid_recorded(
     assert row["metadata"]["part_count"] == len(sent)
 
     async def delivered() -> bool:
-        return (await message_row(sending_services, message_id))["status"] == "delivered"
+        return await message_status(sending_services, message_id) == "delivered"
 
     await eventually_async(delivered)
 

@@ -16,7 +16,7 @@ import pytest
 from atende.channels.sending import AlreadySent, NothingToSend
 from atende.config import Settings
 from atende.services import Services
-from tests.channels.test_sending import add_fault, message_row, sent_to
+from tests.channels.test_sending import add_fault, message_row, message_status, sent_to
 from tests.channels.world import (
     fetch_all,
     make_channel,
@@ -70,7 +70,7 @@ async def test_sigkill_between_twilio_accepting_and_the_update_never_resends(
     try:
 
         async def claimed() -> bool:
-            return (await message_row(sending_services, message_id))["status"] == "sending"
+            return await message_status(sending_services, message_id) == "sending"
 
         await wait_for(claimed)
         await asyncio.sleep(0.5)  # the send request is with "Twilio" now
@@ -84,8 +84,7 @@ async def test_sigkill_between_twilio_accepting_and_the_update_never_resends(
     # Twilio went on with the message and reports it to the status callback, whose URL
     # names the message: the sid the worker never stored is recorded.
     async def settled() -> bool:
-        row = await message_row(sending_services, message_id)
-        return row["status"] == "delivered"
+        return await message_status(sending_services, message_id) == "delivered"
 
     await wait_for(settled)
     [sent] = sent_to(twilio_simulator, channel)

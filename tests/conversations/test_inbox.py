@@ -4,6 +4,7 @@ count; keyset pages; filters and search; one organization never sees another's."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import psycopg
@@ -35,9 +36,9 @@ query Inbox($org: ID!, $first: Int, $after: String, $status: [ConversationStatus
 """
 
 
-def ids(result: dict[str, object]) -> list[str]:
-    connection = result["organization"]["conversations"]  # type: ignore[index]
-    return [edge["node"]["id"] for edge in connection["edges"]]  # type: ignore[index]
+def ids(result: dict[str, Any]) -> list[str]:
+    connection = result["organization"]["conversations"]
+    return [edge["node"]["id"] for edge in connection["edges"]]
 
 
 async def test_inbox_lists_conversations_by_last_activity_with_what_the_team_sees(
@@ -236,9 +237,9 @@ query History($id: ID!, $first: Int, $after: String, $before: String) {
 """
 
 
-def bodies(result: dict[str, object]) -> list[str]:
-    messages = result["conversation"]["messages"]  # type: ignore[index]
-    return [edge["node"]["body"] for edge in messages["edges"]]  # type: ignore[index]
+def bodies(result: dict[str, Any]) -> list[str]:
+    messages = result["conversation"]["messages"]
+    return [edge["node"]["body"] for edge in messages["edges"]]
 
 
 async def test_history_pages_newest_first_both_ways(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import TypeVar
 
 from atende.ai.replies import DEBOUNCED
 from atende.conversations.tasks import ConversationTasks
@@ -12,6 +13,8 @@ from atende.services import Services
 from tests.factories import ReplyFactory
 from tests.fakes.openai_server import EchoReply, FakeOpenAI, Hang, RecordedRequest, TextReply
 from tests.reply_fixtures import EventLog, Inspector, Shop, Worker, eventually
+
+T = TypeVar("T")
 
 
 async def test_a_customer_message_gets_the_models_answer_queued_to_send(
@@ -276,7 +279,7 @@ async def test_events_announce_the_reply(
     assert {event["message_id"] for event in created} >= {str(reply["id"])}
 
 
-async def _async(value: object) -> object:
+async def _async(value: T) -> T:
     return value
 
 

@@ -7,6 +7,7 @@ import asyncio
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import TypeVar
 from uuid import UUID
 
 import croniter
@@ -19,6 +20,9 @@ from atende.services import Services
 from tests.factories import Factory, ReplyFactory
 from tests.fakes.openai_server import FakeOpenAI
 from tests.reply_fixtures import EventLog, Inspector, Shop, Worker, eventually, open_queue_app
+
+T = TypeVar("T")
+
 
 FOLLOW_UP = "Ainda posso te ajudar com alguma coisa?"
 
@@ -480,5 +484,5 @@ async def test_two_workers_defer_each_tick_once_and_the_handlers_run(
         assert max(ticks.values()) == 1, (task, ticks)  # never twice for one tick
 
 
-async def _now(value: object) -> object:
+async def _now(value: T) -> T:
     return value

@@ -41,7 +41,7 @@ def install_pgtap(conninfo: str) -> None:
         text = Path(full[-1]).read_text()
         text = "\n".join(line for line in text.splitlines() if not line.startswith("\\echo"))
         conn.execute("set search_path to extensions")
-        conn.execute(text.replace("MODULE_PATHNAME", "$libdir/pgtap"))  # type: ignore[arg-type]
+        conn.execute(text.replace("MODULE_PATHNAME", "$libdir/pgtap"))
 
 
 def run_pgtap_file(cluster: EmbeddedPostgres, database: str, path: Path) -> TapReport:

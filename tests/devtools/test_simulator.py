@@ -36,11 +36,19 @@ BUSINESS = "whatsapp:+14155238886"
 
 
 async def _send(
-    service: TwilioService, credentials: TwilioCredentials, receiver: WebhookReceiver, **fields: str
+    service: TwilioService,
+    credentials: TwilioCredentials,
+    receiver: WebhookReceiver,
+    *,
+    to: str = CUSTOMER,
+    from_: str = BUSINESS,
+    body: str = "Seu pedido saiu para entrega.",
 ) -> str:
     result = await service.send_message(
         credentials,
-        **{"to": CUSTOMER, "from_": BUSINESS, "body": "Seu pedido saiu para entrega."} | fields,
+        to=to,
+        from_=from_,
+        body=body,
         status_callback=receiver.url("/webhooks/twilio/status"),
     )
     return result.sid

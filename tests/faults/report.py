@@ -107,7 +107,7 @@ def result() -> Result:
 def table() -> str:
     lines: list[str] = []
     if FAULTS:
-        header = (
+        header: tuple[str, ...] = (
             "fault",
             "injected",
             "in",
@@ -116,7 +116,7 @@ def table() -> str:
             "lost",
             "recovery",
         )
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (
                 row.fault,
                 row.injected,

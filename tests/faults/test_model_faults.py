@@ -118,8 +118,8 @@ async def test_model_failures_send_the_fallback_and_the_worker_carries_on(
     for name, delivery in deliveries.items():
         [message] = sent[delivery.customer]
         assert message["body"] == FALLBACK_MESSAGE, name
-        [stored] = outbound[delivery.customer]
-        assert (stored["author"], stored["is_error"], stored["error_code"]) == (
+        [fallback] = outbound[delivery.customer]
+        assert (fallback["author"], fallback["is_error"], fallback["error_code"]) == (
             "system",
             True,
             FAULTS[name][1],

@@ -165,10 +165,10 @@ async def test_permanent_twilio_errors_are_not_retried_and_show_on_the_message(
         ]
         for edge in body["data"]["organization"]["conversations"]["edges"]
     }
-    for customer, code in expected.items():
+    for customer, error_code in expected.items():
         [message] = shown[customer]
         assert message["status"] == "FAILED"
-        assert message["errorCode"] == code
+        assert message["errorCode"] == error_code
         assert message["isError"] is True
         assert message["errorMessage"]
     sent = await simulator.sent_by_customer()

@@ -5,13 +5,14 @@ again within a bounded time (ATENDE_STALLED_JOB_SECONDS is 15 here)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from tests.fakes.openai_server import EchoReply, FakeOpenAI, Hang
 from tests.faults import report
 from tests.faults.conftest import ProductFactory
-from tests.faults.world import Delivery, Simulator, customer_number, eventually
+from tests.faults.world import Delivery, Product, Simulator, customer_number, eventually
 
 pytestmark = pytest.mark.faults
 
@@ -148,9 +149,9 @@ async def test_worker_killed_between_twilio_accepting_and_the_update(
         assert stored["metadata"]["message_sid"] == message["sid"]
 
 
-def _no_unfinished_jobs(product: object) -> object:
+def _no_unfinished_jobs(product: Product) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
-        return not await product.unfinished_jobs()  # type: ignore[attr-defined]
+        return not await product.unfinished_jobs()
 
     return check
 

@@ -530,7 +530,7 @@ class Product:
     async def fetch_all(self, query: str, params: Any = None) -> list[dict[str, Any]]:
         async with self.connect() as conn:
             await conn.execute("set search_path to public, extensions, procrastinate")
-            return list(await (await conn.execute(query, params)).fetchall())  # type: ignore[arg-type]
+            return list(await (await conn.execute(query, params)).fetchall())
 
     async def fetch_one(self, query: str, params: Any = None) -> dict[str, Any] | None:
         rows = await self.fetch_all(query, params)

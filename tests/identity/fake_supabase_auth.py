@@ -200,6 +200,7 @@ class FakeSupabaseAuth:
                 return _error(400, "invalid_credentials", "Invalid login credentials")
             conn.execute("update auth.users set last_sign_in_at = now() where id = %s", [row["id"]])
             user = self._user(conn, str(row["id"]))
+        assert user is not None  # the row just read, in the same transaction
         now = int(time.time())
         access_token = jwt.encode(
             {

@@ -144,7 +144,9 @@ def registration(
 
 async def register(client: httpx.AsyncClient, **fields: str) -> dict[str, Any]:
     """Register an organization; returns the success payload."""
-    result = (await execute(client, REGISTER, registration(**fields)))["registerOrganization"]
+    result: dict[str, Any] = (await execute(client, REGISTER, registration(**fields)))[
+        "registerOrganization"
+    ]
     assert result["__typename"] == "RegisterOrganizationSuccess", result
     return result
 

@@ -21,12 +21,12 @@ from atende.config import Settings
 from atende.db.embedded import EmbeddedPostgres
 from atende.devtools.twilio_simulator import inbound_message_params, new_sid
 from atende.transports.twilio import webhooks
+from atende.transports.twilio.models import first_values
 from atende.transports.twilio.signature import SignatureAlgorithm, parse_form, signature_headers
 from atende.transports.twilio.webhooks import (
     INBOUND_PATH,
     STATUS_PATH,
     WebhookRefused,
-    first_values,
     parse_inbound,
 )
 from tests.channels.world import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, TestChannel, deliver
@@ -58,7 +58,7 @@ CONTENT_TYPES = [
 ]
 ALLOWED = {200, 400, 403, 413, 415}
 
-text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
+text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
 field_value = st.one_of(
     text,
     st.sampled_from(
