@@ -261,10 +261,18 @@ def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
 
     Posts a signed webhook to ATENDE_PUBLIC_URL (start the product with `make dev`
     first) and reads the replies from the Twilio simulator.
+
+    \b
+    Exit status:
+      0  a reply came (and was printed)
+      1  no reply within --timeout, or the message could not be delivered
+      3  no AI reply will come: the conversation is with the team (handed off, or its
+         AI switched off), or the customer opted out; the command says which, at once
     """
     from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
     from atende.devtools.simulate import (
         DEFAULT_SIMULATOR_URL,
+        NO_AI_REPLY_EXIT_CODE,
         find_channel,
         simulate_customer,
     )
@@ -295,8 +303,12 @@ def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
             profile_name=name,
             timeout=timeout,
             on_reply=show,
+            database_url=database_url(settings),
         )
     )
+    if conversation.no_ai_reply is not None:
+        click.echo(conversation.no_ai_reply.explanation())
+        sys.exit(NO_AI_REPLY_EXIT_CODE)
     if not conversation.replies:
         click.echo(f"(no reply within {timeout:.0f}s)")
         sys.exit(1)

@@ -4,7 +4,9 @@ Finds the channel in the database by its number (and decrypts its auth token), p
 correctly signed incoming-message webhook to ``ATENDE_PUBLIC_URL`` as Twilio would, then
 prints what comes back to that customer: the messages the Twilio simulator (at
 ``TWILIO_API_BASE_URL``) records from the channel to them, until a reply has arrived
-and a moment passed quietly, or the timeout.
+and a moment passed quietly, or the timeout. While none has come, it reads the
+conversation in the database: when the conversation is the team's (handed off, its AI
+switched off), no AI reply will come, and it stops waiting and says why.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, LiteralString
 
 import httpx
 import psycopg
@@ -36,6 +39,35 @@ DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8020"
 #: reply may follow) before returning.
 QUIET_SECONDS = 2.0
 POLL_SECONDS = 0.25
+#: ``atende simulate``'s exit status when it stopped waiting because no AI reply will come.
+NO_AI_REPLY_EXIT_CODE = 3
+
+#: The conversation a simulated message went to, as the AI sees it: why it may not answer
+#: (``private.ai_reply_blocker``: null when it may), its assignee, and whether anything has
+#: been queued to the customer since the message (a handoff's notice is on its way then).
+CONVERSATION_STATE: LiteralString = """
+select private.ai_reply_blocker(c.id) as blocker,
+       p.full_name as assignee,
+       exists (select from public.messages as o
+               where o.conversation_id = c.id and o.direction = 'outbound'
+                 and o.created_at >= m.created_at) as answered
+from public.messages as m
+join public.conversations as c on c.id = m.conversation_id
+left join public.profiles as p on p.id = c.assignee_id
+where m.metadata ->> 'message_sid' = %(message_sid)s and m.direction = 'inbound'
+"""
+
+#: When the conversation is the team's (``private.ai_reply_blocker``'s code): why, and
+#: what to do about it.
+_TEAM_REPLIES = "Reply from the API (sendMessage) or switch the AI back on (setConversationAi)."
+_WITH_THE_TEAM = {
+    "conversation_handoff": ("handed off", _TEAM_REPLIES),
+    "conversation_ai_disabled": ("its AI is switched off", _TEAM_REPLIES),
+    "agent_ai_disabled": (
+        "the AI is switched off for the whole organization",
+        "Reply from the API (sendMessage) or switch the AI back on (updateAgent, aiEnabled).",
+    ),
+}
 
 
 class SimulationFailed(AtendeError):
@@ -53,10 +85,38 @@ class SimulatedChannel:
         return f"{WHATSAPP_PREFIX}{phone_number}" if self.kind == "whatsapp" else phone_number
 
 
+@dataclass(frozen=True)
+class NoAiReply:
+    """Why no AI reply will come to the simulated message."""
+
+    #: ``private.ai_reply_blocker``'s code: ``conversation_handoff``, ...
+    blocker: str
+    #: The member the conversation is assigned to, if any.
+    assignee: str | None = None
+
+    def explanation(self) -> str:
+        """One line for the person at the terminal: why, and what to do."""
+        if self.blocker in _WITH_THE_TEAM:
+            why, advice = _WITH_THE_TEAM[self.blocker]
+            assigned = f", assigned to {self.assignee}" if self.assignee else ""
+            return (
+                f"The conversation is with the team ({why}{assigned}): "
+                f"no AI reply will come. {advice}"
+            )
+        if self.blocker == "contact_opted_out":
+            return (
+                "The customer has opted out (STOP): no AI reply will come, and nothing is "
+                "sent to them until they write START."
+            )
+        return f"No AI reply will come ({self.blocker})."
+
+
 @dataclass
 class Conversation:
     delivery: InboundDelivery
     replies: list[dict[str, Any]] = field(default_factory=list)
+    #: Set when the simulation stopped waiting because no AI reply will come.
+    no_ai_reply: NoAiReply | None = None
 
 
 def find_channel(
@@ -95,8 +155,13 @@ async def simulate_customer(
     timeout: float = 30.0,
     quiet_seconds: float = QUIET_SECONDS,
     on_reply: Callable[[dict[str, Any]], None] | None = None,
+    database_url: str | None = None,
 ) -> Conversation:
-    """Post the customer's message, then collect the replies sent back to them."""
+    """Post the customer's message, then collect the replies sent back to them.
+
+    With ``database_url``, stop waiting as soon as the conversation shows that no AI reply
+    will come (``Conversation.no_ai_reply`` says why) rather than at the timeout.
+    """
     try:
         customer_number = normalize_phone_number(customer)
     except InvalidPhoneNumber:
@@ -122,19 +187,48 @@ async def simulate_customer(
         conversation = Conversation(delivery)
         deadline = time.monotonic() + timeout
         last_reply_at: float | None = None
-        while time.monotonic() < deadline:
-            if last_reply_at is not None and time.monotonic() - last_reply_at >= quiet_seconds:
-                break
-            await asyncio.sleep(POLL_SECONDS)
-            for message in await _sent(http, simulator_url, to_customer):
-                if message["sid"] in seen or message.get("from") != from_channel:
-                    continue
-                seen.add(message["sid"])
-                conversation.replies.append(message)
-                last_reply_at = time.monotonic()
-                if on_reply is not None:
-                    on_reply(message)
+        async with AsyncExitStack() as stack:
+            database = None
+            if database_url is not None:
+                database = await stack.enter_async_context(await _connect(database_url))
+            while time.monotonic() < deadline:
+                if last_reply_at is not None and time.monotonic() - last_reply_at >= quiet_seconds:
+                    break
+                await asyncio.sleep(POLL_SECONDS)
+                for message in await _sent(http, simulator_url, to_customer):
+                    if message["sid"] in seen or message.get("from") != from_channel:
+                        continue
+                    seen.add(message["sid"])
+                    conversation.replies.append(message)
+                    last_reply_at = time.monotonic()
+                    if on_reply is not None:
+                        on_reply(message)
+                if not conversation.replies and database is not None:
+                    conversation.no_ai_reply = await _no_ai_reply(database, delivery.message_sid)
+                    if conversation.no_ai_reply is not None:
+                        break
     return conversation
+
+
+async def _connect(database_url: str) -> psycopg.AsyncConnection[dict[str, Any]]:
+    try:
+        return await psycopg.AsyncConnection.connect(
+            database_url, autocommit=True, row_factory=dict_row
+        )
+    except psycopg.OperationalError as error:
+        raise SimulationFailed(f"cannot reach the database: {type(error).__name__}") from None
+
+
+async def _no_ai_reply(
+    database: psycopg.AsyncConnection[dict[str, Any]], message_sid: str
+) -> NoAiReply | None:
+    """Why no AI reply will come to the message, or None while one still may (or the
+    message is not stored yet, or something was queued to the customer since)."""
+    cursor = await database.execute(CONVERSATION_STATE, {"message_sid": message_sid})
+    row = await cursor.fetchone()
+    if row is None or row["answered"] or row["blocker"] is None:
+        return None
+    return NoAiReply(blocker=row["blocker"], assignee=row["assignee"])
 
 
 async def _sent(http: httpx.AsyncClient, simulator_url: str, to: str) -> list[dict[str, Any]]:
