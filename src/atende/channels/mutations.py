@@ -248,24 +248,21 @@ def _given(value: Any) -> bool:
 
 
 def _template_fields(
-    *,
-    name: Any,
-    content_sid: Any,
-    language: Any,
-    variables: Any,
-    body: Any,
+    input: CreateChannelTemplateInput | UpdateChannelTemplateInput,
 ) -> TemplateFields:
+    """The template's fields as given; on an update, what is left out (``UNSET``) stays."""
+    variables = input.variables
     return TemplateFields(
-        name=name if _given(name) else None,
-        content_sid=content_sid if _given(content_sid) else None,
-        language=language if _given(language) else None,
+        name=input.name if _given(input.name) else None,
+        content_sid=input.content_sid if _given(input.content_sid) else None,
+        language=input.language if _given(input.language) else None,
         variables=(
             [(item.key, item.name) for item in variables]
             if _given(variables) and variables is not None
             else None
         ),
-        body=body if _given(body) else None,
-        set_body=_given(body),
+        body=input.body if _given(input.body) else None,
+        set_body=_given(input.body),
     )
 
 
@@ -332,13 +329,7 @@ async def create_channel_template(
         row = await service.create_template(
             await info.context.db(),
             parse_id(input.channel_id, "channelId"),
-            _template_fields(
-                name=input.name,
-                content_sid=input.content_sid,
-                language=input.language,
-                variables=input.variables,
-                body=input.body,
-            ),
+            _template_fields(input),
         )
     except Refusal as error:
         return refusal(error)  # type: ignore[return-value]
@@ -353,13 +344,7 @@ async def update_channel_template(
         row = await service.update_template(
             await info.context.db(),
             parse_id(input.template_id, "templateId"),
-            _template_fields(
-                name=input.name,
-                content_sid=input.content_sid,
-                language=input.language,
-                variables=input.variables,
-                body=input.body,
-            ),
+            _template_fields(input),
         )
     except Refusal as error:
         return refusal(error)  # type: ignore[return-value]

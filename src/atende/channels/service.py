@@ -24,7 +24,7 @@ from atende.channels.errors import ChannelAlreadyExists, SendRefused, TemplateAl
 from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
-from atende.errors import Forbidden, InvalidInput, NotFound
+from atende.errors import Forbidden, InvalidInput, NotFound, Refusal
 
 queries = load_queries("channels")
 
@@ -219,63 +219,57 @@ async def update_channel(
     return dict(row)
 
 
-async def create_template(
-    conn: Connection, channel_id: UUID, fields: TemplateFields
-) -> dict[str, Any]:
-    current = await (
-        await conn.execute(queries["channel_by_id"], {"channel_id": channel_id})
-    ).fetchone()
+async def _require_manager_of(conn: Connection, query: str, params: Mapping[str, Any]) -> None:
+    """The row ``query`` finds is visible to the caller (else ``NotFound``), and the caller
+    manages its organization (else ``Forbidden``)."""
+    current = await (await conn.execute(queries[query], params)).fetchone()
     if current is None:
         raise NotFound()
     require_manager(current["caller_role"])
-    params = {"channel_id": channel_id, **template_fields(fields, creating=True)}
+
+
+async def _write_template(
+    conn: Connection, query: str, params: Mapping[str, Any], *, no_row: Refusal
+) -> dict[str, Any]:
+    """Run a template write as the caller; ``no_row`` when RLS let it change nothing."""
     try:
         async with conn.transaction():
-            row = await (await conn.execute(queries["create_template"], params)).fetchone()
+            row = await (await conn.execute(queries[query], params)).fetchone()
     except pg_errors.UniqueViolation:
         raise TemplateAlreadyExists() from None
     except pg_errors.InsufficientPrivilege:
         raise Forbidden(user_message=MANAGERS_ONLY) from None
     if row is None:
-        raise NotFound()
+        raise no_row
     return dict(row)
+
+
+async def create_template(
+    conn: Connection, channel_id: UUID, fields: TemplateFields
+) -> dict[str, Any]:
+    await _require_manager_of(conn, "channel_by_id", {"channel_id": channel_id})
+    params = {"channel_id": channel_id, **template_fields(fields, creating=True)}
+    return await _write_template(conn, "create_template", params, no_row=NotFound())
 
 
 async def update_template(
     conn: Connection, template_id: UUID, fields: TemplateFields
 ) -> dict[str, Any]:
-    current = await (
-        await conn.execute(queries["template_by_id"], {"template_id": template_id})
-    ).fetchone()
-    if current is None:
-        raise NotFound()
-    require_manager(current["caller_role"])
+    await _require_manager_of(conn, "template_by_id", {"template_id": template_id})
     params = {"template_id": template_id, **template_fields(fields, creating=False)}
-    try:
-        async with conn.transaction():
-            row = await (await conn.execute(queries["update_template"], params)).fetchone()
-    except pg_errors.UniqueViolation:
-        raise TemplateAlreadyExists() from None
-    except pg_errors.InsufficientPrivilege:
-        raise Forbidden(user_message=MANAGERS_ONLY) from None
-    if row is None:
-        raise Forbidden(user_message=MANAGERS_ONLY)
-    return dict(row)
+    return await _write_template(
+        conn, "update_template", params, no_row=Forbidden(user_message=MANAGERS_ONLY)
+    )
 
 
 async def delete_template(conn: Connection, template_id: UUID) -> UUID:
-    current = await (
-        await conn.execute(queries["template_by_id"], {"template_id": template_id})
-    ).fetchone()
-    if current is None:
-        raise NotFound()
-    require_manager(current["caller_role"])
-    async with conn.transaction():
-        row = await (
-            await conn.execute(queries["delete_template"], {"template_id": template_id})
-        ).fetchone()
-    if row is None:
-        raise Forbidden(user_message=MANAGERS_ONLY)
+    await _require_manager_of(conn, "template_by_id", {"template_id": template_id})
+    await _write_template(
+        conn,
+        "delete_template",
+        {"template_id": template_id},
+        no_row=Forbidden(user_message=MANAGERS_ONLY),
+    )
     return template_id
 
 

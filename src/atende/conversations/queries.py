@@ -29,8 +29,10 @@ from atende.conversations.types import (
     contact_cursor,
 )
 from atende.graphql.context import Info
-from atende.graphql.ids import Node, id_or_none, parse_id
+from atende.graphql.ids import Node, load_visible, parse_id
 from atende.graphql.pagination import (
+    After,
+    First,
     InvalidCursor,
     PageInfo,
     decode_cursor,
@@ -45,12 +47,8 @@ async def organization_conversations(
     root: strawberry.Parent[Node],
     info: Info,
     *,
-    first: Annotated[
-        int | None, strawberry.argument(description="Page size, 0 to 100 (default 20).")
-    ] = 20,
-    after: Annotated[
-        str | None, strawberry.argument(description="The `endCursor` of the previous page.")
-    ] = None,
+    first: First = 20,
+    after: After = None,
     status: Annotated[
         list[ConversationStatus] | None,
         strawberry.argument(description="Only these statuses (default: all)."),
@@ -116,12 +114,8 @@ async def organization_contacts(
     root: strawberry.Parent[Node],
     info: Info,
     *,
-    first: Annotated[
-        int | None, strawberry.argument(description="Page size, 0 to 100 (default 20).")
-    ] = 20,
-    after: Annotated[
-        str | None, strawberry.argument(description="The `endCursor` of the previous page.")
-    ] = None,
+    first: First = 20,
+    after: After = None,
     search: Annotated[
         str | None,
         strawberry.argument(description="Name or phone number (3 to 100 characters)."),
@@ -195,10 +189,7 @@ class ConversationsQuery:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The conversation's id.")],
     ) -> Conversation | None:
-        conversation_id = id_or_none(id)
-        if conversation_id is None:
-            return None
-        return await loaders.conversations(info.context).load(conversation_id)
+        return await load_visible(loaders.conversations(info.context), id)
 
     @strawberry.field(
         description="A contact of one of your organizations; null otherwise.",
@@ -209,7 +200,4 @@ class ConversationsQuery:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The contact's id.")],
     ) -> Contact | None:
-        contact_id = id_or_none(id)
-        if contact_id is None:
-            return None
-        return await loaders.contacts(info.context).load(contact_id)
+        return await load_visible(loaders.contacts(info.context), id)

@@ -22,7 +22,7 @@ from atende.channels.types import Channel  # one Channel type in the schema
 from atende.conversations import loaders, service
 from atende.conversations.service import ContactFilter, InboxFilter
 from atende.graphql.context import Info
-from atende.graphql.pagination import PageInfo, encode_cursor, encode_time_cursor
+from atende.graphql.pagination import First, PageInfo, encode_cursor, encode_time_cursor
 from atende.graphql.scalars import BigInt
 
 if TYPE_CHECKING:
@@ -360,9 +360,7 @@ class Conversation:
     async def messages(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 0 to 100 (default 20).")
-        ] = 20,
+        first: First = 20,
         after: Annotated[
             str | None,
             strawberry.argument(description="An `endCursor`: the messages before it (older)."),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from atende.errors import InvalidInput
 
 INVALID_ID = "Identificador inválido."
+
+T = TypeVar("T")
 
 
 def parse_id(value: object, field: str) -> UUID:
@@ -35,3 +38,10 @@ class Node(Protocol):
 
     @property
     def id(self) -> strawberry.ID: ...
+
+
+async def load_visible(loader: DataLoader[UUID, T | None], value: object) -> T | None:
+    """The object with id ``value`` the caller may see, through the operation's loader;
+    ``None`` when there is none, or ``value`` cannot be an id."""
+    key = id_or_none(value)
+    return None if key is None else await loader.load(key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from typing import Annotated, TypeAlias
 from uuid import UUID
 
 import strawberry
@@ -19,6 +20,14 @@ from atende.graphql.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+#: The ``first`` and ``after`` arguments of every forward-paged list.
+First: TypeAlias = Annotated[
+    int | None, strawberry.argument(description="Page size, 0 to 100 (default 20).")
+]
+After: TypeAlias = Annotated[
+    str | None, strawberry.argument(description="The `endCursor` of the previous page.")
+]
 
 #: Sorts after every real row in "newest first" order: the first page's keyset.
 NEWEST = (datetime.fromisoformat("9999-12-31T23:59:59+00:00"), UUID(int=(1 << 128) - 1))

@@ -8,7 +8,7 @@ import strawberry
 
 from atende.db.queries import load_queries
 from atende.graphql.context import Info
-from atende.graphql.ids import id_or_none
+from atende.graphql.ids import load_visible
 from atende.graphql.permissions import IsAuthenticated
 from atende.identity.types import (
     Membership,
@@ -65,7 +65,4 @@ class IdentityQuery:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The organization's id.")],
     ) -> OrganizationType | None:
-        organization_id = id_or_none(id)
-        if organization_id is None:
-            return None
-        return await organization_loader(info.context).load(organization_id)
+        return await load_visible(organization_loader(info.context), id)
