@@ -1,4 +1,6 @@
-"""Logging for every process: one format, and secrets scrubbed before anything is written."""
+"""Logging for every process: one format, secrets scrubbed before anything is written, and
+routine work (periodic upkeep, the simulator's polling) at DEBUG, so an idle process is
+quiet at INFO."""
 
 from __future__ import annotations
 
@@ -44,6 +46,55 @@ class SecretScrubber(logging.Filter):
         return text
 
 
+#: Procrastinate's records of a job going as planned (deferred, started, succeeded). Its
+#: failures and retries are other actions, and keep their level.
+_ROUTINE_JOB_ACTIONS = frozenset({"periodic_task_deferred", "start_job", "job_success"})
+#: The Twilio simulator's own endpoints (``atende simulate`` polls them 4 times a second).
+_SIMULATOR_CONTROL = "/__simulator/"
+
+
+def is_routine(record: logging.LogRecord) -> bool:
+    """An INFO record of work that runs whether anything happens or not: a periodic job
+    deferred, started or succeeded (Procrastinate calls periodic tasks with a
+    ``timestamp``), or a successful GET of the Twilio simulator's control endpoints."""
+    if record.name.startswith("procrastinate."):
+        job = getattr(record, "job", None)
+        return (
+            getattr(record, "action", None) in _ROUTINE_JOB_ACTIONS
+            and isinstance(job, dict)
+            and "timestamp" in (job.get("task_kwargs") or {})
+        )
+    if record.name == "uvicorn.access":
+        # uvicorn's access line: (client, method, path and query, HTTP version, status).
+        args = record.args
+        return (
+            isinstance(args, tuple)
+            and len(args) == 5
+            and args[1] == "GET"
+            and str(args[2]).startswith(_SIMULATOR_CONTROL)
+            and isinstance(args[4], int)
+            and args[4] < 400
+        )
+    return False
+
+
+class RoutineAtDebug(logging.Filter):
+    """Lowers the INFO records of routine work (``is_routine``) to DEBUG, and lets them
+    through only when the log level is DEBUG: a replying, sending process logs what it
+    does at INFO; an idle one (upkeep every 10 s, a simulator being polled) says nothing.
+    """
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.shows_debug = level <= logging.DEBUG
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and is_routine(record):
+            record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+            return self.shows_debug
+        return True
+
+
 def settings_secrets(settings: Settings) -> list[str]:
     values = [
         settings.jwt_secret,
@@ -66,7 +117,8 @@ def settings_secrets(settings: Settings) -> list[str]:
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(SecretScrubber(settings_secrets(settings)))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    handler.addFilter(RoutineAtDebug(root.level))
+    handler.addFilter(SecretScrubber(settings_secrets(settings)))
+    root.handlers[:] = [handler]
