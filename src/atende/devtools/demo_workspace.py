@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from atende.channels import service as management
+from atende.channels import service as channels
 from atende.channels.crypto import TokenCipher
 from atende.config import Environment, IdentityProviderName, Settings
 from atende.db.session import Caller
@@ -74,10 +74,10 @@ async def ensure_demo_workspace(settings: Settings) -> DemoWorkspace:
             {"sub": str(registration.user.id), "role": "authenticated", "email": DEMO_EMAIL}
         )
         async with services.database.transaction(owner) as conn:
-            await management.create_channel(
+            await channels.create_channel(
                 conn,
                 TokenCipher(settings.secret_key),
-                management.NewChannel(
+                channels.NewChannel(
                     organization_id=registration.organization.id,
                     kind="whatsapp",
                     phone_number=DEMO_CHANNEL_NUMBER,
