@@ -2,7 +2,7 @@
 
 Against ``atende serve``: deep nesting, a flood of 1,000 aliases, a huge ``first``, a
 batch of 100 operations, a 2 MB body, variables nested 5,000 deep. Each is refused with a
-clear error (checked here; ``tests/graphql/test_limits.py`` has the details); the API's
+clear error (checked here; ``tests/api/test_limits.py`` has the details); the API's
 CPU time per request, for each kind and for a normal inbox page of 20 conversations, goes
 to the results table and ``bench/results/faults.json``. A measurement, not an assertion.
 """

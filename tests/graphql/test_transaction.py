@@ -25,7 +25,7 @@ async def test_root_fields_opening_the_transaction_together_share_one_connection
     services: Services,
 ) -> None:
     # Root fields resolve concurrently; each asks for the connection on first use (found
-    # by tests/graphql/test_fuzz.py: the losers' connections stayed checked out, in a
+    # by tests/api/test_fuzz.py: the losers' connections stayed checked out, in a
     # transaction never committed).
     before = connections_requested(services)
     transaction = RequestTransaction(services.database, Caller.service())
