@@ -47,6 +47,25 @@ def test_unreachable_database_is_one_line_naming_the_host(command: str) -> None:
     assert "hunter22" not in result.stderr
 
 
+def test_simulate_without_the_database_says_which_settings_to_share() -> None:
+    port = free_port()
+    result = atende(
+        "simulate",
+        "--channel",
+        "+5511999990000",
+        "--from",
+        "+5511988887777",
+        "oi",
+        env={"DATABASE_URL": f"postgresql://u:hunter22@127.0.0.1:{port}/x"},
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "cannot reach the database" in result.stderr
+    assert "same DATABASE_URL" in result.stderr
+    assert "hunter22" not in result.stderr
+
+
 def test_invalid_settings_are_reported_by_name() -> None:
     result = atende("serve", env={"ATENDE_SECRET_KEY": "short", "ATENDE_PORT": "http"})
 

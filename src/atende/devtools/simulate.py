@@ -25,6 +25,7 @@ from psycopg.rows import dict_row
 from atende.channels.crypto import TokenCipher
 from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
 from atende.config import Settings
+from atende.db.pool import first_line
 from atende.db.queries import load_queries
 from atende.devtools.twilio_simulator import InboundDelivery, post_inbound_message
 from atende.errors import AtendeError
@@ -127,8 +128,16 @@ def find_channel(
         number = normalize_phone_number(phone_number)
     except InvalidPhoneNumber:
         raise SimulationFailed(f"{phone_number!r} is not a phone number") from None
-    with psycopg.connect(database_url, row_factory=dict_row) as conn:
-        rows = conn.execute(queries["channel_by_phone_number"], {"phone_number": number}).fetchall()
+    try:
+        with psycopg.connect(database_url, row_factory=dict_row) as conn:
+            rows = conn.execute(
+                queries["channel_by_phone_number"], {"phone_number": number}
+            ).fetchall()
+    except psycopg.OperationalError as error:
+        raise SimulationFailed(
+            f"cannot reach the database ({first_line(error)}): run atende simulate with the"
+            " same DATABASE_URL, or ATENDE_DB_PORT and ATENDE_DATA_DIR, as make dev"
+        ) from None
     rows = [row for row in rows if kind is None or row["kind"] == kind]
     if not rows:
         raise SimulationFailed(f"no channel has the number {number}")
