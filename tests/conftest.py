@@ -42,7 +42,7 @@ from tests.supabase_shape import (
 
 #: Fixtures shared across directories: Twilio's (the simulator, the client, a channel, the
 #: API serving webhooks) and the reply pipeline's (a shop, a worker, an inspector).
-pytest_plugins = ["tests.twilio_fixtures", "tests.reply_fixtures"]
+pytest_plugins = ["tests.twilio_fixtures", "tests.reply_fixtures", "tests.skip_gate"]
 
 TEMPLATE_DATABASE = "atende_template"
 

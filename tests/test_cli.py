@@ -88,12 +88,34 @@ def test_db_commands_with_database_url_never_start_a_cluster(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_migrate_failure_exits_non_zero_naming_the_file(
-    postgres: EmbeddedPostgres, database_url: str, tmp_path: Path
-) -> None:
+def test_migrate_on_a_current_database_says_so(database_url: str) -> None:
     result = atende("db", "migrate", env={"DATABASE_URL": database_url})
     assert result.returncode == 0
     assert "up to date" in result.stdout
+
+
+def test_migrate_failure_exits_non_zero_naming_the_file(database_url: str) -> None:
+    # Forget that the messaging migration ran: applying it again fails on its first
+    # `create table`, as a migration that does not fit the database would.
+    failing = "20261207000200_messaging.sql"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "delete from supabase_migrations.schema_migrations where version = %s",
+            [failing.split("_", 1)[0]],
+        )
+
+    result = atende("db", "migrate", env={"DATABASE_URL": database_url})
+
+    assert result.returncode == 1
+    assert failing in result.stderr
+    assert "already exists" in result.stderr
+    assert "Traceback" not in result.stderr
+    with psycopg.connect(database_url) as conn:
+        recorded = conn.execute(
+            "select count(*) from supabase_migrations.schema_migrations where version = %s",
+            [failing.split("_", 1)[0]],
+        ).fetchone()
+    assert recorded == (0,), "a failed migration is not recorded as applied"
 
 
 def test_embedded_database_lifecycle() -> None:

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from atende.api.view import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from atende.config import Settings
 from atende.conversations.events import RESYNC, DatabaseEvent, EventHub, Subscription
 from atende.db.session import Caller
@@ -399,3 +400,30 @@ async def test_events_about_changes_come_from_the_database(database_url: str) ->
             " and tgname = 'tg_conversations__publish_changes'"
         ).fetchone()
     assert trigger is not None
+
+
+async def test_a_websocket_runs_at_most_100_subscriptions(
+    settings: Settings, factory: Factory
+) -> None:
+    organization = await factory.organization()
+
+    async with (
+        live_server(settings) as server,
+        graphql_socket(server, {"Authorization": f"Bearer {organization.owner.token}"}) as ws,
+    ):
+        assert (await ws.receive())["type"] == "connection_ack"
+        for number in range(MAX_SUBSCRIPTIONS_PER_CONNECTION):
+            await ws.subscribe(f"s{number}", INBOX_EVENTS, {"org": str(organization.id)})
+        await server.wait_for_subscribers(MAX_SUBSCRIPTIONS_PER_CONNECTION)
+
+        await ws.subscribe("one-too-many", INBOX_EVENTS, {"org": str(organization.id)})
+        refused = await ws.receive()
+        assert refused["id"] == "one-too-many"
+        assert refused["type"] == "error"
+        assert [error["message"] for error in refused["payload"]] == ["Subscription limit reached"]
+
+        # Ending one makes room for another.
+        await ws.send({"id": "s0", "type": "complete"})
+        await server.wait_for_subscribers(MAX_SUBSCRIPTIONS_PER_CONNECTION - 1)
+        await ws.subscribe("room-again", INBOX_EVENTS, {"org": str(organization.id)})
+        await server.wait_for_subscribers(MAX_SUBSCRIPTIONS_PER_CONNECTION)

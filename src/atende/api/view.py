@@ -92,6 +92,11 @@ def _query_parameters() -> Iterator[None]:
         _parsing_query_parameters.reset(token)
 
 
+#: Operations one WebSocket may have running at once (subscriptions, and queries sent
+#: over it); the next is refused with a "Subscription limit reached" error message.
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 100
+
+
 class AtendeGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view, with Atende's context and authentication.
 
@@ -103,6 +108,7 @@ class AtendeGraphQL(GraphQL[Context, None]):
 
     #: Tokens this process verified lately (see ``VerifiedTokens``).
     verified_tokens: VerifiedTokens
+    max_subscriptions_per_connection = MAX_SUBSCRIPTIONS_PER_CONNECTION
 
     def __init__(self, *args: Any, services: Callable[[], Services], **kwargs: Any) -> None:
         """``services``: the process's services, once its lifespan opened them."""
