@@ -70,3 +70,43 @@ async def test_oversized_bodies_are_refused_with_413(client: httpx.AsyncClient) 
         "/graphql", content=b"x" * 2_000_000, headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
+
+
+async def test_every_response_carries_the_security_headers(client: httpx.AsyncClient) -> None:
+    responses = {
+        "json": await client.post("/graphql", json={"query": "{ __typename }"}),
+        "graphiql": await client.get("/graphql", headers={"accept": "text/html"}),
+        "webhook refusal": await client.post("/webhooks/twilio/messages", content=b"x"),
+        "not found": await client.get("/nowhere"),
+    }
+    for name, response in responses.items():
+        headers = response.headers
+        assert headers["x-content-type-options"] == "nosniff", name
+        assert headers["x-frame-options"] == "DENY", name
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin", name
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], name
+        # The tests' public URL is https (tests/conftest.py).
+        assert headers["strict-transport-security"] == "max-age=31536000", name
+    # GraphiQL's page may load what it needs; data responses may load nothing.
+    assert "https://unpkg.com" in responses["graphiql"].headers["content-security-policy"]
+    assert responses["json"].headers["content-security-policy"].startswith("default-src 'none'")
+
+
+async def test_a_plain_http_public_url_sends_no_hsts(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"public_url": "http://127.0.0.1:8000"}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://atende.test") as http:
+            response = await http.get("/healthz")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" not in response.headers
+
+
+def test_production_hides_the_schema_unless_switched_on() -> None:
+    secrets = {"jwt_secret": "j" * 40, "secret_key": "s" * 40}
+    production = Settings(env="production", **secrets)  # type: ignore[arg-type]
+    assert (production.graphiql, production.introspection) == (False, False)
+    asked = Settings(env="production", introspection=True, **secrets)  # type: ignore[arg-type]
+    assert (asked.graphiql, asked.introspection) == (False, True)
+    development = Settings()
+    assert (development.graphiql, development.introspection) == (True, True)

@@ -21,7 +21,7 @@ from atende.api.view import AtendeGraphQL
 from atende.config import Settings
 from atende.conversations.events import EventHub
 from atende.db.migrations import discover_migrations
-from atende.http import BodySizeLimitMiddleware
+from atende.http import BodySizeLimitMiddleware, SecurityHeaders
 from atende.services import Services, database_url, open_services
 from atende.transports.twilio.transport import TwilioTransport
 from atende.transports.twilio.webhooks import webhook_routes
@@ -96,7 +96,13 @@ def create_app(settings: Settings) -> Starlette:
             allow_headers=["authorization", "content-type"],
         ),
     ]
-    app = AtendeApp(routes=routes, middleware=middleware, lifespan=lifespan, fast_paths=webhooks)
+    app = AtendeApp(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        fast_paths=webhooks,
+        https=settings.public_url.startswith("https://"),
+    )
     return app
 
 
@@ -110,11 +116,16 @@ class AtendeApp(Starlette):
     request, or another method on those paths (405), goes the usual way.
     """
 
-    def __init__(self, *, fast_paths: dict[str, ASGIApp], **kwargs: Any) -> None:
+    def __init__(self, *, fast_paths: dict[str, ASGIApp], https: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fast_paths = fast_paths
+        # Outermost, so webhooks' fast paths and Starlette's own errors carry them too.
+        self.secured = SecurityHeaders(self._dispatch, https=https)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.secured(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             endpoint = self.fast_paths.get(scope["path"])
             if endpoint is not None:

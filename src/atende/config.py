@@ -154,6 +154,16 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
+    def _production_hides_the_schema_unless_asked(self) -> Settings:
+        # In production, introspection and GraphiQL are off unless a variable switches
+        # them on: a deployment shows its schema to strangers only on purpose.
+        if self.env is Environment.PRODUCTION:
+            for name in ("graphiql", "introspection"):
+                if name not in self.model_fields_set:
+                    object.__setattr__(self, name, False)  # frozen: set once, here
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.env is Environment.PRODUCTION:
             # Even with a JWKS: Atende signs its own access tokens with this secret, and
