@@ -5,16 +5,20 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import math
 import os
+import random
 import statistics
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
+
+T = TypeVar("T")
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -28,9 +32,21 @@ class Metric:
         return {"value": round(self.value, 3), "unit": self.unit}
 
 
+#: A target's verdict: met, missed, or not measured (the conditions it is defined under did
+#: not occur in the run, e.g. no rate the baseline held): never counted as met.
+MET, MISSED, NOT_MEASURED = "met", "missed", "not measured"
+
+
 @dataclass
 class Result:
-    """One benchmark run, in the format DESIGN.md gives for bench/results/<name>.json."""
+    """One benchmark run, in the format DESIGN.md gives for bench/results/<name>.json.
+
+    ``spreads``: for each ratio (and any metric measured over rounds), its value in each
+    round, so that the noise behind the figure is stated next to it (min-max).
+    ``unmeasured``: targets the run could not measure, with the reason; ``met`` is then
+    false (a target not measured is not met), and the verdict says "not measured".
+    ``quick``: a short smoke run; its file is ``<name>.quick.json``, beside the full one.
+    """
 
     name: str
     params: dict[str, Any]
@@ -38,11 +54,19 @@ class Result:
     baseline: dict[str, Metric] = field(default_factory=dict)
     ratios: dict[str, float] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)
+    spreads: dict[str, list[float]] = field(default_factory=dict)
+    unmeasured: dict[str, str] = field(default_factory=dict)
+    quick: bool = False
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def verdict(self, key: str) -> str:
+        if key in self.unmeasured:
+            return NOT_MEASURED
+        return MET if _meets(self._value(key), self.targets[key]) else MISSED
 
     @property
     def met(self) -> bool:
-        return all(_meets(self._value(key), target) for key, target in self.targets.items())
+        return all(self.verdict(key) == MET for key in self.targets)
 
     def _value(self, key: str) -> float:
         if key in self.ratios:
@@ -52,32 +76,80 @@ class Result:
     def as_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "quick": self.quick,
             "started_at": self.started_at,
             "git": git_commit(),
             "params": self.params,
             "metrics": {k: m.as_json() for k, m in self.metrics.items()},
             "baseline": {k: m.as_json() for k, m in self.baseline.items()},
             "ratios": {k: round(v, 3) for k, v in self.ratios.items()},
+            "spreads": {k: spread_json(v) for k, v in self.spreads.items()},
             "targets": self.targets,
+            "verdicts": {k: self.verdict(k) for k in self.targets},
+            "unmeasured": self.unmeasured,
             "met": self.met,
         }
 
+    @property
+    def path(self) -> Path:
+        return RESULTS_DIR / f"{self.name}{'.quick' if self.quick else ''}.json"
+
     def write(self) -> Path:
         RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / f"{self.name}.json"
-        path.write_text(json.dumps(self.as_json(), indent=2) + "\n")
-        return path
+        self.path.write_text(json.dumps(self.as_json(), indent=2) + "\n")
+        return self.path
 
     def print_table(self) -> None:
-        rows = [(f"{k}", f"{m.value:.2f} {m.unit}") for k, m in self.metrics.items()]
+        def spread(key: str) -> str:
+            rounds = self.spreads.get(key)
+            if not rounds:
+                return ""
+            return f"  (rounds {min(rounds):.3g}-{max(rounds):.3g}, n={len(rounds)})"
+
+        rows = [(f"{k}", f"{m.value:.2f} {m.unit}{spread(k)}") for k, m in self.metrics.items()]
         rows += [(f"baseline {k}", f"{m.value:.2f} {m.unit}") for k, m in self.baseline.items()]
-        rows += [(k, f"{v:.3f}") for k, v in self.ratios.items()]
-        rows += [(f"target {k}", t) for k, t in self.targets.items()]
-        rows.append(("met", "yes" if self.met else "NO"))
+        rows += [(k, f"{v:.3f}{spread(k)}") for k, v in self.ratios.items()]
+        for key, target in self.targets.items():
+            reason = f" ({self.unmeasured[key]})" if key in self.unmeasured else ""
+            rows.append((f"target {key}", f"{target}: {self.verdict(key)}{reason}"))
+        missing = [k for k in self.targets if self.verdict(k) != MET]
+        rows.append(("met", "yes" if self.met else f"NO ({', '.join(missing)})"))
+        if self.quick:
+            rows.append(("note", "--quick: a smoke run, its figures and verdicts not to quote"))
         width = max(len(r[0]) for r in rows)
         print(f"\n== {self.name} ==")
         for label, value in rows:
             print(f"  {label:<{width}}  {value}")
+
+
+def spread_json(rounds: list[float]) -> dict[str, Any]:
+    finite = [value for value in rounds if math.isfinite(value)]
+    return {
+        "min": round(min(finite), 3) if finite else None,
+        "max": round(max(finite), 3) if finite else None,
+        "rounds": [round(value, 3) for value in rounds],
+    }
+
+
+class RoundOrder:
+    """Each round's order of the things a benchmark interleaves, shuffled anew per round
+    (a fixed order would give one of them the same place, after the same one, every time:
+    a warmer cache, a machine calmer or busier at that point of the cycle). The seed and
+    the orders drawn are recorded, so a run's order can be read back from its JSON."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
+        self._random = random.Random(self.seed)
+        self.orders: list[list[str]] = []
+
+    def shuffled(self, items: Sequence[T]) -> list[T]:
+        order = list(items)
+        self._random.shuffle(order)
+        self.orders.append([str(item) for item in order])
+        return order
+
+    def as_params(self) -> dict[str, Any]:
+        return {"seed": self.seed, "orders": self.orders}
 
 
 def _meets(value: float, target: str) -> bool:
