@@ -4,8 +4,9 @@ Starts ``atende serve`` on a database of its own (``DATABASE_URL``, or a fresh
 ``atende_bench_identity`` database on the embedded cluster), registers an organization,
 then signs in from this process over loopback, interleaving three kinds of attempt: the
 right password (for reference), a wrong password for the registered e-mail (the baseline),
-and an unknown e-mail. The ratio of the medians is what matters: an attacker who could tell
-"unknown e-mail" by its speed could enumerate users.
+and an unknown e-mail, in an order drawn anew each round. The ratio of the medians is what
+matters: an attacker who could tell "unknown e-mail" by its speed could enumerate users.
+Each ratio is stated with its spread over five blocks of consecutive rounds.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from atende.config import Settings
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.migrations import apply_migrations
 from atende.services import embedded_postgres
-from bench.harness import Metric, Result, benchmark_environment, percentile
+from bench.harness import Metric, Result, RoundOrder, benchmark_environment, percentile
 
 BENCH_DATABASE = "atende_bench_identity"
+#: The rounds fall into this many blocks of consecutive rounds, each ratio's spread.
+BLOCKS = 5
 PASSWORD = "bench-password-0123"  # noqa: S105 - a throwaway user in a throwaway database
 SIGN_IN = """
 mutation ($input: SignInInput!) { signIn(input: $input) { __typename } }
@@ -85,6 +88,16 @@ async def _sign_in(client: httpx.AsyncClient, email: str, password: str, expecte
     return elapsed
 
 
+async def _attempt(client: httpx.AsyncClient, kind: str, email: str) -> float:
+    """One sign-in of ``kind``: the right password, a wrong one, or an unknown e-mail."""
+    if kind == "right":
+        return await _sign_in(client, email, PASSWORD, "SignInSuccess")
+    if kind == "wrong":
+        return await _sign_in(client, email, "not-the-password", "InvalidCredentials")
+    unknown = f"nobody-{uuid.uuid4().hex[:6]}@example.com"
+    return await _sign_in(client, unknown, PASSWORD, "InvalidCredentials")
+
+
 async def run(quick: bool) -> Result:
     rounds = 20 if quick else 100
     url, started_cluster = await asyncio.to_thread(_prepare_database)
@@ -95,6 +108,7 @@ async def run(quick: bool) -> Result:
     )
     email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
     samples: dict[str, list[float]] = {"right": [], "wrong": [], "unknown": []}
+    order = RoundOrder()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             await _wait_ready(client, server)
@@ -117,18 +131,8 @@ async def run(quick: bool) -> Result:
             await _sign_in(client, email, "warm-up-password", "InvalidCredentials")
             await _sign_in(client, f"x{email}", "warm-up-password", "InvalidCredentials")
             for _ in range(rounds):
-                samples["right"].append(await _sign_in(client, email, PASSWORD, "SignInSuccess"))
-                samples["wrong"].append(
-                    await _sign_in(client, email, "not-the-password", "InvalidCredentials")
-                )
-                samples["unknown"].append(
-                    await _sign_in(
-                        client,
-                        f"nobody-{uuid.uuid4().hex[:6]}@example.com",
-                        PASSWORD,
-                        "InvalidCredentials",
-                    )
-                )
+                for kind in order.shuffled(["right", "wrong", "unknown"]):
+                    samples[kind].append(await _attempt(client, kind, email))
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=30)
@@ -137,11 +141,22 @@ async def run(quick: bool) -> Result:
 
     wrong = statistics.median(samples["wrong"])
     unknown = statistics.median(samples["unknown"])
+    size = -(-rounds // BLOCKS)
+    blocks = [
+        (
+            statistics.median(samples["unknown"][i : i + size]),
+            statistics.median(samples["wrong"][i : i + size]),
+        )
+        for i in range(0, rounds, size)
+    ]
     result = Result(
         name="identity",
         params={
             "rounds": rounds,
             "database": "DATABASE_URL" if "DATABASE_URL" in os.environ else "embedded",
+            "blocks": len(blocks),
+            "quick": quick,
+            "round_order": order.as_params(),
         },
         metrics={
             "sign_in_unknown_email_p50": Metric(unknown, "ms"),
@@ -156,6 +171,11 @@ async def run(quick: bool) -> Result:
             "unknown_email_vs_wrong_password": unknown / wrong,
             "wrong_password_vs_unknown_email": wrong / unknown,
         },
+        spreads={
+            "unknown_email_vs_wrong_password": [u / w for u, w in blocks],
+            "wrong_password_vs_unknown_email": [w / u for u, w in blocks],
+        },
+        quick=quick,
         # Comparable: neither refusal is more than 20% faster than the other.
         targets={
             "unknown_email_vs_wrong_password": ">= 0.8",
