@@ -5,14 +5,23 @@ message, as an authenticated member, RLS on. Three servers answer it from the sa
 database, tables and policies:
 
 * Atende: ``atende serve`` as a real process;
-* PostGraphile 4 (``postgraphile@4`` from npm, installed into bench/.postgraphile), each
-  request run as role ``authenticated`` with ``request.jwt.claims`` (pgSettings), as
-  PostgREST and Supabase do;
-* the floor: a hand-written Starlette + psycopg endpoint returning the same JSON with
-  one SQL statement (bench/graphql_floor.py).
+* PostGraphile 4 (pinned by bench/package-lock.json, installed with ``npm ci`` into
+  bench/node_modules at first use), each request run as role ``authenticated`` with
+  ``request.jwt.claims`` (pgSettings), as PostgREST and Supabase do;
+* the floor: a hand-written Starlette + psycopg endpoint on Atende's own building blocks
+  (pipelined BEGIN and settings, orjson, GC tuning) returning the same JSON with one SQL
+  statement (bench/graphql_floor.py).
 
-One load process (bench/graphql_load.py) drives each in turn, at the same concurrency,
-in interleaved rounds (the machine is shared: only ratios compare). Then the inbox's
+Token verification is treated alike: each server keeps the claims of the tokens it
+verified until they expire (Atende's cache; the floor uses the same class, the
+PostGraphile script a Map with the same rules), and the load runs in two modes, each
+reported: ``verify``, a fresh token with every request (every server verifies every
+request: many clients, each with its own token), and ``cached``, one token throughout
+(every server finds it in its cache: one client polling).
+
+One load process (bench/graphql_load.py) drives each server in each mode in turn, at the
+same concurrency, in rounds whose order is shuffled anew each round (the machine is
+shared: only ratios compare, and each ratio is stated with its rounds' spread). Then the inbox's
 latency is measured alone with 10k and with 1M messages in the database (100k with
 --quick), which must stay flat: every part of the query is index-backed. On its own
 cluster the benchmark keeps both sizes side by side (a second database, a second
@@ -39,17 +48,28 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import psycopg
 
+from atende.api.view import VerifiedTokens
 from atende.config import DEVELOPMENT_JWT_SECRET
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.migrations import apply_migrations
 from atende.identity.tokens import TokenService
-from bench.harness import Metric, Result, benchmark_environment, percentile
+from bench.harness import Metric, Result, RoundOrder, benchmark_environment, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
-POSTGRAPHILE_DIR = Path(__file__).parent / ".postgraphile"
-POSTGRAPHILE_SCRIPT = Path(__file__).parent / "graphql_postgraphile.js"
+BENCH_DIR = Path(__file__).parent
+POSTGRAPHILE_SCRIPT = BENCH_DIR / "graphql_postgraphile.js"
+#: The token modes: a fresh token per request (every server verifies every request), or
+#: one token throughout (every server finds it in its cache of verified tokens).
+TOKEN_MODES = ("verify", "cached")
+#: Atende's cache of verified tokens holds this many; the floor and the PostGraphile
+#: script get the same size.
+TOKEN_CACHE_SIZE = VerifiedTokens().max_size
+#: Fresh tokens a load process makes for the ``verify`` mode, sent in turn: twice the
+#: cache, so a token sent again has long left every cache.
+FRESH_TOKENS = 2 * TOKEN_CACHE_SIZE
 CONVERSATIONS = 200
 MESSAGES_PER_CONVERSATION = 50  # 10k messages to begin with
 PAGE = 20
@@ -202,24 +222,23 @@ def add_messages(conn: psycopg.Connection[Any], organization: uuid.UUID, count: 
 # -- the servers ----------------------------------------------------------------------------
 
 
-def ensure_postgraphile() -> Path:
-    """PostGraphile 4 in bench/.postgraphile (npm), installed on first use."""
-    module = POSTGRAPHILE_DIR / "node_modules" / "postgraphile"
-    if not module.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            raise RuntimeError("npm is needed to install PostGraphile 4 (Node 20+)")
-        POSTGRAPHILE_DIR.mkdir(exist_ok=True)
-        (POSTGRAPHILE_DIR / "package.json").write_text(
-            json.dumps({"name": "atende-bench-postgraphile", "private": True}) + "\n"
-        )
-        subprocess.run(  # noqa: S603 - fixed arguments
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", "postgraphile@4"],
-            cwd=POSTGRAPHILE_DIR,
-            check=True,
-            timeout=600,
-        )
-    return POSTGRAPHILE_DIR / "node_modules"
+def ensure_postgraphile() -> None:
+    """PostGraphile 4 in bench/node_modules, exactly as bench/package-lock.json pins it:
+    ``npm ci`` at first use, and again whenever the lockfile is newer than the install."""
+    installed = BENCH_DIR / "node_modules" / ".package-lock.json"
+    lockfile = BENCH_DIR / "package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= lockfile.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is needed to install PostGraphile 4 (Node 20+)")
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=BENCH_DIR,
+        check=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 class Server:
@@ -251,7 +270,7 @@ class Server:
 
 
 def start_servers(url: str) -> dict[str, Server]:
-    node_modules = ensure_postgraphile()
+    ensure_postgraphile()
     ports = {name: free_port() for name in ("postgraphile", "floor")}
     common = {"DATABASE_URL": url, "ATENDE_JWT_SECRET": DEVELOPMENT_JWT_SECRET}
     return {
@@ -263,7 +282,7 @@ def start_servers(url: str) -> dict[str, Server]:
                 **common,
                 "PORT": str(ports["postgraphile"]),
                 "JWT_SECRET": DEVELOPMENT_JWT_SECRET,
-                "NODE_PATH": str(node_modules),
+                "TOKEN_CACHE_SIZE": str(TOKEN_CACHE_SIZE),
                 "NODE_ENV": "production",
             },
             ports["postgraphile"],
@@ -345,14 +364,32 @@ def atende_server(name: str, url: str) -> Server:
     )
 
 
+def token_auth(token: str, mode: str = "cached") -> dict[str, Any]:
+    """What the load process sends in ``mode``: ``token`` throughout (``cached``), or
+    fresh tokens with ``token``'s claims, one per request (``verify``)."""
+    if mode == "cached":
+        return {"token": token}
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return {"fresh": {"secret": DEVELOPMENT_JWT_SECRET, "claims": claims, "count": FRESH_TOKENS}}
+
+
 def drive(
     server: Server, body: dict[str, Any], token: str, *, concurrency: int, seconds: float
 ) -> dict[str, Any]:
+    """``drive_with`` one token throughout."""
+    return drive_with(server, body, token_auth(token), concurrency=concurrency, seconds=seconds)
+
+
+def drive_with(
+    server: Server, body: dict[str, Any], auth: dict[str, Any], *, concurrency: int, seconds: float
+) -> dict[str, Any]:
+    """One round of the load process against ``server``: its measurements."""
     job = {
         "host": "127.0.0.1",
         "port": server.port,
         "path": "/graphql",
-        "headers": {"Authorization": f"Bearer {token}"},
+        "headers": {},
+        "auth": auth,
         "body": body,
         "concurrency": concurrency,
         "duration": seconds,
@@ -426,25 +463,31 @@ async def latency_small_and_large(
 
 async def run(quick: bool) -> Result:
     concurrency = 8
-    # Short interleaved rounds, medians across them: on a shared machine, load from
+    # Short rounds in shuffled order, medians across them: on a shared machine, load from
     # elsewhere then falls on every server alike.
-    seconds = 1.5 if quick else 6.0
-    rounds = 3 if quick else 5
-    large = 100_000 if quick else 1_000_000
-    latency_seconds = 0.6 if quick else 3.0
-    bursts = 4 if quick else 6
+    seconds = 1.0 if quick else 6.0
+    rounds = 2 if quick else 5
+    large = 50_000 if quick else 1_000_000
+    latency_seconds = 0.5 if quick else 3.0
+    bursts = 2 if quick else 6
     params: dict[str, Any] = {
         "conversations": CONVERSATIONS,
         "page": PAGE,
         "concurrency": concurrency,
         "seconds_per_round": seconds,
         "rounds": rounds,
+        "token_modes": {
+            "verify": f"a fresh token per request ({FRESH_TOKENS} made per round, sent in turn)",
+            "cached": "one token throughout",
+        },
+        "token_cache_size": TOKEN_CACHE_SIZE,
         "messages_small": CONVERSATIONS * MESSAGES_PER_CONVERSATION,
         "messages_large": large,
         "latency_bursts": bursts,
         "latency_seconds_per_burst": latency_seconds,
         "quick": quick,
     }
+    order = RoundOrder()
     with bench_database() as (url, cluster):
         apply_migrations(url)
         organization, owner, email = seed(url)
@@ -452,18 +495,15 @@ async def run(quick: bool) -> Result:
         servers = start_servers(url)
         try:
             await wait_until_serving(servers, organization, token)
-            samples: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
-            for _ in range(rounds):
-                for name, server in servers.items():
-                    samples[name].append(
-                        drive(
-                            server,
-                            request_body(name, organization),
-                            token,
-                            concurrency=concurrency,
-                            seconds=seconds,
-                        )
-                    )
+            samples = throughput_rounds(
+                servers,
+                organization,
+                token,
+                order,
+                rounds=rounds,
+                concurrency=concurrency,
+                seconds=seconds,
+            )
             small, big = await latency_small_and_large(
                 servers,
                 url,
@@ -480,58 +520,127 @@ async def run(quick: bool) -> Result:
                 with psycopg.connect(url) as conn:
                     conn.execute("delete from public.organizations where id = %s", [organization])
     params["latency_interleaved"] = cluster is not None
+    params["round_order"] = order.as_params()
+    result = summarize(samples, small, big, params, quick=quick)
+    result.print_table()
+    print(f"wrote {result.write()}")
+    return result
+
+
+#: samples[mode][server]: each round's measurements, in round order.
+Samples = dict[str, dict[str, list[dict[str, Any]]]]
+
+
+def throughput_rounds(
+    servers: dict[str, Server],
+    organization: uuid.UUID,
+    token: str,
+    order: RoundOrder,
+    *,
+    rounds: int,
+    concurrency: int,
+    seconds: float,
+) -> Samples:
+    """Every server in every token mode, once a round, in an order shuffled per round."""
+    names = list(servers)
+    auth = {mode: token_auth(token, mode) for mode in TOKEN_MODES}
+    samples: Samples = {mode: {name: [] for name in names} for mode in TOKEN_MODES}
+    for number in range(rounds):
+        for run_name in order.shuffled([f"{m}:{n}" for m in TOKEN_MODES for n in names]):
+            mode, name = run_name.split(":")
+            sample = drive_with(
+                servers[name],
+                request_body(name, organization),
+                auth[mode],
+                concurrency=concurrency,
+                seconds=seconds,
+            )
+            samples[mode][name].append(sample)
+            print(
+                f"round {number + 1} {mode:>6} {name:<12}"
+                f" {sample['requests'] / sample['duration']:7.1f} req/s"
+            )
+    return samples
+
+
+def summarize(
+    samples: Samples,
+    small: list[dict[str, Any]],
+    big: list[dict[str, Any]],
+    params: dict[str, Any],
+    *,
+    quick: bool,
+) -> Result:
+    names = ["atende", "postgraphile", "floor"]
 
     def best(bursts: list[dict[str, Any]], fraction: float) -> float:
         return min(percentile(burst["latencies_ms"], fraction) for burst in bursts)
 
-    def throughput(name: str) -> float:
-        return float(statistics.median(s["requests"] / s["duration"] for s in samples[name]))
+    def per_round(mode: str, name: str) -> list[float]:
+        return [s["requests"] / s["duration"] for s in samples[mode][name]]
 
-    def latencies(name: str) -> list[float]:
-        return [value for s in samples[name] for value in s["latencies_ms"]]
+    def throughput(mode: str, name: str) -> float:
+        return float(statistics.median(per_round(mode, name)))
+
+    def latencies(mode: str, name: str) -> list[float]:
+        return [value for s in samples[mode][name] for value in s["latencies_ms"]]
+
+    def round_ratios(mode: str, name: str, other: str) -> list[float]:
+        """Each round's ratio (the two servers' runs of the same round)."""
+        return [
+            mine / theirs
+            for mine, theirs in zip(per_round(mode, name), per_round(mode, other), strict=True)
+        ]
 
     # Every round's throughput, for whoever wants to see the noise behind the medians.
     params["throughput_rounds"] = {
-        name: [round(s["requests"] / s["duration"], 1) for s in rounds_of]
-        for name, rounds_of in samples.items()
+        mode: {name: [round(value, 1) for value in per_round(mode, name)] for name in names}
+        for mode in TOKEN_MODES
     }
     print("throughput per round (req/s):", json.dumps(params["throughput_rounds"]))
-    metrics = {
-        "throughput": Metric(throughput("atende"), "req/s"),
-        "p50": Metric(percentile(latencies("atende"), 0.50), "ms"),
-        "p99": Metric(percentile(latencies("atende"), 0.99), "ms"),
-        "postgraphile_throughput": Metric(throughput("postgraphile"), "req/s"),
-        "postgraphile_p50": Metric(percentile(latencies("postgraphile"), 0.50), "ms"),
-        "postgraphile_p99": Metric(percentile(latencies("postgraphile"), 0.99), "ms"),
-        "inbox_latency_p50_small": Metric(best(small, 0.50), "ms"),
-        "inbox_latency_p99_small": Metric(best(small, 0.99), "ms"),
-        "inbox_latency_p50_large": Metric(best(big, 0.50), "ms"),
-        "inbox_latency_p99_large": Metric(best(big, 0.99), "ms"),
-    }
-    baseline = {
-        "throughput": Metric(throughput("floor"), "req/s"),
-        "p50": Metric(percentile(latencies("floor"), 0.50), "ms"),
-        "p99": Metric(percentile(latencies("floor"), 0.99), "ms"),
-    }
-    ratios = {
-        "throughput_vs_baseline": metrics["throughput"].value / baseline["throughput"].value,
-        "throughput_vs_postgraphile": metrics["throughput"].value
-        / metrics["postgraphile_throughput"].value,
-        "latency_large_vs_small": metrics["inbox_latency_p50_large"].value
-        / metrics["inbox_latency_p50_small"].value,
-    }
-    result = Result(
+    metrics: dict[str, Metric] = {}
+    baseline: dict[str, Metric] = {}
+    ratios: dict[str, float] = {}
+    spreads: dict[str, list[float]] = {}
+    targets: dict[str, str] = {}
+    for mode in TOKEN_MODES:
+        for prefix, name in (("", "atende"), ("postgraphile_", "postgraphile")):
+            metrics[f"{prefix}throughput_{mode}"] = Metric(throughput(mode, name), "req/s")
+            metrics[f"{prefix}p50_{mode}"] = Metric(percentile(latencies(mode, name), 0.5), "ms")
+            metrics[f"{prefix}p99_{mode}"] = Metric(percentile(latencies(mode, name), 0.99), "ms")
+        baseline[f"throughput_{mode}"] = Metric(throughput(mode, "floor"), "req/s")
+        baseline[f"p50_{mode}"] = Metric(percentile(latencies(mode, "floor"), 0.5), "ms")
+        baseline[f"p99_{mode}"] = Metric(percentile(latencies(mode, "floor"), 0.99), "ms")
+        for key, other, target in (
+            (f"throughput_vs_baseline_{mode}", "floor", ">= 0.50"),
+            (f"throughput_vs_postgraphile_{mode}", "postgraphile", ">= 1.00"),
+        ):
+            ratios[key] = throughput(mode, "atende") / throughput(mode, other)
+            spreads[key] = round_ratios(mode, "atende", other)
+            targets[key] = target
+    small_p50 = [percentile(burst["latencies_ms"], 0.5) for burst in small]
+    big_p50 = [percentile(burst["latencies_ms"], 0.5) for burst in big]
+    metrics.update(
+        {
+            "inbox_latency_p50_small": Metric(best(small, 0.50), "ms"),
+            "inbox_latency_p99_small": Metric(best(small, 0.99), "ms"),
+            "inbox_latency_p50_large": Metric(best(big, 0.50), "ms"),
+            "inbox_latency_p99_large": Metric(best(big, 0.99), "ms"),
+        }
+    )
+    ratios["latency_large_vs_small"] = (
+        metrics["inbox_latency_p50_large"].value / metrics["inbox_latency_p50_small"].value
+    )
+    # Each pair of bursts (small, then large: side by side on the embedded cluster).
+    spreads["latency_large_vs_small"] = [b / a for a, b in zip(small_p50, big_p50, strict=True)]
+    targets["latency_large_vs_small"] = "<= 1.50"
+    return Result(
         name="graphql",
         params=params,
         metrics=metrics,
         baseline=baseline,
         ratios=ratios,
-        targets={
-            "throughput_vs_baseline": ">= 0.50",
-            "throughput_vs_postgraphile": ">= 1.00",
-            "latency_large_vs_small": "<= 1.50",
-        },
+        spreads=spreads,
+        targets=targets,
+        quick=quick,
     )
-    result.print_table()
-    print(f"wrote {result.write()}")
-    return result

@@ -3,16 +3,26 @@
 A minimal client on asyncio streams (uvloop when installed), so that the client costs
 as little CPU as possible on a shared machine and every server meets the same one.
 Reads its job as JSON from argv[1]; prints its measurements as JSON.
+
+The job's ``auth`` is either ``{"token": ...}`` (one token throughout) or ``{"fresh":
+{"secret", "claims", "count"}}``: ``count`` tokens, each signed (HS256) with the claims
+and a ``session_id`` of its own, made before the clock starts and sent in turn, one per
+request, so that no server has seen a token before (``count`` larger than the servers'
+caches of verified tokens, so a token sent again has left them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import uvloop
 
 
@@ -41,13 +51,31 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return status_line, body
 
 
+def tokens(auth: dict[str, Any]) -> list[str]:
+    if "token" in auth:
+        return [str(auth["token"])]
+    fresh = auth["fresh"]
+    return [
+        jwt.encode(
+            {**fresh["claims"], "session_id": str(uuid.uuid4())}, fresh["secret"], algorithm="HS256"
+        )
+        for _ in range(int(fresh["count"]))
+    ]
+
+
 async def one_connection(
-    job: dict[str, Any], request: bytes, *, deadline: float, warm_until: float, out: dict[str, Any]
+    job: dict[str, Any],
+    requests: Iterator[bytes],
+    *,
+    deadline: float,
+    warm_until: float,
+    out: dict[str, Any],
 ) -> None:
     reader, writer = await asyncio.open_connection(job["host"], job["port"])
     expect = job["expect"].encode()
     try:
         while time.perf_counter() < deadline:
+            request = next(requests)
             started = time.perf_counter()
             writer.write(request)
             status_line, body = await read_response(reader)
@@ -74,14 +102,19 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         f"Content-Length: {len(body)}",
         *(f"{name}: {value}" for name, value in job["headers"].items()),
     ]
-    request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+    made = [
+        ("\r\n".join([*head, f"Authorization: Bearer {token}"]) + "\r\n\r\n").encode() + body
+        for token in tokens(job["auth"])
+    ]
+    # One sequence for all the connections: each request takes the next token.
+    requests = itertools.cycle(made)
     now = time.perf_counter()
     warm_until = now + job["warmup"]
     deadline = warm_until + job["duration"]
     out: dict[str, Any] = {"latencies": [], "errors": 0}
     await asyncio.gather(
         *(
-            one_connection(job, request, deadline=deadline, warm_until=warm_until, out=out)
+            one_connection(job, requests, deadline=deadline, warm_until=warm_until, out=out)
             for _ in range(job["concurrency"])
         )
     )
@@ -91,6 +124,7 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         "errors": out["errors"],
         "first_error": out.get("first_error"),
         "duration": job["duration"],
+        "tokens": len(made),
         "latencies_ms": [round(value * 1000, 3) for value in latencies],
     }
 
