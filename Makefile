@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install dev test test-faults test-supabase lint typecheck pytest pgtap bench schema schema-sql clean
+.PHONY: install dev test test-faults test-supabase lint typecheck pytest pgtap bench bench-smoke schema schema-sql clean
 
 install: $(INSTALLED)
 
@@ -24,8 +24,9 @@ SUPABASE_SHAPE_DIR ?= ../shared/supabase-shape
 
 ## Every gate: lint, types, pgTAP availability, the test suite on a throwaway Postgres, the
 ## fault-injection suite (real processes, about 2.5 minutes; `make test-faults` runs it alone),
-## then, when the Supabase shape is at hand, `make test-supabase`.
-test: install pgtap lint typecheck pytest test-faults $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
+## every benchmark's smoke run (`make bench-smoke`, about 3 minutes), then, when the Supabase
+## shape is at hand, `make test-supabase`.
+test: install pgtap lint typecheck pytest test-faults bench-smoke $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -60,8 +61,15 @@ schema: install
 schema-sql: install
 	$(BIN)/python -m tests.db.schema_sql
 
+## Every benchmark, full runs: tables, bench/results/<name>.json; fails when a target is
+## missed or not measured.
 bench: install
 	$(BIN)/python -m bench all
+
+## Every benchmark in --quick mode, as a smoke test: each must run and write a consistent
+## bench/results/<name>.quick.json (bench/consistency.py); its targets are not gated here.
+bench-smoke: install
+	$(BIN)/python -m bench all --quick --no-gate
 
 bench-%: install
 	$(BIN)/python -m bench $*
