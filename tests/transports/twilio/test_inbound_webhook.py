@@ -238,6 +238,24 @@ async def test_media_is_stored_on_the_message_and_the_body_may_be_empty(
     assert message["metadata"]["message_type"] == "image"
 
 
+async def test_only_https_media_urls_are_stored(
+    client: httpx.AsyncClient, services: Services, channel: TestChannel
+) -> None:
+    kept = "https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM2/Media/ME1"
+    media = [
+        ("javascript:alert(document.cookie)", "image/jpeg"),
+        ("http://plain.example/a.jpg", "image/jpeg"),
+        ("data:text/html;base64,PHNjcmlwdD4=", "text/html"),
+        (kept, "image/png"),
+    ]
+    delivery = await deliver(client, channel, body="olha", media=media)
+
+    assert delivery.status_code == 200
+    message = await fetch_one(services, "select body, media from public.messages")
+    assert message["body"] == "olha"
+    assert message["media"] == [{"url": kept, "content_type": "image/png"}]
+
+
 async def test_opt_out_and_back_in_through_the_webhook(
     client: httpx.AsyncClient, services: Services, channel: TestChannel
 ) -> None:

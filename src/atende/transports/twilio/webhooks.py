@@ -157,8 +157,28 @@ def check_signature(
 # -- incoming messages ------------------------------------------------------------------
 
 
-def media_of(message: TwilioInboundMessage) -> list[dict[str, Any]]:
-    return [{"url": item.url, "content_type": item.content_type} for item in message.media]
+def media_of(message: TwilioInboundMessage, simulator_url: str | None) -> list[dict[str, Any]]:
+    """The message's media worth keeping: ``https:`` URLs (Twilio's), and in development
+    the simulator's own. Anything else (``javascript:``, ``data:``, plain http) would be
+    a link the team's app shows; it is dropped, and the message kept."""
+    kept = [
+        {"url": item.url, "content_type": item.content_type}
+        for item in message.media
+        if is_storable_media_url(item.url, simulator_url)
+    ]
+    if len(kept) < len(message.media):
+        logger.info(
+            "dropped %d media URL(s) of %s: not https",
+            len(message.media) - len(kept),
+            message.message_sid,
+        )
+    return kept
+
+
+def is_storable_media_url(url: str, simulator_url: str | None) -> bool:
+    if simulator_url and url.startswith(f"{simulator_url.rstrip('/')}/"):
+        return True
+    return url.lower().startswith("https://") and len(url) > len("https://")
 
 
 def metadata_of(fields: Mapping[str, str]) -> dict[str, str]:
@@ -312,7 +332,7 @@ class TwilioWebhooks:
                     message_sid=message.message_sid,
                     from_number=message.customer_phone_number,
                     body=message.body,
-                    media=media_of(message),
+                    media=media_of(message, self.settings.twilio_api_base_url),
                     profile_name=message.profile_name,
                     opt_out_type=fields.get("OptOutType") or None,
                     metadata=metadata_of(fields),
