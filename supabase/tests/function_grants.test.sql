@@ -5,7 +5,7 @@
 -- by default, or by a grant nobody reviewed, fails here. When you grant something to a
 -- client role on purpose, add it to the list, with the reason in the migration.
 begin;
-select plan(5);
+select plan(6);
 
 -- A function a role can call: it may execute it and look into its schema. Atende's
 -- schemas only: `auth` and `extensions` belong to Supabase and to the extensions.
@@ -95,6 +95,26 @@ select is_empty(
     $$,
     'no platform-only function (security definer, service role alone) is left in public, '
     'where PostgREST would serve it'
+);
+
+-- PUBLIC's EXECUTE, which Postgres grants every new function, is revoked from each of
+-- Atende's: the checks above see only roles that can reach a schema, and a role given
+-- usage on private later would otherwise call every trigger and helper there.
+select is_empty(
+    $$
+    select p.oid::regprocedure::text
+    from pg_proc as p
+    join pg_namespace as n on n.oid = p.pronamespace
+    cross join lateral aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) as acl
+    where n.nspname in ('public', 'private')
+      and acl.grantee = 0  -- PUBLIC
+      and acl.privilege_type = 'EXECUTE'
+      and not exists (
+          select from pg_depend as d
+          where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
+      )
+    $$,
+    'no function of Atende''s schemas, triggers included, is executable by PUBLIC'
 );
 
 select is_empty(
