@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -79,3 +80,49 @@ def test_simulate_names_an_unknown_channel(database_url: str) -> None:
     )
     assert result.exit_code == 1
     assert "no channel has the number +5511900001111" in result.output
+
+
+async def test_replies_are_printed_until_two_quiet_seconds_have_passed(
+    sending_settings: Settings,
+    sending_services: Services,
+    factory: Factory,
+    twilio_simulator: RunningSimulator,
+    database_url: str,
+) -> None:
+    """A second reply 1 s after the first is still printed; the command then ends two
+    quiet seconds after it. ``--simulator`` and ``--kind`` stand in for the settings."""
+    channel = await make_channel(sending_services, factory, phone_number="+5511933334444")
+    env = {"DATABASE_URL": database_url, "ATENDE_PUBLIC_URL": sending_settings.public_url}
+    command = [
+        "simulate",
+        "--channel",
+        channel.phone_number,
+        "--from",
+        CUSTOMER,
+        "--kind",
+        "whatsapp",
+        "--simulator",
+        twilio_simulator.base_url,
+        "--timeout",
+        "20",
+        "Oi",
+    ]
+    last_reply_at: list[float] = []
+
+    async def two_replies() -> None:
+        await reply_when_the_message_arrives(sending_services, "Primeira")
+        await asyncio.sleep(1.0)
+        [row] = await fetch_all(sending_services, "select distinct conversation_id from messages")
+        message_id = await queue_message(sending_services, row["conversation_id"], "Segunda")
+        assert isinstance(await sender_of(sending_services).send(message_id), Sent)
+        last_reply_at.append(time.monotonic())
+
+    _, result = await asyncio.gather(
+        two_replies(), asyncio.to_thread(CliRunner().invoke, main, command, env=env)
+    )
+    ended_at = time.monotonic()
+
+    assert result.exit_code == 0, result.output
+    assert f"{channel.phone_number} -> {CUSTOMER}: Primeira" in result.output
+    assert f"{channel.phone_number} -> {CUSTOMER}: Segunda" in result.output
+    assert 2.0 <= ended_at - last_reply_at[0] < 4.0
