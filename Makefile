@@ -24,7 +24,7 @@ SUPABASE_SHAPE_DIR ?= ../shared/supabase-shape
 
 ## Every gate: lint, types, pgTAP availability, the test suite on a throwaway Postgres, the
 ## fault-injection suite (real processes, about 2.5 minutes; `make test-faults` runs it alone),
-## every benchmark's smoke run (`make bench-smoke`, about 3 minutes), then, when the Supabase
+## every benchmark's smoke run (`make bench-smoke`, about 2 minutes), then, when the Supabase
 ## shape is at hand, `make test-supabase`.
 test: install pgtap lint typecheck pytest test-faults bench-smoke $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
 
