@@ -214,3 +214,26 @@ select id, kind::text, phone_number, enabled, twilio_account_sid,
 from public.channels
 where phone_number = %(phone_number)s
 order by kind;
+
+-- Key rotation (`atende rotate-secrets`, as the service role) ---------------------------
+
+-- name: channel_secrets_after
+-- A batch of channels' stored secrets, in id order after %(after)s (keyset pagination).
+select id, twilio_auth_token_ciphertext
+from public.channels
+where id > %(after)s
+order by id
+limit %(limit)s;
+
+-- name: channel_secret
+select twilio_auth_token_ciphertext
+from public.channels
+where id = %(channel_id)s;
+
+-- name: replace_channel_secret
+-- Compare-and-set: only the ciphertext that was read is replaced, so a token set since
+-- (updateChannel) is never overwritten; no row when it changed.
+update public.channels
+set twilio_auth_token_ciphertext = %(ciphertext)s
+where id = %(channel_id)s and twilio_auth_token_ciphertext = %(expected)s
+returning id;

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -22,6 +22,9 @@ from atende.gc_tuning import tune_for_service
 from atende.identity.provider_fit import check_identity_provider_fits
 from atende.logs import configure_logging
 from atende.services import database_url, embedded_postgres
+
+if TYPE_CHECKING:
+    from atende.channels.crypto import RotationReport
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -355,6 +358,49 @@ def demo_model(host: str, port: int) -> None:
 
     configure_logging(load_settings())
     uvicorn.run(create_demo_model_app(), host=host, port=port, log_config=None, access_log=False)
+
+
+@main.command("rotate-secrets")
+@reports_errors
+def rotate_secrets() -> None:
+    """Re-encrypt every stored secret with ATENDE_SECRET_KEY (safe while Atende runs).
+
+    Secrets made with a key in ATENDE_PREVIOUS_SECRET_KEYS are rewritten with the
+    current key; run it again and it rewrites nothing. Exits 1, naming the channels,
+    when a secret opens with none of the configured keys (the others are still rotated).
+    """
+    from atende.channels.crypto import TokenCipher
+    from atende.channels.crypto import rotate_secrets as rotate
+    from atende.db.pool import create_pool
+    from atende.db.session import Database
+
+    settings = load_settings()
+    url = _usable_database(settings)
+
+    async def run() -> RotationReport:
+        pool = create_pool(url, min_size=0, max_size=1, name="atende-rotate-secrets")
+        await pool.open(wait=True, timeout=10)
+        try:
+            database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
+            return await rotate(database, TokenCipher.from_settings(settings))
+        finally:
+            await pool.close()
+
+    report = asyncio.run(run())
+    summary = (
+        f"{report.reencrypted} secret(s) re-encrypted with the current key,"
+        f" {report.already_current} already current"
+    )
+    if report.unreadable:
+        shown = ", ".join(str(channel) for channel in report.unreadable[:5])
+        more = len(report.unreadable) - 5
+        raise click.ClickException(
+            f"cannot decrypt the Twilio auth token of channel {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + " with ATENDE_SECRET_KEY or ATENDE_PREVIOUS_SECRET_KEYS: add the key that"
+            f" made it, or set a new token with updateChannel ({summary})"
+        )
+    click.echo(summary)
 
 
 @main.command("migrations")

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
 
     # Secrets at rest (Twilio auth tokens)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    #: Comma-separated keys that still decrypt (never encrypt): the old ones while
+    #: `atende rotate-secrets` re-encrypts with ``secret_key``.
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
     # External services
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=_env("OPENAI_API_KEY"))
@@ -130,6 +133,21 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _split_previous_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("previous_secret_keys")
+    @classmethod
+    def _previous_keys_are_long_enough(cls, value: list[SecretStr]) -> list[SecretStr]:
+        # The message never says which key: that would print part of a secret.
+        if any(len(key.get_secret_value()) < 32 for key in value):
+            raise ValueError("each key must be at least 32 characters long")
         return value
 
     @field_validator("secret_key")

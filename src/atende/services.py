@@ -159,5 +159,5 @@ async def open_services(
                 refresh_token_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
                 provider_timeout=settings.identity_provider_timeout_seconds,
             ),
-            cipher=TokenCipher(settings.secret_key),
+            cipher=TokenCipher.from_settings(settings),
         )

@@ -76,7 +76,7 @@ async def ensure_demo_workspace(settings: Settings) -> DemoWorkspace:
         async with services.database.transaction(owner) as conn:
             await channels.create_channel(
                 conn,
-                TokenCipher(settings.secret_key),
+                TokenCipher.from_settings(settings),
                 channels.NewChannel(
                     organization_id=registration.organization.id,
                     kind="whatsapp",

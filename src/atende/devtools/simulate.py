@@ -144,7 +144,7 @@ def find_channel(
     row = rows[0]
     if not row["enabled"]:
         raise SimulationFailed(f"the channel {number} is disabled")
-    token = TokenCipher(settings.secret_key).decrypt(row["twilio_auth_token_ciphertext"])
+    token = TokenCipher.from_settings(settings).decrypt(row["twilio_auth_token_ciphertext"])
     return SimulatedChannel(
         kind=row["kind"],
         phone_number=row["phone_number"],

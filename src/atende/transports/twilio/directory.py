@@ -110,7 +110,7 @@ class ChannelDirectory:
 
 
 def channel_directory(settings: Settings, database: Database) -> ChannelDirectory:
-    """The process's directory, keyed from ``ATENDE_SECRET_KEY``."""
+    """The process's directory, keyed from ``ATENDE_SECRET_KEY`` (and the previous keys)."""
     return ChannelDirectory(
-        database, TokenCipher(settings.secret_key), ttl_seconds=settings.channel_cache_seconds
+        database, TokenCipher.from_settings(settings), ttl_seconds=settings.channel_cache_seconds
     )
