@@ -180,3 +180,11 @@ where email = %(email)s
 
 -- name: local_record_sign_in
 update auth.users set last_sign_in_at = now() where id = %(id)s;
+
+-- name: session_alive
+-- Whether a session Atende started is still signed in, for an access token that names it
+-- (service role; sessions_pkey). No row: not one of Atende's sessions (Supabase Auth's
+-- own tokens name theirs), judged by the token's signature and expiry alone.
+select s.revoked_at is null and s.user_id = %(user_id)s::uuid as alive
+from private.sessions as s
+where s.id = %(session_id)s::uuid;

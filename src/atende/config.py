@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
     access_token_ttl_seconds: int = Field(default=900, ge=30)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    #: How long a process trusts that a session is still signed in before asking the
+    #: database again: a signed-out session's access tokens stop working, and its
+    #: subscriptions close, within this delay. 0: ask on every request.
+    session_check_seconds: float = Field(default=5.0, ge=0, le=5)
     identity_provider: IdentityProviderName = IdentityProviderName.LOCAL
     supabase_url: str | None = Field(default=None, validation_alias=_env("SUPABASE_URL"))
     supabase_service_role_key: SecretStr | None = Field(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any
 
@@ -15,17 +16,24 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.types import QueryParams
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from atende.db.session import Caller
+from atende.db.session import Caller, DatabaseRole
 from atende.graphql.context import Context
 from atende.graphql.errors import ErrorCode
+from atende.identity.service import IdentityService
+from atende.identity.sessions import SessionLiveness
 from atende.identity.tokens import InvalidAccessToken, TokenService
 from atende.services import Services
 
@@ -96,6 +104,82 @@ def _query_parameters() -> Iterator[None]:
 #: over it); the next is refused with a "Subscription limit reached" error message.
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 100
 
+#: Close codes of a socket whose authentication ended (docs/api.md): its access token
+#: expired, or its session was signed out. Not graphql-transport-ws's 4401, after which
+#: the graphql-ws client never reconnects: it reconnects after these (as after 4403),
+#: with the connectionParams it computes afresh, so with a fresh token.
+CLOSE_TOKEN_EXPIRED = 4440
+CLOSE_SESSION_ENDED = 4441
+#: Shortest pause between two checks of a socket's session (ATENDE_SESSION_CHECK_SECONDS
+#: of 0 or close to it).
+MIN_SESSION_WATCH_SECONDS = 0.5
+
+
+class AtendeTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, whose socket closes when its access token expires
+    (``CLOSE_TOKEN_EXPIRED``) or its session ends (``CLOSE_SESSION_ENDED``).
+
+    One task per authenticated connection, whatever its subscriptions: it sleeps until the
+    token's ``exp``, waking every half ``ATENDE_SESSION_CHECK_SECONDS`` (at least
+    ``MIN_SESSION_WATCH_SECONDS``) to ask ``SessionLiveness`` about the token's session,
+    with answers at most that old: a signed-out session's socket closes within the check
+    delay (at least 1 s). Tokens without a session id are watched for expiry alone.
+    """
+
+    _watch: asyncio.Task[None] | None = None
+    _ended = False
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        caller = self.context.caller
+        if (
+            self.connection_acknowledged
+            and self._watch is None
+            and caller.role is DatabaseRole.AUTHENTICATED
+        ):
+            self._watch = asyncio.create_task(self._watch_authentication(caller.claims))
+            self._watch.add_done_callback(self._task_done)
+
+    async def handle_message(self, message: Message) -> None:
+        if not self._ended:  # what a client sends after its socket was closed
+            await super().handle_message(message)
+
+    async def shutdown(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.wait([self._watch])
+        await super().shutdown()
+
+    async def _watch_authentication(self, claims: Mapping[str, Any]) -> None:
+        try:
+            expires_at = float(claims["exp"])
+            session_id, user_id = claims.get("session_id"), str(claims.get("sub"))
+            liveness = self.context.get(IdentityService).sessions.liveness
+            interval = max(liveness.ttl / 2, MIN_SESSION_WATCH_SECONDS)
+            while (remaining := expires_at - time.time()) > 0:
+                if session_id is None:
+                    await asyncio.sleep(remaining)
+                    continue
+                await asyncio.sleep(min(remaining, interval))
+                alive = await liveness.is_alive(str(session_id), user_id, max_age=interval)
+                if not alive:
+                    await self._close(CLOSE_SESSION_ENDED, "Session ended")
+                    return
+            await self._close(CLOSE_TOKEN_EXPIRED, "Token expired")
+        except Exception as error:  # logged, as Strawberry logs its own tasks
+            await self.handle_task_exception(error)
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Stop every operation (no event goes out after this), then close the socket."""
+        self._ended = True
+        tasks = [operation.task for operation in self.operations.values() if operation.task]
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        if tasks:
+            await asyncio.wait(tasks)
+        with suppress(RuntimeError, WebSocketDisconnect):  # the client left first
+            await self.websocket.close(code=code, reason=reason)
+
 
 class AtendeGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view, with Atende's context and authentication.
@@ -109,9 +193,14 @@ class AtendeGraphQL(GraphQL[Context, None]):
     #: Tokens this process verified lately (see ``VerifiedTokens``).
     verified_tokens: VerifiedTokens
     max_subscriptions_per_connection = MAX_SUBSCRIPTIONS_PER_CONNECTION
+    graphql_transport_ws_handler_class = AtendeTransportWS
 
     def __init__(self, *args: Any, services: Callable[[], Services], **kwargs: Any) -> None:
-        """``services``: the process's services, once its lifespan opened them."""
+        """``services``: the process's services, once its lifespan opened them.
+
+        Subscriptions speak graphql-transport-ws only: the legacy ``graphql-ws`` protocol
+        would keep a socket open past its token's expiry (see ``AtendeTransportWS``)."""
+        kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         super().__init__(*args, **kwargs)
         self.services = services
         self.verified_tokens = VerifiedTokens()
@@ -185,6 +274,7 @@ class AtendeGraphQL(GraphQL[Context, None]):
                 services.tokens,
                 bearer_token(request.headers.get("authorization")),
                 self.verified_tokens,
+                services.identity.sessions.liveness,
             )
         return context
 
@@ -192,8 +282,13 @@ class AtendeGraphQL(GraphQL[Context, None]):
         # Apollo-style clients put the header in the connection_init payload.
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
+        services = self.services()
         await authenticate(
-            context, self.services().tokens, bearer_token(header), self.verified_tokens
+            context,
+            services.tokens,
+            bearer_token(header),
+            self.verified_tokens,
+            services.identity.sessions.liveness,
         )
         if context.authentication_failed:
             raise ConnectionRejectionError({"reason": "invalid access token"})
@@ -204,8 +299,9 @@ class VerifiedTokens:
     """Claims of tokens verified recently, until they expire (a client sends the same
     token with every request; verifying it again would give the same answer).
 
-    Sound while ``TokenService.verify`` is stateless (signature, audience, expiry): if it
-    ever consults revocations (signed-out sessions), this cache must go or follow them.
+    Sound because ``TokenService.verify`` is stateless (signature, audience, expiry):
+    revocations (signed-out sessions) are not its business but ``SessionLiveness``'s,
+    which ``authenticate`` asks after this cache, on every request.
     """
 
     def __init__(self, max_size: int = 4096) -> None:
@@ -234,8 +330,14 @@ async def authenticate(
     tokens: TokenService,
     token: str | None,
     verified: VerifiedTokens | None = None,
+    sessions: SessionLiveness | None = None,
 ) -> None:
-    """Set the context's caller from a bearer token: a user, or anonymous."""
+    """Set the context's caller from a bearer token: a user, or anonymous.
+
+    A token whose session was signed out is refused as an invalid one is, once
+    ``sessions`` knows (within ``ATENDE_SESSION_CHECK_SECONDS``; a cached answer costs no
+    round trip). A token without a session id is judged by its signature and expiry.
+    """
     if token is None:
         context.caller = Caller.anonymous()
         return
@@ -250,4 +352,13 @@ async def authenticate(
         claims = verified_claims.model_dump(mode="json", exclude_none=True)
         if verified is not None:
             verified.put(token, claims)
+    session_id = claims.get("session_id")
+    if (
+        session_id is not None
+        and sessions is not None
+        and not await sessions.is_alive(str(session_id), str(claims["sub"]))
+    ):
+        context.caller = Caller.anonymous()
+        context.authentication_failed = True
+        return
     context.caller = Caller.user(claims)

@@ -70,7 +70,8 @@ _REFUSED_BY_PROVIDER = "O provedor de identidade recusou esta senha. Escolha uma
 
 
 class IdentityService:
-    """Stateless: build one wherever needed from the process's collaborators."""
+    """One per process, from the process's collaborators (its sessions keep what the
+    process knows of sessions being signed in: ``SessionLiveness``)."""
 
     def __init__(
         self,
@@ -80,10 +81,13 @@ class IdentityService:
         tokens: TokenService,
         refresh_token_ttl: timedelta,
         provider_timeout: float,
+        session_check_seconds: float = 5.0,
     ) -> None:
         self.database = database
         self.provider = provider
-        self.sessions = SessionService(database, tokens, refresh_token_ttl)
+        self.sessions = SessionService(
+            database, tokens, refresh_token_ttl, check_seconds=session_check_seconds
+        )
         self.provider_timeout = provider_timeout
 
     # -- Registration -------------------------------------------------------------------
