@@ -5,7 +5,8 @@
 -- Webhooks (service role) ------------------------------------------------------------
 
 -- name: channel_for_webhook
--- The channel a webhook is addressed to: Twilio's account and the number it was sent to.
+-- The channel a webhook is addressed to: Twilio's account and the number it was sent to
+-- (unique: channels_twilio_account_sid_kind_phone_number_key; accounts share the Sandbox).
 select id, organization_id, enabled, twilio_account_sid, twilio_auth_token_ciphertext
 from public.channels
 where kind = %(kind)s and phone_number = %(phone_number)s
@@ -208,12 +209,13 @@ where id = %(message_id)s;
 -- The command line (service role) -------------------------------------------------------
 
 -- name: channel_by_phone_number
--- The channels with this number (one per kind), for `atende simulate`.
+-- The channels with this number, for `atende simulate`: one per kind and Twilio account
+-- (several accounts may share the Sandbox number), the oldest first.
 select id, kind::text, phone_number, enabled, twilio_account_sid,
        twilio_auth_token_ciphertext
 from public.channels
 where phone_number = %(phone_number)s
-order by kind;
+order by kind, created_at, id;
 
 -- Key rotation (`atende rotate-secrets`, as the service role) ---------------------------
 

@@ -2743,15 +2743,19 @@ ALTER TABLE ONLY public.channel_templates
 ALTER TABLE ONLY public.channels
     ADD CONSTRAINT channels_id_organization_id_key UNIQUE (id, organization_id);
 
--- Name: channels channels_kind_phone_number_key; Type: CONSTRAINT; Schema: public
-
-ALTER TABLE ONLY public.channels
-    ADD CONSTRAINT channels_kind_phone_number_key UNIQUE (kind, phone_number);
-
 -- Name: channels channels_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.channels
     ADD CONSTRAINT channels_pkey PRIMARY KEY (id);
+
+-- Name: channels channels_twilio_account_sid_kind_phone_number_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channels
+    ADD CONSTRAINT channels_twilio_account_sid_kind_phone_number_key UNIQUE (twilio_account_sid, kind, phone_number);
+
+-- Name: CONSTRAINT channels_twilio_account_sid_kind_phone_number_key ON channels; Type: COMMENT; Schema: public
+
+COMMENT ON CONSTRAINT channels_twilio_account_sid_kind_phone_number_key ON public.channels IS 'One channel per Twilio account, kind and number; accounts may share the Sandbox number.';
 
 -- Name: contacts contacts_organization_phone_number_key; Type: CONSTRAINT; Schema: public
 
