@@ -1,6 +1,7 @@
 """What README's configuration table says of the database connections a process opens:
 how many (ATENDE_DB_POOL_*, ATENDE_DB_SERVICE_POOL_MAX_SIZE), and how long connecting
-may take (DATABASE_URL: 5 s unless the URL sets ``connect_timeout``)."""
+may take (DATABASE_URL: 5 s unless the URL sets ``connect_timeout``; the check at start,
+10 s)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
+from pydantic import SecretStr
 
 from atende.config import Settings
-from atende.db.pool import create_pool
+from atende.db.pool import DatabaseUnavailable, create_pool
 from atende.services import open_services
 
 
@@ -79,3 +81,16 @@ async def test_the_pools_have_the_sizes_the_settings_give(settings: Settings) ->
         assert (team.min_size, team.max_size) == (2, 7)
         assert service.max_size == 3
         assert team.get_stats()["pool_size"] >= 2
+
+
+async def test_the_check_at_start_gives_up_after_10_seconds_naming_the_database(
+    settings: Settings, silent_server: str
+) -> None:
+    silent = settings.model_copy(update={"database_url": SecretStr(silent_server)})
+    started = time.monotonic()
+
+    with pytest.raises(DatabaseUnavailable, match="cannot connect to"):
+        async with open_services(silent, name="atende-test-silent"):
+            pass
+
+    assert 9.5 <= time.monotonic() - started < 14

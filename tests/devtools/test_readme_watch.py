@@ -14,10 +14,13 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from atende.config import Environment, Settings
 from atende.devtools.demo_model import create_demo_model_app, demo_model_environment
@@ -162,3 +165,23 @@ async def test_watch_py_prints_the_events_the_readme_lists(
         ("MESSAGE_UPDATED", "AI", "SENT"),
         ("MESSAGE_UPDATED", "AI", "DELIVERED"),
     ], story
+
+
+def test_websockets_comes_with_atende_itself() -> None:
+    """README: watch.py needs the `websockets` package, "installed with Atende": a
+    dependency of Atende's own (through uvicorn[standard]), not of its dev tools."""
+    wanted: list[tuple[str, set[str]]] = [("atende", set())]
+    seen: set[str] = set()
+    while wanted:
+        name, extras = wanted.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for line in metadata.requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or any(
+                requirement.marker.evaluate({"extra": extra}) for extra in extras | {""}
+            ):
+                wanted.append((canonicalize_name(requirement.name), requirement.extras))
+
+    assert "websockets" in seen
