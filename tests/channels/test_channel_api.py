@@ -9,15 +9,27 @@ from typing import Any
 import httpx
 import pytest
 
+from atende.config import Settings
 from atende.db.session import Caller
 from atende.services import Services
 from tests import factories
 from tests.channels.world import fetch_all, fetch_one, make_channel, open_conversation
 from tests.factories import Factory
+from tests.twilio_fixtures import RunningSimulator
 
 ACCOUNT = "AC" + "a1" * 16
 TOKEN = "f" * 32
 CONTENT_SID = "HX" + "b2" * 16
+NUMBER = "+5511987654321"
+
+
+@pytest.fixture
+def settings(settings: Settings, twilio_simulator: RunningSimulator) -> Settings:
+    """The API asks the simulator, where ``ACCOUNT`` has ``NUMBER`` for WhatsApp and SMS
+    (channels are verified with Twilio before they are stored)."""
+    twilio_simulator.simulator.add_account(ACCOUNT, numbers=[f"whatsapp:{NUMBER}", NUMBER])
+    return settings.model_copy(update={"twilio_api_base_url": twilio_simulator.base_url})
+
 
 CREATE = """
 mutation ($input: CreateChannelInput!) {
@@ -188,7 +200,7 @@ async def test_invalid_input_is_a_validation_error(
     assert await fetch_all(services, "select id from public.channels") == []
 
 
-async def test_a_number_is_one_channel_per_kind_across_the_platform(
+async def test_a_number_is_one_channel_per_kind_and_twilio_account(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     first, second = await factory.organization(), await factory.organization()

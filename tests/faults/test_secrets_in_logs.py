@@ -173,7 +173,15 @@ async def test_no_secret_reaches_a_log_or_an_error_at_debug(
             secrets[f"{name} refresh token"] = session["refreshToken"]
         secrets["invitation token"] = invitation
 
-        # A channel, its token changed, the agent answering at once.
+        # A channel, its token changed, the agent answering at once. The simulator's
+        # account has the number (createChannel asks Twilio whether it does).
+        async with httpx.AsyncClient(base_url=simulator.base_url, timeout=5) as control:
+            (
+                await control.post(
+                    "/__simulator/accounts",
+                    json={"account_sid": ACCOUNT_SID, "numbers": [f"whatsapp:{CHANNEL_NUMBER}"]},
+                )
+            ).raise_for_status()
         created = (
             await client.data(
                 CREATE_CHANNEL,

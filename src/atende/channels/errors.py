@@ -7,6 +7,8 @@ every domain shares (``NotFound``, ``Forbidden``, ``InvalidInput``) are ``atende
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from atende.errors import Refusal
 
 
@@ -15,9 +17,9 @@ class ChannelError(Refusal):
 
 
 class ChannelAlreadyExists(ChannelError):
-    """This number is already a channel."""
+    """This number of this Twilio account is already a channel."""
 
-    public_message = "Este número já está cadastrado como canal."
+    public_message = "Este número desta conta do Twilio já está cadastrado como canal."
 
 
 class TemplateAlreadyExists(ChannelError):
@@ -31,4 +33,44 @@ class SendRefused(ChannelError):
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"send refused: {reason}", user_message=message)
+        self.reason = reason
+
+
+class ChannelVerificationFailure(StrEnum):
+    """Why the transport would not confirm that a channel's number is the account's."""
+
+    #: The credentials are wrong (unknown account, wrong token, account not active).
+    BAD_CREDENTIALS = "bad_credentials"
+    #: The credentials work, but the number is not one of the account's.
+    NUMBER_NOT_IN_ACCOUNT = "number_not_in_account"
+    #: The transport could not be asked now (unreachable, failing, limiting): try again.
+    UNAVAILABLE = "unavailable"
+
+
+#: What the caller reads for each reason (pt-BR); no credential is ever part of it.
+VERIFICATION_MESSAGES = {
+    ChannelVerificationFailure.BAD_CREDENTIALS: (
+        "O Twilio recusou o Account SID e o auth token: confira-os no Console do Twilio."
+    ),
+    ChannelVerificationFailure.NUMBER_NOT_IN_ACCOUNT: (
+        "Este número não pertence a esta conta do Twilio (para WhatsApp: um remetente"
+        " da conta ou o número do Sandbox)."
+    ),
+    ChannelVerificationFailure.UNAVAILABLE: (
+        "Não foi possível falar com o Twilio agora para confirmar o número: tente de novo"
+        " em instantes."
+    ),
+}
+
+
+class ChannelVerificationFailed(ChannelError):
+    """The transport did not confirm the channel's credentials and number; ``reason``
+    says why. Nothing was stored."""
+
+    def __init__(self, reason: ChannelVerificationFailure, detail: str | None = None) -> None:
+        # ``detail`` is for logs: the transport's error text, never a credential.
+        super().__init__(
+            f"channel verification failed: {reason.value}" + (f" ({detail})" if detail else ""),
+            user_message=VERIFICATION_MESSAGES[reason],
+        )
         self.reason = reason

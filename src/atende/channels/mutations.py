@@ -29,7 +29,9 @@ from atende.graphql.results import NotFound, UserError, ValidationError, refusal
 # -- refusals of this module ----------------------------------------------------------------
 
 
-@strawberry.type(description="This number is already a channel (of this or another business).")
+@strawberry.type(
+    description="This Twilio account's number is already a channel (of this or another business)."
+)
 class ChannelAlreadyExists(UserError):
     pass
 
@@ -57,6 +59,33 @@ class SendRefused(UserError):
     reason: SendRefusalReason = strawberry.field(description="Why it was refused.")
 
 
+@strawberry.enum(description="Why Twilio did not confirm a channel's credentials and number.")
+class ChannelVerificationFailure(Enum):
+    BAD_CREDENTIALS = strawberry.enum_value(
+        "bad_credentials",
+        description="Twilio refused the Account SID and auth token (or the account is not"
+        " active): check them in Twilio's Console.",
+    )
+    NUMBER_NOT_IN_ACCOUNT = strawberry.enum_value(
+        "number_not_in_account",
+        description="The credentials work, but the number is not the account's: for SMS, one"
+        " of its phone numbers; for WhatsApp, one of its WhatsApp senders or the Sandbox"
+        " number (+1 415 523 8886).",
+    )
+    UNAVAILABLE = strawberry.enum_value(
+        "unavailable",
+        description="Twilio could not be asked now (unreachable, failing or limiting"
+        " requests): nothing was stored; try again shortly.",
+    )
+
+
+@strawberry.type(
+    description="Twilio did not confirm the credentials and the number; nothing was stored."
+)
+class ChannelVerificationFailed(UserError):
+    reason: ChannelVerificationFailure = strawberry.field(description="Why.")
+
+
 #: This module's own refusals; the shared ones map in ``atende.graphql.results``.
 _OWN_REFUSALS: dict[type[Refusal], type[UserError]] = {
     errors.ChannelAlreadyExists: ChannelAlreadyExists,
@@ -68,6 +97,10 @@ def refusal(error: Refusal) -> UserError:
     """The typed result of a refusal."""
     if isinstance(error, errors.SendRefused):
         return SendRefused(message=error.user_message, reason=SendRefusalReason(error.reason))
+    if isinstance(error, errors.ChannelVerificationFailed):
+        return ChannelVerificationFailed(
+            message=error.user_message, reason=ChannelVerificationFailure(error.reason.value)
+        )
     return refusal_result(error, _OWN_REFUSALS)
 
 
@@ -216,11 +249,21 @@ class SendTemplateSuccess:
 
 
 CreateChannelResult = Annotated[
-    CreateChannelSuccess | ValidationError | ChannelAlreadyExists | NotFound | Forbidden,
+    CreateChannelSuccess
+    | ValidationError
+    | ChannelAlreadyExists
+    | NotFound
+    | Forbidden
+    | ChannelVerificationFailed,
     strawberry.union("CreateChannelResult", description="What `createChannel` did."),
 ]
 UpdateChannelResult = Annotated[
-    UpdateChannelSuccess | ValidationError | NotFound | Forbidden,
+    UpdateChannelSuccess
+    | ValidationError
+    | NotFound
+    | Forbidden
+    | ChannelVerificationFailed
+    | ChannelAlreadyExists,
     strawberry.union("UpdateChannelResult", description="What `updateChannel` did."),
 ]
 DisableChannelResult = Annotated[
@@ -281,6 +324,7 @@ async def create_channel(
                 twilio_auth_token=input.twilio_auth_token,
                 display_name=input.display_name,
             ),
+            verifier=info.context.get(MessagingTransport),  # type: ignore[type-abstract]
         )
     except Refusal as error:
         return refusal(error)  # type: ignore[return-value]
@@ -399,12 +443,14 @@ class ChannelsMutation:
     create_channel = strawberry.mutation(
         permission_classes=[IsAuthenticated],
         resolver=create_channel,
-        description="Add a Twilio number to an organization (owners, admins).",
+        description="Add a Twilio number to an organization (owners, admins); Twilio"
+        " confirms first that the credentials work and the number is the account's.",
     )
     update_channel = strawberry.mutation(
         permission_classes=[IsAuthenticated],
         resolver=update_channel,
-        description="Change a channel's name, credentials or state.",
+        description="Change a channel's name, credentials or state; new credentials are"
+        " confirmed with Twilio first (a new account SID needs its auth token too).",
     )
     disable_channel = strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -457,6 +503,7 @@ async def _change_channel(
                 twilio_auth_token=twilio_auth_token if _given(twilio_auth_token) else None,
                 enabled=enabled if _given(enabled) else None,
             ),
+            verifier=info.context.get(MessagingTransport),  # type: ignore[type-abstract]
         )
     except Refusal as error:
         return refusal(error)

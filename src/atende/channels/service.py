@@ -4,7 +4,10 @@ Everything runs in the caller's transaction (role ``authenticated``): row-level
 security decides who may add or change what; the membership check up front only
 chooses the clearer refusal (not a member: ``NotFound``; an agent: ``Forbidden``).
 Each write runs in a savepoint, so a refusal leaves the operation's transaction usable.
-Auth tokens are encrypted here, before anything reaches the database.
+Auth tokens are encrypted here, before anything reaches the database. A new channel, and
+new credentials of one, are verified first with the transport (``verify_channel``: the
+credentials work and the number is the account's), after the role check, so that only a
+manager of the organization can make Atende ask Twilio anything.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from uuid import UUID
 
 import psycopg
 from psycopg import errors as pg_errors
+from pydantic import SecretStr
 
 from atende.channels.crypto import TokenCipher
 from atende.channels.errors import ChannelAlreadyExists, SendRefused, TemplateAlreadyExists
 from atende.channels.phone import InvalidPhoneNumber, normalize_phone_number
+from atende.channels.transport import ChannelCandidate, MessagingTransport
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.errors import Forbidden, InvalidInput, NotFound, Refusal
@@ -157,17 +162,33 @@ def require_manager(role: str | None) -> None:
 
 
 async def create_channel(
-    conn: Connection, cipher: TokenCipher, channel: NewChannel
+    conn: Connection,
+    cipher: TokenCipher,
+    channel: NewChannel,
+    *,
+    verifier: MessagingTransport | None,
 ) -> dict[str, Any]:
+    """Add a channel as the caller. ``verifier`` (the process's transport) confirms the
+    credentials and the number before anything is written; ``None`` skips that, for the
+    development demo alone (made before the local Twilio simulator runs)."""
     require_manager(await caller_role(conn, channel.organization_id))
+    number = phone_number(channel.phone_number)
+    account = account_sid(channel.twilio_account_sid)
     params = {
         "organization_id": channel.organization_id,
         "kind": channel.kind,
-        "phone_number": phone_number(channel.phone_number),
+        "phone_number": number,
         "display_name": display_name(channel.display_name),
-        "twilio_account_sid": account_sid(channel.twilio_account_sid),
-        "twilio_auth_token_ciphertext": cipher.encrypt(auth_token(channel.twilio_auth_token)),
+        "twilio_account_sid": account,
     }
+    token = auth_token(channel.twilio_auth_token)
+    if verifier is not None:
+        await verifier.verify_channel(
+            ChannelCandidate(
+                kind=channel.kind, phone_number=number, account_id=account, secret=SecretStr(token)
+            )
+        )
+    params["twilio_auth_token_ciphertext"] = cipher.encrypt(token)
     try:
         async with conn.transaction():
             row = await (await conn.execute(queries["create_channel"], params)).fetchone()
@@ -180,30 +201,46 @@ async def create_channel(
 
 
 async def update_channel(
-    conn: Connection, cipher: TokenCipher, changes: ChannelChanges
+    conn: Connection,
+    cipher: TokenCipher,
+    changes: ChannelChanges,
+    *,
+    verifier: MessagingTransport | None,
 ) -> dict[str, Any]:
+    """Change a channel as the caller. New credentials (a token, with or without another
+    account SID) are verified with ``verifier`` first; another account SID alone is
+    refused, since it cannot be verified without that account's token."""
     current = await (
         await conn.execute(queries["channel_by_id"], {"channel_id": changes.channel_id})
     ).fetchone()
     if current is None:
         raise NotFound()
     require_manager(current["caller_role"])
+    new_account = (
+        account_sid(changes.twilio_account_sid) if changes.twilio_account_sid is not None else None
+    )
     params = {
         "channel_id": changes.channel_id,
         "set_display_name": changes.set_display_name,
         "display_name": display_name(changes.display_name),
-        "twilio_account_sid": (
-            account_sid(changes.twilio_account_sid)
-            if changes.twilio_account_sid is not None
-            else None
-        ),
+        "twilio_account_sid": new_account,
         "enabled": changes.enabled,
     }
-    ciphertext = (
-        cipher.encrypt(auth_token(changes.twilio_auth_token))
-        if changes.twilio_auth_token is not None
-        else None
-    )
+    token = auth_token(changes.twilio_auth_token) if changes.twilio_auth_token is not None else None
+    if token is None and new_account is not None and new_account != current["twilio_account_sid"]:
+        raise InvalidInput(
+            "twilioAuthToken", "Informe o auth token da nova conta junto com o Account SID."
+        )
+    if token is not None and verifier is not None:
+        await verifier.verify_channel(
+            ChannelCandidate(
+                kind=current["kind"],
+                phone_number=current["phone_number"],
+                account_id=new_account or current["twilio_account_sid"],
+                secret=SecretStr(token),
+            )
+        )
+    ciphertext = cipher.encrypt(token) if token is not None else None
     try:
         async with conn.transaction():
             row = await (await conn.execute(queries["update_channel"], params)).fetchone()
@@ -212,6 +249,8 @@ async def update_channel(
                     queries["set_channel_token"],
                     {"channel_id": changes.channel_id, "twilio_auth_token_ciphertext": ciphertext},
                 )
+    except pg_errors.UniqueViolation:
+        raise ChannelAlreadyExists() from None
     except pg_errors.InsufficientPrivilege:
         raise Forbidden(user_message=MANAGERS_ONLY) from None
     if row is None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 from uuid import UUID
 
+from pydantic import SecretStr
 from starlette.types import ASGIApp
 
 from atende.db.session import Database
@@ -53,6 +54,17 @@ class ChannelAccount:
     phone_number: str
     account_id: str
     secret_ciphertext: str
+
+
+@dataclass(frozen=True)
+class ChannelCandidate:
+    """A channel about to be stored or re-credentialed, to verify: its number and the
+    account that claims it, the secret in plain text (never logged, never stored here)."""
+
+    kind: str
+    phone_number: str
+    account_id: str
+    secret: SecretStr = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -104,4 +116,12 @@ class MessagingTransport(Protocol):
     def forget_channel(self, channel_id: UUID | None = None) -> None:
         """A channel changed (or, with no id, any may have): drop what this process
         remembers of it, so the change is seen at once."""
+        ...
+
+    async def verify_channel(self, candidate: ChannelCandidate) -> None:
+        """Ask the service whether ``candidate``'s credentials are valid and its number
+        belongs to that account, before the channel is stored. Returns when it does;
+        raises ``atende.channels.errors.ChannelVerificationFailed`` (its ``reason``:
+        bad credentials, number not in the account, or the service unavailable: try
+        again) otherwise. Never puts the secret in an error or a log."""
         ...

@@ -5,6 +5,10 @@ So a new developer can sign in to the playground and write to the bot as a custo
 the product's own services (registration, channel creation as the owner), only on a
 development setup that talks to the local Twilio simulator, and only once: a second run
 finds it and changes nothing.
+
+Its channel is not verified with Twilio: it is made before the simulator starts, with
+the simulator's own demo account, to which ``run_simulator`` gives the demo number (so
+changing its credentials in the playground is verified as anywhere else).
 """
 
 from __future__ import annotations
@@ -16,19 +20,30 @@ from atende.channels import service as channels
 from atende.channels.crypto import TokenCipher
 from atende.config import Environment, IdentityProviderName, Settings
 from atende.db.session import Caller
+from atende.devtools.twilio_simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_CHANNEL_NUMBER
 from atende.identity.errors import EmailAlreadyRegistered
 from atende.services import open_services
+
+__all__ = [
+    "DEMO_ACCOUNT_SID",
+    "DEMO_AUTH_TOKEN",
+    "DEMO_CHANNEL_NUMBER",
+    "DEMO_CUSTOMER_NUMBER",
+    "DEMO_EMAIL",
+    "DEMO_ORGANIZATION",
+    "DEMO_OWNER_NAME",
+    "DEMO_PASSWORD",
+    "DemoWorkspace",
+    "ensure_demo_workspace",
+    "wants_demo_workspace",
+]
 
 DEMO_ORGANIZATION = "Padaria Pão Quente (demo)"
 DEMO_OWNER_NAME = "Dona Ana"
 DEMO_EMAIL = "demo@atende.dev"
 # Development only, printed in the banner: the demo exists on a developer's machine alone.
 DEMO_PASSWORD = "atende-demo"  # noqa: S105
-DEMO_CHANNEL_NUMBER = "+5511999990000"
 DEMO_CUSTOMER_NUMBER = "+5521988887777"
-# Any well-formed SID and token: the simulator accepts every account.
-DEMO_ACCOUNT_SID = "AC" + "de" * 16
-DEMO_AUTH_TOKEN = "demo-auth-token-for-the-simulator"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -85,5 +100,6 @@ async def ensure_demo_workspace(settings: Settings) -> DemoWorkspace:
                     twilio_auth_token=DEMO_AUTH_TOKEN,
                     display_name="WhatsApp da padaria",
                 ),
+                verifier=None,  # the simulator's own account, before the simulator runs
             )
         return DemoWorkspace(organization_id=registration.organization.id, created=True)

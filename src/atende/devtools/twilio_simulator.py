@@ -13,10 +13,23 @@ API Atende uses:
   and ``delivered``, and each change is posted to its ``StatusCallback`` as Twilio posts
   it: form-encoded, signed (``X-Twilio-Signature``) with the account's auth token.
 - ``GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json``: the message now.
+- What verifies a channel (``TwilioTransport.verify_channel``), each with the same basic
+  auth: ``GET /2010-04-01/Accounts/{AccountSid}.json`` (the account, ``active``);
+  ``GET /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json?PhoneNumber=``
+  (the account's SMS numbers, filtered as Twilio does, by a part of the number);
+  ``GET /v2/Channels/Senders?Channel=whatsapp`` (the account's WhatsApp senders, paged
+  as Twilio's Senders API is).
+
+Each account owns the numbers it was given (``numbers``, ``add_account`` or
+``POST /__simulator/accounts``): ``+55...`` an SMS number, ``whatsapp:+55...`` a WhatsApp
+sender. ``run_simulator`` (``make dev``) gives the demo workspace's account its number.
 
 and a control API for tests and demos (JSON):
 
-- ``GET /__simulator``: counts; ``POST /__simulator/reset``: forget messages and faults.
+- ``GET /__simulator``: counts; ``POST /__simulator/reset``: forget messages and faults
+  (and the accounts added since the simulator started).
+- ``POST /__simulator/accounts`` (``{"account_sid", "auth_token", "numbers": [...]}``):
+  an account with its numbers (its token is enforced from then on); ``GET`` lists them.
 - ``GET /__simulator/messages?to=&from=&account_sid=``: recorded messages, oldest first,
   each with its callbacks' outcomes; ``DELETE /__simulator/messages``.
 - ``POST /__simulator/faults`` (``FaultSpec``): fail the next ``count`` sends, or all
@@ -62,7 +75,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from atende.channels.segments import count_segments
-from atende.transports.twilio.models import Channel, MessageStatus, channel_of, phone_number_of
+from atende.transports.twilio.models import (
+    WHATSAPP_PREFIX,
+    Channel,
+    MessageStatus,
+    channel_of,
+    phone_number_of,
+)
 from atende.transports.twilio.signature import read_form, signature_headers
 
 logger = logging.getLogger("atende.devtools.twilio_simulator")
@@ -105,6 +124,14 @@ KNOWN_ERRORS: dict[int, tuple[int, str]] = {
     ),
 }
 _CODE_FOR_STATUS = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
+
+# The account ``make dev``'s demo workspace uses (atende.devtools.demo_workspace): any
+# well-formed SID and token, and the WhatsApp number the simulator gives it.
+DEMO_ACCOUNT_SID = "AC" + "de" * 16
+DEMO_AUTH_TOKEN = "demo-auth-token-for-the-simulator"  # noqa: S105 - the simulator's own
+DEMO_CHANNEL_NUMBER = "+5511999990000"
+#: Senders per page of the Senders API (Twilio's default is 50).
+SENDERS_PAGE_SIZE = 50
 
 
 def new_sid(prefix: str = "SM") -> str:
@@ -158,6 +185,16 @@ class FaultSpec(BaseModel):
             code,
             self.message or known_message.replace("{to}", to),
         )
+
+
+class AccountSpec(BaseModel):
+    """An account for the simulator: its token (enforced once given) and its numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: str | None = Field(default=None, min_length=1, max_length=256)
+    numbers: list[str] = Field(default_factory=list, max_length=1000)
 
 
 class ActiveFault(BaseModel):
@@ -266,11 +303,53 @@ class SimulatedMessage(BaseModel):
 class SimulatorState:
     """Recorded messages and active faults, safe to use from any thread."""
 
-    def __init__(self, max_messages: int = DEFAULT_MAX_MESSAGES) -> None:
+    def __init__(
+        self,
+        max_messages: int = DEFAULT_MAX_MESSAGES,
+        *,
+        accounts: Mapping[str, str] | None = None,
+        numbers: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.max_messages = max_messages
         self._lock = threading.Lock()
         self._messages: OrderedDict[str, SimulatedMessage] = OrderedDict()
         self._faults: list[ActiveFault] = []
+        #: Whether only the known accounts authenticate (``accounts`` given).
+        self.closed = accounts is not None
+        self._initial_tokens = dict(accounts or {})
+        self._initial_numbers = {sid: list(found) for sid, found in (numbers or {}).items()}
+        self._tokens: dict[str, str] = {}
+        self._numbers: dict[str, list[str]] = {}
+        self._reset_accounts()
+
+    def _reset_accounts(self) -> None:
+        self._tokens = dict(self._initial_tokens)
+        self._numbers = {sid: list(found) for sid, found in self._initial_numbers.items()}
+
+    def add_account(
+        self, account_sid: str, auth_token: str | None = None, numbers: Sequence[str] = ()
+    ) -> None:
+        """An account (its token enforced from now on, when given) and more numbers of it:
+        ``+55...`` an SMS number, ``whatsapp:+55...`` a WhatsApp sender."""
+        with self._lock:
+            if auth_token is not None:
+                self._tokens[account_sid] = auth_token
+            owned = self._numbers.setdefault(account_sid, [])
+            owned.extend(number for number in numbers if number not in owned)
+
+    def token_of(self, account_sid: str) -> str | None:
+        with self._lock:
+            return self._tokens.get(account_sid)
+
+    def numbers_of(self, account_sid: str) -> list[str]:
+        with self._lock:
+            return list(self._numbers.get(account_sid, ()))
+
+    def accounts(self) -> dict[str, list[str]]:
+        """Every known account's numbers (never its token)."""
+        with self._lock:
+            known: dict[str, list[str]] = {sid: [] for sid in self._tokens} | self._numbers
+            return {sid: list(found) for sid, found in known.items()}
 
     def record(self, message: SimulatedMessage) -> None:
         with self._lock:
@@ -372,6 +451,7 @@ class SimulatorState:
         with self._lock:
             self._messages.clear()
             self._faults.clear()
+            self._reset_accounts()
 
     def _drop_expired(self) -> None:
         now = time.monotonic()
@@ -410,8 +490,9 @@ class TwilioSimulator:
     """The simulator's behaviour; ``create_simulator_app`` serves it.
 
     ``accounts`` (SID → auth token), when given, is enforced like Twilio's credentials;
-    otherwise any account SID with any non-empty token is accepted, and that token signs
-    the account's status callbacks.
+    otherwise any account SID with any non-empty token is accepted (but an account added
+    with ``add_account`` must give its own token), and that token signs the account's
+    status callbacks. ``numbers`` (SID → addresses) are the numbers each account owns.
     """
 
     def __init__(
@@ -419,13 +500,13 @@ class TwilioSimulator:
         *,
         callback_delay_seconds: float = 0.2,
         accounts: Mapping[str, str] | None = None,
+        numbers: Mapping[str, Sequence[str]] | None = None,
         max_messages: int = DEFAULT_MAX_MESSAGES,
         max_pending_callbacks: int = 1000,
     ) -> None:
         self.callback_delay_seconds = callback_delay_seconds
-        self.accounts = dict(accounts) if accounts is not None else None
         self.max_pending_callbacks = max_pending_callbacks
-        self.state = SimulatorState(max_messages)
+        self.state = SimulatorState(max_messages, accounts=accounts, numbers=numbers)
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
 
@@ -439,6 +520,11 @@ class TwilioSimulator:
 
     def reset(self) -> None:
         self.state.reset()
+
+    def add_account(
+        self, account_sid: str, auth_token: str | None = None, numbers: Sequence[str] = ()
+    ) -> None:
+        self.state.add_account(account_sid, auth_token, numbers)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -467,11 +553,122 @@ class TwilioSimulator:
         username, _, token = decoded.partition(":")
         if scheme.lower() != "basic" or username != account_sid or not token:
             raise ApiError(20003)
-        if self.accounts is not None and not secrets.compare_digest(
-            self.accounts.get(account_sid, "").encode(), token.encode()
+        known = self.state.token_of(account_sid)
+        if (known is not None or self.state.closed) and not secrets.compare_digest(
+            (known or "").encode(), token.encode()
         ):
             raise ApiError(20003)
         return token
+
+    # -- what verifies a channel -------------------------------------------------------
+
+    async def fetch_account(self, request: Request) -> Response:
+        account_sid = request.path_params["account_sid"]
+        try:
+            self.authenticate(request, account_sid)
+        except ApiError as error:
+            return error.response()
+        now = _rfc2822(_now())
+        return JSONResponse(
+            {
+                "sid": account_sid,
+                "owner_account_sid": account_sid,
+                "friendly_name": f"Simulated account {account_sid[-6:]}",
+                "status": "active",
+                "type": "Full",
+                "date_created": now,
+                "date_updated": now,
+                "uri": f"/{API_VERSION}/Accounts/{account_sid}.json",
+            }
+        )
+
+    async def list_incoming_phone_numbers(self, request: Request) -> Response:
+        account_sid = request.path_params["account_sid"]
+        try:
+            self.authenticate(request, account_sid)
+        except ApiError as error:
+            return error.response()
+        wanted = request.query_params.get("PhoneNumber", "").strip()
+        numbers = [
+            number
+            for number in self.state.numbers_of(account_sid)
+            if not number.startswith(WHATSAPP_PREFIX) and wanted.lstrip("+") in number
+        ]
+        uri = f"/{API_VERSION}/Accounts/{account_sid}/IncomingPhoneNumbers.json"
+        return JSONResponse(
+            {
+                "incoming_phone_numbers": [
+                    {
+                        "sid": "PN" + uuid.uuid5(uuid.NAMESPACE_URL, account_sid + n).hex,
+                        "account_sid": account_sid,
+                        "phone_number": n,
+                        "friendly_name": n,
+                        "capabilities": {"sms": True, "mms": True, "voice": True},
+                        "status": "in-use",
+                    }
+                    for n in numbers
+                ],
+                "start": 0,
+                "end": max(len(numbers) - 1, 0),
+                "page": 0,
+                "page_size": 50,
+                "first_page_uri": f"{uri}?PageSize=50&Page=0",
+                "next_page_uri": None,
+                "previous_page_uri": None,
+                "uri": uri,
+            }
+        )
+
+    async def list_senders(self, request: Request) -> Response:
+        """The Senders API: the account of the basic auth's, ``Channel=whatsapp``; paged
+        by ``PageToken`` (an offset here) as Twilio's ``meta.next_page_url`` says."""
+        _, _, encoded = request.headers.get("authorization", "").partition(" ")
+        try:
+            account_sid = base64.b64decode(encoded, validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            account_sid = ""
+        try:
+            self.authenticate(request, account_sid)
+        except ApiError as error:
+            return error.response()
+        query = request.query_params
+        channel = query.get("Channel", "").lower()
+        senders = [
+            number
+            for number in self.state.numbers_of(account_sid)
+            if number.startswith(WHATSAPP_PREFIX) and channel in {"", "whatsapp"}
+        ]
+        try:
+            size = min(max(int(query.get("PageSize", SENDERS_PAGE_SIZE)), 1), 1000)
+            offset = max(int(query.get("PageToken", "0") or 0), 0)
+        except ValueError:
+            return twilio_error_response(400, 20001, "Invalid paging parameters")
+        page = senders[offset : offset + size]
+        base = f"{request.url.scheme}://{request.url.netloc}/v2/Channels/Senders"
+        following = {"Channel": channel, "PageSize": size, "PageToken": offset + size}
+        next_url = f"{base}?{urlencode(following)}" if offset + size < len(senders) else None
+        return JSONResponse(
+            {
+                "senders": [
+                    {
+                        "sid": "XE" + uuid.uuid5(uuid.NAMESPACE_URL, account_sid + s).hex,
+                        "status": "ONLINE",
+                        "sender_id": s,
+                        "url": f"{base}/XE{uuid.uuid5(uuid.NAMESPACE_URL, account_sid + s).hex}",
+                    }
+                    for s in page
+                ],
+                "meta": {
+                    "page": offset // size,
+                    "page_size": size,
+                    "first_page_url": f"{base}?{urlencode({'Channel': channel, 'PageSize': size})}",
+                    "previous_page_url": None,
+                    "url": str(request.url),
+                    "next_page_url": next_url,
+                    "key": "senders",
+                },
+            }
+        )
 
     async def create_message(self, request: Request) -> Response:
         account_sid = request.path_params["account_sid"]
@@ -667,6 +864,16 @@ class TwilioSimulator:
             return JSONResponse({"errors": [{"msg": str(error)}]}, status_code=409)
         return JSONResponse(fault.model_dump(mode="json"), status_code=201)
 
+    async def control_accounts(self, request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"accounts": self.state.accounts()})
+        try:
+            spec = AccountSpec.model_validate_json(await request.body())
+        except ValidationError as error:
+            return JSONResponse({"errors": error.errors(include_url=False)}, status_code=422)
+        self.state.add_account(spec.account_sid, spec.auth_token, spec.numbers)
+        return JSONResponse({"account_sid": spec.account_sid, "numbers": spec.numbers}, 201)
+
     async def control_reset(self, request: Request) -> Response:
         self.state.reset()
         return Response(status_code=204)
@@ -690,7 +897,15 @@ def create_simulator_app(simulator: TwilioSimulator | None = None) -> Starlette:
                 simulator.fetch_message,
                 methods=["GET"],
             ),
+            Route(f"{accounts}.json", simulator.fetch_account, methods=["GET"]),
+            Route(
+                f"{accounts}/IncomingPhoneNumbers.json",
+                simulator.list_incoming_phone_numbers,
+                methods=["GET"],
+            ),
+            Route("/v2/Channels/Senders", simulator.list_senders, methods=["GET"]),
             Route("/__simulator", simulator.control_summary, methods=["GET"]),
+            Route("/__simulator/accounts", simulator.control_accounts, methods=["GET", "POST"]),
             Route("/__simulator/messages", simulator.control_messages, methods=["GET", "DELETE"]),
             Route(
                 "/__simulator/faults", simulator.control_faults, methods=["GET", "POST", "DELETE"]
@@ -707,7 +922,10 @@ def run_simulator(
     *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, callback_delay_seconds: float = 0.5
 ) -> None:
     """Serve the simulator until interrupted (``atende simulator``)."""
-    simulator = TwilioSimulator(callback_delay_seconds=callback_delay_seconds)
+    simulator = TwilioSimulator(
+        callback_delay_seconds=callback_delay_seconds,
+        numbers={DEMO_ACCOUNT_SID: [WHATSAPP_PREFIX + DEMO_CHANNEL_NUMBER]},
+    )
     logger.info("Twilio simulator on http://%s:%d (TWILIO_API_BASE_URL)", host, port)
     uvicorn.run(
         create_simulator_app(simulator),

@@ -20,6 +20,7 @@ import aiohttp
 from pydantic import ValidationError
 from twilio.base import values
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from atende.config import Settings
@@ -39,7 +40,8 @@ T = TypeVar("T")
 
 
 class TwilioService:
-    """Twilio's Messages API for any channel's account."""
+    """Twilio's Messages API for any channel's account, and the lookups that verify a
+    channel (the account, its incoming phone numbers, its WhatsApp senders)."""
 
     def __init__(self, http_client: TwilioHttpClient) -> None:
         self.http_client = http_client
@@ -96,12 +98,53 @@ class TwilioService:
         context = self.client_for(credentials).messages(sid)
         return await self._call(credentials, context.fetch_async)
 
+    # -- verifying a channel ----------------------------------------------------------
+
+    async def account_status(self, credentials: TwilioCredentials) -> str:
+        """The account's status (``active``, ``suspended``, ``closed``); fetching it is
+        also the cheapest check that the credentials authenticate."""
+        context = self.client_for(credentials).api.v2010.accounts(credentials.account_sid)
+        account = await self._request(credentials, context.fetch_async)
+        return str(getattr(account, "status", "") or "")
+
+    async def incoming_phone_numbers(
+        self, credentials: TwilioCredentials, phone_number: str
+    ) -> list[str]:
+        """The account's incoming phone numbers matching ``phone_number`` (E.164), as
+        Twilio lists them (its filter also matches partial numbers: compare them)."""
+        numbers = self.client_for(credentials).incoming_phone_numbers
+        found = await self._request(
+            credentials, lambda: numbers.list_async(phone_number=phone_number, page_size=50)
+        )
+        return [str(item.phone_number) for item in found if item.phone_number]
+
+    async def whatsapp_senders(self, credentials: TwilioCredentials) -> list[str]:
+        """The account's WhatsApp senders (Senders API, ``/v2/Channels/Senders``), as
+        ``whatsapp:+E164`` sender ids, whatever their status."""
+        senders = self.client_for(credentials).messaging.v2.channels_senders
+        found = await self._request(
+            credentials, lambda: senders.list_async(channel="whatsapp", page_size=100)
+        )
+        return [str(item.sender_id) for item in found if item.sender_id]
+
     async def _call(
         self, credentials: TwilioCredentials, request: Callable[[], Awaitable[Any]]
     ) -> TwilioMessageResult:
+        instance = await self._request(credentials, request)
+        try:
+            return TwilioMessageResult.from_instance(instance)
+        except ValidationError as error:
+            raise TwilioUnexpectedResponse(
+                f"Twilio's answer is not a Message: {error.error_count()} invalid field(s)"
+            ) from None
+
+    async def _request(
+        self, credentials: TwilioCredentials, request: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Run one request of the official client; its failures as ``TwilioError``."""
         token = credentials.auth_token.get_secret_value()
         try:
-            instance = await request()
+            return await request()
         except TwilioRestException as error:
             # Without a code in the body the library repeats the HTTP status as the code.
             code = error.code if error.code != error.status else None
@@ -117,14 +160,14 @@ class TwilioService:
             raise _scrubbed(TwilioUnreachable(_describe(error)), token) from None
         except (TimeoutError, aiohttp.ClientError) as error:
             raise _scrubbed(TwilioNoResponse(_describe(error)), token) from None
-        except (TwilioException, ValueError) as error:  # unreadable JSON, among others
+        except TwilioException as error:
+            # A list's page the library could not fetch carries the HTTP response.
+            response = error.args[1] if len(error.args) == 2 else None
+            if isinstance(response, Response):
+                raise _scrubbed(_page_error(response), token) from None
             raise _scrubbed(TwilioUnexpectedResponse(_describe(error)), token) from None
-        try:
-            return TwilioMessageResult.from_instance(instance)
-        except ValidationError as error:
-            raise TwilioUnexpectedResponse(
-                f"Twilio's answer is not a Message: {error.error_count()} invalid field(s)"
-            ) from None
+        except ValueError as error:  # unreadable JSON, among others
+            raise _scrubbed(TwilioUnexpectedResponse(_describe(error)), token) from None
 
 
 @asynccontextmanager
@@ -142,6 +185,22 @@ async def open_twilio_service(settings: Settings) -> AsyncIterator[TwilioService
 def _given(value: str | None) -> object:
     """The library's "not given" marker for None (it drops unset fields from the form)."""
     return values.unset if value is None else value
+
+
+def _page_error(response: Response) -> TwilioError:
+    """The typed error of a list request Twilio refused, from its status and JSON body."""
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = None
+    body = body if isinstance(body, dict) else {}
+    code = body.get("code")
+    message = body.get("message")
+    return twilio_error(
+        http_status=int(response.status_code),
+        code=code if isinstance(code, int) else None,
+        message=str(message) if message else f"HTTP {response.status_code}",
+    )
 
 
 def _describe(error: BaseException) -> str:

@@ -22,6 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 #: The prefix of WhatsApp addresses in Twilio (``whatsapp:+5511999990000``).
 WHATSAPP_PREFIX = "whatsapp:"
+#: Twilio's shared WhatsApp Sandbox number: any account may use it (each with its own
+#: opted-in testers), so several channels, of several accounts, may have it.
+WHATSAPP_SANDBOX_NUMBER = "+14155238886"
 
 
 class MessageStatus(StrEnum):

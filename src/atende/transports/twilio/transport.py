@@ -16,12 +16,27 @@ from uuid import UUID
 
 from starlette.types import ASGIApp
 
-from atende.channels.transport import AcceptedPart, ChannelAccount, OutboundPart
+from atende.channels.errors import ChannelVerificationFailed, ChannelVerificationFailure
+from atende.channels.transport import (
+    AcceptedPart,
+    ChannelAccount,
+    ChannelCandidate,
+    OutboundPart,
+)
 from atende.config import Settings
 from atende.db.session import Database
 from atende.transports.twilio.client import TwilioService, open_twilio_service
 from atende.transports.twilio.directory import ChannelDirectory, channel_directory
-from atende.transports.twilio.models import WHATSAPP_PREFIX
+from atende.transports.twilio.errors import (
+    TwilioAuthenticationFailed,
+    TwilioError,
+    TwilioRetryableError,
+)
+from atende.transports.twilio.models import (
+    WHATSAPP_PREFIX,
+    WHATSAPP_SANDBOX_NUMBER,
+    TwilioCredentials,
+)
 from atende.transports.twilio.webhooks import STATUS_PATH, TwilioWebhooks
 
 logger = logging.getLogger("atende.transports.twilio")
@@ -92,6 +107,61 @@ class TwilioTransport:
         )
         return AcceptedPart(sid=result.sid, status=result.status)
 
+    async def verify_channel(self, candidate: ChannelCandidate) -> None:
+        """The credentials authenticate, and the number is the account's: SMS, one of its
+        incoming phone numbers; WhatsApp, one of its WhatsApp senders (Senders API) or
+        the Sandbox number, which any account may use."""
+        credentials = TwilioCredentials(
+            account_sid=candidate.account_id, auth_token=candidate.secret
+        )
+        number = candidate.phone_number
+        try:
+            if candidate.kind == "whatsapp" and number == WHATSAPP_SANDBOX_NUMBER:
+                status = await self.client.account_status(credentials)
+                owned = True
+                if status and status != "active":
+                    raise _refused(
+                        ChannelVerificationFailure.BAD_CREDENTIALS, candidate, f"account {status}"
+                    )
+            elif candidate.kind == "whatsapp":
+                senders = await self.client.whatsapp_senders(credentials)
+                owned = twilio_address("whatsapp", number) in senders
+            else:
+                owned = number in await self.client.incoming_phone_numbers(credentials, number)
+        except TwilioError as error:
+            raise _refused(_reason_of(error), candidate, error.message) from None
+        if not owned:
+            raise _refused(ChannelVerificationFailure.NUMBER_NOT_IN_ACCOUNT, candidate)
+        logger.info(
+            "verified %s %s of Twilio account %s", candidate.kind, number, candidate.account_id
+        )
+
     def forget_channel(self, channel_id: UUID | None = None) -> None:
         if self._directory is not None:
             self._directory.forget(channel_id)
+
+
+def _reason_of(error: TwilioError) -> ChannelVerificationFailure:
+    """Refused credentials (401, 403, error 20003) are the caller's to fix; anything else
+    (unreachable, no answer, 5xx, 429, an answer we cannot read) means Twilio could not
+    confirm the number now."""
+    if isinstance(error, TwilioAuthenticationFailed) or error.http_status in {401, 403}:
+        return ChannelVerificationFailure.BAD_CREDENTIALS
+    if not isinstance(error, TwilioRetryableError):
+        logger.warning("Twilio refused a channel verification request: %r", error)
+    return ChannelVerificationFailure.UNAVAILABLE
+
+
+def _refused(
+    reason: ChannelVerificationFailure, candidate: ChannelCandidate, detail: str | None = None
+) -> ChannelVerificationFailed:
+    # The account SID and the number are not secret; the token never reaches a message.
+    logger.info(
+        "refused %s %s of Twilio account %s: %s%s",
+        candidate.kind,
+        candidate.phone_number,
+        candidate.account_id,
+        reason.value,
+        f" ({detail})" if detail else "",
+    )
+    return ChannelVerificationFailed(reason, detail)
