@@ -6,9 +6,11 @@ Reads its job as JSON from argv[1]; prints its measurements as JSON.
 
 The job's ``auth`` is either ``{"token": ...}`` (one token throughout) or ``{"fresh":
 {"secret", "claims", "count"}}``: ``count`` tokens, each signed (HS256) with the claims
-and a ``session_id`` of its own, made before the clock starts and sent in turn, one per
-request, so that no server has seen a token before (``count`` larger than the servers'
-caches of verified tokens, so a token sent again has left them).
+and a token id (``jti``) of its own, made before the clock starts and sent in turn, one
+per request, so that no server has seen a token before (``count`` larger than the
+servers' caches of verified tokens, so a token sent again has left them). The session
+stays the one of the claims: the tokens of one signed-in client, whose session Atende
+checks once per ATENDE_SESSION_CHECK_SECONDS, not a new session per request.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def tokens(auth: dict[str, Any]) -> list[str]:
     fresh = auth["fresh"]
     return [
         jwt.encode(
-            {**fresh["claims"], "session_id": str(uuid.uuid4())}, fresh["secret"], algorithm="HS256"
+            {**fresh["claims"], "jti": str(uuid.uuid4())}, fresh["secret"], algorithm="HS256"
         )
         for _ in range(int(fresh["count"]))
     ]
