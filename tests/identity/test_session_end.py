@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from atende.api.view import CLOSE_SESSION_ENDED, CLOSE_TOKEN_EXPIRED
@@ -20,11 +21,26 @@ from atende.config import Settings
 from atende.db.session import Caller, Database
 from atende.identity.sessions import SessionLiveness
 from atende.services import Services
-from tests.graphql.live import GraphQLSocket, LiveServer, graphql_socket, live_server
+from tests.graphql.live import (
+    RECEIVE_TIMEOUT,
+    GraphQLSocket,
+    LiveServer,
+    graphql_socket,
+    live_server,
+)
 from tests.identity.graphql import SIGN_OUT, VIEWER, execute, register
 
 #: The check delay these tests run with (the default is 5 s).
 CHECK_SECONDS = 1.0
+
+SIGN_IN_OWNER = """
+mutation ($email: String!) {
+  signIn(input: {email: $email, password: "pão-de-queijo-42"}) {
+    ... on SignInSuccess { session { accessToken refreshToken } }
+  }
+}
+"""
+
 
 INBOX_EVENTS = """
 subscription ($org: ID!) { conversationEvents(organizationId: $org) { kind } }
@@ -91,15 +107,6 @@ async def test_a_session_signed_out_elsewhere_is_refused_within_the_check_delay(
         CHECK_SECONDS + 0.5
     )
     assert await viewer_codes(client, other["accessToken"]) == []  # the user's other session
-
-
-SIGN_IN_OWNER = """
-mutation ($email: String!) {
-  signIn(input: {email: $email, password: "pão-de-queijo-42"}) {
-    ... on SignInSuccess { session { accessToken refreshToken } }
-  }
-}
-"""
 
 
 async def test_with_a_delay_of_0_the_next_request_is_refused(
@@ -214,3 +221,15 @@ async def test_a_subscription_closes_with_4441_when_its_session_is_signed_out_el
         assert closed == (CLOSE_SESSION_ENDED, "Session ended")
         assert waited <= CHECK_SECONDS + 0.5
         await server.wait_for_subscribers(0)
+
+
+async def test_the_legacy_graphql_ws_protocol_is_refused(settings: Settings) -> None:
+    """It would keep a socket open past its token (only graphql-transport-ws is watched)."""
+    async with (
+        live_server(settings) as server,
+        connect(server.ws_url, subprotocols=["graphql-ws"]) as connection,  # type: ignore[list-item]
+    ):
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(connection.recv(), RECEIVE_TIMEOUT)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4406
