@@ -145,7 +145,15 @@ async def test_no_secret_reaches_a_log_or_an_error_at_debug(
             "refreshSession"
         ]["session"]
         await client.data(REFRESH, {"refreshToken": signed_in["refreshToken"]})  # a replay
-        owner = refreshed["accessToken"]
+        # The replay signed that session out everywhere, the refreshed token with it.
+        assert "errors" in await client.post(
+            {"query": "{ viewer { user { id } } }"}, refreshed["accessToken"]
+        )
+        owner = (
+            await client.data(
+                SIGN_IN, {"input": {"email": "rosa@example.com", "password": OWNER_PASSWORD}}
+            )
+        )["signIn"]["session"]["accessToken"]
         invited = (
             await client.data(
                 INVITE,
