@@ -9,6 +9,7 @@ import httpx
 import psycopg
 import pytest
 
+from atende.identity.sessions import queries as identity_queries
 from tests import factories
 from tests.factories import Factory
 from tests.graphql.client import data
@@ -39,14 +40,19 @@ query ($org: ID!, $first: Int!) {
 async def statements_of(
     monkeypatch: pytest.MonkeyPatch, operation: Callable[[], Awaitable[Any]]
 ) -> list[str]:
-    """Every statement psycopg sent while ``operation`` ran."""
+    """Every statement psycopg sent while ``operation`` ran for the operation itself: not
+    the check that the caller's session is still signed in, which a process makes once per
+    session per ``ATENDE_SESSION_CHECK_SECONDS``, whatever the query."""
+    session_check = identity_queries["session_alive"].strip().split("\n")[0][:80]
     sent: list[str] = []
     original = psycopg.AsyncCursor.execute
 
     async def counting(self: psycopg.AsyncCursor[Any], query: Any, *args: Any, **kw: Any) -> Any:
         statement = str(query).strip()
-        if statement:  # the pool's liveness check of an idle connection is empty
-            sent.append(statement.split("\n")[0][:80])
+        first_line = statement.split("\n")[0][:80]
+        # Empty: the pool's liveness check of an idle connection.
+        if statement and first_line != session_check:
+            sent.append(first_line)
         return await original(self, query, *args, **kw)
 
     with monkeypatch.context() as patch:
