@@ -851,6 +851,22 @@ $$;
 
 COMMENT ON FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb) IS 'Announces a change to the listeners of an organization (LISTEN atende_events).';
 
+-- Name: purge_rate_limits_v1(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.purge_rate_limits_v1() RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    with purged as (
+        delete from private.rate_limit_counters as c where c.expires_at <= now() returning 1
+    )
+    select count(*)::integer from purged
+$$;
+
+-- Name: FUNCTION purge_rate_limits_v1(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.purge_rate_limits_v1() IS 'Deletes the counters of windows that have ended; returns how many.';
+
 -- Name: purge_sessions_v1(interval); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.purge_sessions_v1(keep interval) RETURNS integer
@@ -934,6 +950,45 @@ $$;
 -- Name: FUNCTION queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb) IS 'Queues an outbound message and its send job, refusing opted-out contacts, closed conversations and WhatsApp free-form text outside the window.';
+
+-- Name: rate_limit_hit_v1(text, text, integer, interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.rate_limit_hit_v1(action text, key text, max integer, "window" interval) RETURNS TABLE(allowed boolean, retry_after_seconds integer, attempts_in_window integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    seconds double precision := extract(epoch from rate_limit_hit_v1."window");
+    started timestamptz;
+    counted integer;
+begin
+    if seconds is null or seconds < 1 or rate_limit_hit_v1.max is null
+            or rate_limit_hit_v1.max < 1 then
+        raise exception using
+            errcode = '22023',
+            message = 'max must be positive and window at least one second';
+    end if;
+    started := to_timestamp(floor(extract(epoch from now()) / seconds) * seconds);
+    insert into private.rate_limit_counters as c (action, key, window_start, expires_at, attempts)
+    values (rate_limit_hit_v1.action, rate_limit_hit_v1.key, started,
+            started + rate_limit_hit_v1."window", 1)
+    on conflict on constraint rate_limit_counters_pkey
+        do update set attempts = least(c.attempts, 2147483646) + 1
+    returning c.attempts into counted;
+
+    return query select
+        counted <= rate_limit_hit_v1.max,
+        case when counted <= rate_limit_hit_v1.max then 0
+             else greatest(1, ceil(extract(epoch from
+                 started + rate_limit_hit_v1."window" - now())))::integer
+        end,
+        counted;
+end;
+$$;
+
+-- Name: FUNCTION rate_limit_hit_v1(action text, key text, max integer, "window" interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.rate_limit_hit_v1(action text, key text, max integer, "window" interval) IS 'Counts an attempt at action by key in the current fixed window: allowed while the window''s attempts stay within max; else seconds until the window ends.';
 
 -- Name: record_ai_fallback_v1(uuid, text, text, timestamp with time zone, text, integer, integer, integer); Type: FUNCTION; Schema: private
 
@@ -2519,6 +2574,21 @@ CREATE VIEW private.inbox_entries WITH (security_invoker='true') AS
 
 COMMENT ON VIEW private.inbox_entries IS 'A conversation with its contact (contact__*) and newest message (last_message__*); as the caller.';
 
+-- Name: rate_limit_counters; Type: TABLE; Schema: private
+
+CREATE TABLE private.rate_limit_counters (
+    action text NOT NULL,
+    key text NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    attempts integer NOT NULL,
+    CONSTRAINT rate_limit_counters_attempts_positive CHECK ((attempts > 0))
+);
+
+-- Name: TABLE rate_limit_counters; Type: COMMENT; Schema: private
+
+COMMENT ON TABLE private.rate_limit_counters IS 'Attempts per action, key (a digest) and fixed window; purged once expired.';
+
 -- Name: refresh_tokens; Type: TABLE; Schema: private
 
 CREATE TABLE private.refresh_tokens (
@@ -2703,6 +2773,11 @@ COMMENT ON TABLE public.profiles IS 'One row per auth.users row: what the team s
 ALTER TABLE ONLY private.pending_users
     ADD CONSTRAINT pending_users_pkey PRIMARY KEY (user_id);
 
+-- Name: rate_limit_counters rate_limit_counters_pkey; Type: CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.rate_limit_counters
+    ADD CONSTRAINT rate_limit_counters_pkey PRIMARY KEY (action, key, window_start);
+
 -- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: private
 
 ALTER TABLE ONLY private.refresh_tokens
@@ -2819,6 +2894,10 @@ CREATE INDEX pending_users_created_at_idx ON private.pending_users USING btree (
 -- Name: pending_users_email_key; Type: INDEX; Schema: private
 
 CREATE UNIQUE INDEX pending_users_email_key ON private.pending_users USING btree (email) WHERE (abandoned_at IS NULL);
+
+-- Name: rate_limit_counters_expires_at_idx; Type: INDEX; Schema: private
+
+CREATE INDEX rate_limit_counters_expires_at_idx ON private.rate_limit_counters USING btree (expires_at);
 
 -- Name: refresh_tokens_expires_at_idx; Type: INDEX; Schema: private
 
@@ -3441,6 +3520,11 @@ GRANT ALL ON FUNCTION private.organizations_where_caller_is(roles public.members
 REVOKE ALL ON FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb) TO service_role;
 
+-- Name: FUNCTION purge_rate_limits_v1(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.purge_rate_limits_v1() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.purge_rate_limits_v1() TO service_role;
+
 -- Name: FUNCTION purge_sessions_v1(keep interval); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.purge_sessions_v1(keep interval) FROM PUBLIC;
@@ -3450,6 +3534,11 @@ GRANT ALL ON FUNCTION private.purge_sessions_v1(keep interval) TO service_role;
 
 REVOKE ALL ON FUNCTION private.queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb) TO service_role;
+
+-- Name: FUNCTION rate_limit_hit_v1(action text, key text, max integer, "window" interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.rate_limit_hit_v1(action text, key text, max integer, "window" interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.rate_limit_hit_v1(action text, key text, max integer, "window" interval) TO service_role;
 
 -- Name: FUNCTION record_ai_fallback_v1(conversation_id uuid, error_code text, error_message text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: ACL; Schema: private
 
