@@ -888,6 +888,32 @@ $$;
 
 COMMENT ON FUNCTION private.purge_sessions_v1(keep interval) IS 'Deletes sessions dead (revoked or expired) for longer than keep; returns how many.';
 
+-- Name: queue_mail_v1(text, text, text, text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.queue_mail_v1(recipient text, kind text, subject text, text text, html text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    mail_id uuid;
+begin
+    insert into private.mail_outbox (recipient, kind, subject, text, html)
+    values (queue_mail_v1.recipient, queue_mail_v1.kind, queue_mail_v1.subject,
+            queue_mail_v1.text, queue_mail_v1.html)
+    returning id into mail_id;
+    perform private.defer_job(
+        task_name => 'mail:send_mail',
+        args => jsonb_build_object('mail_id', mail_id),
+        queue_name => 'mail'
+    );
+    return mail_id;
+end;
+$$;
+
+-- Name: FUNCTION queue_mail_v1(recipient text, kind text, subject text, text text, html text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.queue_mail_v1(recipient text, kind text, subject text, text text, html text) IS 'Writes a rendered mail into the outbox and defers mail:send_mail, in one transaction.';
+
 -- Name: queue_outbound_message(uuid, public.message_author, text, uuid, boolean, text, text, jsonb); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid DEFAULT NULL::uuid, is_error boolean DEFAULT false, error_code text DEFAULT NULL::text, error_message text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb) RETURNS uuid
@@ -2574,6 +2600,39 @@ CREATE VIEW private.inbox_entries WITH (security_invoker='true') AS
 
 COMMENT ON VIEW private.inbox_entries IS 'A conversation with its contact (contact__*) and newest message (last_message__*); as the caller.';
 
+-- Name: mail_outbox; Type: TABLE; Schema: private
+
+CREATE TABLE private.mail_outbox (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    recipient text NOT NULL,
+    kind text NOT NULL,
+    subject text NOT NULL,
+    text text NOT NULL,
+    html text NOT NULL,
+    status text DEFAULT 'queued'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    sent_at timestamp with time zone,
+    CONSTRAINT mail_outbox_attempts CHECK ((attempts >= 0)),
+    CONSTRAINT mail_outbox_kind CHECK ((kind ~ '^[a-z][a-z0-9_]*$'::text)),
+    CONSTRAINT mail_outbox_recipient CHECK ((recipient ~ '^[^@\s]+@[^@\s]+$'::text)),
+    CONSTRAINT mail_outbox_sent_at CHECK (((status = 'sent'::text) = (sent_at IS NOT NULL))),
+    CONSTRAINT mail_outbox_status CHECK ((status = ANY (ARRAY['queued'::text, 'sent'::text, 'failed'::text])))
+);
+
+-- Name: TABLE mail_outbox; Type: COMMENT; Schema: private
+
+COMMENT ON TABLE private.mail_outbox IS 'Mails to send, rendered; mail:send_mail sends each and records the outcome.';
+
+-- Name: COLUMN mail_outbox.text; Type: COMMENT; Schema: private
+
+COMMENT ON COLUMN private.mail_outbox.text IS 'The plain-text part; may hold a one-time link: never logged.';
+
+-- Name: COLUMN mail_outbox.last_error; Type: COMMENT; Schema: private
+
+COMMENT ON COLUMN private.mail_outbox.last_error IS 'The last failure, as the SMTP server or the network said it (never the SMTP password).';
+
 -- Name: rate_limit_counters; Type: TABLE; Schema: private
 
 CREATE TABLE private.rate_limit_counters (
@@ -2768,6 +2827,11 @@ CREATE TABLE public.profiles (
 
 COMMENT ON TABLE public.profiles IS 'One row per auth.users row: what the team sees of a person.';
 
+-- Name: mail_outbox mail_outbox_pkey; Type: CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.mail_outbox
+    ADD CONSTRAINT mail_outbox_pkey PRIMARY KEY (id);
+
 -- Name: pending_users pending_users_pkey; Type: CONSTRAINT; Schema: private
 
 ALTER TABLE ONLY private.pending_users
@@ -2886,6 +2950,10 @@ ALTER TABLE ONLY public.organizations
 
 ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_pkey PRIMARY KEY (id);
+
+-- Name: mail_outbox_unsent_idx; Type: INDEX; Schema: private
+
+CREATE INDEX mail_outbox_unsent_idx ON private.mail_outbox USING btree (created_at) WHERE (status <> 'sent'::text);
 
 -- Name: pending_users_created_at_idx; Type: INDEX; Schema: private
 
@@ -3205,6 +3273,10 @@ ALTER TABLE ONLY public.messages
 
 ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_id_fkey FOREIGN KEY (id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+-- Name: mail_outbox; Type: ROW SECURITY; Schema: private
+
+ALTER TABLE private.mail_outbox ENABLE ROW LEVEL SECURITY;
 
 -- Name: pending_users; Type: ROW SECURITY; Schema: private
 
@@ -3530,6 +3602,11 @@ GRANT ALL ON FUNCTION private.purge_rate_limits_v1() TO service_role;
 REVOKE ALL ON FUNCTION private.purge_sessions_v1(keep interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.purge_sessions_v1(keep interval) TO service_role;
 
+-- Name: FUNCTION queue_mail_v1(recipient text, kind text, subject text, text text, html text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.queue_mail_v1(recipient text, kind text, subject text, text text, html text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.queue_mail_v1(recipient text, kind text, subject text, text text, html text) TO service_role;
+
 -- Name: FUNCTION queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb) FROM PUBLIC;
@@ -3822,6 +3899,10 @@ GRANT UPDATE(display_name) ON TABLE public.contacts TO authenticated;
 
 GRANT SELECT ON TABLE private.inbox_entries TO authenticated;
 GRANT SELECT ON TABLE private.inbox_entries TO service_role;
+
+-- Name: TABLE mail_outbox; Type: ACL; Schema: private
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.mail_outbox TO service_role;
 
 -- Name: TABLE refresh_tokens; Type: ACL; Schema: private
 
