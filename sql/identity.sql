@@ -188,3 +188,16 @@ update auth.users set last_sign_in_at = now() where id = %(id)s;
 select s.revoked_at is null and s.user_id = %(user_id)s::uuid as alive
 from private.sessions as s
 where s.id = %(session_id)s::uuid;
+
+-- name: rate_limit_hit
+-- Rate limits (20261207000900_rate_limits.sql): one attempt counted against each key,
+-- in one round trip; keys in a fixed order (account before address), so two statements
+-- never wait on each other's rows.
+select h.allowed, h.retry_after_seconds
+from unnest(%(keys)s::text[], %(maxes)s::integer[], %(windows)s::interval[])
+    with ordinality as k (key, max, win, position)
+cross join lateral private.rate_limit_hit_v1(%(action)s, k.key, k.max, k.win) as h
+order by k.position;
+
+-- name: purge_rate_limits
+select private.purge_rate_limits_v1() as purged;

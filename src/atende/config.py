@@ -7,6 +7,8 @@ Every variable is documented in README.md ("Configuration"). Names without the
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -90,6 +92,22 @@ class Settings(BaseSettings):
     )
     identity_provider_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
+    # Abuse limits (docs/api.md#rate-limits)
+    #: Comma-separated IPs or CIDRs of the proxies whose ``X-Forwarded-For`` is believed;
+    #: otherwise the client's address is the socket's peer.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Threads that hash and check passwords (bcrypt), apart from every other thread.
+    password_hash_workers: int = Field(default=2, ge=1, le=64)
+    #: ``<attempts>/<window>`` (window: ``30s``, ``15m``, ``1h``, ``1d``) or ``off``; per
+    #: account (e-mail or token digest), or per client address (``_ADDRESS``).
+    rate_limit_sign_in: str = "10/15m"
+    rate_limit_sign_in_address: str = "50/15m"
+    rate_limit_registration_address: str = "5/1h"
+    rate_limit_refresh: str = "10/15m"
+    rate_limit_refresh_address: str = "600/15m"
+    rate_limit_invitation: str = "10/15m"
+    rate_limit_invitation_address: str = "30/15m"
+
     # Secrets at rest (Twilio auth tokens)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     #: Comma-separated keys that still decrypt (never encrypt): the old ones while
@@ -138,6 +156,37 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or CIDR") from None
+        return value
+
+    @field_validator(
+        "rate_limit_sign_in",
+        "rate_limit_sign_in_address",
+        "rate_limit_registration_address",
+        "rate_limit_refresh",
+        "rate_limit_refresh_address",
+        "rate_limit_invitation",
+        "rate_limit_invitation_address",
+    )
+    @classmethod
+    def _rate_limit_is_well_formed(cls, value: str) -> str:
+        parse_rate_limit(value)
+        return value.strip().lower()
 
     @field_validator("previous_secret_keys", mode="before")
     @classmethod
@@ -221,6 +270,24 @@ def environment_variable_for(field_name: str) -> str:
         if isinstance(first, str):
             return first
     return f"ATENDE_{field_name.upper()}"
+
+
+_RATE_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_rate_limit(value: str) -> tuple[int, int] | None:
+    """``"10/15m"`` -> (10 attempts, 900 seconds); ``"off"`` -> None (no limit)."""
+    if value.strip().lower() == "off":
+        return None
+    match = _RATE_LIMIT.match(value.lower())
+    if match is None:
+        raise ValueError("must be <attempts>/<window> (such as 10/15m, 5/1h) or off")
+    attempts, count, unit = int(match[1]), int(match[2] or 1), match[3]
+    seconds = count * _UNIT_SECONDS[unit]
+    if attempts < 1 or seconds < 1:
+        raise ValueError("attempts and window must be positive (or the limit off)")
+    return attempts, seconds
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -32,6 +32,7 @@ from strawberry.types.unset import UnsetType
 from atende.db.session import Caller, DatabaseRole
 from atende.graphql.context import Context
 from atende.graphql.errors import ErrorCode
+from atende.identity.rate_limits import client_address
 from atende.identity.service import IdentityService
 from atende.identity.sessions import SessionLiveness
 from atende.identity.tokens import InvalidAccessToken, TokenService
@@ -266,7 +267,14 @@ class AtendeGraphQL(GraphQL[Context, None]):
     ) -> Context:
         services = self.services()
         context = Context(
-            database=services.database, dependencies=services.dependencies, request=request
+            database=services.database,
+            dependencies=services.dependencies,
+            request=request,
+            client_address=client_address(
+                request.client.host if request.client is not None else None,
+                request.headers.getlist("x-forwarded-for"),
+                services.settings.trusted_proxies,
+            ),
         )
         if isinstance(request, Request):
             await authenticate(

@@ -94,6 +94,9 @@ class Context:
     authentication_failed: bool = False
     request_id: str = field(default_factory=lambda: secrets.token_hex(16))
     connection_params: dict[str, Any] | None = None
+    #: The client's IP address (the peer's, or a trusted proxy's ``X-Forwarded-For``):
+    #: what rate limits count per address.
+    client_address: str | None = None
 
     @property
     def operation(self) -> OperationScope:

@@ -22,6 +22,7 @@ __all__ = [
     "LastOwner",
     "NotFound",
     "TemporarilyUnavailable",
+    "TooManyAttempts",
 ]
 
 
@@ -71,3 +72,14 @@ class TemporarilyUnavailable(IdentityError):
     public_message = (
         "Não foi possível concluir agora e nada foi salvo. Tente novamente em instantes."
     )
+
+
+class TooManyAttempts(IdentityError):
+    """Past the rate limit of this action for the account or the client's address."""
+
+    public_message = "Muitas tentativas. Aguarde um pouco e tente novamente."
+
+    def __init__(self, action: str, retry_after_seconds: int) -> None:
+        super().__init__(f"too many attempts at {action}")
+        self.action = action
+        self.retry_after_seconds = retry_after_seconds

@@ -12,13 +12,16 @@ from uuid import UUID
 
 import strawberry
 
+from atende.config import Settings
 from atende.errors import Refusal
 from atende.graphql.context import Info
 from atende.graphql.ids import id_or_none
 from atende.graphql.permissions import IsAuthenticated
 from atende.graphql.results import ForbiddenResult, NotFound, ValidationError
 from atende.identity import errors
+from atende.identity.rate_limits import RateLimiter
 from atende.identity.service import IdentityService
+from atende.identity.sessions import token_digest
 from atende.identity.types import (
     AlreadyMember,
     EmailAlreadyRegistered,
@@ -32,6 +35,7 @@ from atende.identity.types import (
     OrganizationType,
     Session,
     TemporarilyUnavailable,
+    TooManyAttempts,
     User,
     membership_loader,
     user_error,
@@ -152,15 +156,19 @@ class RemoveMemberSuccess:
 
 
 RegisterOrganizationResult: TypeAlias = Annotated[
-    RegisterOrganizationSuccess | EmailAlreadyRegistered | ValidationError | TemporarilyUnavailable,
+    RegisterOrganizationSuccess
+    | EmailAlreadyRegistered
+    | ValidationError
+    | TemporarilyUnavailable
+    | TooManyAttempts,
     strawberry.union("RegisterOrganizationResult", description="The outcome of registering."),
 ]
 SignInResult: TypeAlias = Annotated[
-    SignInSuccess | InvalidCredentials | TemporarilyUnavailable,
+    SignInSuccess | InvalidCredentials | TemporarilyUnavailable | TooManyAttempts,
     strawberry.union("SignInResult", description="The outcome of signing in."),
 ]
 RefreshSessionResult: TypeAlias = Annotated[
-    RefreshSessionSuccess | InvalidRefreshToken,
+    RefreshSessionSuccess | InvalidRefreshToken | TooManyAttempts,
     strawberry.union("RefreshSessionResult", description="The outcome of refreshing a session."),
 ]
 InviteMemberResult: TypeAlias = Annotated[
@@ -173,7 +181,11 @@ InviteMemberResult: TypeAlias = Annotated[
     strawberry.union("InviteMemberResult", description="The outcome of inviting someone."),
 ]
 AcceptInvitationResult: TypeAlias = Annotated[
-    AcceptInvitationSuccess | InvalidInvitation | ValidationError | TemporarilyUnavailable,
+    AcceptInvitationSuccess
+    | InvalidInvitation
+    | ValidationError
+    | TemporarilyUnavailable
+    | TooManyAttempts,
     strawberry.union(
         "AcceptInvitationResult", description="The outcome of accepting an invitation."
     ),
@@ -190,6 +202,11 @@ RemoveMemberResult: TypeAlias = Annotated[
 
 def identity_service(info: Info) -> IdentityService:
     return info.context.get(IdentityService)
+
+
+def rate_limiter(info: Info) -> RateLimiter:
+    """The process's limits, counted in the shared database (``identity.rate_limits``)."""
+    return RateLimiter(info.context.database, info.context.get(Settings))
 
 
 async def load_membership(info: Info, membership_id: UUID) -> Membership:
@@ -219,6 +236,16 @@ class IdentityMutation:
         ],
     ) -> RegisterOrganizationResult:
         try:
+            # Input that is refused anyway costs nothing and is not counted.
+            IdentityService.validate_registration(
+                organization_name=input.organization_name,
+                full_name=input.full_name,
+                email=input.email,
+                password=input.password,
+            )
+            await rate_limiter(info).check(
+                "register_organization", account=None, address=info.context.client_address
+            )
             registration = await identity_service(info).register_organization(
                 organization_name=input.organization_name,
                 full_name=input.full_name,
@@ -228,7 +255,8 @@ class IdentityMutation:
         except Refusal as error:
             result = user_error(error)
             if isinstance(
-                result, EmailAlreadyRegistered | ValidationError | TemporarilyUnavailable
+                result,
+                EmailAlreadyRegistered | ValidationError | TemporarilyUnavailable | TooManyAttempts,
             ):
                 return result
             raise
@@ -254,12 +282,17 @@ class IdentityMutation:
         input: Annotated[SignInInput, strawberry.argument(description="The credentials.")],
     ) -> SignInResult:
         try:
+            await rate_limiter(info).check(
+                "sign_in",
+                account=input.email.strip().lower(),
+                address=info.context.client_address,
+            )
             session = await identity_service(info).sign_in(
                 email=input.email, password=input.password
             )
         except Refusal as error:
             result = user_error(error)
-            if isinstance(result, InvalidCredentials | TemporarilyUnavailable):
+            if isinstance(result, InvalidCredentials | TemporarilyUnavailable | TooManyAttempts):
                 return result
             raise
         return SignInSuccess(session=Session.from_issued(session))
@@ -278,10 +311,15 @@ class IdentityMutation:
         ],
     ) -> RefreshSessionResult:
         try:
+            await rate_limiter(info).check(
+                "refresh_session",
+                account=token_digest(input.refresh_token),
+                address=info.context.client_address,
+            )
             session = await identity_service(info).refresh_session(input.refresh_token)
         except Refusal as error:
             result = user_error(error)
-            if isinstance(result, InvalidRefreshToken):
+            if isinstance(result, InvalidRefreshToken | TooManyAttempts):
                 return result
             raise
         return RefreshSessionSuccess(session=Session.from_issued(session))
@@ -365,12 +403,20 @@ class IdentityMutation:
         ],
     ) -> AcceptInvitationResult:
         try:
+            await rate_limiter(info).check(
+                "accept_invitation",
+                account=token_digest(input.token),
+                address=info.context.client_address,
+            )
             accepted = await identity_service(info).accept_invitation(
                 token=input.token, full_name=input.full_name, password=input.password
             )
         except Refusal as error:
             result = user_error(error)
-            if isinstance(result, InvalidInvitation | ValidationError | TemporarilyUnavailable):
+            if isinstance(
+                result,
+                InvalidInvitation | ValidationError | TemporarilyUnavailable | TooManyAttempts,
+            ):
                 return result
             raise
         return AcceptInvitationSuccess(

@@ -4,20 +4,30 @@ Supabase Auth (Go's ``x/crypto/bcrypt``) writes ``$2a$`` bcrypt hashes at cost 1
 made here have the same prefix and cost, so users move between the local provider and a
 Supabase project without resetting passwords, and ``$2b$`` hashes verify as well.
 
-bcrypt is deliberately slow (tens of milliseconds): it runs in a worker thread, never on
-the event loop.
+bcrypt is deliberately slow (tens of milliseconds): it runs in worker threads of its own,
+never on the event loop, and never in the loop's default pool. Those threads are few
+(``ATENDE_PASSWORD_HASH_WORKERS``): a flood of sign-ins queues behind them instead of taking
+every core and every default thread from the inbox and the webhooks. bcrypt releases the
+GIL while it hashes, so the other threads and the loop go on meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from typing import TypeVar
 
 import bcrypt
 
 #: Supabase Auth's cost.
 BCRYPT_COST = 10
 _PREFIX = b"2a"
+#: Threads hashing at once when none is configured.
+DEFAULT_WORKERS = 2
+
+T = TypeVar("T")
 
 
 @cache
@@ -30,26 +40,45 @@ def dummy_hash(cost: int) -> bytes:
 class PasswordHasher:
     """Hashes and verifies passwords; verifying without a hash costs as much as with one."""
 
-    def __init__(self, cost: int = BCRYPT_COST) -> None:
+    def __init__(self, cost: int = BCRYPT_COST, *, max_workers: int = DEFAULT_WORKERS) -> None:
         self.cost = cost
+        self.max_workers = max_workers
+        self._executor: ThreadPoolExecutor | None = None
+
+    def _pool(self) -> ThreadPoolExecutor:
+        # Made on first use, in whichever process uses it (never inherited by a fork).
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.max_workers, thread_name_prefix="atende-bcrypt"
+            )
+        return self._executor
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool(), function, *args)
+
+    def close(self) -> None:
+        """Stop the threads (after the hashes under way); a later use starts new ones."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
 
     async def warm_up(self) -> None:
         """Make the dummy hash now, so the first unknown e-mail is not slower than the rest."""
-        await asyncio.to_thread(dummy_hash, self.cost)
+        await self._run(dummy_hash, self.cost)
 
     @property
     def _dummy_hash(self) -> bytes:
         return dummy_hash(self.cost)
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self.hash_sync, password)
+        return await self._run(self.hash_sync, password)
 
     def hash_sync(self, password: str) -> str:
         return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.cost, _PREFIX)).decode()
 
     async def verify(self, password: str, stored_hash: str | None) -> bool:
         """Whether ``password`` matches ``stored_hash``; a full bcrypt check either way."""
-        return await asyncio.to_thread(self.verify_sync, password, stored_hash)
+        return await self._run(self.verify_sync, password, stored_hash)
 
     def verify_sync(self, password: str, stored_hash: str | None) -> bool:
         # bcrypt reads 72 bytes at most (and bcrypt 5 refuses more): compare those.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from atende.config import IdentityProviderName, Settings
 from atende.db.session import Database
 from atende.identity.local_provider import LocalIdentityProvider
+from atende.identity.passwords import PasswordHasher
 from atende.identity.provider import IdentityProvider
 
 
@@ -25,6 +27,11 @@ async def open_identity_provider(
             yield supabase
         return
 
-    local = LocalIdentityProvider(database)
-    await local.hasher.warm_up()
-    yield local
+    hasher = PasswordHasher(max_workers=settings.password_hash_workers)
+    local = LocalIdentityProvider(database, hasher)
+    try:
+        await hasher.warm_up()
+        yield local
+    finally:
+        # The threads end after the hashes under way; no new one is waited for.
+        await asyncio.to_thread(hasher.close)

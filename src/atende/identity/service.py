@@ -96,12 +96,12 @@ class IdentityService:
         self, *, organization_name: str, full_name: str, email: str, password: str
     ) -> Registration:
         """Create an organization, its owner (a new user) and the owner's first session."""
-        organization_name = require_name(
-            organization_name, "organizationName", max_length=MAX_ORGANIZATION_NAME_LENGTH
+        organization_name, full_name, email = self.validate_registration(
+            organization_name=organization_name,
+            full_name=full_name,
+            email=email,
+            password=password,
         )
-        full_name = require_name(full_name, "fullName", max_length=MAX_FULL_NAME_LENGTH)
-        email = normalize_email(email)
-        require_password(password)
 
         user_id = await self._reserve_user(email, "registration")
         await self._create_provider_user(
@@ -136,6 +136,20 @@ class IdentityService:
             user=RegisteredUser(id=user_id, email=email, full_name=full_name),
             session=session,
         )
+
+    @staticmethod
+    def validate_registration(
+        *, organization_name: str, full_name: str, email: str, password: str
+    ) -> tuple[str, str, str]:
+        """The organization's name, the owner's name and e-mail, normalized; ``InvalidInput``
+        naming the first field at fault. Costs nothing: checked before the rate limit."""
+        organization_name = require_name(
+            organization_name, "organizationName", max_length=MAX_ORGANIZATION_NAME_LENGTH
+        )
+        full_name = require_name(full_name, "fullName", max_length=MAX_FULL_NAME_LENGTH)
+        email = normalize_email(email)
+        require_password(password)
+        return organization_name, full_name, email
 
     # -- Sessions -------------------------------------------------------------------------
 

@@ -253,6 +253,18 @@ class TemporarilyUnavailable(UserError):
     pass
 
 
+@strawberry.type(
+    description=(
+        "Too many attempts at this from the account or the client's address: nothing was "
+        "done. Try again after `retryAfterSeconds`."
+    )
+)
+class TooManyAttempts(UserError):
+    retry_after_seconds: int = strawberry.field(
+        description="Seconds until an attempt is counted afresh (at least 1)."
+    )
+
+
 #: Identity's own refusals; the shared ones map in ``atende.graphql.results``.
 _ERROR_TYPES: dict[type[Refusal], type[UserError]] = {
     errors.EmailAlreadyRegistered: EmailAlreadyRegistered,
@@ -267,4 +279,8 @@ _ERROR_TYPES: dict[type[Refusal], type[UserError]] = {
 
 def user_error(error: Refusal) -> UserError:
     """The typed result for ``error``."""
+    if isinstance(error, errors.TooManyAttempts):
+        return TooManyAttempts(
+            message=error.user_message, retry_after_seconds=error.retry_after_seconds
+        )
     return refusal_result(error, _ERROR_TYPES)
