@@ -229,6 +229,20 @@ def simulator(host: str, port: int, callback_delay: float) -> None:
     run_simulator(host=host, port=port, callback_delay_seconds=callback_delay)
 
 
+@main.command("mail-catcher")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=int, default=8025, show_default=True, help="Port of the web page.")
+@click.option("--smtp-port", type=int, default=1025, show_default=True, help="Port of SMTP.")
+@reports_errors
+def mail_catcher(host: str, port: int, smtp_port: int) -> None:
+    """Run the mail catcher: an SMTP server that keeps mails and shows them on a web page
+    (point ATENDE_SMTP_URL at smtp://127.0.0.1:<smtp-port>)."""
+    from atende.devtools.mail_catcher import run_mail_catcher
+
+    configure_logging(load_settings())
+    run_mail_catcher(host=host, port=port, smtp_port=smtp_port)
+
+
 @main.command()
 @click.option("--channel", "channel_number", required=True, help="The channel's number.")
 @click.option("--from", "customer", required=True, help="The customer's number.")

@@ -123,6 +123,15 @@ class Settings(BaseSettings):
     #: Seconds one model request may take before it counts as a (transient) failure.
     model_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
 
+    # E-mail
+    #: ``smtp://user:password@host:587`` (STARTTLS when offered; ``?starttls=required`` or
+    #: ``=false``) or ``smtps://...:465`` (TLS from the start). Unset: no mail is sent
+    #: (it waits in the outbox); ``atende dev`` runs its mail catcher instead.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "Atende <no-reply@atende.dev>"
+    #: Where the team's app lives: links in mails are built from it (else ATENDE_PUBLIC_URL).
+    app_url: str | None = None
+
     # Twilio channels
     #: Webhook bodies larger than this get 413 (Twilio's are a few kilobytes).
     webhook_max_body_bytes: int = Field(default=64_000, ge=1024)
@@ -224,6 +233,23 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("app_url")
+    @classmethod
+    def _app_url_has_no_trailing_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_is_smtp(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message never repeats the URL: it may hold a password.
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// or smtps://")
+        return value
+
     @model_validator(mode="after")
     def _production_hides_the_schema_unless_asked(self) -> Settings:
         # In production, introspection and GraphiQL are off unless a variable switches
@@ -260,6 +286,11 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def mail_link_base(self) -> str:
+        """The base of links in mails: ``ATENDE_APP_URL``, else ``ATENDE_PUBLIC_URL``."""
+        return self.app_url or self.public_url
 
 
 def environment_variable_for(field_name: str) -> str:

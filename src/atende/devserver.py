@@ -33,6 +33,8 @@ from atende.devtools.demo_workspace import (
     ensure_demo_workspace,
     wants_demo_workspace,
 )
+from atende.devtools.mail_catcher import DEFAULT_HTTP_PORT as MAIL_CATCHER_PORT
+from atende.devtools.mail_catcher import DEFAULT_SMTP_PORT as MAIL_CATCHER_SMTP_PORT
 from atende.services import database_url, embedded_postgres
 
 STOP_TIMEOUT_SECONDS = 15.0
@@ -94,6 +96,23 @@ def companion_processes(settings: Settings, env: dict[str, str]) -> list[ChildPr
                 atende_command("simulator", "--port", str(TWILIO_SIMULATOR_PORT)),
             )
         )
+    if settings.smtp_url is None:
+        for process in processes:  # the API and the worker send mail through it
+            process.env["ATENDE_SMTP_URL"] = (
+                f"smtp://127.0.0.1:{MAIL_CATCHER_SMTP_PORT}?starttls=false"
+            )
+        processes.append(
+            ChildProcess(
+                "mail-catcher",
+                atende_command(
+                    "mail-catcher",
+                    "--port",
+                    str(MAIL_CATCHER_PORT),
+                    "--smtp-port",
+                    str(MAIL_CATCHER_SMTP_PORT),
+                ),
+            )
+        )
     return processes
 
 
@@ -125,19 +144,7 @@ def run_dev(settings: Settings) -> None:
             child.start(env)
         base = f"http://{settings.host}:{settings.port}"
         if _wait_until_ready(f"{base}/readyz", lambda: stopping):
-            click.echo("")
-            click.echo("Atende is running. Ctrl-C stops everything.")
-            click.echo(f"  GraphiQL playground  {base}/graphql")
-            click.echo(f"  Twilio webhooks      {settings.public_url}/webhooks/twilio/messages")
-            click.echo(f"  Health               {base}/healthz  {base}/readyz")
-            click.echo(f"  Database             {url if cluster else '(DATABASE_URL)'}")
-            if demo:
-                click.echo(f"  Demo sign-in         {DEMO_EMAIL} / {DEMO_PASSWORD}")
-                click.echo(
-                    "  Write as a customer  .venv/bin/atende simulate --channel "
-                    f'{DEMO_CHANNEL_NUMBER} --from {DEMO_CUSTOMER_NUMBER} "Olá!"'
-                )
-            click.echo("")
+            _print_banner(settings, base, url if cluster else "(DATABASE_URL)", demo=demo)
         while not stopping:
             if any(c.process is not None and c.process.poll() is not None for c in children):
                 failed = [c.name for c in children if c.process and c.process.poll() is not None]
@@ -153,6 +160,24 @@ def run_dev(settings: Settings) -> None:
         if cluster is not None:
             cluster.stop()
         click.echo("stopped.")
+
+
+def _print_banner(settings: Settings, base: str, database: str, *, demo: bool) -> None:
+    click.echo("")
+    click.echo("Atende is running. Ctrl-C stops everything.")
+    click.echo(f"  GraphiQL playground  {base}/graphql")
+    click.echo(f"  Twilio webhooks      {settings.public_url}/webhooks/twilio/messages")
+    click.echo(f"  Health               {base}/healthz  {base}/readyz")
+    click.echo(f"  Database             {database}")
+    if settings.smtp_url is None:
+        click.echo(f"  Mails sent           http://127.0.0.1:{MAIL_CATCHER_PORT}")
+    if demo:
+        click.echo(f"  Demo sign-in         {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        click.echo(
+            "  Write as a customer  .venv/bin/atende simulate --channel "
+            f'{DEMO_CHANNEL_NUMBER} --from {DEMO_CUSTOMER_NUMBER} "Olá!"'
+        )
+    click.echo("")
 
 
 def _wait_until_ready(url: str, should_stop: object, timeout: float = 60.0) -> bool:

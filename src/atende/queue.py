@@ -19,12 +19,14 @@ from atende.channels import tasks as channel_tasks
 from atende.conversations import tasks as conversation_tasks
 from atende.db.pool import Connection
 from atende.identity import tasks as identity_tasks
+from atende.mail import tasks as mail_tasks
 
 #: (namespace, blueprint) of every module that has jobs.
 TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("identity", identity_tasks.blueprint),
     ("conversations", conversation_tasks.blueprint),
     ("channels", channel_tasks.blueprint),
+    ("mail", mail_tasks.blueprint),
 )
 
 

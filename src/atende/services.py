@@ -28,6 +28,7 @@ from atende.identity.provider import IdentityProvider
 from atende.identity.providers import open_identity_provider
 from atende.identity.service import IdentityService
 from atende.identity.tokens import TokenService
+from atende.mail.sender import Mailer
 
 if TYPE_CHECKING:  # openai and twilio are slow to import; `atende --help` need not pay
     from atende.ai.client import ModelClient
@@ -50,6 +51,8 @@ class Services:
     identity: IdentityService
     #: The cipher of channels' stored auth tokens (``ATENDE_SECRET_KEY``).
     cipher: TokenCipher
+    #: Sends e-mail (``ATENDE_SMTP_URL``); jobs use it, requests only queue mail.
+    mailer: Mailer
     #: The realtime hub, in processes that serve subscriptions (the API).
     events: EventHub | None = None
 
@@ -66,6 +69,7 @@ class Services:
             MessagingTransport: self.transport,
             IdentityService: self.identity,
             TokenCipher: self.cipher,
+            Mailer: self.mailer,
         }
         if self.events is not None:
             provided[EventHub] = self.events
@@ -105,6 +109,7 @@ async def open_services(
     jobs run on the service pool, so it keeps no idle connection in the team's pool.
     ``transport``: the one whose endpoints the app already routes (a new one otherwise)."""
     url = database_url(settings)
+    mailer = Mailer(settings)  # before any I/O: a malformed ATENDE_SMTP_URL stops the start
     pool = create_pool(
         url,
         min_size=settings.db_pool_min_size if serves_team else 0,
@@ -161,4 +166,5 @@ async def open_services(
                 session_check_seconds=settings.session_check_seconds,
             ),
             cipher=TokenCipher.from_settings(settings),
+            mailer=mailer,
         )
