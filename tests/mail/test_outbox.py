@@ -188,6 +188,7 @@ async def test_a_permanent_refusal_is_given_up_and_recorded(
     assert (row["status"], row["attempts"], row["has_sent_at"]) == ("failed", 1, False)
     assert "550" in row["last_error"]
     assert "No such mailbox" in row["last_error"]
+    assert "ninguem" not in row["last_error"]  # it is logged: no address in it
     assert handler.delivered == []
     # Not retried: the job ended, the outbox says why.
     assert mail_jobs(database_url) == [{"status": "succeeded", "attempts": 1, "mail_id": mail_id}]

@@ -118,7 +118,8 @@ class Mailer:
             )
         except aiosmtplib.SMTPRecipientsRefused as refused:
             codes = [recipient.code for recipient in refused.recipients]
-            reason = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in refused.recipients)
+            # The recipient stays out: the reason is logged, and an address is personal.
+            reason = "; ".join(f"{r.code} {r.message}" for r in refused.recipients)
             raise self._classified(min(codes, default=500), reason) from None
         except aiosmtplib.SMTPAuthenticationError as error:
             # Our credentials, not this mail: it may go once the operator fixes them.
