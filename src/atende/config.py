@@ -293,16 +293,6 @@ class Settings(BaseSettings):
         return self.app_url or self.public_url
 
 
-def environment_variable_for(field_name: str) -> str:
-    """The environment variable that sets a settings field, for error messages."""
-    field = Settings.model_fields.get(field_name)
-    if field is not None and isinstance(field.validation_alias, AliasChoices):
-        first = field.validation_alias.choices[0]
-        if isinstance(first, str):
-            return first
-    return f"ATENDE_{field_name.upper()}"
-
-
 _RATE_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 
@@ -319,6 +309,16 @@ def parse_rate_limit(value: str) -> tuple[int, int] | None:
     if attempts < 1 or seconds < 1:
         raise ValueError("attempts and window must be positive (or the limit off)")
     return attempts, seconds
+
+
+def environment_variable_for(field_name: str) -> str:
+    """The environment variable that sets a settings field, for error messages."""
+    field = Settings.model_fields.get(field_name)
+    if field is not None and isinstance(field.validation_alias, AliasChoices):
+        first = field.validation_alias.choices[0]
+        if isinstance(first, str):
+            return first
+    return f"ATENDE_{field_name.upper()}"
 
 
 def describe_settings_error(error: ValidationError) -> str:
