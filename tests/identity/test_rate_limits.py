@@ -160,6 +160,7 @@ async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(settings: S
     assert prefixed == ["InvalidCredentials", "InvalidCredentials", "TooManyAttempts"]
 
 
+@pytest.mark.local_identity  # the local provider hashes; on Supabase, Supabase Auth does
 async def test_a_refused_attempt_hashes_no_password(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
