@@ -3,19 +3,14 @@
 
 -- name: viewer_profile
 -- The signed-in user's own profile.
-select id, email, full_name
+select id, email, full_name, email_verified_at is not null as email_verified
 from public.profiles
 where id = (select auth.uid());
 
 -- name: viewer_memberships
 -- The caller's memberships, with their organizations, oldest first.
 select m.id, m.role, m.created_at, m.user_id, m.organization_id,
-       o.name as organization_name, o.created_at as organization_created_at,
-       exists (
-           select from public.invitations as i
-           where i.organization_id = m.organization_id and i.user_id = m.user_id
-             and i.accepted_at is null
-       ) as invitation_pending
+       o.name as organization_name, o.created_at as organization_created_at
 from public.memberships as m
 join public.organizations as o on o.id = m.organization_id
 where m.user_id = (select auth.uid())
@@ -32,39 +27,36 @@ where id = any(%(ids)s::uuid[]);
 
 -- name: members_of_organizations
 -- The members of these organizations, owners first, then by name.
-select m.id, m.organization_id, m.user_id, m.role, m.created_at,
-       exists (
-           select from public.invitations as i
-           where i.organization_id = m.organization_id and i.user_id = m.user_id
-             and i.accepted_at is null
-       ) as invitation_pending
+select m.id, m.organization_id, m.user_id, m.role, m.created_at
 from public.memberships as m
 join public.profiles as p on p.id = m.user_id
 where m.organization_id = any(%(organization_ids)s::uuid[])
 order by m.organization_id, m.role, lower(p.full_name), p.id;
 
 -- name: memberships_by_id
-select m.id, m.organization_id, m.user_id, m.role, m.created_at,
-       exists (
-           select from public.invitations as i
-           where i.organization_id = m.organization_id and i.user_id = m.user_id
-             and i.accepted_at is null
-       ) as invitation_pending
+select m.id, m.organization_id, m.user_id, m.role, m.created_at
 from public.memberships as m
 where m.id = any(%(ids)s::uuid[]);
 
 -- name: profiles_by_id
 -- Users by id; RLS shows the caller and their teammates.
-select id, email, full_name
+select id, email, full_name, email_verified_at is not null as email_verified
 from public.profiles
 where id = any(%(ids)s::uuid[]);
 
--- name: invite_member
-select outcome, membership_id, user_id, invitation_id
-from public.invite_member_v1(
-    %(organization_id)s, %(email)s, %(role)s::public.membership_role,
-    %(invitation_token_hash)s, %(new_user_id)s
-);
+-- name: invitations_of_organizations
+-- Invitations of these organizations, newest first; RLS shows them to owners and admins.
+select id, organization_id, email, role, invited_by, created_at, sent_at, expires_at,
+       accepted_at, accepted_by, revoked_at
+from public.invitations
+where organization_id = any(%(organization_ids)s::uuid[])
+order by organization_id, created_at desc, id;
+
+-- name: invitations_by_id
+select id, organization_id, email, role, invited_by, created_at, sent_at, expires_at,
+       accepted_at, accepted_by, revoked_at
+from public.invitations
+where id = any(%(ids)s::uuid[]);
 
 -- name: update_member_role
 select id as membership_id, organization_id, user_id
@@ -92,12 +84,50 @@ select private.release_pending_user_v1(%(user_id)s, %(abandon)s) as released;
 select user_id, email, purpose, created_at, abandoned_at
 from private.abandoned_pending_users_v1(%(in_flight_for)s, %(abandoned_for)s);
 
--- name: claim_invitation
-select invitation_id, user_id, email, full_name
-from private.claim_invitation_v1(%(invitation_token_hash)s, %(full_name)s);
+-- Invitations, verification and passwords: the platform's steps, for an actor the API
+-- authenticated (20261207001100_accounts.sql) --------------------------------------------
 
--- name: unclaim_invitation
-select private.unclaim_invitation_v1(%(invitation_id)s);
+-- name: invite_member
+select invitation_id, organization_name, inviter_name
+from private.invite_member_v2(
+    %(actor)s, %(organization_id)s, %(email)s, %(role)s::public.membership_role,
+    %(token_hash)s, %(ttl)s
+);
+
+-- name: revoke_invitation
+select id from private.revoke_invitation_v1(%(actor)s, %(invitation_id)s);
+
+-- name: invitation_email
+select private.invitation_email_v1(%(token_hash)s) as email;
+
+-- name: accept_invitation
+select invitation_id, organization_id, membership_id, email, role
+from private.accept_invitation_v2(%(token_hash)s, %(user_id)s, %(new_user_full_name)s);
+
+-- name: issue_account_token
+select private.issue_account_token_v1(%(user_id)s, %(purpose)s, %(token_hash)s, %(ttl)s)
+    as email;
+
+-- name: issue_password_reset
+select private.issue_password_reset_v1(%(email)s, %(token_hash)s, %(ttl)s) as user_id;
+
+-- name: use_account_token
+select user_id, email from private.use_account_token_v1(%(token_hash)s, %(purpose)s);
+
+-- name: unuse_account_token
+select private.unuse_account_token_v1(%(token_hash)s);
+
+-- name: purge_account_tokens
+select private.purge_account_tokens_v1(%(keep)s) as purged;
+
+-- name: end_other_sessions
+select s as session_id from private.end_other_sessions_v1(%(user_id)s, %(kept)s) as s;
+
+-- name: profile_for_account_mail
+-- The name and address to greet, and whether there is anything to verify.
+select full_name, email, email_verified_at is not null as email_verified
+from public.profiles
+where id = %(user_id)s;
 
 -- Sessions (service role) ---------------------------------------------------------------
 

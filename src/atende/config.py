@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     rate_limit_refresh_address: str = "600/15m"
     rate_limit_invitation: str = "10/15m"
     rate_limit_invitation_address: str = "30/15m"
+    rate_limit_verify_email_address: str = "30/15m"
+    rate_limit_password_reset: str = "5/1h"  # noqa: S105 (a limit, not a password)
+    rate_limit_password_reset_address: str = "20/1h"  # noqa: S105
+    #: Mails a signed-in person has sent to themselves (a new verification link).
+    rate_limit_account_mail: str = "5/1h"
+    #: Invitations one member sends (each is a mail to someone else's address).
+    rate_limit_invite: str = "100/1h"
 
     # Secrets at rest (Twilio auth tokens)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
@@ -191,6 +198,11 @@ class Settings(BaseSettings):
         "rate_limit_refresh_address",
         "rate_limit_invitation",
         "rate_limit_invitation_address",
+        "rate_limit_verify_email_address",
+        "rate_limit_password_reset",
+        "rate_limit_password_reset_address",
+        "rate_limit_account_mail",
+        "rate_limit_invite",
     )
     @classmethod
     def _rate_limit_is_well_formed(cls, value: str) -> str:

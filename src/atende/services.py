@@ -163,6 +163,7 @@ async def open_services(
                 tokens=tokens,
                 refresh_token_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
                 provider_timeout=settings.identity_provider_timeout_seconds,
+                mail_link_base=settings.mail_link_base,
                 session_check_seconds=settings.session_check_seconds,
             ),
             cipher=TokenCipher.from_settings(settings),

@@ -37,6 +37,7 @@ from atende.conversations.subscriptions import ConversationsSubscription
 from atende.graphql.errors import ErrorMaskingExtension, present_errors
 from atende.graphql.redaction import log_errors
 from atende.graphql.scalars import SCALAR_MAP
+from atende.identity.account_mutations import AccountMutation
 from atende.identity.mutations import IdentityMutation
 from atende.identity.queries import IdentityQuery
 
@@ -55,7 +56,8 @@ VALIDATION_RULES: list[type[ASTValidationRule]] = [
 
 Query = merge_types("Query", (IdentityQuery, AgentQuery, ConversationsQuery))
 Mutation = merge_types(
-    "Mutation", (IdentityMutation, AgentMutation, ConversationsMutation, ChannelsMutation)
+    "Mutation",
+    (IdentityMutation, AccountMutation, AgentMutation, ConversationsMutation, ChannelsMutation),
 )
 Subscription = merge_types("Subscription", (ConversationsSubscription,))
 

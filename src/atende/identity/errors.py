@@ -19,6 +19,8 @@ __all__ = [
     "InvalidInput",
     "InvalidInvitation",
     "InvalidRefreshToken",
+    "InvalidToken",
+    "InvitationNeedsSignIn",
     "LastOwner",
     "NotFound",
     "TemporarilyUnavailable",
@@ -52,6 +54,21 @@ class InvalidInvitation(IdentityError):
     """The invitation token is unknown, expired or already accepted."""
 
     public_message = "Este convite é inválido, expirou ou já foi aceito."
+
+
+class InvalidToken(IdentityError):
+    """The verification or reset token is unknown, expired or already used."""
+
+    public_message = "Este link é inválido, expirou ou já foi usado. Peça um novo."
+
+
+class InvitationNeedsSignIn(IdentityError):
+    """The invited address already has an account: its owner accepts signed in."""
+
+    public_message = (
+        "Já existe uma conta com este e-mail. Entre com ela para aceitar o convite "
+        "(esqueceu a senha? Peça uma nova)."
+    )
 
 
 class AlreadyMember(IdentityError):

@@ -62,16 +62,14 @@ class Registration(_Model):
 
 
 class AcceptedInvitation(_Model):
+    """A membership that started; ``session`` when the person was new to Atende (a
+    signed-in account keeps its own)."""
+
     user: RegisteredUser
-    session: IssuedSession
-
-
-class Invitation(_Model):
-    """A person added to an organization; ``token`` only when the account is new."""
-
     membership_id: UUID
-    user_id: UUID
-    token: SecretStr | None
+    organization_id: UUID
+    role: str
+    session: IssuedSession | None
 
 
 class MembershipChange(_Model):

@@ -28,6 +28,8 @@ from atende.identity.types import (
     InvalidCredentials,
     InvalidInvitation,
     InvalidRefreshToken,
+    Invitation,
+    InvitationNeedsSignIn,
     LastOwner,
     Membership,
     MembershipRole,
@@ -37,6 +39,7 @@ from atende.identity.types import (
     TemporarilyUnavailable,
     TooManyAttempts,
     User,
+    invitation_loader,
     membership_loader,
     user_error,
 )
@@ -77,11 +80,26 @@ class InviteMemberInput:
     role: MembershipRole = strawberry.field(default=MembershipRole.AGENT, description="Their role.")
 
 
-@strawberry.input(description="An invitation token, and the name and password chosen with it.")
+@strawberry.input(
+    description=(
+        "An invitation token (from the link mailed to the invited address). A person new to "
+        "Atende chooses a name and password with it; an existing account accepts signed in "
+        "as the invited address, and leaves both out."
+    )
+)
 class AcceptInvitationInput:
     token: str = strawberry.field(description="The invitation token.")
-    full_name: str = strawberry.field(description="The name teammates see.")
-    password: str = strawberry.field(description="At least 8 characters (at most 72 bytes).")
+    full_name: str | None = strawberry.field(
+        default=None, description="The name teammates see (new accounts)."
+    )
+    password: str | None = strawberry.field(
+        default=None, description="At least 8 characters, at most 72 bytes (new accounts)."
+    )
+
+
+@strawberry.input(description="An invitation to revoke.")
+class RevokeInvitationInput:
+    invitation_id: strawberry.ID = strawberry.field(description="The invitation.")
 
 
 @strawberry.input(description="A member of an organization and their new role.")
@@ -126,22 +144,33 @@ class SignOutSuccess:
     )
 
 
-@strawberry.type(description="The person is a member of the organization.")
+@strawberry.type(
+    description=(
+        "The invitation is recorded and its link mailed to the address (the same answer "
+        "whether or not the address has an account). Inviting an address again sends a new "
+        "link; the earlier one stops working."
+    )
+)
 class InviteMemberSuccess:
-    membership: Membership = strawberry.field(description="Their membership.")
-    invitation_token: str | None = strawberry.field(
+    invitation: Invitation = strawberry.field(description="The invitation, pending.")
+
+
+@strawberry.type(description="The invitation is revoked: its link no longer works.")
+class RevokeInvitationSuccess:
+    invitation: Invitation = strawberry.field(description="The revoked invitation.")
+
+
+@strawberry.type(description="The invitation is accepted: the person is a member.")
+class AcceptInvitationSuccess:
+    user: User = strawberry.field(description="The person.")
+    organization_id: strawberry.ID = strawberry.field(description="The organization joined.")
+    role: MembershipRole = strawberry.field(description="Their role in it.")
+    session: Session | None = strawberry.field(
         description=(
-            "For a person new to Atende: the token with which they choose their name and "
-            "password (`acceptInvitation`); hand it to them. Null when they already had an "
-            "account: they sign in as usual."
+            "A new account's first session; null when a signed-in account accepted (it "
+            "keeps its own)."
         )
     )
-
-
-@strawberry.type(description="The invitation is accepted and the person signed in.")
-class AcceptInvitationSuccess:
-    user: User = strawberry.field(description="The person, with the name they chose.")
-    session: Session = strawberry.field(description="Their first session.")
 
 
 @strawberry.type(description="The member has the new role.")
@@ -177,12 +206,20 @@ InviteMemberResult: TypeAlias = Annotated[
     | NotFound
     | ForbiddenResult
     | AlreadyMember
-    | TemporarilyUnavailable,
+    | TemporarilyUnavailable
+    | TooManyAttempts,
     strawberry.union("InviteMemberResult", description="The outcome of inviting someone."),
+]
+RevokeInvitationResult: TypeAlias = Annotated[
+    RevokeInvitationSuccess | NotFound | ForbiddenResult,
+    strawberry.union(
+        "RevokeInvitationResult", description="The outcome of revoking an invitation."
+    ),
 ]
 AcceptInvitationResult: TypeAlias = Annotated[
     AcceptInvitationSuccess
     | InvalidInvitation
+    | InvitationNeedsSignIn
     | ValidationError
     | TemporarilyUnavailable
     | TooManyAttempts,
@@ -209,6 +246,13 @@ def rate_limiter(info: Info) -> RateLimiter:
     return RateLimiter(info.context.database, info.context.get(Settings))
 
 
+async def load_invitation(info: Info, invitation_id: UUID) -> Invitation:
+    invitation = await invitation_loader(info.context).load(invitation_id)
+    if invitation is None:  # the caller may see it: they just wrote it
+        raise LookupError("invitation not visible after writing it")
+    return invitation
+
+
 async def load_membership(info: Info, membership_id: UUID) -> Membership:
     membership = await membership_loader(info.context).load(membership_id)
     if membership is None:  # the caller just wrote it, in this transaction
@@ -223,8 +267,9 @@ _NOT_FOUND = NotFound(message=errors.NotFound.public_message)
 class IdentityMutation:
     @strawberry.mutation(
         description=(
-            "Create an organization and its owner, and sign the owner in. Atomic: when any "
-            "step fails, nothing is kept (not the organization, not the user)."
+            "Create an organization and its owner, and sign the owner in; a verification link "
+            "is mailed to the owner's address (`verifyEmail`). Atomic: when any step fails, "
+            "nothing is kept (not the organization, not the user)."
         )
     )
     async def register_organization(
@@ -271,6 +316,7 @@ class IdentityMutation:
                 id=strawberry.ID(str(registration.user.id)),
                 email=registration.user.email,
                 full_name=registration.user.full_name,
+                email_verified=False,
             ),
             session=Session.from_issued(registration.session),
         )
@@ -352,8 +398,10 @@ class IdentityMutation:
 
     @strawberry.mutation(
         description=(
-            "Add a person to an organization (owners and admins; only owners add owners). A "
-            "person new to Atende gets an account and an invitation token."
+            "Invite an address into an organization with a role (owners and admins; only "
+            "owners invite owners): the link is mailed to it, and the membership starts when "
+            "the person accepts (`acceptInvitation`). Inviting the same address again sends a "
+            "new link and updates the role."
         ),
         permission_classes=[IsAuthenticated],
     )
@@ -361,15 +409,17 @@ class IdentityMutation:
         self,
         info: Info,
         input: Annotated[
-            InviteMemberInput, strawberry.argument(description="Who to add, where, as what.")
+            InviteMemberInput, strawberry.argument(description="Who to invite, where, as what.")
         ],
     ) -> InviteMemberResult:
         organization = id_or_none(input.organization_id)
-        if organization is None:
+        actor = info.context.caller.user_id
+        if organization is None or actor is None:
             return _NOT_FOUND
         try:
-            invitation = await identity_service(info).invite_member(
-                await info.context.db(),
+            await rate_limiter(info).check("invite_member", account=str(actor), address=None)
+            invitation_id = await identity_service(info).invite_member(
+                actor=actor,
                 organization_id=organization,
                 email=input.email,
                 role=input.role.value,
@@ -382,40 +432,82 @@ class IdentityMutation:
                 | NotFound
                 | ForbiddenResult
                 | AlreadyMember
-                | TemporarilyUnavailable,
+                | TemporarilyUnavailable
+                | TooManyAttempts,
             ):
                 return result
             raise
-        return InviteMemberSuccess(
-            membership=await load_membership(info, invitation.membership_id),
-            invitation_token=invitation.token.get_secret_value() if invitation.token else None,
-        )
+        return InviteMemberSuccess(invitation=await load_invitation(info, invitation_id))
 
     @strawberry.mutation(
-        description="Choose a name and password with an invitation token, and sign in."
+        description=(
+            "Revoke a pending invitation (owners and admins; only owners revoke an owner's): "
+            "its link stops working."
+        ),
+        permission_classes=[IsAuthenticated],
+    )
+    async def revoke_invitation(
+        self,
+        info: Info,
+        input: Annotated[RevokeInvitationInput, strawberry.argument(description="The invitation.")],
+    ) -> RevokeInvitationResult:
+        invitation = id_or_none(input.invitation_id)
+        actor = info.context.caller.user_id
+        if invitation is None or actor is None:
+            return _NOT_FOUND
+        try:
+            await identity_service(info).revoke_invitation(actor=actor, invitation_id=invitation)
+        except Refusal as error:
+            result = user_error(error)
+            if isinstance(result, NotFound | ForbiddenResult):
+                return result
+            raise
+        return RevokeInvitationSuccess(invitation=await load_invitation(info, invitation))
+
+    @strawberry.mutation(
+        description=(
+            "Accept an invitation with the token mailed to the invited address. Signed in as "
+            "that address: the account joins. Not signed in: a new account is created with "
+            "`fullName` and `password` and signed in (`InvitationNeedsSignIn` when the "
+            "address already has one)."
+        )
     )
     async def accept_invitation(
         self,
         info: Info,
         input: Annotated[
             AcceptInvitationInput,
-            strawberry.argument(description="The invitation token, name and password."),
+            strawberry.argument(
+                description="The invitation token, and for a new account its name and password."
+            ),
         ],
     ) -> AcceptInvitationResult:
+        caller = info.context.caller
         try:
             await rate_limiter(info).check(
                 "accept_invitation",
                 account=token_digest(input.token),
                 address=info.context.client_address,
             )
-            accepted = await identity_service(info).accept_invitation(
-                token=input.token, full_name=input.full_name, password=input.password
-            )
+            if caller.user_id is not None:
+                accepted = await identity_service(info).accept_invitation_signed_in(
+                    token=input.token, user_id=caller.user_id
+                )
+            else:
+                accepted = await identity_service(info).accept_invitation_as_new_user(
+                    token=input.token,
+                    full_name=input.full_name or "",
+                    password=input.password or "",
+                )
         except Refusal as error:
             result = user_error(error)
             if isinstance(
                 result,
-                InvalidInvitation | ValidationError | TemporarilyUnavailable | TooManyAttempts,
+                InvalidInvitation
+                | InvitationNeedsSignIn
+                | ValidationError
+                | TemporarilyUnavailable
+                | TooManyAttempts,
             ):
                 return result
             raise
@@ -424,8 +516,11 @@ class IdentityMutation:
                 id=strawberry.ID(str(accepted.user.id)),
                 email=accepted.user.email,
                 full_name=accepted.user.full_name,
+                email_verified=True,
             ),
-            session=Session.from_issued(accepted.session),
+            organization_id=strawberry.ID(str(accepted.organization_id)),
+            role=MembershipRole(accepted.role),
+            session=Session.from_issued(accepted.session) if accepted.session else None,
         )
 
     @strawberry.mutation(

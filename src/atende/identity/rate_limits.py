@@ -40,6 +40,13 @@ LIMITS: dict[str, tuple[str | None, str | None]] = {
     "register_organization": (None, "rate_limit_registration_address"),
     "refresh_session": ("rate_limit_refresh", "rate_limit_refresh_address"),
     "accept_invitation": ("rate_limit_invitation", "rate_limit_invitation_address"),
+    "verify_email": (None, "rate_limit_verify_email_address"),
+    "request_password_reset": ("rate_limit_password_reset", "rate_limit_password_reset_address"),
+    "reset_password": (None, "rate_limit_password_reset_address"),
+    # A password change checks the current password: a guess, limited as sign-ins are.
+    "change_password": ("rate_limit_sign_in", "rate_limit_sign_in_address"),
+    "resend_verification_email": ("rate_limit_account_mail", None),
+    "invite_member": ("rate_limit_invite", None),
 }
 
 

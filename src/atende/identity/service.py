@@ -28,10 +28,9 @@ from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
 from atende.errors import Refusal
-from atende.identity import errors
+from atende.identity import errors, mails
 from atende.identity.models import (
     AcceptedInvitation,
-    Invitation,
     IssuedSession,
     MembershipChange,
     NewUser,
@@ -55,6 +54,7 @@ from atende.identity.validation import (
     require_name,
     require_password,
 )
+from atende.mail.outbox import queue_mail
 
 logger = logging.getLogger("atende.identity")
 queries = load_queries("identity")
@@ -66,7 +66,7 @@ IN_FLIGHT_LIMIT = timedelta(minutes=10)
 #: How long after giving up on a provider call its late answer could still arrive.
 LATE_ANSWER_LIMIT = timedelta(minutes=1)
 
-_REFUSED_BY_PROVIDER = "O provedor de identidade recusou esta senha. Escolha uma senha mais forte."
+REFUSED_BY_PROVIDER = "O provedor de identidade recusou esta senha. Escolha uma senha mais forte."
 
 
 class IdentityService:
@@ -81,9 +81,12 @@ class IdentityService:
         tokens: TokenService,
         refresh_token_ttl: timedelta,
         provider_timeout: float,
+        mail_link_base: str,
         session_check_seconds: float = 5.0,
     ) -> None:
         self.database = database
+        #: Where the links of account mails point (``Settings.mail_link_base``).
+        self.mail_link_base = mail_link_base
         self.provider = provider
         self.sessions = SessionService(
             database, tokens, refresh_token_ttl, check_seconds=session_check_seconds
@@ -125,6 +128,7 @@ class IdentityService:
                     },
                 )
                 session = await self.sessions.start(conn, user_id=user_id, email=email)
+                await self.queue_verification_mail(conn, user_id=user_id, full_name=full_name)
         except Exception as error:
             # The user exists and the database has nothing for it: undo the user.
             await self._undo_user(user_id, outcome_known=True)
@@ -151,6 +155,30 @@ class IdentityService:
         require_password(password)
         return organization_name, full_name, email
 
+    async def queue_verification_mail(
+        self, conn: Connection, *, user_id: UUID, full_name: str
+    ) -> None:
+        """Issue a verification token (earlier ones stop working) and queue its mail, in
+        ``conn``'s service transaction."""
+        token = new_secret_token()
+        row = await self._fetch_one(
+            conn,
+            queries["issue_account_token"],
+            {
+                "user_id": user_id,
+                "purpose": "verify_email",
+                "token_hash": token_digest(token),
+                "ttl": mails.VERIFICATION_TTL,
+            },
+        )
+        await queue_mail(
+            conn,
+            recipient=row["email"],
+            kind="verify_email",
+            params={"token": token, "full_name": full_name},
+            link_base=self.mail_link_base,
+        )
+
     # -- Sessions -------------------------------------------------------------------------
 
     async def sign_in(self, *, email: str, password: str) -> IssuedSession:
@@ -160,11 +188,11 @@ class IdentityService:
         the same time (the provider compares against a dummy hash).
         """
         try:
-            user = await self._provider_call(
+            user = await self.provider_call(
                 self.provider.verify_password(email.strip().lower(), password)
             )
         except Exception as error:
-            logger.warning("sign-in: identity provider unavailable: %s", _describe(error))
+            logger.warning("sign-in: identity provider unavailable: %s", describe(error))
             raise errors.TemporarilyUnavailable() from error
         if user is None:
             raise errors.InvalidCredentials()
@@ -188,95 +216,145 @@ class IdentityService:
     # -- Members --------------------------------------------------------------------------
 
     async def invite_member(
-        self, conn: Connection, *, organization_id: UUID, email: str, role: str
-    ) -> Invitation:
-        """Add someone to an organization as the caller (``conn``); see invite_member_v1."""
+        self, *, actor: UUID, organization_id: UUID, email: str, role: str
+    ) -> UUID:
+        """Invite ``email`` into an organization as ``actor`` (or invite again: a new link,
+        the old one stops working) and mail the link; returns the invitation's id.
+
+        Nobody becomes a member here, and nothing tells whether the address has an
+        account. The mail is queued in the invitation's transaction: both or neither.
+        """
         email = normalize_email(email)
         token = new_secret_token()
-        params: dict[str, object] = {
-            "organization_id": organization_id,
-            "email": email,
-            "role": role,
-            "invitation_token_hash": token_digest(token),
-            "new_user_id": None,
-        }
-        row = await self._member_rpc(conn, queries["invite_member"], params)
-        if row["outcome"] == "needs_account":
-            try:
-                user_id = await self._reserve_user(email, "invitation")
-                await self._create_provider_user(
-                    NewUser(
-                        id=user_id,
-                        email=email,
-                        password=None,
-                        full_name=email.split("@", 1)[0],
-                        email_confirmed=False,
-                    )
-                )
-            except errors.EmailAlreadyRegistered as error:
-                # Someone signed up with this e-mail a moment ago: inviting again adds them.
-                raise errors.TemporarilyUnavailable() from error
-            try:
-                row = await self._member_rpc(
+        try:
+            async with self.database.transaction(Caller.service()) as conn:
+                row = await self._fetch_one(
                     conn,
                     queries["invite_member"],
                     {
-                        **params,
-                        "new_user_id": user_id,
+                        "actor": actor,
+                        "organization_id": organization_id,
+                        "email": email,
+                        "role": role,
+                        "token_hash": token_digest(token),
+                        "ttl": mails.INVITATION_TTL,
                     },
                 )
-            except Exception as error:
-                await self._undo_user(user_id, outcome_known=True)
-                if isinstance(error, Refusal):
-                    raise
-                raise self._failure(error, "invitation") from error
-        return Invitation(
-            membership_id=row["membership_id"],
-            user_id=row["user_id"],
-            token=SecretStr(token) if row["invitation_id"] is not None else None,
-        )
-
-    async def accept_invitation(
-        self, *, token: str, full_name: str, password: str
-    ) -> AcceptedInvitation:
-        """Choose a name and password with an invitation token; signs the person in."""
-        full_name = require_name(full_name, "fullName", max_length=MAX_FULL_NAME_LENGTH)
-        require_password(password)
-        try:
-            async with self.database.transaction(Caller.service()) as conn:
-                claimed = await self._fetch_one(
+                await queue_mail(
                     conn,
-                    queries["claim_invitation"],
-                    {"invitation_token_hash": token_digest(token), "full_name": full_name},
+                    recipient=email,
+                    kind="invitation",
+                    params={
+                        "token": token,
+                        "role": role,
+                        "organization_name": row["organization_name"],
+                        "inviter_name": row["inviter_name"],
+                    },
+                    link_base=self.mail_link_base,
                 )
         except psycopg.Error as error:
-            if error.sqlstate == "PT404":
-                raise errors.InvalidInvitation() from error
-            raise self._failure(error, "invitation acceptance") from error
+            raise self._failure(error, "invitation") from error
+        invitation_id: UUID = row["invitation_id"]
+        return invitation_id
+
+    async def revoke_invitation(self, *, actor: UUID, invitation_id: UUID) -> UUID:
+        """Revoke an open invitation as ``actor``: its link stops working."""
+        try:
+            async with self.database.transaction(Caller.service()) as conn:
+                await self._fetch_one(
+                    conn,
+                    queries["revoke_invitation"],
+                    {"actor": actor, "invitation_id": invitation_id},
+                )
+        except psycopg.Error as error:
+            raise self._failure(error, "invitation revocation") from error
+        return invitation_id
+
+    async def accept_invitation_signed_in(self, *, token: str, user_id: UUID) -> AcceptedInvitation:
+        """Accept an invitation as the signed-in ``user_id``, whose address it was sent to."""
+        try:
+            async with self.database.transaction(Caller.service()) as conn:
+                row = await self._fetch_one(
+                    conn,
+                    queries["accept_invitation"],
+                    {
+                        "token_hash": token_digest(token),
+                        "user_id": user_id,
+                        "new_user_full_name": None,
+                    },
+                )
+                profile = await self._fetch_one(
+                    conn, queries["profile_for_account_mail"], {"user_id": user_id}
+                )
+        except psycopg.Error as error:
+            raise self._invitation_failure(error) from error
+        return AcceptedInvitation(
+            user=RegisteredUser(id=user_id, email=row["email"], full_name=profile["full_name"]),
+            membership_id=row["membership_id"],
+            organization_id=row["organization_id"],
+            role=row["role"],
+            session=None,
+        )
+
+    async def accept_invitation_as_new_user(
+        self, *, token: str, full_name: str, password: str
+    ) -> AcceptedInvitation:
+        """Accept an invitation as a person new to Atende: their account is created with the
+        name and password they chose (a saga, as registration is), and signed in.
+
+        ``InvitationNeedsSignIn`` when the address already has an account.
+        """
+        full_name = require_name(full_name, "fullName", max_length=MAX_FULL_NAME_LENGTH)
+        require_password(password)
+        token_hash = token_digest(token)
+        try:
+            async with self.database.transaction(Caller.service()) as conn:
+                email: str = (
+                    await self._fetch_one(
+                        conn, queries["invitation_email"], {"token_hash": token_hash}
+                    )
+                )["email"]
+        except psycopg.Error as error:
+            raise self._invitation_failure(error) from error
 
         try:
-            await self._provider_call(self.provider.set_password(claimed["user_id"], password))
-        except Exception as error:
-            # Give the invitation back, so the same token works on the next try.
-            async with self.database.transaction(Caller.service()) as conn:
-                await conn.execute(
-                    queries["unclaim_invitation"], {"invitation_id": claimed["invitation_id"]}
+            user_id = await self._reserve_user(email, "invitation")
+            await self._create_provider_user(
+                NewUser(
+                    id=user_id,
+                    email=email,
+                    password=SecretStr(password),
+                    full_name=full_name,
+                    email_confirmed=True,
                 )
-            if isinstance(error, PasswordRejected):
-                raise errors.InvalidInput("password", _REFUSED_BY_PROVIDER) from error
-            logger.warning("invitation: could not set the password: %s", _describe(error))
-            raise errors.TemporarilyUnavailable() from error
-
-        async with self.database.transaction(Caller.service()) as conn:
-            session = await self.sessions.start(
-                conn, user_id=claimed["user_id"], email=claimed["email"]
             )
+        except errors.EmailAlreadyRegistered as error:
+            raise errors.InvitationNeedsSignIn() from error
+        try:
+            async with self.database.transaction(Caller.service()) as conn:
+                row = await self._fetch_one(
+                    conn,
+                    queries["accept_invitation"],
+                    {"token_hash": token_hash, "user_id": user_id, "new_user_full_name": full_name},
+                )
+                session = await self.sessions.start(conn, user_id=user_id, email=email)
+        except Exception as error:
+            await self._undo_user(user_id, outcome_known=True)
+            if isinstance(error, psycopg.Error):
+                raise self._invitation_failure(error) from error
+            raise self._failure(error, "invitation acceptance") from error
         return AcceptedInvitation(
-            user=RegisteredUser(
-                id=claimed["user_id"], email=claimed["email"], full_name=claimed["full_name"]
-            ),
+            user=RegisteredUser(id=user_id, email=email, full_name=full_name),
+            membership_id=row["membership_id"],
+            organization_id=row["organization_id"],
+            role=row["role"],
             session=session,
         )
+
+    def _invitation_failure(self, error: psycopg.Error) -> Refusal:
+        if error.sqlstate == "PT404":
+            return errors.InvalidInvitation()
+        return self._failure(error, "invitation acceptance")
 
     async def update_member_role(
         self, conn: Connection, *, organization_id: UUID, user_id: UUID, role: str
@@ -312,17 +390,24 @@ class IdentityService:
         deleted = 0
         for row in rows:
             try:
-                await self._provider_call(self.provider.delete_user(row["user_id"]))
+                await self.provider_call(self.provider.delete_user(row["user_id"]))
             except Exception as error:
                 logger.warning(
                     "upkeep: could not delete abandoned user %s: %s",
                     row["user_id"],
-                    _describe(error),
+                    describe(error),
                 )
                 continue
             await self._release(row["user_id"], abandon=False)
             deleted += 1
         return deleted
+
+    async def purge_account_tokens(self, keep: timedelta) -> int:
+        """Delete verification and reset tokens expired for longer than ``keep``."""
+        row = await self.database.fetch_one(
+            Caller.service(), queries["purge_account_tokens"], {"keep": keep}
+        )
+        return int(row["purged"]) if row is not None else 0
 
     # -- Steps ----------------------------------------------------------------------------
 
@@ -340,17 +425,17 @@ class IdentityService:
     async def _create_provider_user(self, user: NewUser) -> None:
         """Step 2 of the saga; on failure, undo it and raise the caller's error."""
         try:
-            await self._provider_call(self.provider.create_user(user))
+            await self.provider_call(self.provider.create_user(user))
         except EmailTaken as error:
             await self._undo_user(user.id, outcome_known=True)
             raise errors.EmailAlreadyRegistered() from error
         except PasswordRejected as error:
             await self._undo_user(user.id, outcome_known=True)
-            raise errors.InvalidInput("password", _REFUSED_BY_PROVIDER) from error
+            raise errors.InvalidInput("password", REFUSED_BY_PROVIDER) from error
         except Exception as error:
             # Unavailable, timed out, or failed in a way nobody foresaw: the user may exist,
             # or may yet come to exist.
-            logger.warning("identity provider could not create a user: %s", _describe(error))
+            logger.warning("identity provider could not create a user: %s", describe(error))
             await self._undo_user(user.id, outcome_known=False)
             raise errors.TemporarilyUnavailable() from error
 
@@ -360,12 +445,12 @@ class IdentityService:
         Never raises: what it cannot do now stays recorded for the upkeep job.
         """
         try:
-            await self._provider_call(self.provider.delete_user(user_id))
+            await self.provider_call(self.provider.delete_user(user_id))
         except Exception as error:
             logger.warning(
                 "compensation: could not delete user %s now (%s); the upkeep job will",
                 user_id,
-                _describe(error),
+                describe(error),
             )
             await self._release(user_id, abandon=True)
             return
@@ -384,7 +469,7 @@ class IdentityService:
                 type(error).__name__,
             )
 
-    async def _provider_call(self, call: Awaitable[T]) -> T:
+    async def provider_call(self, call: Awaitable[T]) -> T:
         """A provider call with the configured deadline; a timeout is ``ProviderUnavailable``."""
         try:
             async with asyncio.timeout(self.provider_timeout):
@@ -447,10 +532,14 @@ _FORBIDDEN = {
     "only owners and admins can invite members": (
         "Só proprietários e administradores podem convidar pessoas."
     ),
+    "only an owner can revoke an owner's invitation": (
+        "Só um proprietário pode revogar o convite de um proprietário."
+    ),
 }
 
 _NOT_FOUND = {
     "organization not found": "Organização não encontrada.",
+    "invitation not found": "Convite não encontrado, ou já aceito ou revogado.",
     "member not found": "Esta pessoa não faz parte da organização.",
 }
 
@@ -495,7 +584,7 @@ def translate_database_error(error: psycopg.Error) -> Refusal | None:
     return translated
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
     """An error for the log: its own message when Atende wrote it, else only its type (a
     library's message may quote what was sent)."""
     if isinstance(error, IdentityProviderError):

@@ -2,8 +2,8 @@
 
 Every few minutes: delete the users whose registration or invitation died or gave up
 before its compensation could delete them (see ``IdentityService.delete_abandoned_users``),
-purge sessions that have been dead for a week, and the rate limits' counters of windows
-that have ended.
+purge sessions that have been dead for a week, account tokens (verification and reset
+links) expired for a week, and the rate limits' counters of windows that have ended.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ async def run_upkeep(identity: IdentityService) -> tuple[int, int, int]:
     """(users deleted, sessions purged, rate-limit counters purged)."""
     deleted = await identity.delete_abandoned_users()
     purged = await identity.sessions.purge(DEAD_SESSION_RETENTION)
+    await identity.purge_account_tokens(DEAD_SESSION_RETENTION)
     counters = await purge_rate_limits(identity.database)
     if deleted or purged:
         logger.info(

@@ -4,7 +4,7 @@ sessions, and the typed results of the identity mutations (``identity.mutations`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -42,10 +42,21 @@ class User:
     id: strawberry.ID = strawberry.field(description="The user's id (Supabase Auth's user id).")
     email: str = strawberry.field(description="The address the user signs in with (lowercase).")
     full_name: str = strawberry.field(description="The name teammates see.")
+    email_verified: bool = strawberry.field(
+        description=(
+            "True once the person followed a link mailed to this address (verification, "
+            "invitation or password reset). Until then, `resendVerificationEmail`."
+        )
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> User:
-        return cls(id=strawberry.ID(str(row["id"])), email=row["email"], full_name=row["full_name"])
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            email=row["email"],
+            full_name=row["full_name"],
+            email_verified=row["email_verified"],
+        )
 
 
 @strawberry.type(description="A business using Atende: the tenant everything belongs to.")
@@ -70,6 +81,17 @@ class OrganizationBase:
             return []
         return await members_loader(info.context).load(UUID(str(self.id)))
 
+    @strawberry.field(
+        description=(
+            "Invitations to the organization, newest first (owners and admins; empty for "
+            "agents), whatever their status."
+        )
+    )
+    async def invitations(self, info: Info) -> list[Invitation]:
+        if info.context.caller.user_id is None:
+            return []
+        return await invitations_loader(info.context).load(UUID(str(self.id)))
+
 
 if TYPE_CHECKING:
     OrganizationType = OrganizationBase
@@ -85,10 +107,7 @@ else:
 class Membership:
     id: strawberry.ID = strawberry.field(description="The membership's id.")
     role: MembershipRole = strawberry.field(description="What the member may do.")
-    created_at: datetime = strawberry.field(description="When the member joined or was invited.")
-    invitation_pending: bool = strawberry.field(
-        description="True while an invited person has not yet chosen a password."
-    )
+    created_at: datetime = strawberry.field(description="When the member joined.")
     organization_id: strawberry.Private[UUID]
     user_id: strawberry.Private[UUID]
 
@@ -98,7 +117,6 @@ class Membership:
             id=strawberry.ID(str(row["id"])),
             role=MembershipRole(row["role"]),
             created_at=row["created_at"],
-            invitation_pending=row["invitation_pending"],
             organization_id=row["organization_id"],
             user_id=row["user_id"],
         )
@@ -116,6 +134,66 @@ class Membership:
         if user is None:  # RLS shows teammates' profiles with their memberships
             raise LookupError("membership without a visible user")
         return user
+
+
+@strawberry.enum(description="Where an invitation stands.")
+class InvitationStatus(Enum):
+    PENDING = "pending"
+    EXPIRED = "expired"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+
+
+@strawberry.type(
+    description=(
+        "An address invited into an organization with a role. Its link was mailed to the "
+        "address; the membership starts when the person accepts."
+    )
+)
+class Invitation:
+    id: strawberry.ID = strawberry.field(description="The invitation's id.")
+    email: str = strawberry.field(description="The invited address (lowercase).")
+    role: MembershipRole = strawberry.field(description="The role the person gets on accepting.")
+    status: InvitationStatus = strawberry.field(description="Where the invitation stands.")
+    created_at: datetime = strawberry.field(description="When the address was first invited.")
+    sent_at: datetime = strawberry.field(
+        description="When the link was last mailed (inviting again sends a new one)."
+    )
+    expires_at: datetime = strawberry.field(description="When the link stops working.")
+    accepted_at: datetime | None = strawberry.field(description="When it was accepted.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked.")
+    organization_id: strawberry.Private[UUID]
+    invited_by_id: strawberry.Private[UUID | None]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], now: datetime) -> Invitation:
+        if row["accepted_at"] is not None:
+            status = InvitationStatus.ACCEPTED
+        elif row["revoked_at"] is not None:
+            status = InvitationStatus.REVOKED
+        elif row["expires_at"] <= now:
+            status = InvitationStatus.EXPIRED
+        else:
+            status = InvitationStatus.PENDING
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            email=row["email"],
+            role=MembershipRole(row["role"]),
+            status=status,
+            created_at=row["created_at"],
+            sent_at=row["sent_at"],
+            expires_at=row["expires_at"],
+            accepted_at=row["accepted_at"],
+            revoked_at=row["revoked_at"],
+            organization_id=row["organization_id"],
+            invited_by_id=row["invited_by"],
+        )
+
+    @strawberry.field(description="Who sent it; null when they are no longer a teammate.")
+    async def invited_by(self, info: Info) -> User | None:
+        if self.invited_by_id is None:
+            return None
+        return await user_loader(info.context).load(self.invited_by_id)
 
 
 @strawberry.type(description="The signed-in user and where they belong.")
@@ -195,6 +273,43 @@ def members_loader(context: Context) -> DataLoader[UUID, list[Membership]]:
     return context.loader("identity.members", lambda: DataLoader(load_fn=load))
 
 
+def invitations_loader(context: Context) -> DataLoader[UUID, list[Invitation]]:
+    """The invitations of organizations by organization id, batched per operation; RLS
+    shows them to the organizations' owners and admins."""
+
+    async def load(ids: Sequence[UUID]) -> list[list[Invitation]]:
+        conn = await context.db()
+        rows = await (
+            await conn.execute(
+                queries["invitations_of_organizations"], {"organization_ids": list(ids)}
+            )
+        ).fetchall()
+        now = datetime.now(UTC)
+        by_organization: dict[UUID, list[Invitation]] = {}
+        for row in rows:
+            by_organization.setdefault(row["organization_id"], []).append(
+                Invitation.from_row(row, now)
+            )
+        return [by_organization.get(organization_id, []) for organization_id in ids]
+
+    return context.loader("identity.invitations", lambda: DataLoader(load_fn=load))
+
+
+def invitation_loader(context: Context) -> DataLoader[UUID, Invitation | None]:
+    """Invitations by id, batched per operation (owners and admins see them)."""
+
+    async def load(ids: Sequence[UUID]) -> list[Invitation | None]:
+        conn = await context.db()
+        rows = await (
+            await conn.execute(queries["invitations_by_id"], {"ids": list(ids)})
+        ).fetchall()
+        now = datetime.now(UTC)
+        by_id = {row["id"]: Invitation.from_row(row, now) for row in rows}
+        return [by_id.get(invitation_id) for invitation_id in ids]
+
+    return context.loader("identity.invitation", lambda: DataLoader(load_fn=load))
+
+
 def membership_loader(context: Context) -> DataLoader[UUID, Membership | None]:
     """Memberships by id, batched per operation."""
 
@@ -229,8 +344,28 @@ class InvalidRefreshToken(UserError):
     pass
 
 
-@strawberry.type(description="The invitation token is unknown, expired or already accepted.")
+@strawberry.type(
+    description=(
+        "The invitation link is unknown, expired, revoked, already accepted, or for another "
+        "address."
+    )
+)
 class InvalidInvitation(UserError):
+    pass
+
+
+@strawberry.type(description="The link is unknown, expired or was already used: ask for a new one.")
+class InvalidToken(UserError):
+    pass
+
+
+@strawberry.type(
+    description=(
+        "The invited address already has an Atende account: sign in with it (or reset its "
+        "password) and accept again."
+    )
+)
+class InvitationNeedsSignIn(UserError):
     pass
 
 
@@ -271,6 +406,8 @@ _ERROR_TYPES: dict[type[Refusal], type[UserError]] = {
     errors.InvalidCredentials: InvalidCredentials,
     errors.InvalidRefreshToken: InvalidRefreshToken,
     errors.InvalidInvitation: InvalidInvitation,
+    errors.InvalidToken: InvalidToken,
+    errors.InvitationNeedsSignIn: InvitationNeedsSignIn,
     errors.AlreadyMember: AlreadyMember,
     errors.LastOwner: LastOwner,
     errors.TemporarilyUnavailable: TemporarilyUnavailable,
