@@ -110,6 +110,74 @@ $$;
 
 COMMENT ON FUNCTION private.abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval) IS 'Reservations whose flow died or gave up (for the upkeep job): in flight for longer than any flow takes, or abandoned for longer than a late provider answer could take.';
 
+-- Name: accept_invitation_v2(text, uuid, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.accept_invitation_v2(token_hash text, user_id uuid, new_user_full_name text DEFAULT NULL::text) RETURNS TABLE(invitation_id uuid, organization_id uuid, membership_id uuid, email text, role text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    invitation public.invitations;
+    address text;
+    membership uuid;
+begin
+    select * into invitation from public.invitations as i
+    where i.token_hash = accept_invitation_v2.token_hash
+      and i.accepted_at is null and i.revoked_at is null and i.expires_at > now()
+    for update;
+    if not found then
+        raise sqlstate 'PT404' using message = 'invitation not found, expired or already used';
+    end if;
+
+    if new_user_full_name is not null then
+        delete from private.pending_users as pu
+        where pu.user_id = accept_invitation_v2.user_id
+          and pu.email = invitation.email
+          and pu.purpose = 'invitation'
+          and pu.abandoned_at is null;
+        if not found then
+            raise sqlstate 'PT404' using message = 'no account is pending for this invitation';
+        end if;
+        insert into public.profiles (id, email, full_name, email_verified_at)
+        values (
+            accept_invitation_v2.user_id,
+            invitation.email,
+            private.require_text(new_user_full_name, 'full_name', 200),
+            now()
+        );
+    end if;
+
+    update public.profiles as p
+    set email_verified_at = coalesce(p.email_verified_at, now())
+    where p.id = accept_invitation_v2.user_id and lower(p.email) = invitation.email
+    returning p.email into address;
+    if address is null then
+        raise sqlstate 'PT404' using message = 'invitation not found, expired or already used';
+    end if;
+
+    insert into public.memberships (organization_id, user_id, role)
+    values (invitation.organization_id, accept_invitation_v2.user_id, invitation.role)
+    on conflict on constraint memberships_organization_user_key do nothing
+    returning id into membership;
+    if membership is null then  -- a member already (added another way): the invitation is spent
+        select m.id into membership from public.memberships as m
+        where m.organization_id = invitation.organization_id
+          and m.user_id = accept_invitation_v2.user_id;
+    end if;
+
+    update public.invitations as i
+    set accepted_at = now(), accepted_by = accept_invitation_v2.user_id
+    where i.id = invitation.id;
+
+    return query select
+        invitation.id, invitation.organization_id, membership, address, invitation.role::text;
+end;
+$$;
+
+-- Name: FUNCTION accept_invitation_v2(token_hash text, user_id uuid, new_user_full_name text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.accept_invitation_v2(token_hash text, user_id uuid, new_user_full_name text) IS 'Makes the invited address''s account a member with the invited role; PT404 otherwise.';
+
 -- Name: ai_reply_blocker(uuid); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.ai_reply_blocker(conversation_id uuid) RETURNS text
@@ -252,40 +320,6 @@ $$;
 -- Name: FUNCTION caller_role_in(organization uuid); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.caller_role_in(organization uuid) IS 'The calling user''s role in the organization; null when not a member.';
-
--- Name: claim_invitation_v1(text, text); Type: FUNCTION; Schema: private
-
-CREATE FUNCTION private.claim_invitation_v1(invitation_token_hash text, chosen_name text) RETURNS TABLE(invitation_id uuid, user_id uuid, email text, full_name text)
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
-    AS $$
-#variable_conflict use_column
-declare
-    new_name text := private.require_text(claim_invitation_v1.chosen_name, 'full_name', 200);
-    claimed public.invitations;
-    profile public.profiles;
-begin
-    update public.invitations as i
-    set accepted_at = now()
-    where i.token_hash = claim_invitation_v1.invitation_token_hash
-      and i.accepted_at is null
-      and i.expires_at > now()
-    returning * into claimed;
-    if not found then
-        raise sqlstate 'PT404' using message = 'invitation not found, expired or already accepted';
-    end if;
-
-    update public.profiles as p set full_name = new_name
-    where p.id = claimed.user_id
-    returning * into profile;
-
-    return query select claimed.id, profile.id, profile.email, profile.full_name;
-end;
-$$;
-
--- Name: FUNCTION claim_invitation_v1(invitation_token_hash text, chosen_name text); Type: COMMENT; Schema: private
-
-COMMENT ON FUNCTION private.claim_invitation_v1(invitation_token_hash text, chosen_name text) IS 'Marks an invitation accepted and sets the invitee''s name; PT404 when it cannot be used.';
 
 -- Name: claim_outbound_message_v1(uuid); Type: FUNCTION; Schema: private
 
@@ -496,6 +530,24 @@ $$;
 
 COMMENT ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) IS 'Defers a conversation''s reply job (its lock and queueing lock); null when one already waits.';
 
+-- Name: end_other_sessions_v1(uuid, uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.end_other_sessions_v1(user_id uuid, kept uuid) RETURNS SETOF uuid
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    update private.sessions as s
+    set revoked_at = now(), revoked_reason = 'password_change'
+    where s.user_id = end_other_sessions_v1.user_id
+      and s.revoked_at is null
+      and s.id is distinct from end_other_sessions_v1.kept
+    returning s.id
+$$;
+
+-- Name: FUNCTION end_other_sessions_v1(user_id uuid, kept uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.end_other_sessions_v1(user_id uuid, kept uuid) IS 'Signs out all of a user''s sessions except kept (a password changed); returns them.';
+
 -- Name: fail_outbound_message(uuid, text, text, public.message_status); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.fail_outbound_message(message_id uuid, error_code text, error_message text, status public.message_status DEFAULT 'failed'::public.message_status) RETURNS public.messages
@@ -679,6 +731,137 @@ $$;
 
 COMMENT ON FUNCTION private.ingest_inbound_message_v1(channel_id uuid, message_sid text, from_number text, body text, media jsonb, profile_name text, opt_out_type text, metadata jsonb) IS 'Stores an inbound Twilio message exactly once (by MessageSid) with its contact, conversation and reply job.';
 
+-- Name: invitation_email_v1(text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.invitation_email_v1(token_hash text) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    address text;
+begin
+    select i.email into address from public.invitations as i
+    where i.token_hash = invitation_email_v1.token_hash
+      and i.accepted_at is null and i.revoked_at is null and i.expires_at > now();
+    if address is null then
+        raise sqlstate 'PT404' using message = 'invitation not found, expired or already used';
+    end if;
+    return address;
+end;
+$$;
+
+-- Name: invite_member_v2(uuid, uuid, text, public.membership_role, text, interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.invite_member_v2(actor uuid, organization_id uuid, email text, role public.membership_role, token_hash text, ttl interval) RETURNS TABLE(invitation_id uuid, organization_name text, inviter_name text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    actor_role public.membership_role := private.role_in(invite_member_v2.organization_id, actor);
+    normalized text;
+    invitation uuid;
+begin
+    if actor_role is null then
+        raise sqlstate 'PT404' using message = 'organization not found';
+    end if;
+    if actor_role = 'agent' then
+        raise sqlstate 'PT403' using message = 'only owners and admins can invite members';
+    end if;
+    if invite_member_v2.role = 'owner' and actor_role <> 'owner' then
+        raise sqlstate 'PT403' using message = 'only an owner can make someone an owner';
+    end if;
+    normalized := private.normalize_email(invite_member_v2.email);
+    if exists (
+        select from public.memberships as m
+        join public.profiles as p on p.id = m.user_id
+        where m.organization_id = invite_member_v2.organization_id
+          and lower(p.email) = normalized
+    ) then
+        raise sqlstate 'PT409' using
+            message = 'already a member of this organization',
+            constraint = 'memberships_organization_user_key';
+    end if;
+
+    insert into public.invitations as i (
+        organization_id, email, role, invited_by, token_hash, expires_at
+    )
+    values (
+        invite_member_v2.organization_id, normalized, invite_member_v2.role, actor,
+        invite_member_v2.token_hash, now() + ttl
+    )
+    on conflict (organization_id, email) where accepted_at is null and revoked_at is null
+    do update set
+        role = excluded.role,
+        invited_by = excluded.invited_by,
+        token_hash = excluded.token_hash,
+        sent_at = now(),
+        expires_at = excluded.expires_at
+    returning i.id into invitation;
+
+    return query
+    select invitation, o.name, p.full_name
+    from public.organizations as o, public.profiles as p
+    where o.id = invite_member_v2.organization_id and p.id = actor;
+end;
+$$;
+
+-- Name: FUNCTION invite_member_v2(actor uuid, organization_id uuid, email text, role public.membership_role, token_hash text, ttl interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.invite_member_v2(actor uuid, organization_id uuid, email text, role public.membership_role, token_hash text, ttl interval) IS 'Records (or renews, with a new token) an invitation by actor under the role rules.';
+
+-- Name: issue_account_token_v1(uuid, text, text, interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.issue_account_token_v1(user_id uuid, purpose text, token_hash text, ttl interval) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    address text;
+begin
+    select p.email into address from public.profiles as p
+    where p.id = issue_account_token_v1.user_id;
+    if address is null then
+        raise sqlstate 'PT404' using message = 'user not found';
+    end if;
+    update private.account_tokens as t set used_at = now()
+    where t.user_id = issue_account_token_v1.user_id
+      and t.purpose = issue_account_token_v1.purpose
+      and t.used_at is null;
+    insert into private.account_tokens (token_hash, user_id, purpose, email, expires_at)
+    values (issue_account_token_v1.token_hash, issue_account_token_v1.user_id,
+            issue_account_token_v1.purpose, address, now() + ttl);
+    return address;
+end;
+$$;
+
+-- Name: FUNCTION issue_account_token_v1(user_id uuid, purpose text, token_hash text, ttl interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.issue_account_token_v1(user_id uuid, purpose text, token_hash text, ttl interval) IS 'Issues a verification or reset token (earlier ones of that purpose stop working); returns the address to mail it to.';
+
+-- Name: issue_password_reset_v1(text, text, interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.issue_password_reset_v1(email text, token_hash text, ttl interval) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    normalized text := private.normalize_email(email);
+    owner uuid;
+begin
+    select p.id into owner from public.profiles as p where lower(p.email) = normalized;
+    if owner is null then
+        return null;
+    end if;
+    perform private.issue_account_token_v1(owner, 'reset_password', token_hash, ttl);
+    return owner;
+end;
+$$;
+
+-- Name: FUNCTION issue_password_reset_v1(email text, token_hash text, ttl interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.issue_password_reset_v1(email text, token_hash text, ttl interval) IS 'Issues a reset token for the account with this e-mail; null (and nothing) when none.';
+
 -- Name: lock_organization_for_member_change(uuid); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.lock_organization_for_member_change(organization uuid) RETURNS public.membership_role
@@ -850,6 +1033,24 @@ $$;
 -- Name: FUNCTION publish_event(organization_id uuid, kind text, payload jsonb); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb) IS 'Announces a change to the listeners of an organization (LISTEN atende_events).';
+
+-- Name: purge_account_tokens_v1(interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.purge_account_tokens_v1(keep interval) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    with purged as (
+        delete from private.account_tokens as t
+        where t.expires_at < now() - keep
+        returning 1
+    )
+    select count(*)::integer from purged
+$$;
+
+-- Name: FUNCTION purge_account_tokens_v1(keep interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.purge_account_tokens_v1(keep interval) IS 'Deletes tokens expired for longer than keep; returns how many.';
 
 -- Name: purge_rate_limits_v1(); Type: FUNCTION; Schema: private
 
@@ -1660,6 +1861,68 @@ $$;
 
 COMMENT ON FUNCTION private.reserve_user_v1(email text, purpose text) IS 'Claims an e-mail for a user about to be created in the identity provider; returns its id.';
 
+-- Name: invitations; Type: TABLE; Schema: public
+
+CREATE TABLE public.invitations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    email text NOT NULL,
+    role public.membership_role NOT NULL,
+    invited_by uuid,
+    token_hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    sent_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    accepted_at timestamp with time zone,
+    accepted_by uuid,
+    revoked_at timestamp with time zone,
+    CONSTRAINT invitations_closed_once CHECK (((accepted_at IS NULL) OR (revoked_at IS NULL))),
+    CONSTRAINT invitations_email_lowercase CHECK ((email = lower(email))),
+    CONSTRAINT invitations_token_hash_format CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+-- Name: TABLE invitations; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.invitations IS 'An e-mail invited into an organization with a role; a membership once accepted.';
+
+-- Name: COLUMN invitations.token_hash; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.invitations.token_hash IS 'encode(sha256(token), ''hex'') of the token mailed to the address; never stored itself.';
+
+-- Name: revoke_invitation_v1(uuid, uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.revoke_invitation_v1(actor uuid, invitation_id uuid) RETURNS public.invitations
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    target public.invitations;
+    actor_role public.membership_role;
+begin
+    select * into target from public.invitations as i
+    where i.id = revoke_invitation_v1.invitation_id
+    for update;
+    actor_role := private.role_in(target.organization_id, actor);
+    if target.id is null or actor_role is null or actor_role = 'agent' then
+        raise sqlstate 'PT404' using message = 'invitation not found';
+    end if;
+    if target.role = 'owner' and actor_role <> 'owner' then
+        raise sqlstate 'PT403' using message = 'only an owner can revoke an owner''s invitation';
+    end if;
+    if target.accepted_at is not null or target.revoked_at is not null then
+        raise sqlstate 'PT404' using message = 'invitation not found';
+    end if;
+    update public.invitations as i set revoked_at = now()
+    where i.id = target.id
+    returning * into target;
+    return target;
+end;
+$$;
+
+-- Name: FUNCTION revoke_invitation_v1(actor uuid, invitation_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.revoke_invitation_v1(actor uuid, invitation_id uuid) IS 'Revokes an open invitation under the role rules; PT404 when there is none to revoke.';
+
 -- Name: revoke_session_by_refresh_token_v1(text); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.revoke_session_by_refresh_token_v1(refresh_token_hash text) RETURNS boolean
@@ -1695,6 +1958,16 @@ $$;
 -- Name: FUNCTION revoke_session_v1(session_id uuid, user_id uuid); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.revoke_session_v1(session_id uuid, user_id uuid) IS 'Signs a session out (only one of user_id''s, when given); true if it was active.';
+
+-- Name: role_in(uuid, uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.role_in(organization uuid, actor uuid) RETURNS public.membership_role
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select role from public.memberships
+    where organization_id = organization and user_id = actor
+$$;
 
 -- Name: send_due_follow_ups_v1(integer); Type: FUNCTION; Schema: private
 
@@ -2054,19 +2327,55 @@ CREATE FUNCTION private.twilio_message_status(twilio_status text) RETURNS public
     end::public.message_status
 $$;
 
--- Name: unclaim_invitation_v1(uuid); Type: FUNCTION; Schema: private
+-- Name: unuse_account_token_v1(text); Type: FUNCTION; Schema: private
 
-CREATE FUNCTION private.unclaim_invitation_v1(invitation_id uuid) RETURNS void
+CREATE FUNCTION private.unuse_account_token_v1(token_hash text) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog'
     AS $$
-    update public.invitations as i set accepted_at = null
-    where i.id = unclaim_invitation_v1.invitation_id
+    update private.account_tokens as t set used_at = null
+    where t.token_hash = unuse_account_token_v1.token_hash
+      and t.expires_at > now()
+      -- Not when a newer token of the same purpose was issued meanwhile.
+      and not exists (
+          select from private.account_tokens as newer
+          where newer.user_id = t.user_id and newer.purpose = t.purpose
+            and newer.created_at > t.created_at
+      )
 $$;
 
--- Name: FUNCTION unclaim_invitation_v1(invitation_id uuid); Type: COMMENT; Schema: private
+-- Name: FUNCTION unuse_account_token_v1(token_hash text); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.unclaim_invitation_v1(invitation_id uuid) IS 'Makes a claimed invitation usable again after setting the password failed.';
+COMMENT ON FUNCTION private.unuse_account_token_v1(token_hash text) IS 'Makes a spent token usable again after the step that followed it failed.';
+
+-- Name: use_account_token_v1(text, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.use_account_token_v1(token_hash text, purpose text) RETURNS TABLE(user_id uuid, email text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    used private.account_tokens;
+begin
+    update private.account_tokens as t set used_at = now()
+    where t.token_hash = use_account_token_v1.token_hash
+      and t.purpose = use_account_token_v1.purpose
+      and t.used_at is null
+      and t.expires_at > now()
+    returning * into used;
+    if not found then
+        raise sqlstate 'PT404' using message = 'token not found, expired or already used';
+    end if;
+    update public.profiles as p
+    set email_verified_at = coalesce(p.email_verified_at, now())
+    where p.id = used.user_id and lower(p.email) = used.email;
+    return query select used.user_id, used.email;
+end;
+$$;
+
+-- Name: FUNCTION use_account_token_v1(token_hash text, purpose text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.use_account_token_v1(token_hash text, purpose text) IS 'Spends a token and verifies the address it reached; PT404 when it cannot be used.';
 
 -- Name: window_end(public.channel_kind, timestamp with time zone); Type: FUNCTION; Schema: private
 
@@ -2080,100 +2389,6 @@ $$;
 -- Name: FUNCTION window_end(kind public.channel_kind, last_inbound_at timestamp with time zone); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) IS 'When free-form replies stop being allowed, from the channel kind and the last inbound message.';
-
--- Name: invite_member_v1(uuid, text, public.membership_role, text, uuid, interval); Type: FUNCTION; Schema: public
-
-CREATE FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid DEFAULT NULL::uuid, invitation_ttl interval DEFAULT '7 days'::interval) RETURNS TABLE(outcome text, membership_id uuid, user_id uuid, invitation_id uuid)
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
-    AS $$
-declare
-    caller_role public.membership_role := private.caller_role_in(invite_member_v1.organization_id);
-    normalized text;
-    invitee uuid;
-    invitee_name text;
-    membership uuid;
-    invitation uuid;
-begin
-    if caller_role is null then
-        raise sqlstate 'PT404' using message = 'organization not found';
-    end if;
-    if caller_role = 'agent' then
-        raise sqlstate 'PT403' using message = 'only owners and admins can invite members';
-    end if;
-    if invite_member_v1.role = 'owner' and caller_role <> 'owner' then
-        raise sqlstate 'PT403' using message = 'only an owner can make someone an owner';
-    end if;
-    normalized := private.normalize_email(invite_member_v1.email);
-
-    if invite_member_v1.new_user_id is null then
-        select p.id into invitee from public.profiles as p where lower(p.email) = normalized;
-        if invitee is null then
-            if exists (
-                select from private.pending_users as pu
-                where pu.email = normalized and pu.abandoned_at is null
-            ) then
-                raise sqlstate 'PT503' using message = 'someone is signing up with this e-mail';
-            end if;
-            -- A user of the Supabase project who never used Atende: give them a profile.
-            select u.id, coalesce(
-                    nullif(btrim(u.raw_user_meta_data ->> 'full_name'), ''),
-                    split_part(normalized, '@', 1))
-                into invitee, invitee_name
-            from auth.users as u
-            where lower(u.email) = normalized and u.deleted_at is null
-            limit 1;
-            if invitee is null then
-                return query select 'needs_account', null::uuid, null::uuid, null::uuid;
-                return;
-            end if;
-            insert into public.profiles (id, email, full_name)
-            values (invitee, normalized, left(invitee_name, 200));
-        end if;
-    else
-        -- The user the platform just created for this invitation, and only that one.
-        delete from private.pending_users as pu
-        where pu.user_id = invite_member_v1.new_user_id
-          and pu.email = normalized
-          and pu.purpose = 'invitation'
-          and pu.abandoned_at is null
-        returning pu.user_id into invitee;
-        if invitee is null then
-            raise sqlstate 'PT404' using message = 'no invitation account is pending for this e-mail';
-        end if;
-        insert into public.profiles (id, email, full_name)
-        values (invitee, normalized, left(split_part(normalized, '@', 1), 200));
-    end if;
-
-    begin
-        insert into public.memberships (organization_id, user_id, role)
-        values (invite_member_v1.organization_id, invitee, invite_member_v1.role)
-        returning id into membership;
-    exception when unique_violation then
-        raise sqlstate 'PT409' using
-            message = 'already a member of this organization',
-            constraint = 'memberships_organization_user_key';
-    end;
-
-    if invite_member_v1.new_user_id is not null then
-        insert into public.invitations (organization_id, user_id, invited_by, token_hash, expires_at)
-        values (
-            invite_member_v1.organization_id,
-            invitee,
-            (select auth.uid()),
-            invite_member_v1.invitation_token_hash,
-            now() + invite_member_v1.invitation_ttl
-        )
-        returning id into invitation;
-    end if;
-
-    return query select 'invited', membership, invitee, invitation;
-end;
-$$;
-
--- Name: FUNCTION invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval); Type: COMMENT; Schema: public
-
-COMMENT ON FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval) IS 'Adds a person to an organization under the role rules; see the comment above it.';
 
 -- Name: memberships; Type: TABLE; Schema: public
 
@@ -2469,6 +2684,24 @@ $$;
 
 COMMENT ON FUNCTION public.window_expires_at(conversation public.conversations) IS 'When free-form replies stop being allowed (WhatsApp: 24 h after the last inbound message; SMS: never).';
 
+-- Name: account_tokens; Type: TABLE; Schema: private
+
+CREATE TABLE private.account_tokens (
+    token_hash text NOT NULL,
+    user_id uuid NOT NULL,
+    purpose text NOT NULL,
+    email text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT account_tokens_hash_format CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT account_tokens_purpose CHECK ((purpose = ANY (ARRAY['verify_email'::text, 'reset_password'::text])))
+);
+
+-- Name: TABLE account_tokens; Type: COMMENT; Schema: private
+
+COMMENT ON TABLE private.account_tokens IS 'E-mail verification and password reset tokens, by SHA-256 digest (hex); one use each.';
+
 -- Name: channels; Type: TABLE; Schema: public
 
 CREATE TABLE public.channels (
@@ -2676,7 +2909,7 @@ CREATE TABLE private.sessions (
     refreshed_at timestamp with time zone,
     revoked_at timestamp with time zone,
     revoked_reason text,
-    CONSTRAINT sessions_revoked_reason CHECK ((((revoked_at IS NULL) = (revoked_reason IS NULL)) AND (revoked_reason = ANY (ARRAY['sign_out'::text, 'refresh_token_reuse'::text]))))
+    CONSTRAINT sessions_revoked_reason CHECK ((((revoked_at IS NULL) = (revoked_reason IS NULL)) AND (revoked_reason = ANY (ARRAY['sign_out'::text, 'refresh_token_reuse'::text, 'password_change'::text]))))
 );
 
 -- Name: TABLE sessions; Type: COMMENT; Schema: private
@@ -2789,28 +3022,6 @@ CREATE TABLE public.conversation_reads (
 
 COMMENT ON TABLE public.conversation_reads IS 'Where each member stopped reading a conversation: unread = inbound messages after last_read_at.';
 
--- Name: invitations; Type: TABLE; Schema: public
-
-CREATE TABLE public.invitations (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid NOT NULL,
-    user_id uuid NOT NULL,
-    invited_by uuid,
-    token_hash text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone NOT NULL,
-    accepted_at timestamp with time zone,
-    CONSTRAINT invitations_token_hash_format CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))
-);
-
--- Name: TABLE invitations; Type: COMMENT; Schema: public
-
-COMMENT ON TABLE public.invitations IS 'Invitations to set a password, for people an organization added to Atende.';
-
--- Name: COLUMN invitations.token_hash; Type: COMMENT; Schema: public
-
-COMMENT ON COLUMN public.invitations.token_hash IS 'encode(sha256(token), ''hex''): the token itself is never stored.';
-
 -- Name: profiles; Type: TABLE; Schema: public
 
 CREATE TABLE public.profiles (
@@ -2819,6 +3030,7 @@ CREATE TABLE public.profiles (
     full_name text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    email_verified_at timestamp with time zone,
     CONSTRAINT profiles_email_format CHECK ((email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'::text)),
     CONSTRAINT profiles_full_name_length CHECK (((char_length(btrim(full_name)) >= 1) AND (char_length(btrim(full_name)) <= 200)))
 );
@@ -2826,6 +3038,15 @@ CREATE TABLE public.profiles (
 -- Name: TABLE profiles; Type: COMMENT; Schema: public
 
 COMMENT ON TABLE public.profiles IS 'One row per auth.users row: what the team sees of a person.';
+
+-- Name: COLUMN profiles.email_verified_at; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.profiles.email_verified_at IS 'When the person proved they read this address (a verification, invitation or reset link); null until then. An unverified account joins no organization but its own.';
+
+-- Name: account_tokens account_tokens_pkey; Type: CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.account_tokens
+    ADD CONSTRAINT account_tokens_pkey PRIMARY KEY (token_hash);
 
 -- Name: mail_outbox mail_outbox_pkey; Type: CONSTRAINT; Schema: private
 
@@ -2951,6 +3172,14 @@ ALTER TABLE ONLY public.organizations
 ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_pkey PRIMARY KEY (id);
 
+-- Name: account_tokens_expires_at_idx; Type: INDEX; Schema: private
+
+CREATE INDEX account_tokens_expires_at_idx ON private.account_tokens USING btree (expires_at);
+
+-- Name: account_tokens_user_id_purpose_idx; Type: INDEX; Schema: private
+
+CREATE INDEX account_tokens_user_id_purpose_idx ON private.account_tokens USING btree (user_id, purpose);
+
 -- Name: mail_outbox_unsent_idx; Type: INDEX; Schema: private
 
 CREATE INDEX mail_outbox_unsent_idx ON private.mail_outbox USING btree (created_at) WHERE (status <> 'sent'::text);
@@ -3039,17 +3268,17 @@ CREATE INDEX conversations_inactivity_idx ON public.conversations USING btree (l
 
 CREATE INDEX conversations_inbox_idx ON public.conversations USING btree (organization_id, last_message_at DESC, id DESC);
 
+-- Name: invitations_accepted_by_idx; Type: INDEX; Schema: public
+
+CREATE INDEX invitations_accepted_by_idx ON public.invitations USING btree (accepted_by);
+
 -- Name: invitations_invited_by_idx; Type: INDEX; Schema: public
 
 CREATE INDEX invitations_invited_by_idx ON public.invitations USING btree (invited_by);
 
--- Name: invitations_organization_id_user_id_idx; Type: INDEX; Schema: public
+-- Name: invitations_open_key; Type: INDEX; Schema: public
 
-CREATE INDEX invitations_organization_id_user_id_idx ON public.invitations USING btree (organization_id, user_id);
-
--- Name: invitations_user_id_idx; Type: INDEX; Schema: public
-
-CREATE INDEX invitations_user_id_idx ON public.invitations USING btree (user_id);
+CREATE UNIQUE INDEX invitations_open_key ON public.invitations USING btree (organization_id, email) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
 
 -- Name: memberships_user_id_idx; Type: INDEX; Schema: public
 
@@ -3139,6 +3368,11 @@ CREATE TRIGGER tg_organizations__set_updated_at BEFORE UPDATE ON public.organiza
 
 CREATE TRIGGER tg_profiles__set_updated_at BEFORE UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
+-- Name: account_tokens account_tokens_user_id_fkey; Type: FK CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.account_tokens
+    ADD CONSTRAINT account_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
 -- Name: refresh_tokens refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: private
 
 ALTER TABLE ONLY private.refresh_tokens
@@ -3224,25 +3458,20 @@ ALTER TABLE ONLY public.conversations
 ALTER TABLE ONLY public.conversations
     ADD CONSTRAINT conversations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
+-- Name: invitations invitations_accepted_by_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_accepted_by_fkey FOREIGN KEY (accepted_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
+
 -- Name: invitations invitations_invited_by_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
 
--- Name: invitations invitations_membership_fkey; Type: FK CONSTRAINT; Schema: public
-
-ALTER TABLE ONLY public.invitations
-    ADD CONSTRAINT invitations_membership_fkey FOREIGN KEY (organization_id, user_id) REFERENCES public.memberships(organization_id, user_id) ON DELETE CASCADE;
-
 -- Name: invitations invitations_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
-
--- Name: invitations invitations_user_id_fkey; Type: FK CONSTRAINT; Schema: public
-
-ALTER TABLE ONLY public.invitations
-    ADD CONSTRAINT invitations_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id) ON DELETE CASCADE;
 
 -- Name: memberships memberships_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -3273,6 +3502,10 @@ ALTER TABLE ONLY public.messages
 
 ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_id_fkey FOREIGN KEY (id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+-- Name: account_tokens; Type: ROW SECURITY; Schema: private
+
+ALTER TABLE private.account_tokens ENABLE ROW LEVEL SECURITY;
 
 -- Name: mail_outbox; Type: ROW SECURITY; Schema: private
 
@@ -3460,6 +3693,11 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.pending_users TO service_role
 REVOKE ALL ON FUNCTION private.abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.abandoned_pending_users_v1(in_flight_for interval, abandoned_for interval) TO service_role;
 
+-- Name: FUNCTION accept_invitation_v2(token_hash text, user_id uuid, new_user_full_name text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.accept_invitation_v2(token_hash text, user_id uuid, new_user_full_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.accept_invitation_v2(token_hash text, user_id uuid, new_user_full_name text) TO service_role;
+
 -- Name: FUNCTION ai_reply_blocker(conversation_id uuid); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.ai_reply_blocker(conversation_id uuid) FROM PUBLIC;
@@ -3490,11 +3728,6 @@ GRANT ALL ON FUNCTION private.assert_organization_has_owner(organization uuid) T
 REVOKE ALL ON FUNCTION private.caller_role_in(organization uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.caller_role_in(organization uuid) TO service_role;
 
--- Name: FUNCTION claim_invitation_v1(invitation_token_hash text, chosen_name text); Type: ACL; Schema: private
-
-REVOKE ALL ON FUNCTION private.claim_invitation_v1(invitation_token_hash text, chosen_name text) FROM PUBLIC;
-GRANT ALL ON FUNCTION private.claim_invitation_v1(invitation_token_hash text, chosen_name text) TO service_role;
-
 -- Name: FUNCTION claim_outbound_message_v1(message_id uuid); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.claim_outbound_message_v1(message_id uuid) FROM PUBLIC;
@@ -3520,6 +3753,11 @@ GRANT ALL ON FUNCTION private.defer_job(task_name text, args jsonb, queue_name t
 REVOKE ALL ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) TO service_role;
 
+-- Name: FUNCTION end_other_sessions_v1(user_id uuid, kept uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.end_other_sessions_v1(user_id uuid, kept uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.end_other_sessions_v1(user_id uuid, kept uuid) TO service_role;
+
 -- Name: FUNCTION fail_outbound_message(message_id uuid, error_code text, error_message text, status public.message_status); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.fail_outbound_message(message_id uuid, error_code text, error_message text, status public.message_status) FROM PUBLIC;
@@ -3544,6 +3782,26 @@ GRANT ALL ON FUNCTION private.has_another_owner(organization uuid, excluded_user
 
 REVOKE ALL ON FUNCTION private.ingest_inbound_message_v1(channel_id uuid, message_sid text, from_number text, body text, media jsonb, profile_name text, opt_out_type text, metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.ingest_inbound_message_v1(channel_id uuid, message_sid text, from_number text, body text, media jsonb, profile_name text, opt_out_type text, metadata jsonb) TO service_role;
+
+-- Name: FUNCTION invitation_email_v1(token_hash text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.invitation_email_v1(token_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.invitation_email_v1(token_hash text) TO service_role;
+
+-- Name: FUNCTION invite_member_v2(actor uuid, organization_id uuid, email text, role public.membership_role, token_hash text, ttl interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.invite_member_v2(actor uuid, organization_id uuid, email text, role public.membership_role, token_hash text, ttl interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.invite_member_v2(actor uuid, organization_id uuid, email text, role public.membership_role, token_hash text, ttl interval) TO service_role;
+
+-- Name: FUNCTION issue_account_token_v1(user_id uuid, purpose text, token_hash text, ttl interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.issue_account_token_v1(user_id uuid, purpose text, token_hash text, ttl interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.issue_account_token_v1(user_id uuid, purpose text, token_hash text, ttl interval) TO service_role;
+
+-- Name: FUNCTION issue_password_reset_v1(email text, token_hash text, ttl interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.issue_password_reset_v1(email text, token_hash text, ttl interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.issue_password_reset_v1(email text, token_hash text, ttl interval) TO service_role;
 
 -- Name: FUNCTION lock_organization_for_member_change(organization uuid); Type: ACL; Schema: private
 
@@ -3591,6 +3849,11 @@ GRANT ALL ON FUNCTION private.organizations_where_caller_is(roles public.members
 
 REVOKE ALL ON FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.publish_event(organization_id uuid, kind text, payload jsonb) TO service_role;
+
+-- Name: FUNCTION purge_account_tokens_v1(keep interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.purge_account_tokens_v1(keep interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.purge_account_tokens_v1(keep interval) TO service_role;
 
 -- Name: FUNCTION purge_rate_limits_v1(); Type: ACL; Schema: private
 
@@ -3691,6 +3954,59 @@ GRANT ALL ON FUNCTION private.rescue_unanswered_conversations_v1(grace interval,
 REVOKE ALL ON FUNCTION private.reserve_user_v1(email text, purpose text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.reserve_user_v1(email text, purpose text) TO service_role;
 
+-- Name: TABLE invitations; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.invitations TO service_role;
+
+-- Name: COLUMN invitations.id; Type: ACL; Schema: public
+
+GRANT SELECT(id) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.organization_id; Type: ACL; Schema: public
+
+GRANT SELECT(organization_id) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.email; Type: ACL; Schema: public
+
+GRANT SELECT(email) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.role; Type: ACL; Schema: public
+
+GRANT SELECT(role) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.invited_by; Type: ACL; Schema: public
+
+GRANT SELECT(invited_by) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.created_at; Type: ACL; Schema: public
+
+GRANT SELECT(created_at) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.sent_at; Type: ACL; Schema: public
+
+GRANT SELECT(sent_at) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.expires_at; Type: ACL; Schema: public
+
+GRANT SELECT(expires_at) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.accepted_at; Type: ACL; Schema: public
+
+GRANT SELECT(accepted_at) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.accepted_by; Type: ACL; Schema: public
+
+GRANT SELECT(accepted_by) ON TABLE public.invitations TO authenticated;
+
+-- Name: COLUMN invitations.revoked_at; Type: ACL; Schema: public
+
+GRANT SELECT(revoked_at) ON TABLE public.invitations TO authenticated;
+
+-- Name: FUNCTION revoke_invitation_v1(actor uuid, invitation_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.revoke_invitation_v1(actor uuid, invitation_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.revoke_invitation_v1(actor uuid, invitation_id uuid) TO service_role;
+
 -- Name: FUNCTION revoke_session_by_refresh_token_v1(refresh_token_hash text); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.revoke_session_by_refresh_token_v1(refresh_token_hash text) FROM PUBLIC;
@@ -3700,6 +4016,10 @@ GRANT ALL ON FUNCTION private.revoke_session_by_refresh_token_v1(refresh_token_h
 
 REVOKE ALL ON FUNCTION private.revoke_session_v1(session_id uuid, user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.revoke_session_v1(session_id uuid, user_id uuid) TO service_role;
+
+-- Name: FUNCTION role_in(organization uuid, actor uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.role_in(organization uuid, actor uuid) FROM PUBLIC;
 
 -- Name: FUNCTION send_due_follow_ups_v1(batch_size integer); Type: ACL; Schema: private
 
@@ -3764,22 +4084,21 @@ REVOKE ALL ON FUNCTION private.tg_organizations__need_an_owner() FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.twilio_message_status(twilio_status text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.twilio_message_status(twilio_status text) TO service_role;
 
--- Name: FUNCTION unclaim_invitation_v1(invitation_id uuid); Type: ACL; Schema: private
+-- Name: FUNCTION unuse_account_token_v1(token_hash text); Type: ACL; Schema: private
 
-REVOKE ALL ON FUNCTION private.unclaim_invitation_v1(invitation_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION private.unclaim_invitation_v1(invitation_id uuid) TO service_role;
+REVOKE ALL ON FUNCTION private.unuse_account_token_v1(token_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.unuse_account_token_v1(token_hash text) TO service_role;
+
+-- Name: FUNCTION use_account_token_v1(token_hash text, purpose text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.use_account_token_v1(token_hash text, purpose text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.use_account_token_v1(token_hash text, purpose text) TO service_role;
 
 -- Name: FUNCTION window_end(kind public.channel_kind, last_inbound_at timestamp with time zone); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) TO service_role;
 GRANT ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) TO authenticated;
-
--- Name: FUNCTION invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval); Type: ACL; Schema: public
-
-REVOKE ALL ON FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval) TO service_role;
-GRANT ALL ON FUNCTION public.invite_member_v1(organization_id uuid, email text, role public.membership_role, invitation_token_hash text, new_user_id uuid, invitation_ttl interval) TO authenticated;
 
 -- Name: TABLE memberships; Type: ACL; Schema: public
 
@@ -3836,6 +4155,10 @@ GRANT UPDATE(closed_at) ON TABLE public.conversations TO authenticated;
 REVOKE ALL ON FUNCTION public.window_expires_at(conversation public.conversations) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.window_expires_at(conversation public.conversations) TO service_role;
 GRANT ALL ON FUNCTION public.window_expires_at(conversation public.conversations) TO authenticated;
+
+-- Name: TABLE account_tokens; Type: ACL; Schema: private
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.account_tokens TO service_role;
 
 -- Name: TABLE channels; Type: ACL; Schema: public
 
@@ -4023,38 +4346,6 @@ GRANT INSERT(user_id) ON TABLE public.conversation_reads TO authenticated;
 -- Name: COLUMN conversation_reads.last_read_at; Type: ACL; Schema: public
 
 GRANT INSERT(last_read_at),UPDATE(last_read_at) ON TABLE public.conversation_reads TO authenticated;
-
--- Name: TABLE invitations; Type: ACL; Schema: public
-
-GRANT ALL ON TABLE public.invitations TO service_role;
-
--- Name: COLUMN invitations.id; Type: ACL; Schema: public
-
-GRANT SELECT(id) ON TABLE public.invitations TO authenticated;
-
--- Name: COLUMN invitations.organization_id; Type: ACL; Schema: public
-
-GRANT SELECT(organization_id) ON TABLE public.invitations TO authenticated;
-
--- Name: COLUMN invitations.user_id; Type: ACL; Schema: public
-
-GRANT SELECT(user_id) ON TABLE public.invitations TO authenticated;
-
--- Name: COLUMN invitations.invited_by; Type: ACL; Schema: public
-
-GRANT SELECT(invited_by) ON TABLE public.invitations TO authenticated;
-
--- Name: COLUMN invitations.created_at; Type: ACL; Schema: public
-
-GRANT SELECT(created_at) ON TABLE public.invitations TO authenticated;
-
--- Name: COLUMN invitations.expires_at; Type: ACL; Schema: public
-
-GRANT SELECT(expires_at) ON TABLE public.invitations TO authenticated;
-
--- Name: COLUMN invitations.accepted_at; Type: ACL; Schema: public
-
-GRANT SELECT(accepted_at) ON TABLE public.invitations TO authenticated;
 
 -- Name: TABLE profiles; Type: ACL; Schema: public
 
