@@ -52,8 +52,7 @@ mutation ($organizationId: ID!, $email: String!, $role: MembershipRole!) {
   inviteMember(input: {organizationId: $organizationId, email: $email, role: $role}) {
     __typename
     ... on InviteMemberSuccess {
-      invitationToken
-      membership { id role invitationPending user { id email fullName } organization { id } }
+      invitation { id email role status invitedBy { id } expiresAt }
     }
     ... on UserError { message }
     ... on ValidationError { field }
@@ -62,15 +61,35 @@ mutation ($organizationId: ID!, $email: String!, $role: MembershipRole!) {
 """
 
 ACCEPT = """
-mutation ($token: String!, $fullName: String!, $password: String!) {
+mutation ($token: String!, $fullName: String, $password: String) {
   acceptInvitation(input: {token: $token, fullName: $fullName, password: $password}) {
     __typename
     ... on AcceptInvitationSuccess {
-      user { id email fullName }
+      user { id email fullName emailVerified }
+      organizationId
+      role
       session { accessToken refreshToken expiresAt }
     }
     ... on UserError { message }
     ... on ValidationError { field }
+  }
+}
+"""
+
+REVOKE_INVITATION = """
+mutation ($invitationId: ID!) {
+  revokeInvitation(input: {invitationId: $invitationId}) {
+    __typename
+    ... on RevokeInvitationSuccess { invitation { id status revokedAt } }
+    ... on UserError { message }
+  }
+}
+"""
+
+INVITATIONS = """
+query ($id: ID!) {
+  organization(id: $id) {
+    invitations { id email role status invitedBy { id } acceptedAt revokedAt }
   }
 }
 """
@@ -98,7 +117,7 @@ mutation ($organizationId: ID!, $userId: ID!) {
 MEMBERS = """
 query ($id: ID!) {
   organization(id: $id) {
-    members { role invitationPending user { email fullName } }
+    members { role user { email fullName } }
   }
 }
 """

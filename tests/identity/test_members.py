@@ -1,4 +1,5 @@
-"""Members: inviting, accepting, changing roles and removing, under the role rules."""
+"""Members: invitations mailed to the invitee and accepted by them, changing roles and
+removing, under the role rules."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 from starlette.applications import Starlette
 
 from atende.config import Settings
-from atende.identity.provider import ProviderUnavailable
 from atende.services import Services
 from tests.factories import Factory
 from tests.factories import TestOrganization as Organization
@@ -18,14 +18,17 @@ from tests.factories import TestUser as Person
 from tests.identity.faults import CreateFault, FaultyProvider
 from tests.identity.graphql import (
     ACCEPT,
+    INVITATIONS,
     INVITE,
     MEMBERS,
     REMOVE,
+    REVOKE_INVITATION,
     UPDATE_ROLE,
     VIEWER,
     execute,
     sign_in,
 )
+from tests.identity.mailbox import mailed_token, mails_to, token_in
 from tests.identity.state import identity_rows
 
 ANA_PASSWORD = "senha-da-ana-1"
@@ -51,8 +54,8 @@ async def invite(
 async def accept(
     client: httpx.AsyncClient,
     token: str,
-    full_name: str = "Ana Souza",
-    password: str = ANA_PASSWORD,
+    full_name: str | None = "Ana Souza",
+    password: str | None = ANA_PASSWORD,
 ) -> dict[str, Any]:
     data = await execute(
         client, ACCEPT, {"token": token, "fullName": full_name, "password": password}
@@ -108,63 +111,103 @@ async def provider(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[F
 # -- Inviting and accepting -------------------------------------------------------------
 
 
-async def test_a_new_person_is_invited_accepts_and_signs_in(
-    client: httpx.AsyncClient, factory: Factory
+async def test_a_new_person_is_invited_by_mail_accepts_and_signs_in(
+    client: httpx.AsyncClient, factory: Factory, services: Services
 ) -> None:
     padaria = await factory.organization(name="Padaria")
 
     invited = await invite(client, padaria, padaria.owner, " Ana@Example.com ", "ADMIN")
 
     assert invited["__typename"] == "InviteMemberSuccess"
-    assert invited["invitationToken"]
-    membership = invited["membership"]
-    assert membership["role"] == "ADMIN"
-    assert membership["invitationPending"] is True
-    assert membership["user"]["email"] == "ana@example.com"
-    assert membership["organization"] == {"id": str(padaria.id)}
+    assert invited["invitation"] | {"id": None, "expiresAt": None} == {
+        "id": None,
+        "email": "ana@example.com",
+        "role": "ADMIN",
+        "status": "PENDING",
+        "invitedBy": {"id": str(padaria.owner.id)},
+        "expiresAt": None,
+    }
+    members = await execute(client, MEMBERS, {"id": str(padaria.id)}, token=padaria.owner.token)
+    assert [m["user"]["email"] for m in members["organization"]["members"]] == [
+        padaria.owner.email
+    ], "nobody is a member before accepting"
+    (mail,) = await mails_to(services, "ana@example.com", "invitation")
+    assert "Padaria" in mail["subject"]
+    assert "https://" in mail["text"] or "http://" in mail["text"]
 
-    accepted = await accept(client, invited["invitationToken"])
+    accepted = await accept(client, token_in(mail))
 
     assert accepted["__typename"] == "AcceptInvitationSuccess"
-    assert accepted["user"] == {
-        "id": membership["user"]["id"],
+    assert accepted["user"] | {"id": None} == {
+        "id": None,
         "email": "ana@example.com",
         "fullName": "Ana Souza",
+        "emailVerified": True,
     }
+    assert (accepted["organizationId"], accepted["role"]) == (str(padaria.id), "ADMIN")
     viewer = await execute(client, VIEWER, token=accepted["session"]["accessToken"])
     assert viewer["viewer"]["memberships"] == [
         {"role": "ADMIN", "organization": {"id": str(padaria.id), "name": "Padaria"}}
     ]
     assert (await sign_in(client, "ana@example.com", ANA_PASSWORD))["__typename"] == "SignInSuccess"
-    members = await execute(client, MEMBERS, {"id": str(padaria.id)}, token=padaria.owner.token)
-    assert {"role": "ADMIN", "invitationPending": False} | {
-        "user": {"email": "ana@example.com", "fullName": "Ana Souza"}
-    } in members["organization"]["members"]
-    assert (await accept(client, invited["invitationToken"]))["__typename"] == "InvalidInvitation"
+    listed = await execute(client, INVITATIONS, {"id": str(padaria.id)}, token=padaria.owner.token)
+    assert [i["status"] for i in listed["organization"]["invitations"]] == ["ACCEPTED"]
+    assert (await accept(client, token_in(mail)))["__typename"] == "InvalidInvitation"
 
 
-async def test_an_invited_person_cannot_sign_in_before_accepting(
-    client: httpx.AsyncClient, factory: Factory
+async def test_the_answer_is_the_same_whether_or_not_the_address_has_an_account(
+    client: httpx.AsyncClient, factory: Factory, services: Services
 ) -> None:
     padaria = await factory.organization()
-    await invite(client, padaria, padaria.owner, "ana@example.com")
+    oficina = await factory.organization()
 
-    for password in ("", ANA_PASSWORD):
-        result = await sign_in(client, "ana@example.com", password)
-        assert result["__typename"] == "InvalidCredentials"
+    existing = await invite(client, padaria, padaria.owner, oficina.owner.email)
+    new = await invite(client, padaria, padaria.owner, "ninguem@example.com")
+
+    def shape(result: dict[str, Any]) -> dict[str, Any]:
+        return result | {"invitation": result["invitation"] | {"id": 0, "email": 0, "expiresAt": 0}}
+
+    assert shape(existing) == shape(new)
+    assert existing["invitation"]["status"] == "PENDING"
+    viewer = await execute(client, VIEWER, token=oficina.owner.token)
+    assert [m["organization"]["id"] for m in viewer["viewer"]["memberships"]] == [
+        str(oficina.id)
+    ], "an existing account is not added before it accepts"
+    assert len(await mails_to(services, oficina.owner.email, "invitation")) == 1
+    assert len(await mails_to(services, "ninguem@example.com", "invitation")) == 1
 
 
-async def test_an_existing_user_is_added_at_once_without_a_token(
-    client: httpx.AsyncClient, factory: Factory
+async def test_the_api_never_hands_an_invitation_token_to_the_inviter(
+    client: httpx.AsyncClient,
+) -> None:
+    types = await execute(
+        client,
+        '{ __type(name: "InviteMemberSuccess") { fields { name } } }',
+    )
+    assert [f["name"] for f in types["__type"]["fields"]] == ["invitation"]
+    fields = await execute(client, '{ __type(name: "Invitation") { fields { name } } }')
+    assert not any("token" in f["name"].lower() for f in fields["__type"]["fields"])
+
+
+async def test_an_existing_account_accepts_signed_in_as_the_invited_address(
+    client: httpx.AsyncClient, factory: Factory, services: Services
 ) -> None:
     padaria = await factory.organization(name="Padaria")
     oficina = await factory.organization(name="Oficina")
+    stranger = await factory.user()
+    await invite(client, padaria, padaria.owner, oficina.owner.email, "AGENT")
+    token = await mailed_token(services, oficina.owner.email, "invitation")
 
-    invited = await invite(client, padaria, padaria.owner, oficina.owner.email)
+    anonymous = await accept(client, token)
+    as_someone_else = await execute(client, ACCEPT, {"token": token}, token=stranger.token)
+    accepted = await execute(client, ACCEPT, {"token": token}, token=oficina.owner.token)
 
-    assert invited["__typename"] == "InviteMemberSuccess"
-    assert invited["invitationToken"] is None
-    assert invited["membership"]["invitationPending"] is False
+    assert anonymous["__typename"] == "InvitationNeedsSignIn"
+    assert as_someone_else["acceptInvitation"]["__typename"] == "InvalidInvitation"
+    result = accepted["acceptInvitation"]
+    assert result["__typename"] == "AcceptInvitationSuccess"
+    assert result["session"] is None
+    assert result["user"]["emailVerified"] is True
     viewer = await execute(client, VIEWER, token=oficina.owner.token)
     assert {m["organization"]["name"] for m in viewer["viewer"]["memberships"]} == {
         "Padaria",
@@ -172,31 +215,114 @@ async def test_an_existing_user_is_added_at_once_without_a_token(
     }
 
 
-async def test_an_invitation_token_cannot_be_had_for_someone_else_s_account(
+async def test_inviting_again_sends_a_new_link_and_the_old_one_stops_working(
+    client: httpx.AsyncClient, factory: Factory, services: Services
+) -> None:
+    padaria = await factory.organization()
+    first = await invite(client, padaria, padaria.owner, "ana@example.com", "AGENT")
+    old = await mailed_token(services, "ana@example.com", "invitation")
+
+    again = await invite(client, padaria, padaria.owner, "ana@example.com", "ADMIN")
+    new = await mailed_token(services, "ana@example.com", "invitation")
+
+    assert again["invitation"]["id"] == first["invitation"]["id"]
+    assert again["invitation"]["role"] == "ADMIN"
+    assert new != old
+    assert (await accept(client, old))["__typename"] == "InvalidInvitation"
+    accepted = await accept(client, new)
+    assert (accepted["__typename"], accepted["role"]) == ("AcceptInvitationSuccess", "ADMIN")
+
+
+async def test_a_revoked_or_expired_invitation_cannot_be_accepted(
+    client: httpx.AsyncClient, factory: Factory, services: Services
+) -> None:
+    padaria = await factory.organization()
+    revoked = await invite(client, padaria, padaria.owner, "ana@example.com")
+    await invite(client, padaria, padaria.owner, "bia@example.com")
+    ana = await mailed_token(services, "ana@example.com", "invitation")
+    bia = await mailed_token(services, "bia@example.com", "invitation")
+
+    result = await execute(
+        client,
+        REVOKE_INVITATION,
+        {"invitationId": revoked["invitation"]["id"]},
+        token=padaria.owner.token,
+    )
+    async with services.database.pool.connection() as conn:
+        await conn.execute(
+            "update public.invitations set expires_at = now() - interval '1 second'"
+            " where email = 'bia@example.com'"
+        )
+
+    assert result["revokeInvitation"]["invitation"]["status"] == "REVOKED"
+    assert (await accept(client, ana))["__typename"] == "InvalidInvitation"
+    assert (await accept(client, bia))["__typename"] == "InvalidInvitation"
+    listed = await execute(client, INVITATIONS, {"id": str(padaria.id)}, token=padaria.owner.token)
+    assert sorted(i["status"] for i in listed["organization"]["invitations"]) == [
+        "EXPIRED",
+        "REVOKED",
+    ]
+    again = await execute(
+        client,
+        REVOKE_INVITATION,
+        {"invitationId": revoked["invitation"]["id"]},
+        token=padaria.owner.token,
+    )
+    assert again["revokeInvitation"]["__typename"] == "NotFound"
+
+
+async def test_who_may_see_and_revoke_invitations(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    """Another organization inviting a person who has not accepted yet gets no token: only
-    the invitation that created the account can set its password."""
     padaria = await factory.organization()
     oficina = await factory.organization()
-    first = await invite(client, padaria, padaria.owner, "ana@example.com")
+    admin = await factory.member(padaria, "admin")
+    agent = await factory.member(padaria, "agent")
+    for_owner = await invite(client, padaria, padaria.owner, "dono@example.com", "OWNER")
+    for_agent = await invite(client, padaria, admin, "agente@example.com")
 
-    second = await invite(client, oficina, oficina.owner, "ana@example.com")
+    def revoke(invitation: dict[str, Any], by: Person) -> Any:
+        return execute(
+            client,
+            REVOKE_INVITATION,
+            {"invitationId": invitation["invitation"]["id"]},
+            token=by.token,
+        )
 
-    assert first["invitationToken"]
-    assert second["__typename"] == "InviteMemberSuccess"
-    assert second["invitationToken"] is None
+    assert (await revoke(for_agent, agent))["revokeInvitation"]["__typename"] == "NotFound"
+    assert (await revoke(for_agent, oficina.owner))["revokeInvitation"]["__typename"] == "NotFound"
+    assert (await revoke(for_owner, admin))["revokeInvitation"]["__typename"] == "Forbidden"
+    assert (await revoke(for_agent, admin))["revokeInvitation"]["__typename"] == (
+        "RevokeInvitationSuccess"
+    )
+    seen_by_agent = await execute(client, INVITATIONS, {"id": str(padaria.id)}, token=agent.token)
+    seen_by_admin = await execute(client, INVITATIONS, {"id": str(padaria.id)}, token=admin.token)
+    seen_by_outsider = await execute(
+        client, INVITATIONS, {"id": str(padaria.id)}, token=oficina.owner.token
+    )
+    assert seen_by_agent["organization"]["invitations"] == []
+    assert len(seen_by_admin["organization"]["invitations"]) == 2
+    assert seen_by_outsider == {"organization": None}
 
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"password": "curta"}, "password"), ({"full_name": "  "}, "fullName")],
+    [
+        ({"password": "curta"}, "password"),
+        ({"full_name": "  "}, "fullName"),
+        ({"password": None}, "password"),
+    ],
 )
 async def test_accepting_with_bad_input_keeps_the_invitation_usable(
-    client: httpx.AsyncClient, factory: Factory, fields: dict[str, str], field: str
+    client: httpx.AsyncClient,
+    factory: Factory,
+    services: Services,
+    fields: dict[str, Any],
+    field: str,
 ) -> None:
     padaria = await factory.organization()
-    token = (await invite(client, padaria, padaria.owner, "ana@example.com"))["invitationToken"]
+    await invite(client, padaria, padaria.owner, "ana@example.com")
+    token = await mailed_token(services, "ana@example.com", "invitation")
 
     refused = await accept(client, token, **fields)
 
@@ -214,27 +340,8 @@ async def test_accepting_an_unknown_token_is_an_invalid_invitation(
     assert result["message"]
 
 
-async def test_when_setting_the_password_fails_the_invitation_stays_usable(
-    client: httpx.AsyncClient,
-    factory: Factory,
-    provider: FaultyProvider,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    padaria = await factory.organization()
-    token = (await invite(client, padaria, padaria.owner, "ana@example.com"))["invitationToken"]
-
-    async def failing_set_password(user_id: object, password: str) -> None:
-        raise ProviderUnavailable("down")
-
-    monkeypatch.setattr(provider, "set_password", failing_set_password)
-    assert (await accept(client, token))["__typename"] == "TemporarilyUnavailable"
-    monkeypatch.undo()
-
-    assert (await accept(client, token))["__typename"] == "AcceptInvitationSuccess"
-
-
 @pytest.mark.parametrize("fault", [CreateFault.RAISE_AFTER, CreateFault.HANG_BEFORE])
-async def test_when_the_provider_fails_an_invitation_leaves_nothing(
+async def test_when_the_provider_fails_accepting_leaves_nothing_and_the_link_still_works(
     client: httpx.AsyncClient,
     factory: Factory,
     provider: FaultyProvider,
@@ -242,10 +349,12 @@ async def test_when_the_provider_fails_an_invitation_leaves_nothing(
     fault: CreateFault,
 ) -> None:
     padaria = await factory.organization()
+    await invite(client, padaria, padaria.owner, "ana@example.com")
+    token = await mailed_token(services, "ana@example.com", "invitation")
     before = await identity_rows(services)
     provider.create_fault = fault
 
-    result = await invite(client, padaria, padaria.owner, "ana@example.com")
+    result = await accept(client, token)
 
     assert result["__typename"] == "TemporarilyUnavailable"
     after = await identity_rows(services)
@@ -256,7 +365,7 @@ async def test_when_the_provider_fails_an_invitation_leaves_nothing(
         before.invitations,
     )
     provider.create_fault = None
-    assert (await invite(client, padaria, padaria.owner, "ana@example.com"))["invitationToken"]
+    assert (await accept(client, token))["__typename"] == "AcceptInvitationSuccess"
 
 
 # -- The role rules, as typed results -----------------------------------------------------
@@ -280,7 +389,7 @@ async def test_who_may_invite_whom(client: httpx.AsyncClient, factory: Factory) 
     assert into_other["__typename"] == "NotFound"
     assert twice["__typename"] == "AlreadyMember"
     assert (malformed["__typename"], malformed["field"]) == ("ValidationError", "email")
-    assert owner_by_owner["membership"]["role"] == "OWNER"
+    assert owner_by_owner["invitation"]["role"] == "OWNER"
     for refused in (by_agent, owner_by_admin, into_other, twice, malformed):
         assert refused["message"]
 

@@ -34,7 +34,6 @@ async def test_registration_creates_the_organization_its_owner_and_a_session(
     assert members["organization"]["members"] == [
         {
             "role": "OWNER",
-            "invitationPending": False,
             "user": {"email": "dona.maria@example.com", "fullName": "Maria da Silva"},
         }
     ]
