@@ -98,7 +98,10 @@ from private.invite_member_v2(
 select id from private.revoke_invitation_v1(%(actor)s, %(invitation_id)s);
 
 -- name: invitation_email
-select private.invitation_email_v1(%(token_hash)s) as email;
+select i.email, exists (
+           select from public.profiles as p where lower(p.email) = i.email
+       ) as has_account
+from private.invitation_email_v1(%(token_hash)s) as i (email);
 
 -- name: accept_invitation
 select invitation_id, organization_id, membership_id, email, role

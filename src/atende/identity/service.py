@@ -304,18 +304,20 @@ class IdentityService:
 
         ``InvitationNeedsSignIn`` when the address already has an account.
         """
-        full_name = require_name(full_name, "fullName", max_length=MAX_FULL_NAME_LENGTH)
-        require_password(password)
         token_hash = token_digest(token)
         try:
             async with self.database.transaction(Caller.service()) as conn:
-                email: str = (
-                    await self._fetch_one(
-                        conn, queries["invitation_email"], {"token_hash": token_hash}
-                    )
-                )["email"]
+                invited = await self._fetch_one(
+                    conn, queries["invitation_email"], {"token_hash": token_hash}
+                )
         except psycopg.Error as error:
             raise self._invitation_failure(error) from error
+        # The token's holder reads the address: telling them it has an account leaks nothing.
+        if invited["has_account"]:
+            raise errors.InvitationNeedsSignIn()
+        email: str = invited["email"]
+        full_name = require_name(full_name, "fullName", max_length=MAX_FULL_NAME_LENGTH)
+        require_password(password)
 
         try:
             user_id = await self._reserve_user(email, "invitation")
