@@ -27,6 +27,8 @@ from tests.identity.graphql import (
     registration,
     sign_in,
 )
+from tests.identity.mailbox import mailed_token
+from tests.identity.test_accounts import CHANGE, REQUEST_RESET, RESET, VERIFY
 
 OWNER_PASSWORD = "segredo-da-dona-maria-1"
 INVITEE_PASSWORD = "segredo-da-ana-2"
@@ -51,8 +53,9 @@ async def provider(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[F
     services.identity.provider = faulty.inner
 
 
-async def test_flows_log_no_password_and_no_token(
+async def test_flows_log_no_password_and_no_token(  # noqa: PLR0917 (fixtures)
     client: httpx.AsyncClient,
+    services: Services,
     factory: Factory,
     provider: FaultyProvider,
     database_url: str,
@@ -77,28 +80,41 @@ async def test_flows_log_no_password_and_no_token(
     secrets += [refreshed["accessToken"], refreshed["refreshToken"]]
     await execute(client, REFRESH, {"refreshToken": session["refreshToken"]})  # reuse
 
-    invited = (
-        await execute(
-            client,
-            INVITE,
-            {"organizationId": organization_id, "email": "ana@example.com", "role": "AGENT"},
-            token=signed_in["accessToken"],
-        )
-    )["inviteMember"]
-    secrets.append(invited["invitationToken"])
     await execute(
         client,
-        ACCEPT,
-        {"token": invited["invitationToken"], "fullName": "Ana", "password": WEAK_PASSWORD},
+        INVITE,
+        {"organizationId": organization_id, "email": "ana@example.com", "role": "AGENT"},
+        token=signed_in["accessToken"],
+    )
+    invitation = await mailed_token(services, "ana@example.com", "invitation")
+    verification = await mailed_token(services, "dona.maria@example.com", "verify_email")
+    secrets += [invitation, verification]
+    await execute(
+        client, ACCEPT, {"token": invitation, "fullName": "Ana", "password": WEAK_PASSWORD}
     )
     accepted = (
         await execute(
             client,
             ACCEPT,
-            {"token": invited["invitationToken"], "fullName": "Ana", "password": INVITEE_PASSWORD},
+            {"token": invitation, "fullName": "Ana", "password": INVITEE_PASSWORD},
         )
     )["acceptInvitation"]["session"]
     secrets += [accepted["accessToken"], accepted["refreshToken"]]
+    await execute(client, VERIFY, {"token": verification})
+    await execute(client, REQUEST_RESET, {"email": "ana@example.com"})
+    reset = await mailed_token(services, "ana@example.com", "reset_password")
+    secrets.append(reset)
+    await execute(client, RESET, {"token": reset, "password": WEAK_PASSWORD})
+    accepted = (await execute(client, RESET, {"token": reset, "password": INVITEE_PASSWORD}))[
+        "resetPassword"
+    ]["session"]
+    secrets += [accepted["accessToken"], accepted["refreshToken"]]
+    await execute(
+        client,
+        CHANGE,
+        {"current": WRONG_PASSWORD, "new": INVITEE_PASSWORD},
+        token=accepted["accessToken"],
+    )
     await execute(client, VIEWER, token=accepted["accessToken"])
     await execute(client, SIGN_OUT, {"refreshToken": accepted["refreshToken"]})
 
@@ -108,6 +124,7 @@ async def test_flows_log_no_password_and_no_token(
     provider.create_fault = None
     make_inserts_fail(database_url, "public.memberships")
     await execute(client, REGISTER, registration(email="c@example.com", password=OWNER_PASSWORD))
+    make_inserts_fail(database_url, "public.invitations")
     # An unexpected error inside an operation (logged with its traceback).
     await client.post(
         "/graphql",
