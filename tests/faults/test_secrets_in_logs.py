@@ -2,13 +2,14 @@
 
 Every flow runs against ``atende serve`` and ``atende worker`` (and the simulator) with
 ``ATENDE_LOG_LEVEL=DEBUG``: register, sign in (and fail to), refresh (and replay a used
-token), invite and accept, create a channel and change its Twilio auth token, an inbound
-webhook, a reply from the model, the send, the status callbacks, a model that rejects
-the key and quotes it back, a realtime subscription, and GraphQL errors that quote what
+token), invite (the link read from the outbox, as the invitee would read the mail) and
+accept, create a channel and change its Twilio auth token, an inbound webhook, a reply
+from the model, the send, the status callbacks, a model that rejects the key and quotes
+it back, a realtime subscription, and GraphQL errors that quote what
 was sent. Then the processes' whole output, and every GraphQL error answer, are searched
 for each secret the test used: ATENDE_JWT_SECRET, ATENDE_SECRET_KEY, OPENAI_API_KEY, the
 database password, the channel's Twilio auth tokens (and their Basic-auth form), the
-users' passwords, the access, refresh and invitation tokens.
+users' passwords, the access, refresh, invitation and verification tokens.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from websockets.asyncio.client import connect
 
@@ -68,6 +71,22 @@ mutation ($input: UpdateAgentInput!) {
 }
 """
 SUBSCRIBE = "subscription ($org: ID!) { conversationEvents(organizationId: $org) { kind } }"
+
+
+async def mailed_token(database_url: str, recipient: str, kind: str) -> str:
+    """The token of the latest ``kind`` mail to ``recipient``, read from the outbox."""
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        row = await (
+            await conn.execute(
+                "select text from private.mail_outbox where recipient = %s and kind = %s"
+                " order by created_at desc limit 1",
+                [recipient, kind],
+            )
+        ).fetchone()
+    assert row is not None, f"no {kind} mail to {recipient}"
+    match = re.search(r"[?&]token=([A-Za-z0-9_\-]+)", row[0])
+    assert match is not None
+    return match.group(1)
 
 
 class Client:
@@ -154,14 +173,15 @@ async def test_no_secret_reaches_a_log_or_an_error_at_debug(
                 SIGN_IN, {"input": {"email": "rosa@example.com", "password": OWNER_PASSWORD}}
             )
         )["signIn"]["session"]["accessToken"]
-        invited = (
-            await client.data(
-                INVITE,
-                {"organizationId": organization_id, "email": "joao@example.com", "role": "ADMIN"},
-                owner,
-            )
-        )["inviteMember"]
-        invitation = invited["invitationToken"]
+        await client.data(
+            INVITE,
+            {"organizationId": organization_id, "email": "joao@example.com", "role": "ADMIN"},
+            owner,
+        )
+        invitation = await mailed_token(product.database_url, "joao@example.com", "invitation")
+        secrets["verification token"] = await mailed_token(
+            product.database_url, "rosa@example.com", "verify_email"
+        )
         await client.data(
             ACCEPT, {"token": invitation, "fullName": "João", "password": WEAK_PASSWORD}
         )

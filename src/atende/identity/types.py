@@ -138,10 +138,12 @@ class Membership:
 
 @strawberry.enum(description="Where an invitation stands.")
 class InvitationStatus(Enum):
-    PENDING = "pending"
-    EXPIRED = "expired"
-    ACCEPTED = "accepted"
-    REVOKED = "revoked"
+    PENDING = strawberry.enum_value("pending", description="Its link works.")
+    EXPIRED = strawberry.enum_value(
+        "expired", description="Its link no longer works; invite again to send a new one."
+    )
+    ACCEPTED = strawberry.enum_value("accepted", description="The person is a member.")
+    REVOKED = strawberry.enum_value("revoked", description="Revoked before it was accepted.")
 
 
 @strawberry.type(
