@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import bcrypt
 
-from atende.identity.passwords import PasswordHasher
+from atende.identity.passwords import HASH_THREAD_NICENESS, PasswordHasher
 
 
 async def test_hashes_are_bcrypt_2a_at_cost_10_and_verify() -> None:
@@ -37,3 +40,17 @@ async def test_passwords_longer_than_bcrypt_reads_are_compared_on_what_it_reads(
     hashed = await hasher.hash("x" * 72)
 
     assert await hasher.verify("x" * 80, hashed)
+
+
+async def test_hashing_threads_yield_the_cpu_to_the_rest_of_the_process() -> None:
+    hasher = PasswordHasher(cost=4, max_workers=1)
+    try:
+        niceness = await hasher._run(
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        )
+    finally:
+        hasher.close()
+
+    process = os.getpriority(os.PRIO_PROCESS, 0)
+    assert niceness == min(19, process + HASH_THREAD_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == process

@@ -8,12 +8,17 @@ bcrypt is deliberately slow (tens of milliseconds): it runs in worker threads of
 never on the event loop, and never in the loop's default pool. Those threads are few
 (``ATENDE_PASSWORD_HASH_WORKERS``): a flood of sign-ins queues behind them instead of taking
 every core and every default thread from the inbox and the webhooks. bcrypt releases the
-GIL while it hashes, so the other threads and the loop go on meanwhile.
+GIL while it hashes, so the other threads and the loop go on meanwhile. On Linux the
+threads also run at a lower scheduling priority (nice ``HASH_THREAD_NICENESS``): when a
+core is wanted by both, the event loop's requests win and the hashes wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -26,8 +31,20 @@ BCRYPT_COST = 10
 _PREFIX = b"2a"
 #: Threads hashing at once when none is configured.
 DEFAULT_WORKERS = 2
+#: How much nicer than the rest of the process the hashing threads are (0 to 19).
+HASH_THREAD_NICENESS = 10
 
 T = TypeVar("T")
+
+
+def _lower_this_threads_priority() -> None:
+    """Make the calling thread nicer (Linux schedules threads by their own niceness)."""
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None:
+        return
+    with contextlib.suppress(OSError):  # not permitted, or not Linux's per-thread meaning
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        setpriority(os.PRIO_PROCESS, threading.get_native_id(), current + HASH_THREAD_NICENESS)
 
 
 @cache
@@ -49,7 +66,9 @@ class PasswordHasher:
         # Made on first use, in whichever process uses it (never inherited by a fork).
         if self._executor is None:
             self._executor = ThreadPoolExecutor(
-                max_workers=self.max_workers, thread_name_prefix="atende-bcrypt"
+                max_workers=self.max_workers,
+                thread_name_prefix="atende-bcrypt",
+                initializer=_lower_this_threads_priority,
             )
         return self._executor
 
