@@ -70,7 +70,6 @@ select is_empty(
 select results_eq(
     $$ select * from pg_temp.callable_by('authenticated') $$,
     $$ values
-        ('invite_member_v1(uuid,text,membership_role,text,uuid,interval)'),
         ('private.organizations_of_caller()'),
         ('private.organizations_where_caller_is(membership_role[])'),
         ('private.template_variables_are_valid(jsonb)'),
@@ -142,7 +141,9 @@ select results_eq(
         ('conversation_reads UPDATE (last_read_at)'),
         ('conversations SELECT'),
         ('conversations UPDATE (status, ai_enabled, assignee_id, closed_at)'),
-        ('invitations SELECT (id, organization_id, user_id, invited_by, created_at, expires_at, accepted_at)'),
+        -- Owners and admins read their organization's invitations, never the token digest
+        -- (20261207001100_accounts.sql); every write is the platform's.
+        ('invitations SELECT (id, organization_id, email, role, invited_by, created_at, sent_at, expires_at, accepted_at, accepted_by, revoked_at)'),
         ('memberships SELECT'),
         ('messages SELECT'),
         ('organizations SELECT'),
