@@ -33,7 +33,8 @@ create table private.account_tokens (
     purpose text not null,
     -- The address the token was mailed to: verifying it verifies this address only.
     email text not null,
-    created_at timestamptz not null default now(),
+    -- The clock, not the transaction's start: "newer" must hold within one transaction.
+    created_at timestamptz not null default clock_timestamp(),
     expires_at timestamptz not null,
     used_at timestamptz,
     constraint account_tokens_purpose check (purpose in ('verify_email', 'reset_password')),
@@ -64,7 +65,7 @@ as $$
 declare
     address text;
 begin
-    select p.email into address from public.profiles as p
+    select lower(p.email) into address from public.profiles as p
     where p.id = issue_account_token_v1.user_id;
     if address is null then
         raise sqlstate 'PT404' using message = 'user not found';
@@ -323,6 +324,18 @@ begin
             constraint = 'memberships_organization_user_key';
     end if;
 
+    -- Inviting again replaces the open invitation's link and role: for an owner's
+    -- invitation, that is an owner's decision (as revoking it is).
+    if actor_role <> 'owner' and exists (
+        select from public.invitations as i
+        where i.organization_id = invite_member_v2.organization_id
+          and i.email = normalized
+          and i.role = 'owner'
+          and i.accepted_at is null and i.revoked_at is null
+    ) then
+        raise sqlstate 'PT403' using message = 'only an owner can change an owner''s invitation';
+    end if;
+
     insert into public.invitations as i (
         organization_id, email, role, invited_by, token_hash, expires_at
     )
@@ -427,6 +440,7 @@ declare
     invitation public.invitations;
     address text;
     membership uuid;
+    joined_as public.membership_role;
 begin
     select * into invitation from public.invitations as i
     where i.token_hash = accept_invitation_v2.token_hash
@@ -465,9 +479,9 @@ begin
     insert into public.memberships (organization_id, user_id, role)
     values (invitation.organization_id, accept_invitation_v2.user_id, invitation.role)
     on conflict on constraint memberships_organization_user_key do nothing
-    returning id into membership;
+    returning id, memberships.role into membership, joined_as;
     if membership is null then  -- a member already (added another way): the invitation is spent
-        select m.id into membership from public.memberships as m
+        select m.id, m.role into membership, joined_as from public.memberships as m
         where m.organization_id = invitation.organization_id
           and m.user_id = accept_invitation_v2.user_id;
     end if;
@@ -477,7 +491,7 @@ begin
     where i.id = invitation.id;
 
     return query select
-        invitation.id, invitation.organization_id, membership, address, invitation.role::text;
+        invitation.id, invitation.organization_id, membership, address, joined_as::text;
 end;
 $$;
 

@@ -33,16 +33,17 @@ begin
     insert into public.organizations (name) values ('Org ' || label) returning id into organization_id;
     insert into public.memberships (organization_id, user_id, role)
     values (organization_id, user_id, 'owner');
-    -- Someone invited who has not chosen a password yet.
+    -- A second member, an agent.
     insert into auth.users (id, email, created_at)
     values (invitee, 'invitee-' || label || '@example.com', now());
     insert into public.profiles (id, email, full_name)
     values (invitee, 'invitee-' || label || '@example.com', 'Invitee ' || label);
     insert into public.memberships (organization_id, user_id, role)
     values (organization_id, invitee, 'agent');
-    insert into public.invitations (organization_id, user_id, invited_by, token_hash, expires_at)
-    values (organization_id, invitee, user_id, encode(sha256(convert_to(label, 'utf8')), 'hex'),
-            now() + interval '7 days');
+    -- And an address invited, not yet accepted.
+    insert into public.invitations (organization_id, email, role, invited_by, token_hash, expires_at)
+    values (organization_id, 'new-' || label || '@example.com', 'agent', user_id,
+            encode(sha256(convert_to(label, 'utf8')), 'hex'), now() + interval '7 days');
     insert into public.channels (organization_id, kind, phone_number, twilio_account_sid,
                                  twilio_auth_token_ciphertext)
     values (organization_id, 'whatsapp',

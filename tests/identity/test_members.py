@@ -390,7 +390,10 @@ async def test_who_may_invite_whom(client: httpx.AsyncClient, factory: Factory) 
     assert twice["__typename"] == "AlreadyMember"
     assert (malformed["__typename"], malformed["field"]) == ("ValidationError", "email")
     assert owner_by_owner["invitation"]["role"] == "OWNER"
-    for refused in (by_agent, owner_by_admin, into_other, twice, malformed):
+    # Inviting an owner's invitee again would replace the owner's link: owners only.
+    over_owner = await invite(client, padaria, admin, "w@example.com", "AGENT")
+    assert over_owner["__typename"] == "Forbidden"
+    for refused in (by_agent, owner_by_admin, into_other, twice, malformed, over_owner):
         assert refused["message"]
 
 

@@ -537,6 +537,9 @@ _FORBIDDEN = {
     "only an owner can revoke an owner's invitation": (
         "Só um proprietário pode revogar o convite de um proprietário."
     ),
+    "only an owner can change an owner's invitation": (
+        "Só um proprietário pode mudar o convite de um proprietário."
+    ),
 }
 
 _NOT_FOUND = {
