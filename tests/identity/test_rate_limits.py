@@ -14,8 +14,10 @@ from atende.app import create_app
 from atende.config import Settings, parse_rate_limit
 from atende.identity.passwords import PasswordHasher
 from atende.identity.rate_limits import client_address
+from atende.services import Services
 from tests.identity.graphql import (
     ACCEPT,
+    INVITE,
     OWNER_PASSWORD,
     REFRESH,
     REGISTER,
@@ -24,6 +26,8 @@ from tests.identity.graphql import (
     register,
     registration,
 )
+from tests.identity.mailbox import mails_to
+from tests.identity.test_accounts import REQUEST_RESET, RESEND, VERIFY
 
 EMAIL = "dona.maria@example.com"
 PEER = "198.51.100.7"
@@ -294,3 +298,46 @@ async def test_password_hashing_runs_in_its_own_bounded_pool() -> None:
         assert all(t.name.startswith("atende-bcrypt") for t in pool._threads)
     finally:
         hasher.close()
+
+
+async def test_the_account_flows_are_limited_before_any_lookup(
+    settings: Settings, services: Services
+) -> None:
+    async with api(
+        settings,
+        rate_limit_verify_email_address="2/15m",
+        rate_limit_password_reset="2/1h",
+        rate_limit_password_reset_address="3/1h",
+        rate_limit_account_mail="1/1h",
+        rate_limit_invite="2/1h",
+    ) as client:
+        owner = await register(client)
+        access = owner["session"]["accessToken"]
+        organization = owner["organization"]["id"]
+
+        async def outcome(query: str, variables: dict[str, Any], token: str | None = None) -> str:
+            data = await execute(client, with_retry_after(query), variables, token=token)
+            (result,) = data.values()
+            typename: str = result["__typename"]
+            return typename
+
+        verifies = [await outcome(VERIFY, {"token": f"made-up-{i}"}) for i in range(3)]
+        resets = [await outcome(REQUEST_RESET, {"email": EMAIL}) for _ in range(3)]
+        # The address limit (3/1h) counts the account's three and refuses another address.
+        other_address = await outcome(REQUEST_RESET, {"email": "outra@example.com"})
+        resends = [await outcome(RESEND, {}, access) for _ in range(2)]
+        invites = [
+            await outcome(
+                INVITE,
+                {"organizationId": organization, "email": f"p{i}@example.com", "role": "AGENT"},
+                access,
+            )
+            for i in range(3)
+        ]
+
+    assert verifies == ["InvalidToken", "InvalidToken", "TooManyAttempts"]
+    assert resets == ["RequestPasswordResetSuccess"] * 2 + ["TooManyAttempts"]
+    assert other_address == "TooManyAttempts"
+    assert resends == ["ResendVerificationEmailSuccess", "TooManyAttempts"]
+    assert invites == ["InviteMemberSuccess"] * 2 + ["TooManyAttempts"]
+    assert len(await mails_to(services, EMAIL, "reset_password")) == 2, "refused: no mail"
