@@ -1,15 +1,19 @@
 """What the identity module does: registration, sessions, invitations, member changes.
 
-Registration and invitations create users in the identity provider, which cannot share the
-database transaction, so they run as a saga (see the comment at the top of
-``20261207000100_identity.sql``): reserve the user, have the provider create
-it, then write the organization's rows; when a step after the reservation fails, delete
-the provider's user and forget the reservation. When even that fails, the reservation
-stays and the upkeep job (``identity.tasks``) finishes the job. No organization,
-membership, profile or user outlives a failed registration.
+Registration and accepting an invitation as a new person create users in the identity
+provider, which cannot share the database transaction, so they run as a saga (see the
+comment at the top of ``20261207000100_identity.sql``): reserve the user, have the
+provider create it, then write the organization's rows; when a step after the reservation
+fails, delete the provider's user and forget the reservation. When even that fails, the
+reservation stays and the upkeep job (``identity.tasks``) finishes the job. No
+organization, membership, profile or user outlives a failed registration.
 
-Member changes run in the caller's own transaction (``Connection`` given by the GraphQL
-operation), so row-level security and the role rules in SQL judge them.
+Invitations run as the platform for an ``actor`` the API authenticated
+(``private.invite_member_v2`` applies the role rules to them), because their mail is
+queued in the same transaction and only the platform queues mail
+(``20261207001100_accounts.sql``). Role changes and removals run in the caller's own
+transaction (``Connection`` given by the GraphQL operation), so row-level security and
+the role rules in SQL judge them.
 """
 
 from __future__ import annotations
