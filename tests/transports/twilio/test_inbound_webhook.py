@@ -294,6 +294,38 @@ async def test_twilio_opt_out_type_marks_the_contact(
     assert contact["opted_out_at"] is not None
 
 
+async def test_portuguese_keywords_opt_out_and_back_in(
+    client: httpx.AsyncClient, services: Services, channel: TestChannel
+) -> None:
+    async def opted_out() -> bool:
+        contact = await fetch_one(services, "select opted_out_at from public.contacts")
+        return contact["opted_out_at"] is not None
+
+    await deliver(client, channel, from_=CUSTOMER, body="Oi, quero sair do grupo")
+    assert not await opted_out()  # a sentence that holds a keyword is not one
+    for stop, start in [("PARAR", "VOLTAR"), (" Saír! ", "iniciar"), ("cancelar", "Voltar.")]:
+        await deliver(client, channel, from_=CUSTOMER, body=stop)
+        assert await opted_out(), stop
+        await deliver(client, channel, from_=CUSTOMER, body=start)
+        assert not await opted_out(), start
+    await deliver(client, channel, from_=CUSTOMER, body="Descadastrar")
+    assert await opted_out()
+
+
+async def test_twilio_opt_out_type_wins_over_the_body(
+    client: httpx.AsyncClient, services: Services, channel: TestChannel
+) -> None:
+    await deliver(client, channel, from_=CUSTOMER, body="PARAR")
+    # Twilio says START (a keyword of the Messaging Service's own): the contact is back.
+    assert await post_with_extra(client, channel, "PARAR", {"OptOutType": "START"}) == 200
+    contact = await fetch_one(services, "select opted_out_at from public.contacts")
+    assert contact["opted_out_at"] is None
+    # HELP asks for nothing, whatever the body says.
+    assert await post_with_extra(client, channel, "SAIR", {"OptOutType": "HELP"}) == 200
+    contact = await fetch_one(services, "select opted_out_at from public.contacts")
+    assert contact["opted_out_at"] is None
+
+
 async def post_with_extra(
     client: httpx.AsyncClient, channel: TestChannel, body: str, extra: dict[str, str]
 ) -> int:
