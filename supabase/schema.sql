@@ -2150,17 +2150,41 @@ CREATE FUNCTION private.subscription_intent(body text, opt_out_type text DEFAULT
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     select case
-        when upper(opt_out_type) = 'STOP' then 'opt_out'
-        when upper(opt_out_type) = 'START' then 'opt_in'
-        when upper(btrim(body)) in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT',
-                                    'REVOKE', 'OPTOUT') then 'opt_out'
-        when upper(btrim(body)) in ('START', 'UNSTOP', 'YES') then 'opt_in'
+        when nullif(btrim(opt_out_type), '') is not null then
+            case upper(btrim(opt_out_type))
+                when 'STOP' then 'opt_out'
+                when 'START' then 'opt_in'
+            end
+        when private.subscription_keyword(body) in (
+            'STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT',
+            'PARAR', 'SAIR', 'CANCELAR', 'DESCADASTRAR'
+        ) then 'opt_out'
+        when private.subscription_keyword(body) in (
+            'START', 'UNSTOP', 'YES', 'VOLTAR', 'INICIAR'
+        ) then 'opt_in'
     end
 $$;
 
 -- Name: FUNCTION subscription_intent(body text, opt_out_type text); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.subscription_intent(body text, opt_out_type text) IS 'opt_out / opt_in / null for a customer message (Twilio''s OptOutType or the standard keywords).';
+COMMENT ON FUNCTION private.subscription_intent(body text, opt_out_type text) IS 'opt_out / opt_in / null for a customer message: Twilio''s OptOutType when given, else the message alone being a keyword (STOP, PARAR, SAIR, CANCELAR, DESCADASTRAR, ... / START, VOLTAR, INICIAR, ...).';
+
+-- Name: subscription_keyword(text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.subscription_keyword(body text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select case when length(body) <= 64 then
+        upper(btrim(
+            regexp_replace(normalize(body, NFD), '[\u0300-\u036f]', '', 'g'),
+            E' \t\r\n\u00a0.!?'
+        ))
+    end
+$$;
+
+-- Name: FUNCTION subscription_keyword(body text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.subscription_keyword(body text) IS 'A customer message folded for keyword matching: no accents, upper case, trimmed of white space and punctuation.';
 
 -- Name: template_variables_are_valid(jsonb); Type: FUNCTION; Schema: private
 
@@ -2781,7 +2805,7 @@ COMMENT ON TABLE public.contacts IS 'A customer of an organization, known by pho
 
 -- Name: COLUMN contacts.opted_out_at; Type: COMMENT; Schema: public
 
-COMMENT ON COLUMN public.contacts.opted_out_at IS 'Set when the customer wrote an opt-out keyword (STOP, ...); nothing is sent to them while set.';
+COMMENT ON COLUMN public.contacts.opted_out_at IS 'Set when the customer wrote an opt-out keyword (STOP, PARAR, SAIR, ...; private.subscription_intent); nothing is sent to them while set.';
 
 -- Name: inbox_entries; Type: VIEW; Schema: private
 
@@ -4053,6 +4077,11 @@ GRANT ALL ON FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash 
 
 REVOKE ALL ON FUNCTION private.subscription_intent(body text, opt_out_type text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.subscription_intent(body text, opt_out_type text) TO service_role;
+
+-- Name: FUNCTION subscription_keyword(body text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.subscription_keyword(body text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.subscription_keyword(body text) TO service_role;
 
 -- Name: FUNCTION template_variables_are_valid(variables jsonb); Type: ACL; Schema: private
 
