@@ -175,9 +175,39 @@ def _identity(result: dict[str, Any]) -> list[str]:
     return []
 
 
+def _sign_in_flood(result: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    ratio = "inbox_p99_flood_vs_quiet"
+    if ratio not in result["targets"]:
+        found.append(f"no target for {ratio}")
+    params = result["params"]
+    rounds = params["rounds"]
+    for key in (ratio, "inbox_p99_flood", "inbox_p99_quiet", "sign_ins_per_second"):
+        if len(result["spreads"].get(key, {}).get("rounds", [])) != rounds:
+            found.append(f"{key}: not {rounds} rounds")
+    answered = params["sign_ins_answered"]
+    requests = params["inbox_requests"]
+    if len(answered) != rounds or any(len(per_round) != rounds for per_round in requests.values()):
+        found.append(f"counts per round {answered}, {requests} are not {rounds} rounds")
+    orders = params["round_order"]["orders"]
+    if len(orders) != rounds or any(sorted(order) != ["flood", "quiet"] for order in orders):
+        found.append(f"round orders {orders} are not {rounds} orders of flood and quiet")
+    flood = result["metrics"]["inbox_p99_flood"]["value"]
+    quiet = result["baseline"]["inbox_p99_quiet"]["value"]
+    if ratio in result["ratios"] and quiet > 0:
+        stated = result["ratios"][ratio]
+        if abs(stated - flood / quiet) > 2 * _ROUNDING:
+            found.append(f"{ratio} is {stated}, but the p99s give {flood / quiet:.3f}")
+    no_flood = bool(answered) and min(answered) == 0
+    if no_flood and ratio not in result["unmeasured"]:
+        found.append(f"a flood round answered no sign-in ({answered}), but {ratio} was judged")
+    return found
+
+
 _BENCHMARKS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "ingest": _ingest,
     "graphql": _graphql,
     "e2e": _e2e,
     "identity": _identity,
+    "sign_in_flood": _sign_in_flood,
 }

@@ -41,8 +41,9 @@ MET, MISSED, NOT_MEASURED = "met", "missed", "not measured"
 class Result:
     """One benchmark run, in the format DESIGN.md gives for bench/results/<name>.json.
 
-    ``spreads``: for each ratio (and any metric measured over rounds), its value in each
-    round, so that the noise behind the figure is stated next to it (min-max).
+    ``spreads``: for each ratio (and any metric or baseline figure measured over rounds),
+    its value in each round, so that the noise behind the figure is stated next to it
+    (min-max); a key that is both a metric and a baseline figure is the metric's.
     ``unmeasured``: targets the run could not measure, with the reason; ``met`` is then
     false (a target not measured is not met), and the verdict says "not measured".
     ``quick``: a short smoke run; its file is ``<name>.quick.json``, beside the full one.
@@ -107,7 +108,11 @@ class Result:
             return f"  (rounds {min(rounds):.3g}-{max(rounds):.3g}, n={len(rounds)})"
 
         rows = [(f"{k}", f"{m.value:.2f} {m.unit}{spread(k)}") for k, m in self.metrics.items()]
-        rows += [(f"baseline {k}", f"{m.value:.2f} {m.unit}") for k, m in self.baseline.items()]
+        rows += [
+            # A key that names a metric too: its spread is the metric's.
+            (f"baseline {k}", f"{m.value:.2f} {m.unit}{'' if k in self.metrics else spread(k)}")
+            for k, m in self.baseline.items()
+        ]
         rows += [(k, f"{v:.3f}{spread(k)}") for k, v in self.ratios.items()]
         for key, target in self.targets.items():
             reason = f" ({self.unmeasured[key]})" if key in self.unmeasured else ""
@@ -184,7 +189,8 @@ def git_commit() -> str:
 
 #: Abuse limits off: a benchmark's load comes from one address and repeats sign-ins and
 #: registrations by design; what it measures is the work, not the refusals
-#: (``bench.sign_in_flood`` measures a flood against the limits on purpose).
+#: (``bench.sign_in_flood``'s flood too: with the limits on, its attempts would be refused
+#: before bcrypt, and the inbox would be measured beside almost no work).
 RATE_LIMITS_OFF = {
     f"ATENDE_RATE_LIMIT_{name}": "off"
     for name in (
