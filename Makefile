@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install dev test test-faults test-supabase lint typecheck pytest pgtap bench bench-smoke schema schema-sql clean
+.PHONY: install dev test test-faults test-supabase lint typecheck pytest pgtap pgvector bench bench-smoke schema schema-sql clean
 
 install: $(INSTALLED)
 
@@ -16,7 +16,7 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 ## Start the embedded Postgres, migrate, run the API and the worker (Ctrl-C stops all).
-dev: install
+dev: install pgvector
 	$(BIN)/atende dev
 
 ## A database shaped like a new Supabase project's, built from Supabase's own SQL.
@@ -26,7 +26,7 @@ SUPABASE_SHAPE_DIR ?= ../shared/supabase-shape
 ## fault-injection suite (real processes, about 2.5 minutes; `make test-faults` runs it alone),
 ## every benchmark's smoke run (`make bench-smoke`, about 2 minutes), then, when the Supabase
 ## shape is at hand, `make test-supabase`.
-test: install pgtap lint typecheck pytest test-faults bench-smoke $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
+test: install pgtap pgvector lint typecheck pytest test-faults bench-smoke $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -39,17 +39,22 @@ typecheck: install
 pgtap:
 	./scripts/ensure-pgtap.sh
 
+## pgvector for the local PostgreSQL (the knowledge base's vectors): built from the vendored
+## source (third_party/pgvector) when missing; a no-op once installed.
+pgvector:
+	./scripts/ensure-pgvector.sh
+
 ## Every test but the fault-injection ones (pyproject's addopts deselect them).
-pytest: install
+pytest: install pgvector
 	$(BIN)/pytest
 
 ## The fault-injection suite alone: prints its results table, writes bench/results/faults.json.
-test-faults: install
+test-faults: install pgvector
 	$(BIN)/pytest -m faults
 
 ## The pgTAP suite and the identity, ingest, AI-reply and inbox tests on the Supabase shape
 ## (scripts/test-supabase.sh; about 3 minutes).
-test-supabase: install pgtap
+test-supabase: install pgtap pgvector
 	SUPABASE_SHAPE_DIR=$(SUPABASE_SHAPE_DIR) ./scripts/test-supabase.sh
 
 ## Regenerate schema.graphql from the live Strawberry schema.
@@ -63,15 +68,15 @@ schema-sql: install
 
 ## Every benchmark, full runs: tables, bench/results/<name>.json; fails when a target is
 ## missed or not measured.
-bench: install
+bench: install pgvector
 	$(BIN)/python -m bench all
 
 ## Every benchmark in --quick mode, as a smoke test: each must run and write a consistent
 ## bench/results/<name>.quick.json (bench/consistency.py); its targets are not gated here.
-bench-smoke: install
+bench-smoke: install pgvector
 	$(BIN)/python -m bench all --quick --no-gate
 
-bench-%: install
+bench-%: install pgvector
 	$(BIN)/python -m bench $*
 
 clean:

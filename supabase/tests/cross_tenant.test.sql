@@ -11,9 +11,9 @@ begin;
 \ir act_as.psql
 -- One test that every table is tied to a tenant, then seven per table (its rows exist,
 -- members read their own, no reading, updating, deleting or inserting across tenants,
--- the victim's rows are all still there) for the 12 tables of public: a new table
+-- the victim's rows are all still there) for the 14 tables of public: a new table
 -- changes the count.
-select plan(85);
+select plan(99);
 
 -- Two organizations with one of everything --------------------------------------------
 
@@ -24,6 +24,7 @@ declare
     channel uuid;
     contact uuid;
     conversation uuid;
+    document uuid;
     invitee uuid := gen_random_uuid();
 begin
     user_id := gen_random_uuid();
@@ -66,6 +67,13 @@ begin
     values (organization_id, conversation, 'gpt-4o-mini', 'replied');
     insert into public.channel_templates (organization_id, channel_id, name, content_sid)
     values (organization_id, channel, 'lembrete', 'HX' || md5(label));
+    insert into public.knowledge_documents (organization_id, title, content, status)
+    values (organization_id, 'Cardápio ' || label, 'Bolo de cenoura: R$ 48,00', 'ready')
+    returning id into document;
+    insert into public.knowledge_passages (organization_id, document_id, position, content,
+                                           embedder, dimensions, embedding)
+    values (organization_id, document, 0, 'Bolo de cenoura: R$ 48,00', 'test', 3,
+            '[0.1, 0.2, 0.3]');
     -- public.agents: made by a trigger with each organization.
 end;
 $$;
@@ -112,6 +120,7 @@ declare
     attacker_user uuid := (select user_id from tenants where side = 'attacker');
     sample text;
     updatable_column text;
+    insertable_columns text;
     affected bigint;
 begin
     select case key_of when 'user' then user_id else organization_id end into victim_key
@@ -167,10 +176,15 @@ begin
     end;
     return next is(affected, 0::bigint, format('%s: no deleting across tenants', table_name));
 
-    -- A copy of the victim's row: row-level security (or the grants) must refuse it
-    -- before any constraint gets a say.
+    -- A copy of the victim's row (its generated columns left to the table):
+    -- row-level security (or the grants) must refuse it before any constraint gets a say.
+    select string_agg(format('%I', a.attname), ', ' order by a.attnum) into insertable_columns
+    from pg_attribute as a
+    where a.attrelid = target and a.attnum > 0 and not a.attisdropped and a.attgenerated = '';
     begin
-        execute format('insert into %s select ($1::%s).*', target, target) using sample;
+        execute format('insert into %s (%s) select %s from (select ($1::%s).*) as victim',
+                       target, insertable_columns, insertable_columns, target)
+            using sample;
         get diagnostics affected = row_count;
     exception when insufficient_privilege then
         affected := 0;

@@ -70,13 +70,18 @@ select is_empty(
 select results_eq(
     $$ select * from pg_temp.callable_by('authenticated') $$,
     $$ values
+        -- The knowledge base's writes (20261207001200_knowledge.sql): each checks the
+        -- caller's role and defers the indexing job in the same transaction.
+        ('add_knowledge_document_v1(uuid,text,text,text,text)'),
         ('private.organizations_of_caller()'),
         ('private.organizations_where_caller_is(membership_role[])'),
         ('private.template_variables_are_valid(jsonb)'),
         ('private.window_end(channel_kind,timestamp with time zone)'),
+        ('remove_knowledge_document_v1(uuid)'),
         ('remove_member_v1(uuid,uuid)'),
         ('send_member_message_v1(uuid,text)'),
         ('send_template_message_v1(uuid,uuid,jsonb)'),
+        ('update_knowledge_document_v1(uuid,text,text,text,text)'),
         ('update_member_role_v1(uuid,uuid,membership_role)'),
         ('window_expires_at(conversations)')
     $$,
@@ -125,7 +130,7 @@ select results_eq(
     $$ select * from pg_temp.privileges_of('authenticated') $$,
     $$ values
         ('agents SELECT'),
-        ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled)'),
+        ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge)'),
         ('ai_runs SELECT'),
         ('channel_templates DELETE'),
         ('channel_templates INSERT (organization_id, channel_id, name, content_sid, language, variables, body)'),
@@ -144,6 +149,10 @@ select results_eq(
         -- Owners and admins read their organization's invitations, never the token digest
         -- (20261207001100_accounts.sql); every write is the platform's.
         ('invitations SELECT (id, organization_id, email, role, invited_by, created_at, sent_at, expires_at, accepted_at, accepted_by, revoked_at)'),
+        -- Members read their organization's knowledge base; writes go through the
+        -- functions above (20261207001200_knowledge.sql).
+        ('knowledge_documents SELECT'),
+        ('knowledge_passages SELECT'),
         ('memberships SELECT'),
         ('messages SELECT'),
         ('organizations SELECT'),

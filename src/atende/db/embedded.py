@@ -31,6 +31,9 @@ AUTHENTICATION_TIMEOUT_SECONDS = 10
 
 DEFAULT_DATABASE = "atende"
 SUPERUSER = "postgres"
+#: Extensions the migrations create that PostgreSQL does not ship (its contrib ones,
+#: pgcrypto and unaccent, come with the server). pgvector: the knowledge base's vectors.
+REQUIRED_EXTENSIONS = ("vector",)
 
 
 class EmbeddedPostgresError(AtendeError):
@@ -61,6 +64,33 @@ def find_postgres_bin_dir(configured: Path | None = None) -> Path:
         "PostgreSQL server binaries not found: install PostgreSQL 15+ "
         "or set ATENDE_PG_BIN_DIR to the folder that holds initdb and pg_ctl"
     )
+
+
+def missing_extensions(bin_dir: Path) -> list[str]:
+    """Which of ``REQUIRED_EXTENSIONS`` the server in ``bin_dir`` cannot create.
+
+    Empty when it has them all, and when there is no ``pg_config`` to ask (the migration
+    then says what is missing).
+    """
+    pg_config = bin_dir / "pg_config"
+    if not pg_config.exists():
+        found = shutil.which("pg_config")
+        if found is None:
+            return []
+        pg_config = Path(found)
+    result = subprocess.run(  # noqa: S603 - fixed argument list
+        [str(pg_config), "--sharedir"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        return []
+    extensions = Path(result.stdout.strip()) / "extension"
+    return [name for name in REQUIRED_EXTENSIONS if not (extensions / f"{name}.control").exists()]
+
+
+def pgvector_script() -> Path | None:
+    """``scripts/ensure-pgvector.sh`` of a source checkout, if Atende runs from one."""
+    candidate = Path(__file__).resolve().parents[3] / "scripts" / "ensure-pgvector.sh"
+    return candidate if candidate.is_file() else None
 
 
 def _runuser() -> str:
@@ -140,6 +170,7 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         """Start the server (initialising it first) and make sure the database exists."""
+        self.ensure_extensions()
         self.initialize()
         if not self.is_running():
             self._hand_over_to_owner(self.data_dir)
@@ -196,6 +227,39 @@ class EmbeddedPostgres:
         """Stop the server and delete the data folder."""
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def ensure_extensions(self) -> None:
+        """Make sure the server has the extensions the migrations need (pgvector).
+
+        From a source checkout, a missing one is built and installed by
+        ``scripts/ensure-pgvector.sh`` (which ``make dev`` and ``make test`` run first,
+        so this is for ``atende dev`` and ``pytest`` run by hand); otherwise the error
+        says what to install.
+        """
+        if self.bin_dir is None:
+            self.bin_dir = find_postgres_bin_dir()
+        missing = missing_extensions(self.bin_dir)
+        if not missing:
+            return
+        script = pgvector_script()
+        if script is not None:
+            logger.warning("pgvector is missing; installing it with %s", script)
+            result = subprocess.run(  # noqa: S603 - the checkout's own script
+                [str(script)],
+                env={**os.environ, "ATENDE_PG_BIN_DIR": str(self.bin_dir)},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode == 0 and not missing_extensions(self.bin_dir):
+                return
+            detail = (result.stderr or result.stdout).strip()
+            raise EmbeddedPostgresError(f"installing pgvector failed: {detail}")
+        raise EmbeddedPostgresError(
+            f"PostgreSQL in {self.bin_dir} lacks the extension(s) {', '.join(missing)}: "
+            "install pgvector for it (the postgresql-<major>-pgvector package, or "
+            "scripts/ensure-pgvector.sh from Atende's source, as root)"
+        )
 
     # -- databases ---------------------------------------------------------------------
 
