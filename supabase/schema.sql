@@ -508,6 +508,27 @@ $$;
 
 COMMENT ON FUNCTION private.defer_job(task_name text, args jsonb, queue_name text, lock text, queueing_lock text, scheduled_at timestamp with time zone, reschedule boolean) IS 'Defers a Procrastinate job in the current transaction; null when one with the same queueing_lock is already waiting.';
 
+-- Name: defer_knowledge_indexing(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.defer_knowledge_indexing(document_id uuid) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    -- One job waits per document (it reads the newest revision when it runs), and two
+    -- never run at once.
+    select private.defer_job(
+        'knowledge:index_document',
+        jsonb_build_object('document_id', document_id),
+        'knowledge',
+        lock => 'knowledge_document:' || document_id,
+        queueing_lock => 'knowledge_document:' || document_id
+    )
+$$;
+
+-- Name: FUNCTION defer_knowledge_indexing(document_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.defer_knowledge_indexing(document_id uuid) IS 'Defers the indexing job of a document (one waiting per document).';
+
 -- Name: defer_reply_job(uuid, timestamp with time zone, boolean); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean DEFAULT false) RETURNS bigint
@@ -548,6 +569,29 @@ $$;
 -- Name: FUNCTION end_other_sessions_v1(user_id uuid, kept uuid); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.end_other_sessions_v1(user_id uuid, kept uuid) IS 'Signs out all of a user''s sessions except kept (a password changed); returns them.';
+
+-- Name: fail_knowledge_document_v1(uuid, integer, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.fail_knowledge_document_v1(document_id uuid, revision integer, error text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+begin
+    update public.knowledge_documents as d
+    set status = 'failed', error = left(btrim(error), 500), chunk_count = 0
+    where d.id = document_id and d.revision = revision;
+    if not found then
+        return 'stale';
+    end if;
+    delete from public.knowledge_passages as p where p.document_id = document_id;
+    return 'failed';
+end;
+$$;
+
+-- Name: FUNCTION fail_knowledge_document_v1(document_id uuid, revision integer, error text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.fail_knowledge_document_v1(document_id uuid, revision integer, error text) IS 'Marks a document failed (its passages removed), unless it changed since the job read it.';
 
 -- Name: fail_outbound_message(uuid, text, text, public.message_status); Type: FUNCTION; Schema: private
 
@@ -1372,6 +1416,34 @@ $$;
 
 COMMENT ON FUNCTION private.record_ai_handoff_v1(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) IS 'The model asked for a person: notice to the customer, conversation handed off, run recorded.';
 
+-- Name: record_ai_handoff_v2(uuid, text, text, timestamp with time zone, text, integer, integer, integer, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_ai_handoff_v2(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer DEFAULT 0, completion_tokens integer DEFAULT 0, latency_ms integer DEFAULT 0, knowledge_sources jsonb DEFAULT NULL::jsonb) RETURNS TABLE(run_id uuid, outcome text, message_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    recorded record;
+begin
+    select * into recorded from private.record_ai_handoff_v1(
+        conversation_id, reason, model_text, answered_through, model, prompt_tokens,
+        completion_tokens, latency_ms);
+    if recorded.run_id is null then
+        return;
+    end if;
+    if knowledge_sources is not null then
+        update public.ai_runs as r set knowledge_sources = knowledge_sources
+        where r.id = recorded.run_id;
+    end if;
+    return query select recorded.run_id, recorded.outcome, recorded.message_id;
+end;
+$$;
+
+-- Name: FUNCTION record_ai_handoff_v2(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_ai_handoff_v2(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb) IS 'record_ai_handoff_v1, keeping the knowledge passages the model was given on the run.';
+
 -- Name: record_ai_reply_v1(uuid, text, timestamp with time zone, text, integer, integer, integer); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer DEFAULT 0, completion_tokens integer DEFAULT 0, latency_ms integer DEFAULT 0) RETURNS TABLE(run_id uuid, outcome text, message_id uuid)
@@ -1443,6 +1515,34 @@ $$;
 -- Name: FUNCTION record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) IS 'Queues the model''s reply (author ai) and records the run, unless the conversation changed meanwhile.';
+
+-- Name: record_ai_reply_v2(uuid, text, timestamp with time zone, text, integer, integer, integer, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_ai_reply_v2(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer DEFAULT 0, completion_tokens integer DEFAULT 0, latency_ms integer DEFAULT 0, knowledge_sources jsonb DEFAULT NULL::jsonb) RETURNS TABLE(run_id uuid, outcome text, message_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    recorded record;
+begin
+    select * into recorded from private.record_ai_reply_v1(
+        conversation_id, body, answered_through, model, prompt_tokens, completion_tokens,
+        latency_ms);
+    if recorded.run_id is null then
+        return;
+    end if;
+    if knowledge_sources is not null then
+        update public.ai_runs as r set knowledge_sources = knowledge_sources
+        where r.id = recorded.run_id;
+    end if;
+    return query select recorded.run_id, recorded.outcome, recorded.message_id;
+end;
+$$;
+
+-- Name: FUNCTION record_ai_reply_v2(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_ai_reply_v2(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb) IS 'record_ai_reply_v1, keeping the knowledge passages the model was given on the run.';
 
 -- Name: record_ai_retry_v1(uuid, text, text, double precision, integer); Type: FUNCTION; Schema: private
 
@@ -1723,6 +1823,34 @@ $$;
 -- Name: FUNCTION register_organization_v1(user_id uuid, organization_name text, full_name text); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.register_organization_v1(user_id uuid, organization_name text, full_name text) IS 'Creates the profile, the organization and its owner membership for a reserved user.';
+
+-- Name: reindex_knowledge_v1(text, boolean); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.reindex_knowledge_v1(embedder text, include_current boolean DEFAULT false) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    queued integer := 0;
+    the_id uuid;
+begin
+    for the_id in
+        update public.knowledge_documents as d
+        set status = 'pending', error = null, revision = d.revision + 1
+        where include_current or d.embedder is distinct from embedder or d.status = 'failed'
+        returning d.id
+    loop
+        perform private.defer_knowledge_indexing(the_id);
+        queued := queued + 1;
+    end loop;
+    return queued;
+end;
+$$;
+
+-- Name: FUNCTION reindex_knowledge_v1(embedder text, include_current boolean); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.reindex_knowledge_v1(embedder text, include_current boolean) IS 'Re-indexes documents whose passages another embedder made (or failed ones; all with include_current).';
 
 -- Name: release_pending_user_v1(uuid, boolean); Type: FUNCTION; Schema: private
 
@@ -2123,6 +2251,29 @@ $$;
 
 COMMENT ON FUNCTION private.start_ai_reply_v1(conversation_id uuid) IS 'The reply job''s first step: nothing to answer, a skip (recorded), or the prompt and history to answer with.';
 
+-- Name: start_ai_reply_v2(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.start_ai_reply_v2(conversation_id uuid) RETURNS TABLE(outcome text, run_id uuid, model text, system_prompt text, temperature double precision, history_messages integer, history_tokens integer, consecutive_retries integer, answered_through timestamp with time zone, history jsonb, organization_id uuid, knowledge_enabled boolean, knowledge_passages integer, answer_only_from_knowledge boolean)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select s.outcome, s.run_id, s.model, s.system_prompt, s.temperature, s.history_messages,
+           s.history_tokens, s.consecutive_retries, s.answered_through, s.history,
+           a.organization_id,
+           a.knowledge_enabled and exists (
+               select from public.knowledge_passages as p
+               where p.organization_id = a.organization_id
+           ),
+           a.knowledge_passages, a.answer_only_from_knowledge
+    from private.start_ai_reply_v1(start_ai_reply_v2.conversation_id) as s
+    left join public.conversations as c on c.id = start_ai_reply_v2.conversation_id
+    left join public.agents as a on a.organization_id = c.organization_id
+$$;
+
+-- Name: FUNCTION start_ai_reply_v2(conversation_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.start_ai_reply_v2(conversation_id uuid) IS 'start_ai_reply_v1 with the organization and the agent''s knowledge settings.';
+
 -- Name: start_session_v1(uuid, text, interval); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) RETURNS uuid
@@ -2143,6 +2294,48 @@ $$;
 -- Name: FUNCTION start_session_v1(user_id uuid, refresh_token_hash text, ttl interval); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) IS 'Opens a session for a user whose credentials were just checked; returns its id.';
+
+-- Name: store_knowledge_passages_v1(uuid, integer, text, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.store_knowledge_passages_v1(document_id uuid, revision integer, embedder text, passages jsonb) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_document public.knowledge_documents;
+    stored integer;
+begin
+    select * into the_document from public.knowledge_documents as d
+    where d.id = document_id
+    for update;
+    if not found then
+        return 'gone';
+    end if;
+    if the_document.revision <> revision then
+        return 'stale';
+    end if;
+    -- The old passages and the new in one transaction: searches see one or the other.
+    delete from public.knowledge_passages as p where p.document_id = document_id;
+    insert into public.knowledge_passages
+        (organization_id, document_id, position, heading, content, embedder, dimensions,
+         embedding)
+    select the_document.organization_id, document_id, (p ->> 'position')::integer,
+           coalesce(p ->> 'heading', ''), p ->> 'content', embedder,
+           jsonb_array_length(p -> 'embedding'), (p ->> 'embedding')::extensions.vector
+    from jsonb_array_elements(passages) as p;
+    get diagnostics stored = row_count;
+    update public.knowledge_documents as d
+    set status = 'ready', error = null, chunk_count = stored, embedder = embedder,
+        indexed_at = now()
+    where d.id = document_id;
+    return 'stored';
+end;
+$$;
+
+-- Name: FUNCTION store_knowledge_passages_v1(document_id uuid, revision integer, embedder text, passages jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.store_knowledge_passages_v1(document_id uuid, revision integer, embedder text, passages jsonb) IS 'Replaces a document''s passages and marks it ready, unless it changed since the job read it (stale).';
 
 -- Name: subscription_intent(text, text); Type: FUNCTION; Schema: private
 
@@ -2427,6 +2620,70 @@ $$;
 
 COMMENT ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) IS 'When free-form replies stop being allowed, from the channel kind and the last inbound message.';
 
+-- Name: add_knowledge_document_v1(uuid, text, text, text, text); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text DEFAULT 'text'::text, file_name text DEFAULT NULL::text) RETURNS TABLE(outcome text, id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller_role public.membership_role := private.role_in(organization_id, auth.uid());
+    new_id uuid;
+begin
+    if caller_role is null then
+        return query select 'not_found'::text, null::uuid;
+        return;
+    end if;
+    if caller_role not in ('owner', 'admin') then
+        return query select 'forbidden'::text, null::uuid;
+        return;
+    end if;
+    insert into public.knowledge_documents as d
+        (organization_id, title, content, source_format, file_name, created_by)
+    values (add_knowledge_document_v1.organization_id, btrim(title), content,
+            source_format, file_name, auth.uid())
+    returning d.id into new_id;
+    perform private.defer_knowledge_indexing(new_id);
+    return query select 'added'::text, new_id;
+end;
+$$;
+
+-- Name: FUNCTION add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) IS 'Stores a knowledge document (owners and admins) and defers its indexing in the same transaction.';
+
+-- Name: remove_knowledge_document_v1(uuid); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.remove_knowledge_document_v1(document_id uuid) RETURNS TABLE(outcome text, id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    organization uuid;
+    caller_role public.membership_role;
+begin
+    select d.organization_id into organization from public.knowledge_documents as d
+    where d.id = document_id;
+    caller_role := private.role_in(organization, auth.uid());
+    if organization is null or caller_role is null then
+        return query select 'not_found'::text, null::uuid;
+        return;
+    end if;
+    if caller_role not in ('owner', 'admin') then
+        return query select 'forbidden'::text, null::uuid;
+        return;
+    end if;
+    -- Its passages go with it (on delete cascade); a waiting job finds nothing to do.
+    delete from public.knowledge_documents as d where d.id = document_id;
+    return query select 'removed'::text, document_id;
+end;
+$$;
+
+-- Name: FUNCTION remove_knowledge_document_v1(document_id uuid); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.remove_knowledge_document_v1(document_id uuid) IS 'Deletes a knowledge document and its passages (owners and admins).';
+
 -- Name: memberships; Type: TABLE; Schema: public
 
 CREATE TABLE public.memberships (
@@ -2627,6 +2884,49 @@ $$;
 
 COMMENT ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) IS 'A member sends an approved template (ContentSid) in a conversation; queued with its send job.';
 
+-- Name: update_knowledge_document_v1(uuid, text, text, text, text); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.update_knowledge_document_v1(document_id uuid, title text DEFAULT NULL::text, content text DEFAULT NULL::text, source_format text DEFAULT NULL::text, file_name text DEFAULT NULL::text) RETURNS TABLE(outcome text, id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_document public.knowledge_documents;
+    caller_role public.membership_role;
+begin
+    select * into the_document from public.knowledge_documents as d
+    where d.id = document_id
+    for update;
+    caller_role := private.role_in(the_document.organization_id, auth.uid());
+    if the_document.id is null or caller_role is null then
+        return query select 'not_found'::text, null::uuid;
+        return;
+    end if;
+    if caller_role not in ('owner', 'admin') then
+        return query select 'forbidden'::text, null::uuid;
+        return;
+    end if;
+    -- Any change re-indexes: the title is part of every passage's context.
+    update public.knowledge_documents as d
+    set title = coalesce(btrim(title), d.title),
+        content = coalesce(content, d.content),
+        source_format = case when content is null then d.source_format
+                             else coalesce(source_format, 'text') end,
+        file_name = case when content is null then d.file_name else file_name end,
+        status = 'pending',
+        error = null,
+        revision = d.revision + 1
+    where d.id = document_id;
+    perform private.defer_knowledge_indexing(document_id);
+    return query select 'updated'::text, document_id;
+end;
+$$;
+
+-- Name: FUNCTION update_knowledge_document_v1(document_id uuid, title text, content text, source_format text, file_name text); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.update_knowledge_document_v1(document_id uuid, title text, content text, source_format text, file_name text) IS 'Changes a knowledge document''s title or content (owners and admins) and re-indexes it.';
+
 -- Name: update_member_role_v1(uuid, uuid, public.membership_role); Type: FUNCTION; Schema: public
 
 CREATE FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) RETURNS public.memberships
@@ -2720,6 +3020,72 @@ $$;
 -- Name: FUNCTION window_expires_at(conversation public.conversations); Type: COMMENT; Schema: public
 
 COMMENT ON FUNCTION public.window_expires_at(conversation public.conversations) IS 'When free-form replies stop being allowed (WhatsApp: 24 h after the last inbound message; SMS: never).';
+
+-- Name: knowledge_portuguese; Type: TEXT SEARCH CONFIGURATION; Schema: private
+
+CREATE TEXT SEARCH CONFIGURATION private.knowledge_portuguese (
+    PARSER = pg_catalog."default" );
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR asciiword WITH portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR word WITH extensions.unaccent, portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR numword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR email WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR url WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR host WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR sfloat WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR version WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR hword_numpart WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR hword_part WITH extensions.unaccent, portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR hword_asciipart WITH portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR numhword WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR asciihword WITH portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR hword WITH extensions.unaccent, portuguese_stem;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR url_path WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR file WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR "float" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR "int" WITH simple;
+
+ALTER TEXT SEARCH CONFIGURATION private.knowledge_portuguese
+    ADD MAPPING FOR uint WITH simple;
+
+-- Name: TEXT SEARCH CONFIGURATION knowledge_portuguese; Type: COMMENT; Schema: private
+
+COMMENT ON TEXT SEARCH CONFIGURATION private.knowledge_portuguese IS 'Portuguese stemming with accents folded (unaccent first): the knowledge base''s full-text search.';
 
 -- Name: account_tokens; Type: TABLE; Schema: private
 
@@ -2973,6 +3339,9 @@ CREATE TABLE public.agents (
     ai_enabled boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    knowledge_enabled boolean DEFAULT true NOT NULL,
+    knowledge_passages integer DEFAULT 4 NOT NULL,
+    answer_only_from_knowledge boolean DEFAULT false NOT NULL,
     CONSTRAINT agents_debounce_seconds_range CHECK (((debounce_seconds >= 0) AND (debounce_seconds <= 120))),
     CONSTRAINT agents_fallback_message_length CHECK (((char_length(btrim(fallback_message)) >= 1) AND (char_length(btrim(fallback_message)) <= 1600))),
     CONSTRAINT agents_follow_up_after_minutes_range CHECK (((follow_up_after_minutes >= 5) AND (follow_up_after_minutes <= 1380))),
@@ -2981,6 +3350,7 @@ CREATE TABLE public.agents (
     CONSTRAINT agents_history_messages_range CHECK (((history_messages >= 1) AND (history_messages <= 200))),
     CONSTRAINT agents_history_tokens_range CHECK (((history_tokens >= 100) AND (history_tokens <= 200000))),
     CONSTRAINT agents_inactivity_hours_range CHECK (((inactivity_hours >= 1) AND (inactivity_hours <= 720))),
+    CONSTRAINT agents_knowledge_passages_range CHECK (((knowledge_passages >= 1) AND (knowledge_passages <= 10))),
     CONSTRAINT agents_model_format CHECK ((model ~ '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$'::text)),
     CONSTRAINT agents_name_length CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 80))),
     CONSTRAINT agents_system_prompt_length CHECK (((char_length(btrim(system_prompt)) >= 1) AND (char_length(btrim(system_prompt)) <= 20000))),
@@ -2999,6 +3369,18 @@ COMMENT ON COLUMN public.agents.debounce_seconds IS 'How long to wait after a cu
 
 COMMENT ON COLUMN public.agents.follow_up_after_minutes IS 'Send follow_up_message once when the customer went quiet this long inside the window.';
 
+-- Name: COLUMN agents.knowledge_enabled; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.agents.knowledge_enabled IS 'Whether the reply job retrieves knowledge passages for the model request.';
+
+-- Name: COLUMN agents.knowledge_passages; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.agents.knowledge_passages IS 'How many passages at most go into the model request (1 to 10).';
+
+-- Name: COLUMN agents.answer_only_from_knowledge; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.agents.answer_only_from_knowledge IS 'When no passage is relevant, say the team will check and hand the conversation over.';
+
 -- Name: ai_runs; Type: TABLE; Schema: public
 
 CREATE TABLE public.ai_runs (
@@ -3013,6 +3395,7 @@ CREATE TABLE public.ai_runs (
     outcome text NOT NULL,
     error text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    knowledge_sources jsonb,
     CONSTRAINT ai_runs_latency_not_negative CHECK ((latency_ms >= 0)),
     CONSTRAINT ai_runs_outcome CHECK ((outcome = ANY (ARRAY['replied'::text, 'handoff'::text, 'fallback'::text, 'retrying'::text, 'skipped'::text]))),
     CONSTRAINT ai_runs_tokens_not_negative CHECK (((prompt_tokens >= 0) AND (completion_tokens >= 0)))
@@ -3021,6 +3404,10 @@ CREATE TABLE public.ai_runs (
 -- Name: TABLE ai_runs; Type: COMMENT; Schema: public
 
 COMMENT ON TABLE public.ai_runs IS 'Each attempt of the AI to answer a conversation: model, tokens, latency, outcome.';
+
+-- Name: COLUMN ai_runs.knowledge_sources; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.ai_runs.knowledge_sources IS 'The knowledge passages the model request carried: [{passage_id, document_id, title, text, score}].';
 
 -- Name: channel_templates; Type: TABLE; Schema: public
 
@@ -3058,6 +3445,59 @@ CREATE TABLE public.conversation_reads (
 -- Name: TABLE conversation_reads; Type: COMMENT; Schema: public
 
 COMMENT ON TABLE public.conversation_reads IS 'Where each member stopped reading a conversation: unread = inbound messages after last_read_at.';
+
+-- Name: knowledge_documents; Type: TABLE; Schema: public
+
+CREATE TABLE public.knowledge_documents (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    title text NOT NULL,
+    content text NOT NULL,
+    source_format text DEFAULT 'text'::text NOT NULL,
+    file_name text,
+    status text DEFAULT 'pending'::text NOT NULL,
+    error text,
+    chunk_count integer DEFAULT 0 NOT NULL,
+    embedder text,
+    revision integer DEFAULT 1 NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    indexed_at timestamp with time zone,
+    CONSTRAINT knowledge_documents_chunk_count_not_negative CHECK ((chunk_count >= 0)),
+    CONSTRAINT knowledge_documents_content_length CHECK ((octet_length(content) <= 2000000)),
+    CONSTRAINT knowledge_documents_content_not_blank CHECK ((btrim(content) <> ''::text)),
+    CONSTRAINT knowledge_documents_error_when_failed CHECK (((status = 'failed'::text) = (error IS NOT NULL))),
+    CONSTRAINT knowledge_documents_source_format CHECK ((source_format = ANY (ARRAY['text'::text, 'markdown'::text, 'pdf'::text, 'html'::text]))),
+    CONSTRAINT knowledge_documents_status CHECK ((status = ANY (ARRAY['pending'::text, 'ready'::text, 'failed'::text]))),
+    CONSTRAINT knowledge_documents_title_length CHECK (((char_length(btrim(title)) >= 1) AND (char_length(btrim(title)) <= 200)))
+);
+
+-- Name: TABLE knowledge_documents; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.knowledge_documents IS 'A business''s documents the assistant answers from; indexed into knowledge_passages by a job.';
+
+-- Name: knowledge_passages; Type: TABLE; Schema: public
+
+CREATE TABLE public.knowledge_passages (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    document_id uuid NOT NULL,
+    "position" integer NOT NULL,
+    heading text DEFAULT ''::text NOT NULL,
+    content text NOT NULL,
+    search_vector tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('private.knowledge_portuguese'::regconfig, heading), 'A'::"char") || to_tsvector('private.knowledge_portuguese'::regconfig, content))) STORED,
+    embedder text NOT NULL,
+    dimensions integer NOT NULL,
+    embedding extensions.vector NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT knowledge_passages_content_not_blank CHECK ((btrim(content) <> ''::text)),
+    CONSTRAINT knowledge_passages_dimensions CHECK ((((dimensions >= 1) AND (dimensions <= 16000)) AND (extensions.vector_dims(embedding) = dimensions)))
+);
+
+-- Name: TABLE knowledge_passages; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.knowledge_passages IS 'Passages of knowledge documents with their full-text and embedding vectors, searched together.';
 
 -- Name: profiles; Type: TABLE; Schema: public
 
@@ -3183,6 +3623,21 @@ ALTER TABLE ONLY public.invitations
 
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_token_hash_key UNIQUE (token_hash);
+
+-- Name: knowledge_documents knowledge_documents_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.knowledge_documents
+    ADD CONSTRAINT knowledge_documents_pkey PRIMARY KEY (id);
+
+-- Name: knowledge_passages knowledge_passages_document_position_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.knowledge_passages
+    ADD CONSTRAINT knowledge_passages_document_position_key UNIQUE (document_id, "position");
+
+-- Name: knowledge_passages knowledge_passages_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.knowledge_passages
+    ADD CONSTRAINT knowledge_passages_pkey PRIMARY KEY (id);
 
 -- Name: memberships memberships_organization_user_key; Type: CONSTRAINT; Schema: public
 
@@ -3317,6 +3772,30 @@ CREATE INDEX invitations_invited_by_idx ON public.invitations USING btree (invit
 
 CREATE UNIQUE INDEX invitations_open_key ON public.invitations USING btree (organization_id, email) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
 
+-- Name: knowledge_documents_created_by_idx; Type: INDEX; Schema: public
+
+CREATE INDEX knowledge_documents_created_by_idx ON public.knowledge_documents USING btree (created_by) WHERE (created_by IS NOT NULL);
+
+-- Name: knowledge_documents_organization_created_idx; Type: INDEX; Schema: public
+
+CREATE INDEX knowledge_documents_organization_created_idx ON public.knowledge_documents USING btree (organization_id, created_at DESC, id DESC);
+
+-- Name: knowledge_passages_embedding_1536_idx; Type: INDEX; Schema: public
+
+CREATE INDEX knowledge_passages_embedding_1536_idx ON public.knowledge_passages USING hnsw (((embedding)::extensions.vector(1536)) extensions.vector_cosine_ops) WHERE (dimensions = 1536);
+
+-- Name: knowledge_passages_embedding_768_idx; Type: INDEX; Schema: public
+
+CREATE INDEX knowledge_passages_embedding_768_idx ON public.knowledge_passages USING hnsw (((embedding)::extensions.vector(768)) extensions.vector_cosine_ops) WHERE (dimensions = 768);
+
+-- Name: knowledge_passages_organization_idx; Type: INDEX; Schema: public
+
+CREATE INDEX knowledge_passages_organization_idx ON public.knowledge_passages USING btree (organization_id, embedder);
+
+-- Name: knowledge_passages_search_idx; Type: INDEX; Schema: public
+
+CREATE INDEX knowledge_passages_search_idx ON public.knowledge_passages USING gin (search_vector);
+
 -- Name: memberships_user_id_idx; Type: INDEX; Schema: public
 
 CREATE INDEX memberships_user_id_idx ON public.memberships USING btree (user_id);
@@ -3372,6 +3851,10 @@ CREATE TRIGGER tg_conversations__publish_changes AFTER UPDATE OF status, assigne
 -- Name: conversations tg_conversations__set_updated_at; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_conversations__set_updated_at BEFORE UPDATE ON public.conversations FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: knowledge_documents tg_knowledge_documents__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_knowledge_documents__set_updated_at BEFORE UPDATE ON public.knowledge_documents FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
 -- Name: memberships tg_memberships__keep_an_owner; Type: TRIGGER; Schema: public
 
@@ -3510,6 +3993,26 @@ ALTER TABLE ONLY public.invitations
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
+-- Name: knowledge_documents knowledge_documents_created_by_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.knowledge_documents
+    ADD CONSTRAINT knowledge_documents_created_by_fkey FOREIGN KEY (created_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+
+-- Name: knowledge_documents knowledge_documents_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.knowledge_documents
+    ADD CONSTRAINT knowledge_documents_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: knowledge_passages knowledge_passages_document_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.knowledge_passages
+    ADD CONSTRAINT knowledge_passages_document_id_fkey FOREIGN KEY (document_id) REFERENCES public.knowledge_documents(id) ON DELETE CASCADE;
+
+-- Name: knowledge_passages knowledge_passages_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.knowledge_passages
+    ADD CONSTRAINT knowledge_passages_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 -- Name: memberships memberships_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.memberships
@@ -3593,6 +4096,14 @@ CREATE POLICY "Members can read their organizations' contacts" ON public.contact
 -- Name: conversations Members can read their organizations' conversations; Type: POLICY; Schema: public
 
 CREATE POLICY "Members can read their organizations' conversations" ON public.conversations FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: knowledge_documents Members can read their organizations' knowledge documents; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' knowledge documents" ON public.knowledge_documents FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: knowledge_passages Members can read their organizations' knowledge passages; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' knowledge passages" ON public.knowledge_passages FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
 
 -- Name: memberships Members can read their organizations' memberships; Type: POLICY; Schema: public
 
@@ -3694,6 +4205,14 @@ ALTER TABLE public.conversations ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
 
+-- Name: knowledge_documents; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.knowledge_documents ENABLE ROW LEVEL SECURITY;
+
+-- Name: knowledge_passages; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.knowledge_passages ENABLE ROW LEVEL SECURITY;
+
 -- Name: memberships; Type: ROW SECURITY; Schema: public
 
 ALTER TABLE public.memberships ENABLE ROW LEVEL SECURITY;
@@ -3785,6 +4304,11 @@ GRANT ALL ON FUNCTION private.consecutive_ai_retries(conversation_id uuid) TO se
 REVOKE ALL ON FUNCTION private.defer_job(task_name text, args jsonb, queue_name text, lock text, queueing_lock text, scheduled_at timestamp with time zone, reschedule boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.defer_job(task_name text, args jsonb, queue_name text, lock text, queueing_lock text, scheduled_at timestamp with time zone, reschedule boolean) TO service_role;
 
+-- Name: FUNCTION defer_knowledge_indexing(document_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.defer_knowledge_indexing(document_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.defer_knowledge_indexing(document_id uuid) TO service_role;
+
 -- Name: FUNCTION defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) FROM PUBLIC;
@@ -3794,6 +4318,11 @@ GRANT ALL ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at
 
 REVOKE ALL ON FUNCTION private.end_other_sessions_v1(user_id uuid, kept uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.end_other_sessions_v1(user_id uuid, kept uuid) TO service_role;
+
+-- Name: FUNCTION fail_knowledge_document_v1(document_id uuid, revision integer, error text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.fail_knowledge_document_v1(document_id uuid, revision integer, error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.fail_knowledge_document_v1(document_id uuid, revision integer, error text) TO service_role;
 
 -- Name: FUNCTION fail_outbound_message(message_id uuid, error_code text, error_message text, status public.message_status); Type: ACL; Schema: private
 
@@ -3927,10 +4456,20 @@ GRANT ALL ON FUNCTION private.record_ai_fallback_v1(conversation_id uuid, error_
 REVOKE ALL ON FUNCTION private.record_ai_handoff_v1(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_ai_handoff_v1(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) TO service_role;
 
+-- Name: FUNCTION record_ai_handoff_v2(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_ai_handoff_v2(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_ai_handoff_v2(conversation_id uuid, reason text, model_text text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb) TO service_role;
+
 -- Name: FUNCTION record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_ai_reply_v1(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer) TO service_role;
+
+-- Name: FUNCTION record_ai_reply_v2(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_ai_reply_v2(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_ai_reply_v2(conversation_id uuid, body text, answered_through timestamp with time zone, model text, prompt_tokens integer, completion_tokens integer, latency_ms integer, knowledge_sources jsonb) TO service_role;
 
 -- Name: FUNCTION record_ai_retry_v1(conversation_id uuid, model text, error text, retry_in_seconds double precision, latency_ms integer); Type: ACL; Schema: private
 
@@ -3965,6 +4504,11 @@ GRANT UPDATE(name) ON TABLE public.organizations TO authenticated;
 
 REVOKE ALL ON FUNCTION private.register_organization_v1(user_id uuid, organization_name text, full_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.register_organization_v1(user_id uuid, organization_name text, full_name text) TO service_role;
+
+-- Name: FUNCTION reindex_knowledge_v1(embedder text, include_current boolean); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.reindex_knowledge_v1(embedder text, include_current boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.reindex_knowledge_v1(embedder text, include_current boolean) TO service_role;
 
 -- Name: FUNCTION release_pending_user_v1(user_id uuid, abandon boolean); Type: ACL; Schema: private
 
@@ -4068,10 +4612,20 @@ GRANT ALL ON FUNCTION private.send_due_follow_ups_v1(batch_size integer) TO serv
 REVOKE ALL ON FUNCTION private.start_ai_reply_v1(conversation_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.start_ai_reply_v1(conversation_id uuid) TO service_role;
 
+-- Name: FUNCTION start_ai_reply_v2(conversation_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.start_ai_reply_v2(conversation_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.start_ai_reply_v2(conversation_id uuid) TO service_role;
+
 -- Name: FUNCTION start_session_v1(user_id uuid, refresh_token_hash text, ttl interval); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) TO service_role;
+
+-- Name: FUNCTION store_knowledge_passages_v1(document_id uuid, revision integer, embedder text, passages jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.store_knowledge_passages_v1(document_id uuid, revision integer, embedder text, passages jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.store_knowledge_passages_v1(document_id uuid, revision integer, embedder text, passages jsonb) TO service_role;
 
 -- Name: FUNCTION subscription_intent(body text, opt_out_type text); Type: ACL; Schema: private
 
@@ -4142,6 +4696,18 @@ REVOKE ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound
 GRANT ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) TO service_role;
 GRANT ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) TO authenticated;
 
+-- Name: FUNCTION add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) TO authenticated;
+GRANT ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) TO service_role;
+
+-- Name: FUNCTION remove_knowledge_document_v1(document_id uuid); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.remove_knowledge_document_v1(document_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.remove_knowledge_document_v1(document_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.remove_knowledge_document_v1(document_id uuid) TO service_role;
+
 -- Name: TABLE memberships; Type: ACL; Schema: public
 
 GRANT ALL ON TABLE public.memberships TO service_role;
@@ -4164,6 +4730,12 @@ GRANT ALL ON FUNCTION public.send_member_message_v1(conversation_id uuid, body t
 REVOKE ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) TO service_role;
 GRANT ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) TO authenticated;
+
+-- Name: FUNCTION update_knowledge_document_v1(document_id uuid, title text, content text, source_format text, file_name text); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.update_knowledge_document_v1(document_id uuid, title text, content text, source_format text, file_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.update_knowledge_document_v1(document_id uuid, title text, content text, source_format text, file_name text) TO authenticated;
+GRANT ALL ON FUNCTION public.update_knowledge_document_v1(document_id uuid, title text, content text, source_format text, file_name text) TO service_role;
 
 -- Name: FUNCTION update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role); Type: ACL; Schema: public
 
@@ -4334,6 +4906,18 @@ GRANT UPDATE(follow_up_after_minutes) ON TABLE public.agents TO authenticated;
 
 GRANT UPDATE(ai_enabled) ON TABLE public.agents TO authenticated;
 
+-- Name: COLUMN agents.knowledge_enabled; Type: ACL; Schema: public
+
+GRANT UPDATE(knowledge_enabled) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.knowledge_passages; Type: ACL; Schema: public
+
+GRANT UPDATE(knowledge_passages) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.answer_only_from_knowledge; Type: ACL; Schema: public
+
+GRANT UPDATE(answer_only_from_knowledge) ON TABLE public.agents TO authenticated;
+
 -- Name: TABLE ai_runs; Type: ACL; Schema: public
 
 GRANT ALL ON TABLE public.ai_runs TO service_role;
@@ -4388,6 +4972,16 @@ GRANT INSERT(user_id) ON TABLE public.conversation_reads TO authenticated;
 -- Name: COLUMN conversation_reads.last_read_at; Type: ACL; Schema: public
 
 GRANT INSERT(last_read_at),UPDATE(last_read_at) ON TABLE public.conversation_reads TO authenticated;
+
+-- Name: TABLE knowledge_documents; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.knowledge_documents TO service_role;
+GRANT SELECT ON TABLE public.knowledge_documents TO authenticated;
+
+-- Name: TABLE knowledge_passages; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.knowledge_passages TO service_role;
+GRANT SELECT ON TABLE public.knowledge_passages TO authenticated;
 
 -- Name: TABLE profiles; Type: ACL; Schema: public
 
