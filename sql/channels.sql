@@ -108,10 +108,10 @@ select private.mark_delivery_unknown_v1(%(message_id)s, %(error_message)s) as ma
 -- The channel API (as the caller) -----------------------------------------------------
 
 -- name: caller_role_in_organization
--- The caller's role in an organization; no row when they are not a member.
-select role::text
-from public.memberships
-where organization_id = %(organization_id)s and user_id = (select auth.uid());
+-- The caller's role in an organization (a member's, or an API key's); no row when neither.
+select role
+from (select private.caller_role_in(%(organization_id)s)::text as role) as caller
+where role is not null;
 
 -- name: create_channel
 insert into public.channels (organization_id, kind, phone_number, display_name,
@@ -125,9 +125,7 @@ returning id, organization_id, kind::text, phone_number, display_name, twilio_ac
 -- A channel the caller can see (RLS), with the caller's role in its organization.
 select ch.id, ch.organization_id, ch.kind::text, ch.phone_number, ch.display_name,
        ch.twilio_account_sid, ch.enabled, ch.created_at, ch.updated_at,
-       (select m.role::text from public.memberships as m
-        where m.organization_id = ch.organization_id and m.user_id = (select auth.uid()))
-           as caller_role
+       private.caller_role_in(ch.organization_id)::text as caller_role
 from public.channels as ch
 where ch.id = %(channel_id)s;
 
@@ -177,9 +175,7 @@ returning id, organization_id, channel_id, name, content_sid, language, variable
 -- name: template_by_id
 select t.id, t.organization_id, t.channel_id, t.name, t.content_sid, t.language, t.variables,
        t.body, t.created_at, t.updated_at,
-       (select m.role::text from public.memberships as m
-        where m.organization_id = t.organization_id and m.user_id = (select auth.uid()))
-           as caller_role
+       private.caller_role_in(t.organization_id)::text as caller_role
 from public.channel_templates as t
 where t.id = %(template_id)s;
 

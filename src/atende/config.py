@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     rate_limit_account_mail: str = "5/1h"
     #: Invitations one member sends (each is a mail to someone else's address).
     rate_limit_invite: str = "100/1h"
+    #: Requests (and subscriptions) one API key makes, shared by every API process
+    #: (counted in memory, reported to Postgres about once a second).
+    rate_limit_api_key: str = "600/1m"
 
     # Secrets at rest (Twilio auth tokens)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
@@ -203,6 +206,7 @@ class Settings(BaseSettings):
         "rate_limit_password_reset_address",
         "rate_limit_account_mail",
         "rate_limit_invite",
+        "rate_limit_api_key",
     )
     @classmethod
     def _rate_limit_is_well_formed(cls, value: str) -> str:

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from atende.channels.crypto import TokenCipher
 from atende.channels.transport import MessagingTransport
-from atende.config import Settings
+from atende.config import Settings, parse_rate_limit
 from atende.conversations.events import EventHub
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.pool import create_pool, open_pool
 from atende.db.session import SERVICE, Database, caller_settings
 from atende.dependencies import Dependencies
+from atende.identity.api_keys import ApiKeys
 from atende.identity.provider import IdentityProvider
 from atende.identity.providers import open_identity_provider
 from atende.identity.service import IdentityService
@@ -53,6 +54,8 @@ class Services:
     cipher: TokenCipher
     #: Sends e-mail (``ATENDE_SMTP_URL``); jobs use it, requests only queue mail.
     mailer: Mailer
+    #: What this process knows of API keys, and their use it counts (flushed each second).
+    api_keys: ApiKeys
     #: The realtime hub, in processes that serve subscriptions (the API).
     events: EventHub | None = None
 
@@ -70,6 +73,7 @@ class Services:
             IdentityService: self.identity,
             TokenCipher: self.cipher,
             Mailer: self.mailer,
+            ApiKeys: self.api_keys,
         }
         if self.events is not None:
             provided[EventHub] = self.events
@@ -150,6 +154,13 @@ async def open_services(
             open_identity_provider(settings, database)
         )
         tokens = token_service(settings)
+        api_keys = await opened.enter_async_context(
+            ApiKeys(
+                database,
+                check_seconds=settings.session_check_seconds,
+                limit=parse_rate_limit(settings.rate_limit_api_key),
+            ).open()
+        )
         yield Services(
             settings=settings,
             database=database,
@@ -168,4 +179,5 @@ async def open_services(
             ),
             cipher=TokenCipher.from_settings(settings),
             mailer=mailer,
+            api_keys=api_keys,
         )

@@ -1,5 +1,6 @@
 -- Tenant isolation, table by table: a member of one organization can neither read,
--- change, delete nor add rows of another organization, in any table a client can reach.
+-- change, delete nor add rows of another organization, in any table a client can reach;
+-- nor can an API key of that organization (an owner's key: the strongest there is).
 --
 -- Driven by the catalogue: every table in `public` with an organization_id column is
 -- attacked through it; tables without one are listed in `tenant_keys` below with the
@@ -11,13 +12,16 @@ begin;
 \ir act_as.psql
 -- One test that every table is tied to a tenant, then seven per table (its rows exist,
 -- members read their own, no reading, updating, deleting or inserting across tenants,
--- the victim's rows are all still there) for the 14 tables of public: a new table
--- changes the count.
-select plan(99);
+-- the victim's rows are all still there) for the 15 tables of public, then the same
+-- but the first as an API key (14 tables: read positions are a person's, a key has
+-- none): a new table changes the count.
+select plan(195);
 
 -- Two organizations with one of everything --------------------------------------------
 
-create function pg_temp.seed_tenant(label text, out organization_id uuid, out user_id uuid)
+create function pg_temp.seed_tenant(
+    label text, out organization_id uuid, out user_id uuid, out api_key_id uuid
+)
     language plpgsql
 as $$
 declare
@@ -74,6 +78,11 @@ begin
                                            embedder, dimensions, embedding)
     values (organization_id, document, 0, 'Bolo de cenoura: R$ 48,00', 'test', 3,
             '[0.1, 0.2, 0.3]');
+    -- An owner's API key (20261207001310_api_keys.sql).
+    insert into public.api_keys (organization_id, name, role, prefix, secret_digest, created_by)
+    values (organization_id, 'Chave ' || label, 'owner', 'atende_' || left(md5(label), 8),
+            encode(sha256(convert_to('key-' || label, 'utf8')), 'hex'), user_id)
+    returning id into api_key_id;
     -- public.agents: made by a trigger with each organization.
 end;
 $$;
@@ -109,7 +118,9 @@ select is_empty(
 
 -- The attack ----------------------------------------------------------------------------
 
-create function pg_temp.attack(table_name text, key_column text, key_of text)
+-- As the attacker's owner (`as_api_key` false) or the attacker's API key (true).
+create function pg_temp.attack(table_name text, key_column text, key_of text,
+                               as_api_key boolean default false)
     returns setof text
     language plpgsql
 as $$
@@ -117,7 +128,9 @@ declare
     target regclass := format('public.%I', table_name)::regclass;
     victim_key uuid;
     attacker_key uuid;
-    attacker_user uuid := (select user_id from tenants where side = 'attacker');
+    attacker_user uuid := (select case when as_api_key then api_key_id else user_id end
+                           from tenants where side = 'attacker');
+    who text := case when as_api_key then ' (as an API key)' else '' end;
     sample text;
     updatable_column text;
     insertable_columns text;
@@ -130,7 +143,9 @@ begin
 
     execute format('select count(*) from %s where %I = $1', target, key_column)
         into affected using victim_key;
-    return next ok(affected > 0, format('%s: the victim has rows to attack', table_name));
+    if not as_api_key then
+        return next ok(affected > 0, format('%s: the victim has rows to attack', table_name));
+    end if;
     execute format('select t::text from %s as t where %I = $1 limit 1', target, key_column)
         into sample using victim_key;
     select column_name into updatable_column
@@ -141,10 +156,11 @@ begin
 
     perform pg_temp.act_as(attacker_user);
 
-    if has_any_column_privilege('authenticated', target, 'SELECT') then
+    if has_any_column_privilege('authenticated', target, 'SELECT')
+        and not (as_api_key and table_name = 'conversation_reads') then
         execute format('select count(*) from %s where %I = $1', target, key_column)
             into affected using attacker_key;
-        return next ok(affected > 0, format('%s: members read their own rows', table_name));
+        return next ok(affected > 0, format('%s: members read their own rows%s', table_name, who));
     end if;
 
     begin
@@ -153,7 +169,7 @@ begin
     exception when insufficient_privilege then
         affected := 0;
     end;
-    return next is(affected, 0::bigint, format('%s: no reading across tenants', table_name));
+    return next is(affected, 0::bigint, format('%s: no reading across tenants%s', table_name, who));
 
     affected := 0;
     if updatable_column is not null then
@@ -166,7 +182,7 @@ begin
             affected := 0;
         end;
     end if;
-    return next is(affected, 0::bigint, format('%s: no updating across tenants', table_name));
+    return next is(affected, 0::bigint, format('%s: no updating across tenants%s', table_name, who));
 
     begin
         execute format('delete from %s where %I = $1', target, key_column) using victim_key;
@@ -174,7 +190,7 @@ begin
     exception when insufficient_privilege then
         affected := 0;
     end;
-    return next is(affected, 0::bigint, format('%s: no deleting across tenants', table_name));
+    return next is(affected, 0::bigint, format('%s: no deleting across tenants%s', table_name, who));
 
     -- A copy of the victim's row (its generated columns left to the table):
     -- row-level security (or the grants) must refuse it before any constraint gets a say.
@@ -189,17 +205,23 @@ begin
     exception when insufficient_privilege then
         affected := 0;
     end;
-    return next is(affected, 0::bigint, format('%s: no inserting into another tenant', table_name));
+    return next is(affected, 0::bigint,
+                   format('%s: no inserting into another tenant%s', table_name, who));
 
     perform pg_temp.reset_role();
 
     execute format('select count(*) from %s where %I = $1', target, key_column)
         into affected using victim_key;
-    return next ok(affected > 0, format('%s: the victim''s rows are all still there', table_name));
+    return next ok(affected > 0,
+                   format('%s: the victim''s rows are all still there%s', table_name, who));
 end;
 $$;
 
 select pg_temp.attack(table_name, key_column, key_of)
+from tenant_keys
+order by table_name;
+
+select pg_temp.attack(table_name, key_column, key_of, as_api_key => true)
 from tenant_keys
 order by table_name;
 

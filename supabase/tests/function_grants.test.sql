@@ -73,12 +73,17 @@ select results_eq(
         -- The knowledge base's writes (20261207001200_knowledge.sql): each checks the
         -- caller's role and defers the indexing job in the same transaction.
         ('add_knowledge_document_v1(uuid,text,text,text,text)'),
+        -- API keys (20261207001310_api_keys.sql): owners and admins make and revoke them,
+        -- checked inside; the channel API asks the caller's own role in an organization.
+        ('create_api_key_v1(uuid,text,membership_role)'),
+        ('private.caller_role_in(uuid)'),
         ('private.organizations_of_caller()'),
         ('private.organizations_where_caller_is(membership_role[])'),
         ('private.template_variables_are_valid(jsonb)'),
         ('private.window_end(channel_kind,timestamp with time zone)'),
         ('remove_knowledge_document_v1(uuid)'),
         ('remove_member_v1(uuid,uuid)'),
+        ('revoke_api_key_v1(uuid)'),
         ('send_member_message_v1(uuid,text)'),
         ('send_template_message_v1(uuid,uuid,jsonb)'),
         ('update_knowledge_document_v1(uuid,text,text,text,text)'),
@@ -132,6 +137,9 @@ select results_eq(
         ('agents SELECT'),
         ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge)'),
         ('ai_runs SELECT'),
+        -- Owners and admins read their organization's API keys, never the secret's digest
+        -- (20261207001310_api_keys.sql); every write is a function's.
+        ('api_keys SELECT (id, organization_id, name, role, prefix, created_by, created_at, last_used_at, revoked_at, revoked_by)'),
         ('channel_templates DELETE'),
         ('channel_templates INSERT (organization_id, channel_id, name, content_sid, language, variables, body)'),
         ('channel_templates SELECT'),

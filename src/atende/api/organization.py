@@ -17,6 +17,7 @@ from atende.conversations.queries import (
     organization_usage,
 )
 from atende.identity import types as identity
+from atende.identity.api_key_types import organization_api_keys
 
 
 @strawberry.type(description="A business using Atende: the tenant everything belongs to.")
@@ -36,4 +37,13 @@ class Organization(identity.OrganizationBase):
     # Its channels (atende.channels.types).
     channels = strawberry.field(
         resolver=organization_channels, description="The organization's channels, oldest first."
+    )
+    # Its API keys (atende.identity.api_key_types): identity's, composed here as the others
+    # are, so identity's base type stays the people's.
+    api_keys = strawberry.field(
+        resolver=organization_api_keys,
+        description=(
+            "The organization's API keys, newest first, revoked ones too (owners and admins; "
+            "empty for agents)."
+        ),
     )

@@ -38,6 +38,7 @@ from atende.graphql.errors import ErrorMaskingExtension, present_errors
 from atende.graphql.redaction import log_errors
 from atende.graphql.scalars import SCALAR_MAP
 from atende.identity.account_mutations import AccountMutation
+from atende.identity.api_key_mutations import ApiKeyMutation
 from atende.identity.mutations import IdentityMutation
 from atende.identity.queries import IdentityQuery
 
@@ -57,7 +58,14 @@ VALIDATION_RULES: list[type[ASTValidationRule]] = [
 Query = merge_types("Query", (IdentityQuery, AgentQuery, ConversationsQuery))
 Mutation = merge_types(
     "Mutation",
-    (IdentityMutation, AccountMutation, AgentMutation, ConversationsMutation, ChannelsMutation),
+    (
+        IdentityMutation,
+        AccountMutation,
+        ApiKeyMutation,
+        AgentMutation,
+        ConversationsMutation,
+        ChannelsMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (ConversationsSubscription,))
 

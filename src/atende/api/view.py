@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any
+from uuid import UUID
 
 import orjson
 from cross_web import HTTPException
@@ -25,13 +26,23 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message,
+    SubscribeMessage,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from atende.db.session import Caller, DatabaseRole
 from atende.graphql.context import Context
 from atende.graphql.errors import ErrorCode
+from atende.identity.api_keys import (
+    ApiKeyRateLimited,
+    ApiKeys,
+    ApiKeysUnavailable,
+    api_key_id_of,
+    looks_like_api_key,
+)
 from atende.identity.rate_limits import client_address
 from atende.identity.service import IdentityService
 from atende.identity.sessions import SessionLiveness
@@ -74,6 +85,39 @@ NOT_A_GRAPHQL_REQUEST = (
 )
 
 
+def too_many_requests(retry_after_seconds: int) -> Response:
+    """An API key over its rate limit: ``429`` with ``Retry-After``, refused before any
+    document was read, in the shape of the other request errors."""
+    body = {
+        "errors": [
+            {
+                "message": "Too many requests with this API key: retry later.",
+                "extensions": {
+                    "code": ErrorCode.TOO_MANY_REQUESTS.value,
+                    "retryAfterSeconds": retry_after_seconds,
+                },
+            }
+        ]
+    }
+    return Response(
+        orjson.dumps(body),
+        status_code=429,
+        headers={"retry-after": str(retry_after_seconds)},
+        media_type="application/json",
+    )
+
+
+def unavailable() -> Response:
+    """The database could not say whether an API key is valid: ``503``, try again."""
+    body = {"errors": [{"message": "Temporarily unavailable: retry shortly."}]}
+    return Response(
+        orjson.dumps(body),
+        status_code=503,
+        headers={"retry-after": "5"},
+        media_type="application/json",
+    )
+
+
 def refused_request(status_code: int, reason: str) -> Response:
     """An HTTP request refused before any GraphQL document was read (a body that is not
     JSON, nor a JSON object; an unsupported content type or method), answered as
@@ -111,6 +155,8 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 100
 #: with the connectionParams it computes afresh, so with a fresh token.
 CLOSE_TOKEN_EXPIRED = 4440
 CLOSE_SESSION_ENDED = 4441
+#: The socket's API key was revoked (docs/api.md#api-keys).
+CLOSE_API_KEY_REVOKED = 4442
 #: Shortest pause between two checks of a socket's session (ATENDE_SESSION_CHECK_SECONDS
 #: of 0 or close to it).
 MIN_SESSION_WATCH_SECONDS = 0.5
@@ -124,7 +170,10 @@ class AtendeTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     token's ``exp``, waking every half ``ATENDE_SESSION_CHECK_SECONDS`` (at least
     ``MIN_SESSION_WATCH_SECONDS``) to ask ``SessionLiveness`` about the token's session,
     with answers at most that old: a signed-out session's socket closes within the check
-    delay (at least 1 s). Tokens without a session id are watched for expiry alone.
+    delay (at least 1 s). Tokens without a session id are watched for expiry alone. An
+    API key's socket has no expiry: it closes (``CLOSE_API_KEY_REVOKED``) within the check
+    delay of the key's revocation; each of its ``subscribe`` messages counts as a use of
+    the key, refused with an ``error`` message past the key's rate limit.
     """
 
     _watch: asyncio.Task[None] | None = None
@@ -145,6 +194,30 @@ class AtendeTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         if not self._ended:  # what a client sends after its socket was closed
             await super().handle_message(message)
 
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        key_id = api_key_id_of(self.context.caller) if self.connection_acknowledged else None
+        if key_id is not None and message["id"] not in self.operations:
+            try:
+                self.context.get(ApiKeys).use(key_id)
+            except ApiKeyRateLimited as limited:
+                await self.send_message(
+                    {
+                        "id": message["id"],
+                        "type": "error",
+                        "payload": [
+                            {
+                                "message": "Too many requests with this API key: retry later.",
+                                "extensions": {
+                                    "code": ErrorCode.TOO_MANY_REQUESTS.value,
+                                    "retryAfterSeconds": limited.retry_after_seconds,
+                                },
+                            }
+                        ],
+                    }
+                )
+                return
+        await super().handle_subscribe(message)
+
     async def shutdown(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
@@ -152,6 +225,10 @@ class AtendeTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         await super().shutdown()
 
     async def _watch_authentication(self, claims: Mapping[str, Any]) -> None:
+        key_id = api_key_id_of(self.context.caller)
+        if key_id is not None:
+            await self._watch_api_key(key_id)
+            return
         try:
             expires_at = float(claims["exp"])
             session_id, user_id = claims.get("session_id"), str(claims.get("sub"))
@@ -167,6 +244,18 @@ class AtendeTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                     await self._close(CLOSE_SESSION_ENDED, "Session ended")
                     return
             await self._close(CLOSE_TOKEN_EXPIRED, "Token expired")
+        except Exception as error:  # logged, as Strawberry logs its own tasks
+            await self.handle_task_exception(error)
+
+    async def _watch_api_key(self, key_id: UUID) -> None:
+        try:
+            api_keys = self.context.get(ApiKeys)
+            interval = max(api_keys.ttl / 2, MIN_SESSION_WATCH_SECONDS)
+            while True:
+                if not await api_keys.is_active(key_id, max_age=interval):
+                    await self._close(CLOSE_API_KEY_REVOKED, "API key revoked")
+                    return
+                await asyncio.sleep(interval)
         except Exception as error:  # logged, as Strawberry logs its own tasks
             await self.handle_task_exception(error)
 
@@ -215,6 +304,10 @@ class AtendeGraphQL(GraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as error:
             response = refused_request(error.status_code, error.reason)
+        except ApiKeyRateLimited as limited:
+            response = too_many_requests(limited.retry_after_seconds)
+        except ApiKeysUnavailable:
+            response = unavailable()
         if wants_graphql_response(request) and response.media_type == "application/json":
             response.headers["content-type"] = GRAPHQL_RESPONSE
             status: int | None = getattr(request.state, "graphql_status", None)
@@ -283,6 +376,7 @@ class AtendeGraphQL(GraphQL[Context, None]):
                 bearer_token(request.headers.get("authorization")),
                 self.verified_tokens,
                 services.identity.sessions.liveness,
+                api_keys=services.api_keys,
             )
         return context
 
@@ -291,13 +385,21 @@ class AtendeGraphQL(GraphQL[Context, None]):
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
         services = self.services()
-        await authenticate(
-            context,
-            services.tokens,
-            bearer_token(header),
-            self.verified_tokens,
-            services.identity.sessions.liveness,
-        )
+        try:
+            await authenticate(
+                context,
+                services.tokens,
+                bearer_token(header),
+                self.verified_tokens,
+                services.identity.sessions.liveness,
+                api_keys=services.api_keys,
+            )
+        except ApiKeyRateLimited as limited:
+            raise ConnectionRejectionError(
+                {"reason": "too many requests", "retryAfterSeconds": limited.retry_after_seconds}
+            ) from limited
+        except ApiKeysUnavailable as error:
+            raise ConnectionRejectionError({"reason": "temporarily unavailable"}) from error
         if context.authentication_failed:
             raise ConnectionRejectionError({"reason": "invalid access token"})
         return await super().on_ws_connect(context)
@@ -339,15 +441,31 @@ async def authenticate(
     token: str | None,
     verified: VerifiedTokens | None = None,
     sessions: SessionLiveness | None = None,
+    *,
+    api_keys: ApiKeys | None = None,
 ) -> None:
-    """Set the context's caller from a bearer token: a user, or anonymous.
+    """Set the context's caller from a bearer token: a user, an API key, or anonymous.
 
     A token whose session was signed out is refused as an invalid one is, once
     ``sessions`` knows (within ``ATENDE_SESSION_CHECK_SECONDS``; a cached answer costs no
     round trip). A token without a session id is judged by its signature and expiry.
+
+    An API key (``atende_...``, when ``api_keys`` is given) acts as its principal while
+    it is not revoked (as ``api_keys`` knew at most the check delay ago), and counts one
+    use: ``ApiKeyRateLimited`` past its limit, ``ApiKeysUnavailable`` when the database
+    cannot say whether it is valid.
     """
     if token is None:
         context.caller = Caller.anonymous()
+        return
+    if api_keys is not None and looks_like_api_key(token):
+        principal = await api_keys.authenticate(token)
+        if principal is None:
+            context.caller = Caller.anonymous()
+            context.authentication_failed = True
+            return
+        api_keys.use(principal.id)
+        context.caller = principal.caller()
         return
     claims = verified.get(token) if verified is not None else None
     if claims is None:

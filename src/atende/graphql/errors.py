@@ -37,6 +37,9 @@ class ErrorCode(StrEnum):
     #: The HTTP request is not a GraphQL request (a body that is not JSON, nor a JSON
     #: object; an unsupported content type or method): refused before any document.
     BAD_REQUEST = "BAD_REQUEST"
+    #: The API key is over its rate limit (``ATENDE_RATE_LIMIT_API_KEY``): refused before
+    #: any document, with ``retryAfterSeconds``.
+    TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
 
 
 class PublicError(AtendeError):
