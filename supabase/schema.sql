@@ -290,6 +290,20 @@ $$;
 
 COMMENT ON FUNCTION private.announce_message_change(the_message public.messages) IS 'Does nothing: the trigger tg_messages__publish_changes announces every change of a message (kept for its callers).';
 
+-- Name: api_key_of_caller(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.api_key_of_caller() RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select k.id from public.api_keys as k
+    where k.id = (select auth.uid()) and k.revoked_at is null
+$$;
+
+-- Name: FUNCTION api_key_of_caller(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.api_key_of_caller() IS 'The calling API key''s id while it is not revoked; null when the caller is not a key.';
+
 -- Name: assert_organization_has_owner(uuid); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.assert_organization_has_owner(organization uuid) RETURNS void
@@ -316,11 +330,15 @@ CREATE FUNCTION private.caller_role_in(organization uuid) RETURNS public.members
     AS $$
     select role from public.memberships
     where organization_id = organization and user_id = (select auth.uid())
+    union all
+    select k.role from public.api_keys as k
+    where k.organization_id = organization and k.id = (select auth.uid())
+      and k.revoked_at is null
 $$;
 
 -- Name: FUNCTION caller_role_in(organization uuid); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.caller_role_in(organization uuid) IS 'The calling user''s role in the organization; null when not a member.';
+COMMENT ON FUNCTION private.caller_role_in(organization uuid) IS 'The calling user''s (or API key''s) role in the organization; null when neither a member nor a key of it.';
 
 -- Name: claim_outbound_message_v1(uuid); Type: FUNCTION; Schema: private
 
@@ -933,6 +951,9 @@ begin
         -- Non-members learn nothing about the organization, not even that it exists.
         raise sqlstate 'PT404' using message = 'organization not found';
     end if;
+    if private.api_key_of_caller() is not null then
+        raise sqlstate 'PT403' using message = 'API keys cannot change members';
+    end if;
     perform from public.organizations where id = organization for no key update;
     return caller_role;
 end;
@@ -940,7 +961,7 @@ $$;
 
 -- Name: FUNCTION lock_organization_for_member_change(organization uuid); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.lock_organization_for_member_change(organization uuid) IS 'Serialises membership changes of one organization; PT404 unless the caller is a member.';
+COMMENT ON FUNCTION private.lock_organization_for_member_change(organization uuid) IS 'Serialises membership changes of one organization; PT404 unless the caller is a member, PT403 for an API key.';
 
 -- Name: mark_delivery_unknown_v1(uuid, text); Type: FUNCTION; Schema: private
 
@@ -1051,11 +1072,14 @@ CREATE FUNCTION private.organizations_of_caller() RETURNS SETOF uuid
     SET search_path TO 'pg_catalog'
     AS $$
     select organization_id from public.memberships where user_id = (select auth.uid())
+    union all
+    select k.organization_id from public.api_keys as k
+    where k.id = (select auth.uid()) and k.revoked_at is null
 $$;
 
 -- Name: FUNCTION organizations_of_caller(); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.organizations_of_caller() IS 'The organizations the calling user belongs to (for policies: organization_id in (select ...)).';
+COMMENT ON FUNCTION private.organizations_of_caller() IS 'The organizations the calling user belongs to, or the calling API key''s while it is not revoked (for policies: organization_id in (select ...)).';
 
 -- Name: organizations_where_caller_is(public.membership_role[]); Type: FUNCTION; Schema: private
 
@@ -1065,11 +1089,14 @@ CREATE FUNCTION private.organizations_where_caller_is(roles public.membership_ro
     AS $$
     select organization_id from public.memberships
     where user_id = (select auth.uid()) and role = any (roles)
+    union all
+    select k.organization_id from public.api_keys as k
+    where k.id = (select auth.uid()) and k.revoked_at is null and k.role = any (roles)
 $$;
 
 -- Name: FUNCTION organizations_where_caller_is(roles public.membership_role[]); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.organizations_where_caller_is(roles public.membership_role[]) IS 'The organizations where the calling user holds one of these roles.';
+COMMENT ON FUNCTION private.organizations_where_caller_is(roles public.membership_role[]) IS 'The organizations where the calling user, or the calling API key (not revoked), holds one of these roles.';
 
 -- Name: publish_event(uuid, text, jsonb); Type: FUNCTION; Schema: private
 
@@ -1599,6 +1626,39 @@ $$;
 -- Name: FUNCTION record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer, completion_tokens integer, latency_ms integer); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer, completion_tokens integer, latency_ms integer) IS 'Records that a reply job found a customer message waiting but may not answer it (skipped).';
+
+-- Name: record_api_key_uses_v1(uuid[], timestamp with time zone[], integer[], interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_api_key_uses_v1(api_key_ids uuid[], window_starts timestamp with time zone[], uses integer[], "window" interval) RETURNS TABLE(api_key_id uuid, window_start timestamp with time zone, uses_in_window integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+begin
+    if record_api_key_uses_v1."window" is null
+            or extract(epoch from record_api_key_uses_v1."window") < 1 then
+        raise exception using errcode = '22023', message = 'the window is at least one second';
+    end if;
+    update public.api_keys as k set last_used_at = now()
+    where k.id = any (record_api_key_uses_v1.api_key_ids)
+      and (k.last_used_at is null or k.last_used_at < now() - interval '1 minute');
+    return query
+    insert into private.rate_limit_counters as c (action, key, window_start, expires_at, attempts)
+    select 'api_key', u.key_id::text, u.started, u.started + record_api_key_uses_v1."window",
+           least(sum(u.n), 2147483647)::integer
+    from unnest(record_api_key_uses_v1.api_key_ids, record_api_key_uses_v1.window_starts,
+                record_api_key_uses_v1.uses) as u (key_id, started, n)
+    where u.n > 0
+    group by u.key_id, u.started
+    on conflict on constraint rate_limit_counters_pkey
+        do update set attempts = least(c.attempts::bigint + excluded.attempts, 2147483647)::integer
+    returning c.key::uuid, c.window_start, c.attempts;
+end;
+$$;
+
+-- Name: FUNCTION record_api_key_uses_v1(api_key_ids uuid[], window_starts timestamp with time zone[], uses integer[], "window" interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_api_key_uses_v1(api_key_ids uuid[], window_starts timestamp with time zone[], uses integer[], "window" interval) IS 'Adds API keys'' uses to their rate-limit windows (returning each window''s total) and moves last_used_at, at most once a minute per key.';
 
 -- Name: record_message_status_v1(uuid, text, text, integer, integer, text, text); Type: FUNCTION; Schema: private
 
@@ -2652,6 +2712,59 @@ $$;
 
 COMMENT ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) IS 'Stores a knowledge document (owners and admins) and defers its indexing in the same transaction.';
 
+-- Name: create_api_key_v1(uuid, text, public.membership_role); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role DEFAULT 'agent'::public.membership_role) RETURNS TABLE(api_key_id uuid, secret text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller_role public.membership_role := private.caller_role_in(create_api_key_v1.organization_id);
+    new_secret text;
+    new_id uuid;
+begin
+    if caller_role is null then
+        raise sqlstate 'PT404' using message = 'organization not found';
+    end if;
+    if private.api_key_of_caller() is not null then
+        raise sqlstate 'PT403' using message = 'API keys cannot create API keys';
+    end if;
+    if caller_role = 'agent' then
+        raise sqlstate 'PT403' using message = 'only owners and admins can create API keys';
+    end if;
+    if create_api_key_v1.role = 'owner' and caller_role <> 'owner' then
+        raise sqlstate 'PT403' using message = 'only an owner can create an owner key';
+    end if;
+    if create_api_key_v1.role is null then
+        raise sqlstate '22023' using message = 'a key needs a role', column = 'role';
+    end if;
+
+    -- Serialise creations per organization, so the count below holds.
+    perform from public.organizations as o
+    where o.id = create_api_key_v1.organization_id for no key update;
+    if (select count(*) from public.api_keys as k
+        where k.organization_id = create_api_key_v1.organization_id and k.revoked_at is null)
+        >= 50 then
+        raise exception 'an organization has at most 50 active API keys'
+            using errcode = 'check_violation', constraint = 'api_keys_per_organization';
+    end if;
+
+    new_secret := 'atende_'
+        || translate(encode(extensions.gen_random_bytes(32), 'base64'), '+/=', '-_');
+    insert into public.api_keys as k (organization_id, name, role, prefix, secret_digest,
+                                      created_by)
+    values (create_api_key_v1.organization_id, btrim(create_api_key_v1.name),
+            create_api_key_v1.role, left(new_secret, 15),
+            encode(sha256(convert_to(new_secret, 'UTF8')), 'hex'), (select auth.uid()))
+    returning k.id into new_id;
+    return query select new_id, new_secret;
+end;
+$$;
+
+-- Name: FUNCTION create_api_key_v1(organization_id uuid, name text, role public.membership_role); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) IS 'A new API key (owners and admins; only owners make owner keys; never a key): its id and its secret, shown this once.';
+
 -- Name: remove_knowledge_document_v1(uuid); Type: FUNCTION; Schema: public
 
 CREATE FUNCTION public.remove_knowledge_document_v1(document_id uuid) RETURNS TABLE(outcome text, id uuid)
@@ -2742,6 +2855,42 @@ $$;
 
 COMMENT ON FUNCTION public.remove_member_v1(organization_id uuid, user_id uuid) IS 'Removes a member (anyone may remove themselves) under the role rules.';
 
+-- Name: revoke_api_key_v1(uuid); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.revoke_api_key_v1(api_key_id uuid) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    target public.api_keys;
+    caller_role public.membership_role;
+begin
+    select * into target from public.api_keys as k where k.id = revoke_api_key_v1.api_key_id
+    for update;
+    if found then
+        caller_role := private.caller_role_in(target.organization_id);
+    end if;
+    if not found or caller_role is null or caller_role = 'agent' then
+        raise sqlstate 'PT404' using message = 'API key not found';
+    end if;
+    if private.api_key_of_caller() is not null then
+        raise sqlstate 'PT403' using message = 'API keys cannot revoke API keys';
+    end if;
+    if target.role = 'owner' and caller_role <> 'owner' then
+        raise sqlstate 'PT403' using message = 'only an owner can revoke an owner key';
+    end if;
+    if target.revoked_at is null then
+        update public.api_keys as k set revoked_at = now(), revoked_by = (select auth.uid())
+        where k.id = target.id;
+    end if;
+    return target.id;
+end;
+$$;
+
+-- Name: FUNCTION revoke_api_key_v1(api_key_id uuid); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.revoke_api_key_v1(api_key_id uuid) IS 'Revokes an API key (owners and admins; only owners revoke an owner key; never a key): it sees and changes nothing from then on.';
+
 -- Name: send_member_message_v1(uuid, text); Type: FUNCTION; Schema: public
 
 CREATE FUNCTION public.send_member_message_v1(conversation_id uuid, body text) RETURNS TABLE(outcome text, message_id uuid)
@@ -2750,16 +2899,15 @@ CREATE FUNCTION public.send_member_message_v1(conversation_id uuid, body text) R
     AS $$
 declare
     caller uuid := auth.uid();
+    calling_key uuid := private.api_key_of_caller();
     the_conversation public.conversations;
     new_message_id uuid;
     refusal text;
 begin
     select * into the_conversation from public.conversations as c
     where c.id = send_member_message_v1.conversation_id;
-    if not found or caller is null or not exists (
-        select from public.memberships
-        where organization_id = the_conversation.organization_id and user_id = caller
-    ) then
+    if not found or caller is null
+        or private.caller_role_in(the_conversation.organization_id) is null then
         return query select 'not_found'::text, null::uuid;
         return;
     end if;
@@ -2775,7 +2923,9 @@ begin
             conversation_id => the_conversation.id,
             author => 'member',
             body => body,
-            author_member_id => caller
+            author_member_id => case when calling_key is null then caller end,
+            metadata => case when calling_key is null then '{}'::jsonb
+                             else jsonb_build_object('api_key_id', calling_key) end
         );
     exception when check_violation then
         get stacked diagnostics refusal = constraint_name;
@@ -2796,7 +2946,7 @@ $$;
 
 -- Name: FUNCTION send_member_message_v1(conversation_id uuid, body text); Type: COMMENT; Schema: public
 
-COMMENT ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) IS 'A team member''s reply: queued with its send job under the WhatsApp rules; pauses the AI in the conversation.';
+COMMENT ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) IS 'A team member''s (or API key''s) reply: queued with its send job under the WhatsApp rules; pauses the AI in the conversation.';
 
 -- Name: send_template_message_v1(uuid, uuid, jsonb); Type: FUNCTION; Schema: public
 
@@ -2805,6 +2955,7 @@ CREATE FUNCTION public.send_template_message_v1(conversation_id uuid, template_i
     SET search_path TO 'pg_catalog'
     AS $$
 declare
+    calling_key uuid := private.api_key_of_caller();
     the_conversation public.conversations;
     the_template public.channel_templates;
     the_channel public.channels;
@@ -2869,20 +3020,21 @@ begin
         conversation_id => the_conversation.id,
         author => 'member',
         body => left(preview, 10000),
-        author_member_id => (select auth.uid()),
+        author_member_id => case when calling_key is null then (select auth.uid()) end,
         metadata => jsonb_build_object(
             'content_sid', the_template.content_sid,
             'content_variables', given,
             'template_id', the_template.id,
             'template_name', the_template.name
-        )
+        ) || case when calling_key is null then '{}'::jsonb
+                  else jsonb_build_object('api_key_id', calling_key) end
     );
 end;
 $$;
 
 -- Name: FUNCTION send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb); Type: COMMENT; Schema: public
 
-COMMENT ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) IS 'A member sends an approved template (ContentSid) in a conversation; queued with its send job.';
+COMMENT ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) IS 'A member (or API key) sends an approved template (ContentSid) in a conversation; queued with its send job.';
 
 -- Name: update_knowledge_document_v1(uuid, text, text, text, text); Type: FUNCTION; Schema: public
 
@@ -3409,6 +3561,42 @@ COMMENT ON TABLE public.ai_runs IS 'Each attempt of the AI to answer a conversat
 
 COMMENT ON COLUMN public.ai_runs.knowledge_sources IS 'The knowledge passages the model request carried: [{passage_id, document_id, title, text, score}].';
 
+-- Name: api_keys; Type: TABLE; Schema: public
+
+CREATE TABLE public.api_keys (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    name text NOT NULL,
+    role public.membership_role NOT NULL,
+    prefix text NOT NULL,
+    secret_digest text NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    revoked_by uuid,
+    CONSTRAINT api_keys_name_length CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 100))),
+    CONSTRAINT api_keys_prefix_format CHECK ((prefix ~ '^atende_[A-Za-z0-9_-]{8}$'::text)),
+    CONSTRAINT api_keys_revoked_by_needs_revoked_at CHECK (((revoked_by IS NULL) OR (revoked_at IS NOT NULL))),
+    CONSTRAINT api_keys_secret_digest_format CHECK ((secret_digest ~ '^[0-9a-f]{64}$'::text))
+);
+
+-- Name: TABLE api_keys; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.api_keys IS 'Credentials for an organization''s own systems: each acts in its organization with its role, under the same row-level security as a member, until revoked.';
+
+-- Name: COLUMN api_keys.prefix; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.api_keys.prefix IS 'The secret''s first 15 characters (atende_ and 8 more): how the team recognises a key.';
+
+-- Name: COLUMN api_keys.secret_digest; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.api_keys.secret_digest IS 'SHA-256 (hex) of the secret, which is shown once and never stored: never readable by clients.';
+
+-- Name: COLUMN api_keys.last_used_at; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.api_keys.last_used_at IS 'When the key was last used, to the minute (the API records uses in batches, not per request).';
+
 -- Name: channel_templates; Type: TABLE; Schema: public
 
 CREATE TABLE public.channel_templates (
@@ -3565,6 +3753,11 @@ ALTER TABLE ONLY public.agents
 ALTER TABLE ONLY public.ai_runs
     ADD CONSTRAINT ai_runs_pkey PRIMARY KEY (id);
 
+-- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
+
 -- Name: channel_templates channel_templates_channel_name_language_key; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.channel_templates
@@ -3711,6 +3904,22 @@ CREATE INDEX ai_runs_message_id_idx ON public.ai_runs USING btree (message_id) W
 -- Name: ai_runs_organization_created_idx; Type: INDEX; Schema: public
 
 CREATE INDEX ai_runs_organization_created_idx ON public.ai_runs USING btree (organization_id, created_at);
+
+-- Name: api_keys_created_by_idx; Type: INDEX; Schema: public
+
+CREATE INDEX api_keys_created_by_idx ON public.api_keys USING btree (created_by);
+
+-- Name: api_keys_organization_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX api_keys_organization_id_idx ON public.api_keys USING btree (organization_id, created_at DESC);
+
+-- Name: api_keys_revoked_by_idx; Type: INDEX; Schema: public
+
+CREATE INDEX api_keys_revoked_by_idx ON public.api_keys USING btree (revoked_by);
+
+-- Name: api_keys_secret_digest_key; Type: INDEX; Schema: public
+
+CREATE UNIQUE INDEX api_keys_secret_digest_key ON public.api_keys USING btree (secret_digest);
 
 -- Name: channel_templates_organization_id_idx; Type: INDEX; Schema: public
 
@@ -3922,6 +4131,21 @@ ALTER TABLE ONLY public.ai_runs
 
 ALTER TABLE ONLY public.ai_runs
     ADD CONSTRAINT ai_runs_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: api_keys api_keys_created_by_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
+
+-- Name: api_keys api_keys_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: api_keys api_keys_revoked_by_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_revoked_by_fkey FOREIGN KEY (revoked_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
 
 -- Name: channel_templates channel_templates_channel_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -4153,6 +4377,10 @@ CREATE POLICY "Owners and admins can change templates" ON public.channel_templat
 
 CREATE POLICY "Owners and admins can configure their organizations' agent" ON public.agents FOR UPDATE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is))) WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
 
+-- Name: api_keys Owners and admins can read their organization's API keys; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can read their organization's API keys" ON public.api_keys FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
 -- Name: invitations Owners and admins can read their organization's invitations; Type: POLICY; Schema: public
 
 CREATE POLICY "Owners and admins can read their organization's invitations" ON public.invitations FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
@@ -4180,6 +4408,10 @@ ALTER TABLE public.agents ENABLE ROW LEVEL SECURITY;
 -- Name: ai_runs; Type: ROW SECURITY; Schema: public
 
 ALTER TABLE public.ai_runs ENABLE ROW LEVEL SECURITY;
+
+-- Name: api_keys; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
 -- Name: channel_templates; Type: ROW SECURITY; Schema: public
 
@@ -4274,6 +4506,11 @@ GRANT SELECT ON TABLE public.messages TO authenticated;
 REVOKE ALL ON FUNCTION private.announce_message_change(the_message public.messages) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.announce_message_change(the_message public.messages) TO service_role;
 
+-- Name: FUNCTION api_key_of_caller(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.api_key_of_caller() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.api_key_of_caller() TO service_role;
+
 -- Name: FUNCTION assert_organization_has_owner(organization uuid); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.assert_organization_has_owner(organization uuid) FROM PUBLIC;
@@ -4283,6 +4520,7 @@ GRANT ALL ON FUNCTION private.assert_organization_has_owner(organization uuid) T
 
 REVOKE ALL ON FUNCTION private.caller_role_in(organization uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.caller_role_in(organization uuid) TO service_role;
+GRANT ALL ON FUNCTION private.caller_role_in(organization uuid) TO authenticated;
 
 -- Name: FUNCTION claim_outbound_message_v1(message_id uuid); Type: ACL; Schema: private
 
@@ -4480,6 +4718,11 @@ GRANT ALL ON FUNCTION private.record_ai_retry_v1(conversation_id uuid, model tex
 
 REVOKE ALL ON FUNCTION private.record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer, completion_tokens integer, latency_ms integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_ai_skip_v1(conversation_id uuid, model text, reason text, prompt_tokens integer, completion_tokens integer, latency_ms integer) TO service_role;
+
+-- Name: FUNCTION record_api_key_uses_v1(api_key_ids uuid[], window_starts timestamp with time zone[], uses integer[], "window" interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_api_key_uses_v1(api_key_ids uuid[], window_starts timestamp with time zone[], uses integer[], "window" interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_api_key_uses_v1(api_key_ids uuid[], window_starts timestamp with time zone[], uses integer[], "window" interval) TO service_role;
 
 -- Name: FUNCTION record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text); Type: ACL; Schema: private
 
@@ -4702,6 +4945,12 @@ REVOKE ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, ti
 GRANT ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) TO authenticated;
 GRANT ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) TO service_role;
 
+-- Name: FUNCTION create_api_key_v1(organization_id uuid, name text, role public.membership_role); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) TO service_role;
+GRANT ALL ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) TO authenticated;
+
 -- Name: FUNCTION remove_knowledge_document_v1(document_id uuid); Type: ACL; Schema: public
 
 REVOKE ALL ON FUNCTION public.remove_knowledge_document_v1(document_id uuid) FROM PUBLIC;
@@ -4718,6 +4967,12 @@ GRANT SELECT ON TABLE public.memberships TO authenticated;
 REVOKE ALL ON FUNCTION public.remove_member_v1(organization_id uuid, user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.remove_member_v1(organization_id uuid, user_id uuid) TO service_role;
 GRANT ALL ON FUNCTION public.remove_member_v1(organization_id uuid, user_id uuid) TO authenticated;
+
+-- Name: FUNCTION revoke_api_key_v1(api_key_id uuid); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.revoke_api_key_v1(api_key_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.revoke_api_key_v1(api_key_id uuid) TO service_role;
+GRANT ALL ON FUNCTION public.revoke_api_key_v1(api_key_id uuid) TO authenticated;
 
 -- Name: FUNCTION send_member_message_v1(conversation_id uuid, body text); Type: ACL; Schema: public
 
@@ -4922,6 +5177,51 @@ GRANT UPDATE(answer_only_from_knowledge) ON TABLE public.agents TO authenticated
 
 GRANT ALL ON TABLE public.ai_runs TO service_role;
 GRANT SELECT ON TABLE public.ai_runs TO authenticated;
+
+-- Name: TABLE api_keys; Type: ACL; Schema: public
+
+GRANT SELECT ON TABLE public.api_keys TO service_role;
+
+-- Name: COLUMN api_keys.id; Type: ACL; Schema: public
+
+GRANT SELECT(id) ON TABLE public.api_keys TO authenticated;
+
+-- Name: COLUMN api_keys.organization_id; Type: ACL; Schema: public
+
+GRANT SELECT(organization_id) ON TABLE public.api_keys TO authenticated;
+
+-- Name: COLUMN api_keys.name; Type: ACL; Schema: public
+
+GRANT SELECT(name) ON TABLE public.api_keys TO authenticated;
+
+-- Name: COLUMN api_keys.role; Type: ACL; Schema: public
+
+GRANT SELECT(role) ON TABLE public.api_keys TO authenticated;
+
+-- Name: COLUMN api_keys.prefix; Type: ACL; Schema: public
+
+GRANT SELECT(prefix) ON TABLE public.api_keys TO authenticated;
+
+-- Name: COLUMN api_keys.created_by; Type: ACL; Schema: public
+
+GRANT SELECT(created_by) ON TABLE public.api_keys TO authenticated;
+
+-- Name: COLUMN api_keys.created_at; Type: ACL; Schema: public
+
+GRANT SELECT(created_at) ON TABLE public.api_keys TO authenticated;
+
+-- Name: COLUMN api_keys.last_used_at; Type: ACL; Schema: public
+
+GRANT SELECT(last_used_at) ON TABLE public.api_keys TO authenticated;
+GRANT UPDATE(last_used_at) ON TABLE public.api_keys TO service_role;
+
+-- Name: COLUMN api_keys.revoked_at; Type: ACL; Schema: public
+
+GRANT SELECT(revoked_at) ON TABLE public.api_keys TO authenticated;
+
+-- Name: COLUMN api_keys.revoked_by; Type: ACL; Schema: public
+
+GRANT SELECT(revoked_by) ON TABLE public.api_keys TO authenticated;
 
 -- Name: TABLE channel_templates; Type: ACL; Schema: public
 
