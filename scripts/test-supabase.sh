@@ -39,6 +39,12 @@ psql=("$SUPA_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SUPA_PORT")
     -c "create database atende_template template supa_template owner postgres"
 
 url="postgresql://postgres@127.0.0.1:$SUPA_PORT/atende_template"
+# pgvector is not a trusted extension: on Supabase, `postgres` may create it only because
+# the platform allows it (supautils' privileged extensions), which the shape lacks. Its
+# superuser creates it where Supabase puts it, as enabling it in the dashboard would; the
+# knowledge migration then finds it there.
+"${psql[@]}" -U supabase_admin -d atende_template \
+    -c "create extension if not exists vector with schema extensions"
 DATABASE_URL=$url .venv/bin/atende db migrate
 # pgTAP is not a trusted extension: the platform's superuser installs it, as Supabase
 # does for the extensions it offers.
