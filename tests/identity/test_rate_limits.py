@@ -3,6 +3,8 @@ account and per client address, with X-Forwarded-For believed from trusted proxi
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,6 +37,22 @@ PEER = "198.51.100.7"
 TOO_MANY = """
 ... on TooManyAttempts { retryAfterSeconds }
 """
+
+
+#: Every window these tests use (15m, 1h, 1d) ends on a multiple of 15 minutes since the
+#: epoch (the counters' fixed windows, 20261207000900_rate_limits.sql).
+WINDOW_GRID_SECONDS = 15 * 60
+#: Longer than any test here takes.
+TEST_SPAN_SECONDS = 30
+
+
+@pytest.fixture(autouse=True)
+async def clear_of_a_window_boundary() -> None:
+    """Start where no window ends within the test: at a boundary the counts start afresh
+    (by design) and a test counting attempts would see one more allowed."""
+    to_boundary = WINDOW_GRID_SECONDS - time.time() % WINDOW_GRID_SECONDS
+    if to_boundary < TEST_SPAN_SECONDS:
+        await asyncio.sleep(to_boundary + 1)
 
 
 def with_retry_after(query: str) -> str:
