@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -442,14 +443,16 @@ class Product:
 
     # -- processes -------------------------------------------------------------------
 
-    def start_api(self, **env: str) -> ProductProcess:
+    def start_api(self, name: str = "api", port: int | None = None, **env: str) -> ProductProcess:
+        """An API process; another one (``name``, ``port``) serves the same public URL, as
+        processes behind one load balancer do."""
         process = ProductProcess(
-            "api",
-            ["serve", "--host", "127.0.0.1", "--port", str(self.api_port)],
+            name,
+            ["serve", "--host", "127.0.0.1", "--port", str(port or self.api_port)],
             process_environment({**self.env, **env}),
             self.log_dir,
         ).start()
-        self.processes["api"] = process
+        self.processes[name] = process
         return process
 
     def start_worker(self, **env: str) -> ProductProcess:
@@ -487,10 +490,11 @@ class Product:
 
         await eventually(ready, timeout=timeout, interval=0.2, what="the product ready")
 
-    async def readyz(self) -> int | None:
+    async def readyz(self, port: int | None = None) -> int | None:
         try:
             async with httpx.AsyncClient(timeout=3) as http:
-                return (await http.get(f"{self.public_url}/readyz")).status_code
+                url = f"http://127.0.0.1:{port}" if port else self.public_url
+                return (await http.get(f"{url}/readyz")).status_code
         except httpx.HTTPError:
             return None
 
@@ -606,6 +610,7 @@ class Product:
         *,
         rate: float | None = None,
         concurrency: int = 64,
+        ports: Sequence[int] | None = None,
         **options: Any,
     ) -> list[Delivery]:
         """Deliver each message (with Twilio's retries), at ``rate`` a second or all at
@@ -616,6 +621,16 @@ class Product:
         generator shares the machine with the product, and should cost it little."""
         deliveries = list(deliveries)
         webhooks = [SignedWebhook.inbound(self.webhook_url, d) for d in deliveries]
+        if ports:  # signed for the public URL, posted to the processes in turn
+            webhooks = [
+                dataclasses.replace(
+                    webhook,
+                    url=webhook.url.replace(
+                        f":{self.api_port}/", f":{ports[index % len(ports)]}/", 1
+                    ),
+                )
+                for index, webhook in enumerate(webhooks)
+            ]
         gate = asyncio.Semaphore(concurrency)
         connector = aiohttp.TCPConnector(limit=concurrency)
         timeout = aiohttp.ClientTimeout(total=15)
@@ -733,14 +748,15 @@ class EventLog:
         return [kind for at, kind in self.events if at >= moment]
 
 
-async def watch_events(product: Product, log: EventLog) -> None:
-    """Subscribe as the owner and record every event until cancelled."""
+async def watch_events(product: Product, log: EventLog, port: int | None = None) -> None:
+    """Subscribe as the owner (to the API on ``port``, the first one's by default) and
+    record every event until cancelled."""
     from websockets.asyncio.client import connect
 
     from tests.graphql.live import GraphQLSocket
 
     assert product.business is not None
-    url = f"ws://127.0.0.1:{product.api_port}/graphql"
+    url = f"ws://127.0.0.1:{port or product.api_port}/graphql"
     async with connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
         socket_ = GraphQLSocket(connection)
         await socket_.send(
