@@ -6,7 +6,8 @@
 -- The agent of an organization; nothing when the caller is not a member.
 select id, organization_id, name, system_prompt, model, temperature::float8 as temperature,
        history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message,
-       inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, created_at,
+       inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled,
+       knowledge_enabled, knowledge_passages, answer_only_from_knowledge, created_at,
        updated_at
 from public.agents
 where organization_id = %(organization_id)s;
@@ -38,9 +39,18 @@ set name = case when %(set_name)s then %(name)s::text else name end,
     follow_up_after_minutes = case when %(set_follow_up_after_minutes)s
                                    then %(follow_up_after_minutes)s::integer
                                    else follow_up_after_minutes end,
-    ai_enabled = case when %(set_ai_enabled)s then %(ai_enabled)s::boolean else ai_enabled end
+    ai_enabled = case when %(set_ai_enabled)s then %(ai_enabled)s::boolean else ai_enabled end,
+    knowledge_enabled = case when %(set_knowledge_enabled)s then %(knowledge_enabled)s::boolean
+                             else knowledge_enabled end,
+    knowledge_passages = case when %(set_knowledge_passages)s
+                              then %(knowledge_passages)s::integer
+                              else knowledge_passages end,
+    answer_only_from_knowledge = case when %(set_answer_only_from_knowledge)s
+                                      then %(answer_only_from_knowledge)s::boolean
+                                      else answer_only_from_knowledge end
 where organization_id = %(organization_id)s
 returning id, organization_id, name, system_prompt, model, temperature::float8 as temperature,
           history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message,
-          inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, created_at,
+          inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled,
+          knowledge_enabled, knowledge_passages, answer_only_from_knowledge, created_at,
           updated_at;

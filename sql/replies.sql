@@ -3,28 +3,31 @@
 -- (supabase/migrations/20261207000400_ai.sql).
 
 -- name: start_reply
--- The reply job's first step (private.start_ai_reply_v1): 'nothing' to answer,
--- 'skipped' (recorded), or 'ready' with the agent's prompt settings and the history
--- window as JSON, oldest first.
+-- The reply job's first step (private.start_ai_reply_v2): 'nothing' to answer,
+-- 'skipped' (recorded), or 'ready' with the agent's prompt settings, the history window
+-- as JSON (oldest first), the organization and the agent's knowledge settings.
 select outcome, run_id, model, system_prompt, temperature, history_messages, history_tokens,
-       consecutive_retries, answered_through, history
-from private.start_ai_reply_v1(%(conversation_id)s);
+       consecutive_retries, answered_through, history, organization_id, knowledge_enabled,
+       knowledge_passages, answer_only_from_knowledge
+from private.start_ai_reply_v2(%(conversation_id)s);
 
 -- name: record_reply
+-- knowledge_sources: the passages the model request carried (JSON), or null.
 select run_id, outcome, message_id
-from private.record_ai_reply_v1(
+from private.record_ai_reply_v2(
     conversation_id => %(conversation_id)s,
     body => %(body)s,
     answered_through => %(answered_through)s,
     model => %(model)s,
     prompt_tokens => %(prompt_tokens)s,
     completion_tokens => %(completion_tokens)s,
-    latency_ms => %(latency_ms)s
+    latency_ms => %(latency_ms)s,
+    knowledge_sources => %(knowledge_sources)s::jsonb
 );
 
 -- name: record_handoff
 select run_id, outcome, message_id
-from private.record_ai_handoff_v1(
+from private.record_ai_handoff_v2(
     conversation_id => %(conversation_id)s,
     reason => %(reason)s,
     model_text => %(model_text)s,
@@ -32,7 +35,8 @@ from private.record_ai_handoff_v1(
     model => %(model)s,
     prompt_tokens => %(prompt_tokens)s,
     completion_tokens => %(completion_tokens)s,
-    latency_ms => %(latency_ms)s
+    latency_ms => %(latency_ms)s,
+    knowledge_sources => %(knowledge_sources)s::jsonb
 );
 
 -- name: record_fallback

@@ -60,6 +60,10 @@ def create_app(settings: Settings) -> Starlette:
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
         allowed_origins=settings.cors_origins,
+        # Documents for the knowledge base come as GraphQL multipart uploads. No CSRF
+        # risk: a request is someone's only with a bearer token in its Authorization
+        # header, which a cross-site form cannot send.
+        multipart_uploads_enabled=True,
     )
 
     async def healthz(request: Request) -> Response:
@@ -88,7 +92,11 @@ def create_app(settings: Settings) -> Starlette:
         *webhook_routes(webhooks),
     ]
     middleware = [
-        Middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+        Middleware(
+            BodySizeLimitMiddleware,
+            max_body_bytes=settings.max_body_bytes,
+            max_upload_bytes=settings.max_upload_bytes,
+        ),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

@@ -417,6 +417,48 @@ def rotate_secrets() -> None:
     click.echo(summary)
 
 
+@main.group()
+def knowledge() -> None:
+    """The knowledge base's documents and passages."""
+
+
+@knowledge.command("reindex")
+@click.option(
+    "--all", "everything", is_flag=True, help="Every document, not only those that need it."
+)
+@reports_errors
+def knowledge_reindex(everything: bool) -> None:
+    """Index documents again with the embedder ATENDE_EMBEDDINGS names.
+
+    Queues the documents whose passages another embedder made (after ATENDE_EMBEDDINGS
+    changed) and those whose indexing failed; with --all, every document. A running
+    worker (`atende worker`, or `make dev`) does the work; until a document is done, its
+    old passages are found by full-text search only.
+    """
+    from atende.db.pool import create_pool
+    from atende.db.session import Database
+    from atende.knowledge.embeddings import embedder_from_settings
+    from atende.knowledge.service import Indexer
+
+    settings = load_settings()
+    url = _usable_database(settings)
+
+    async def run() -> tuple[str, int]:
+        pool = create_pool(url, min_size=0, max_size=1, name="atende-knowledge-reindex")
+        await pool.open(wait=True, timeout=10)
+        embedder = embedder_from_settings(settings)
+        try:
+            database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
+            indexer = Indexer(database=database, embedder=embedder)
+            return embedder.name, await indexer.reindex(include_current=everything)
+        finally:
+            await embedder.close()
+            await pool.close()
+
+    name, queued = asyncio.run(run())
+    click.echo(f"{queued} document(s) queued for indexing with {name}")
+
+
 @main.command("migrations")
 def list_migrations() -> None:
     """List the migration files in the order they apply."""

@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     )
     #: Seconds one model request may take before it counts as a (transient) failure.
     model_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    #: The knowledge base's embedder: ``local`` (built in, offline) or an OpenAI-compatible
+    #: embeddings model's name. Unset: ``local`` without ``OPENAI_API_KEY``, else
+    #: ``text-embedding-3-small`` (atende.knowledge.embeddings).
+    embeddings: str | None = Field(default=None, min_length=1, max_length=128)
+    #: Largest multipart request to /graphql (a document uploaded to the knowledge base).
+    max_upload_bytes: int = Field(default=11_000_000, ge=1024)
 
     # E-mail
     #: ``smtp://user:password@host:587`` (STARTTLS when offered; ``?starttls=required`` or

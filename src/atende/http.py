@@ -9,19 +9,27 @@ class BodySizeLimitMiddleware:
     """Refuses request bodies over a size with 413, before any handler reads them.
 
     Checks ``Content-Length`` up front and counts streamed chunks as they arrive, so a
-    client that lies about (or omits) the length is cut off too.
+    client that lies about (or omits) the length is cut off too. A multipart request (a
+    file upload) may be up to ``max_upload_bytes`` instead.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        headers = dict(scope.get("headers") or [])
+        limit = self.max_body_bytes
+        if headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data"):
+            limit = self.max_upload_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _too_large(send)
             return
 
@@ -33,7 +41,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise _BodyTooLarge()
             return message
 

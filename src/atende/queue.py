@@ -19,6 +19,7 @@ from atende.channels import tasks as channel_tasks
 from atende.conversations import tasks as conversation_tasks
 from atende.db.pool import Connection
 from atende.identity import tasks as identity_tasks
+from atende.knowledge import tasks as knowledge_tasks
 from atende.mail import tasks as mail_tasks
 
 #: (namespace, blueprint) of every module that has jobs.
@@ -27,6 +28,7 @@ TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("conversations", conversation_tasks.blueprint),
     ("channels", channel_tasks.blueprint),
     ("mail", mail_tasks.blueprint),
+    ("knowledge", knowledge_tasks.blueprint),
 )
 
 

@@ -29,6 +29,8 @@ from atende.identity.provider import IdentityProvider
 from atende.identity.providers import open_identity_provider
 from atende.identity.service import IdentityService
 from atende.identity.tokens import TokenService
+from atende.knowledge.embeddings import Embedder, embedder_from_settings
+from atende.knowledge.search import KnowledgeSearch
 from atende.mail.sender import Mailer
 
 if TYPE_CHECKING:  # openai and twilio are slow to import; `atende --help` need not pay
@@ -56,8 +58,14 @@ class Services:
     mailer: Mailer
     #: What this process knows of API keys, and their use it counts (flushed each second).
     api_keys: ApiKeys
+    #: The knowledge base's embedder (``ATENDE_EMBEDDINGS``).
+    embedder: Embedder
     #: The realtime hub, in processes that serve subscriptions (the API).
     events: EventHub | None = None
+
+    @cached_property
+    def knowledge_search(self) -> KnowledgeSearch:
+        return KnowledgeSearch(database=self.database, embedder=self.embedder)
 
     @cached_property
     def dependencies(self) -> Dependencies:
@@ -73,6 +81,8 @@ class Services:
             IdentityService: self.identity,
             TokenCipher: self.cipher,
             Mailer: self.mailer,
+            Embedder: self.embedder,
+            KnowledgeSearch: self.knowledge_search,
             ApiKeys: self.api_keys,
         }
         if self.events is not None:
@@ -145,6 +155,8 @@ async def open_services(
         await open_pool(service_pool, check_reachable_first=False)  # just reached
         model = ModelClient.from_settings(settings)
         opened.push_async_callback(model.close)
+        embedder = embedder_from_settings(settings)
+        opened.push_async_callback(embedder.close)
         database = Database(
             pool, statement_timeout_ms=settings.statement_timeout_ms, service_pool=service_pool
         )
@@ -179,5 +191,6 @@ async def open_services(
             ),
             cipher=TokenCipher.from_settings(settings),
             mailer=mailer,
+            embedder=embedder,
             api_keys=api_keys,
         )

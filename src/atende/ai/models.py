@@ -17,6 +17,8 @@ DEFAULT_MODEL = "gpt-4o-mini"
 HANDOFF_TOOL_NAME = "handoff_to_human"
 #: How many recent turns an agent sends the model when its settings say nothing.
 DEFAULT_MAX_HISTORY_TURNS = 20
+#: How the model request's knowledge message begins (the demo model looks for it).
+KNOWLEDGE_HEADER = "Base de conhecimento da empresa"
 
 
 class TurnRole(StrEnum):
@@ -58,6 +60,18 @@ class ConversationTurn(BaseModel):
         return "\n".join(parts)
 
 
+class KnowledgeExcerpt(BaseModel):
+    """A passage of the business's knowledge base, as the model request carries it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: The document's title.
+    title: str
+    #: The headings above the passage in its document ("Padaria > Bolos").
+    heading: str = ""
+    text: str
+
+
 class AgentPrompt(BaseModel):
     """An organization's agent settings, as one reply needs them."""
 
@@ -74,6 +88,10 @@ class AgentPrompt(BaseModel):
     max_history_tokens: int | None = Field(default=None, ge=1)
     #: Offer the model the ``handoff_to_human`` tool.
     handoff_enabled: bool = True
+    #: Passages of the knowledge base retrieved for the conversation, most relevant first.
+    knowledge: tuple[KnowledgeExcerpt, ...] = ()
+    #: Answer only from ``knowledge``; hand over to the team when it does not answer.
+    answer_only_from_knowledge: bool = False
 
 
 class HandoffRequest(BaseModel):

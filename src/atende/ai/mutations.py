@@ -70,6 +70,16 @@ class UpdateAgentInput:
     ai_enabled: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Whether the AI answers at all."
     )
+    knowledge_enabled: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Whether replies use the knowledge base."
+    )
+    knowledge_passages: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Knowledge passages per model request (1 to 10)."
+    )
+    answer_only_from_knowledge: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Answer only from the knowledge base; hand over when it has nothing.",
+    )
 
     def changes(self) -> dict[str, Any]:
         """The settings the client sent (null included), by their Python names."""

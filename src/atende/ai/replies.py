@@ -16,12 +16,22 @@ limit, 5xx) is retried with exponential backoff, up to ``ATENDE_REPLY_MAX_ATTEMP
 requests; when the reply fails for good (retries exhausted, a permanent model error, or
 anything unexpected in the job) the customer gets the agent's fallback message and the
 conversation goes to the team. Nothing is lost silently.
+
+Knowledge: when the agent has ``knowledgeEnabled`` and its organization has passages, the
+job retrieves the ones that best match what the customer wrote since the last answer
+(``atende.knowledge.search``, hybrid, as the platform) before asking the model, and the
+model request carries them (``client.knowledge_message``): one model call answers. The
+run records which passages it carried (``ai_runs.knowledge_sources``, shown as
+``Message.knowledgeSources``). With ``answerOnlyFromKnowledge`` and no relevant passage,
+the model is not asked: the customer is told the team will check, and the conversation
+is handed over (the handoff path, with the agent's handoff message).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,11 +39,19 @@ from uuid import UUID
 
 from atende.ai.errors import ModelError, TransientModelError
 from atende.ai.history import agent_prompt, conversation_turns
-from atende.ai.models import AgentPrompt, ConversationTurn, ModelReply
+from atende.ai.models import (
+    AgentPrompt,
+    ConversationTurn,
+    KnowledgeExcerpt,
+    ModelReply,
+    TurnRole,
+)
 from atende.config import Settings
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
+from atende.knowledge.models import Passage
+from atende.knowledge.search import KnowledgeSearch
 
 if TYPE_CHECKING:  # the openai package is slow to import; the worker imports it at start
     from atende.ai.client import ModelClient
@@ -48,6 +66,19 @@ REPLY_QUEUE = "replies"
 MAX_REPLY_CHARS = 4096
 #: ``error_code`` of a fallback after an unexpected failure in the job itself.
 INTERNAL_ERROR = "internal_error"
+#: The handoff when the knowledge base has nothing for the customer and the agent
+#: answers only from it: what the customer is told (before the agent's handoff
+#: message), and the reason the team reads.
+NOTHING_IN_KNOWLEDGE_TEXT = "Não encontrei essa informação aqui. Vou verificar com a equipe."
+NOTHING_IN_KNOWLEDGE_REASON = (
+    "A base de conhecimento não tem informação para a pergunta do cliente "
+    "(o assistente responde só com ela)."
+)
+#: Tokens of a run decided without asking the model.
+NO_MODEL_CALL_TOKENS = 0
+#: A query shorter than this (in words) also takes the customer's message before it
+#: ("e o de chocolate?" means little alone).
+SHORT_QUERY_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -76,6 +107,11 @@ class ReplyContext:
     answered_through: datetime | None
     #: Transient model failures in a row so far.
     consecutive_retries: int
+    organization_id: UUID | None = None
+    #: The agent retrieves knowledge (and its organization has passages).
+    knowledge_enabled: bool = False
+    knowledge_passages: int = 4
+    answer_only_from_knowledge: bool = False
 
 
 def retry_delay_seconds(
@@ -99,10 +135,19 @@ def retry_delay_seconds(
 class ReplyPipeline:
     """Answers one conversation at a time: reads it, asks the model, records the outcome."""
 
-    def __init__(self, *, database: Database, model: ModelClient, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        model: ModelClient,
+        settings: Settings,
+        knowledge: KnowledgeSearch | None = None,
+    ) -> None:
         self.database = database
         self.model = model
         self.settings = settings
+        #: Retrieval for agents with knowledge on; ``None``: no retrieval.
+        self.knowledge = knowledge
 
     async def generate_reply(self, conversation_id: UUID) -> ReplyResult:
         """Answer what the customer wrote since the last answer, if the AI may.
@@ -126,6 +171,16 @@ class ReplyPipeline:
         if isinstance(context, ReplyResult):
             return context
         prompt = context.prompt
+        passages = await self._retrieve(context)
+        if passages is not None:
+            if not passages and context.answer_only_from_knowledge:
+                return await self._hand_over_unknown(conversation_id, context)
+            prompt = prompt.model_copy(
+                update={
+                    "knowledge": tuple(excerpt(passage) for passage in passages),
+                    "answer_only_from_knowledge": context.answer_only_from_knowledge,
+                }
+            )
         try:
             reply = await self.model.generate(prompt, context.turns)
         except TransientModelError as error:
@@ -149,7 +204,40 @@ class ReplyPipeline:
                 model=prompt.model,
                 latency_ms=error.latency_ms,
             )
-        return await self._record_reply(conversation_id, reply, context.answered_through)
+        return await self._record_reply(conversation_id, reply, context.answered_through, passages)
+
+    async def _retrieve(self, context: ReplyContext) -> list[Passage] | None:
+        """The knowledge passages for what the customer wrote, or ``None`` when the agent
+        does not use knowledge."""
+        if self.knowledge is None or not context.knowledge_enabled:
+            return None
+        if context.organization_id is None:
+            return None
+        text = customer_question(context.turns)
+        if not text:
+            return []
+        return await self.knowledge.search_as_platform(
+            context.organization_id, text, limit=context.knowledge_passages
+        )
+
+    async def _hand_over_unknown(self, conversation_id: UUID, context: ReplyContext) -> ReplyResult:
+        """Nothing in the knowledge base, and the agent answers only from it."""
+        row = await self.database.fetch_one(
+            Caller.service(),
+            queries["record_handoff"],
+            {
+                "conversation_id": conversation_id,
+                "answered_through": context.answered_through,
+                "model": context.prompt.model,
+                "prompt_tokens": NO_MODEL_CALL_TOKENS,
+                "completion_tokens": NO_MODEL_CALL_TOKENS,
+                "latency_ms": 0,
+                "reason": NOTHING_IN_KNOWLEDGE_REASON,
+                "model_text": NOTHING_IN_KNOWLEDGE_TEXT,
+                "knowledge_sources": "[]",
+            },
+        )
+        return _result(row)
 
     async def _read_context(self, conversation_id: UUID) -> ReplyContext | ReplyResult:
         """What the model needs, or what the job did instead (nothing, or a skip).
@@ -176,10 +264,18 @@ class ReplyPipeline:
             # the history window (the newest at all, if the window holds none).
             answered_through=start["answered_through"],
             consecutive_retries=int(start["consecutive_retries"]),
+            organization_id=start.get("organization_id"),
+            knowledge_enabled=bool(start.get("knowledge_enabled")),
+            knowledge_passages=int(start.get("knowledge_passages") or 4),
+            answer_only_from_knowledge=bool(start.get("answer_only_from_knowledge")),
         )
 
     async def _record_reply(
-        self, conversation_id: UUID, reply: ModelReply, answered_through: datetime | None
+        self,
+        conversation_id: UUID,
+        reply: ModelReply,
+        answered_through: datetime | None,
+        passages: Sequence[Passage] | None = None,
     ) -> ReplyResult:
         usage = {
             "conversation_id": conversation_id,
@@ -188,6 +284,11 @@ class ReplyPipeline:
             "prompt_tokens": reply.prompt_tokens or 0,
             "completion_tokens": reply.completion_tokens or 0,
             "latency_ms": reply.latency_ms,
+            "knowledge_sources": (
+                None
+                if passages is None
+                else json.dumps([passage.as_source() for passage in passages])
+            ),
         }
         # One statement in a transaction of its own: one round trip.
         if reply.handoff is not None:
@@ -287,6 +388,34 @@ async def _fetch_one(
     conn: Connection, query: Any, params: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     return await (await conn.execute(query, params)).fetchone()
+
+
+def customer_question(turns: Sequence[ConversationTurn]) -> str:
+    """What to look up: the customer's messages since the last answer (and the one before
+    them when those are only a few words)."""
+    waiting: list[str] = []
+    earlier: list[str] = []
+    answered = False
+    for turn in reversed(turns):
+        if turn.role is not TurnRole.CUSTOMER:
+            if waiting:
+                answered = True
+            continue
+        if not turn.text.strip():
+            continue
+        if not answered:
+            waiting.insert(0, turn.text.strip())
+        else:
+            earlier.insert(0, turn.text.strip())
+            break
+    text = " ".join(waiting)
+    if len(text.split()) < SHORT_QUERY_WORDS and earlier:
+        text = f"{earlier[-1]} {text}"
+    return text
+
+
+def excerpt(passage: Passage) -> KnowledgeExcerpt:
+    return KnowledgeExcerpt(title=passage.title, heading=passage.heading, text=passage.content)
 
 
 def _result(row: Mapping[str, Any] | None) -> ReplyResult:

@@ -46,6 +46,9 @@ CHANGEABLE = (
     "follow_up_message",
     "follow_up_after_minutes",
     "ai_enabled",
+    "knowledge_enabled",
+    "knowledge_passages",
+    "answer_only_from_knowledge",
 )
 
 #: Which setting a database constraint is about, for the rare change that passes the
@@ -63,6 +66,7 @@ _CONSTRAINT_FIELDS = {
     "agents_inactivity_hours_range": "inactivity_hours",
     "agents_follow_up_pair": "follow_up_message",
     "agents_follow_up_after_minutes_range": "follow_up_after_minutes",
+    "agents_knowledge_passages_range": "knowledge_passages",
 }
 
 
@@ -88,6 +92,9 @@ class AgentSettings(BaseModel):
     ai_enabled: bool
     created_at: datetime
     updated_at: datetime
+    knowledge_enabled: bool = True
+    knowledge_passages: int = 4
+    answer_only_from_knowledge: bool = False
 
 
 async def get_agent(conn: Connection, organization_id: UUID) -> AgentSettings | None:
@@ -225,4 +232,7 @@ _CHECKS: dict[str, Any] = {
     "follow_up_message": _optional_text(MAX_CUSTOMER_MESSAGE, what="a mensagem de acompanhamento"),
     "follow_up_after_minutes": _whole(5, 1380, unit="minutos", optional=True),
     "ai_enabled": _flag,
+    "knowledge_enabled": _flag,
+    "knowledge_passages": _whole(1, 10, unit="trechos"),
+    "answer_only_from_knowledge": _flag,
 }

@@ -51,6 +51,18 @@ class Agent:
     ai_enabled: bool = strawberry.field(
         description="Whether the AI answers at all in this organization."
     )
+    knowledge_enabled: bool = strawberry.field(
+        description="Whether replies use the organization's knowledge base (on by default)."
+    )
+    knowledge_passages: int = strawberry.field(
+        description="How many knowledge passages at most go into a model request (1 to 10)."
+    )
+    answer_only_from_knowledge: bool = strawberry.field(
+        description=(
+            "Answer only from the knowledge base: when it has nothing relevant, the customer "
+            "is told the team will check and the conversation is handed over."
+        )
+    )
     updated_at: datetime = strawberry.field(description="When its settings last changed.")
 
     @classmethod
@@ -71,5 +83,8 @@ class Agent:
             follow_up_message=agent.follow_up_message,
             follow_up_after_minutes=agent.follow_up_after_minutes,
             ai_enabled=agent.ai_enabled,
+            knowledge_enabled=agent.knowledge_enabled,
+            knowledge_passages=agent.knowledge_passages,
+            answer_only_from_knowledge=agent.answer_only_from_knowledge,
             updated_at=agent.updated_at,
         )

@@ -18,6 +18,7 @@ from atende.conversations.queries import (
 )
 from atende.identity import types as identity
 from atende.identity.api_key_types import organization_api_keys
+from atende.knowledge.types import organization_knowledge_documents
 
 
 @strawberry.type(description="A business using Atende: the tenant everything belongs to.")
@@ -37,6 +38,11 @@ class Organization(identity.OrganizationBase):
     # Its channels (atende.channels.types).
     channels = strawberry.field(
         resolver=organization_channels, description="The organization's channels, oldest first."
+    )
+    # Its knowledge base (atende.knowledge.types).
+    knowledge_documents = strawberry.field(
+        resolver=organization_knowledge_documents,
+        description="The documents the assistant answers from, newest first.",
     )
     # Its API keys (atende.identity.api_key_types): identity's, composed here as the others
     # are, so identity's base type stays the people's.

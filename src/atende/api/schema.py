@@ -41,6 +41,8 @@ from atende.identity.account_mutations import AccountMutation
 from atende.identity.api_key_mutations import ApiKeyMutation
 from atende.identity.mutations import IdentityMutation
 from atende.identity.queries import IdentityQuery
+from atende.knowledge.mutations import KnowledgeMutation
+from atende.knowledge.queries import KnowledgeQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -55,7 +57,7 @@ VALIDATION_RULES: list[type[ASTValidationRule]] = [
     max_fields_rule(MAX_FIELDS),
 ]
 
-Query = merge_types("Query", (IdentityQuery, AgentQuery, ConversationsQuery))
+Query = merge_types("Query", (IdentityQuery, AgentQuery, ConversationsQuery, KnowledgeQuery))
 Mutation = merge_types(
     "Mutation",
     (
@@ -65,6 +67,7 @@ Mutation = merge_types(
         AgentMutation,
         ConversationsMutation,
         ChannelsMutation,
+        KnowledgeMutation,
     ),
 )
 Subscription = merge_types("Subscription", (ConversationsSubscription,))

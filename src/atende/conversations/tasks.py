@@ -26,6 +26,7 @@ from atende.config import Settings
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
 from atende.dependencies import job_dependencies
+from atende.knowledge.search import KnowledgeSearch
 
 if TYPE_CHECKING:  # the openai package is slow to import; the worker imports it at start
     from atende.ai.client import ModelClient
@@ -57,11 +58,14 @@ class ConversationTasks:
         model: ModelClient,
         settings: Settings,
         job_manager: JobManager | None = None,
+        knowledge: KnowledgeSearch | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
         self.job_manager = job_manager
-        self.replies = ReplyPipeline(database=database, model=model, settings=settings)
+        self.replies = ReplyPipeline(
+            database=database, model=model, settings=settings, knowledge=knowledge
+        )
 
     @classmethod
     def from_context(cls, context: procrastinate.JobContext) -> ConversationTasks:
@@ -73,6 +77,7 @@ class ConversationTasks:
             model=dependencies.get(ModelClient),
             settings=dependencies.get(Settings),
             job_manager=context.app.job_manager,
+            knowledge=dependencies.get(KnowledgeSearch),
         )
 
     async def generate_reply(self, conversation_id: UUID) -> ReplyResult:

@@ -24,6 +24,7 @@ from atende.conversations.service import ContactFilter, InboxFilter
 from atende.graphql.context import Info
 from atende.graphql.pagination import First, PageInfo, encode_cursor, encode_time_cursor
 from atende.graphql.scalars import BigInt
+from atende.knowledge.types import KnowledgePassage, knowledge_sources
 
 if TYPE_CHECKING:
     from atende.identity.types import User
@@ -209,6 +210,18 @@ class Message:
         if self.author_member_id is None:
             return None
         return loaders.now_or_later(loaders.users(info.context), self.author_member_id)
+
+    @strawberry.field(
+        description=(
+            "The knowledge base's passages the AI was given when it wrote this message "
+            "(why it said what it said); empty when it was given none, null for messages "
+            "the AI did not write."
+        )
+    )
+    async def knowledge_sources(self, info: Info) -> list[KnowledgePassage] | None:
+        if self.author is not MessageAuthor.AI or self.row_id is None:
+            return None
+        return await knowledge_sources(info.context).load(self.row_id)
 
     @classmethod
     def from_row(cls, row: dict[str, Any], prefix: str = "") -> Message:

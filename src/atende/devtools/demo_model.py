@@ -4,8 +4,11 @@
 ``OPENAI_BASE_URL`` is set, and points the API and the worker at it, so the product runs
 end to end with the same client code a real model uses. It never pretends to be one:
 every reply says, in Portuguese, that it comes from the offline demo model, and quotes
-the customer's last message. When the customer asks for a person ("atendente", "humano",
-"pessoa", "human") it calls the ``handoff_to_human`` tool, as a real model would.
+the customer's last message. When the request carries passages of the business's
+knowledge base (``atende.ai.client.knowledge_message``), it answers with the first one and
+names its document, so a demo shows what retrieval found. When the customer asks for a
+person ("atendente", "humano", "pessoa", "human") it calls the ``handoff_to_human`` tool,
+as a real model would.
 
 It answers ``POST /v1/chat/completions`` (non-streaming; ``stream: true`` gets a clear
 400) and ``GET /v1/models``, with OpenAI's JSON shapes, error bodies included.
@@ -27,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from atende.ai.models import HANDOFF_TOOL_NAME
+from atende.ai.models import HANDOFF_TOOL_NAME, KNOWLEDGE_HEADER
 from atende.config import Settings
 
 DEMO_MODEL_ID = "atende-demo-offline"
@@ -41,6 +44,10 @@ DEMO_HANDOFF_REASON = (
 )
 
 _MAX_QUOTE = 280
+#: The first passage of a knowledge message (atende.ai.client.knowledge_message).
+_FIRST_PASSAGE = re.compile(
+    r'<trecho 1: documento "(?P<title>[^"\n]*)"[^\n]*>\n(?P<text>.*?)\n</trecho 1>', re.DOTALL
+)
 #: Words that mean "let me talk to a person", compared without accents or case.
 _ASKS_FOR_A_PERSON = re.compile(
     r"\b(atendentes?|humanos?|humanas?|pessoa|human|person|operadora?|gerente)\b"
@@ -122,7 +129,15 @@ async def chat_completions(request: Request) -> Response:
         finish_reason = "tool_calls"
         completion_text = arguments
     else:
-        completion_text = demo_reply_text(last_customer_text)
+        knowledge = next(
+            (
+                _text_of(m)
+                for m in chat.messages
+                if m.get("role") == "system" and _text_of(m).startswith(KNOWLEDGE_HEADER)
+            ),
+            "",
+        )
+        completion_text = demo_reply_text(last_customer_text, knowledge)
         message = {"role": "assistant", "content": completion_text, "refusal": None}
         finish_reason = "stop"
 
@@ -149,17 +164,28 @@ async def chat_completions(request: Request) -> Response:
     )
 
 
-def demo_reply_text(customer_text: str) -> str:
-    """What the demo model says to a customer's message."""
-    quote = " ".join(customer_text.split())
+def demo_reply_text(customer_text: str, knowledge: str = "") -> str:
+    """What the demo model says to a customer's message (and the knowledge message the
+    request carried, if any: its first passage is quoted with its document's title)."""
+    quote = _clip(" ".join(customer_text.split()))
     if not quote:
         return f"{DEMO_LABEL} Olá! Configure OPENAI_API_KEY para respostas reais."
-    if len(quote) > _MAX_QUOTE:
-        quote = quote[: _MAX_QUOTE - 1] + "…"
+    found = _FIRST_PASSAGE.search(knowledge)
+    if found is not None:
+        passage = _clip(" ".join(found["text"].split()))
+        return (
+            f"{DEMO_LABEL} Recebi sua mensagem: “{quote}”. "
+            f"Na base de conhecimento (documento “{found['title']}”) encontrei: “{passage}”. "
+            "Configure OPENAI_API_KEY para respostas reais."
+        )
     return (
         f"{DEMO_LABEL} Recebi sua mensagem: “{quote}”. "
         "Configure OPENAI_API_KEY para respostas reais."
     )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 1] + "…"
 
 
 def asks_for_a_person(text: str) -> bool:
