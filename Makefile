@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install dev test test-faults test-supabase lint typecheck pytest pgtap pgvector bench bench-smoke schema schema-sql clean
+.PHONY: install dev test graphql-conformance test-faults test-supabase lint typecheck pytest pgtap pgvector bench bench-smoke schema schema-sql clean
 
 install: $(INSTALLED)
 
@@ -26,7 +26,7 @@ SUPABASE_SHAPE_DIR ?= ../shared/supabase-shape
 ## fault-injection suite (real processes, about 2.5 minutes; `make test-faults` runs it alone),
 ## every benchmark's smoke run (`make bench-smoke`, about 2 minutes), then, when the Supabase
 ## shape is at hand, `make test-supabase`.
-test: install pgtap pgvector lint typecheck pytest test-faults bench-smoke $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
+test: install pgtap pgvector lint typecheck graphql-conformance pytest test-faults bench-smoke $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -35,6 +35,11 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy --strict src tests bench
+
+## graphql-core's own execution tests against Atende's executor, which overrides its
+## internals: it must pass every test Strawberry's executor passes.
+graphql-conformance: install
+	$(BIN)/python scripts/graphql_core_conformance.py
 
 pgtap:
 	./scripts/ensure-pgtap.sh
