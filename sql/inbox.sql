@@ -19,6 +19,16 @@ where c.organization_id = %(organization_id)s
   and c.status = any(%(statuses)s::public.conversation_status[])
   and (%(assignee_id)s::uuid is null or c.assignee_id = %(assignee_id)s::uuid)
   and (not %(unassigned)s or c.assignee_id is null)
+  and (%(ai_enabled)s::boolean is null or c.ai_enabled = %(ai_enabled)s::boolean)
+  and (not %(unread)s or exists (
+      select from public.messages as m
+      where m.conversation_id = c.id
+        and m.direction = 'inbound'
+        and m.created_at > coalesce(
+            (select r.last_read_at from public.conversation_reads as r
+             where r.conversation_id = c.id and r.user_id = (select auth.uid())),
+            '-infinity')
+  ))
 order by c.last_message_at desc, c.id desc
 limit %(limit)s;
 
@@ -33,6 +43,16 @@ where c.organization_id = %(organization_id)s
   and c.status = any(%(statuses)s::public.conversation_status[])
   and (%(assignee_id)s::uuid is null or c.assignee_id = %(assignee_id)s::uuid)
   and (not %(unassigned)s or c.assignee_id is null)
+  and (%(ai_enabled)s::boolean is null or c.ai_enabled = %(ai_enabled)s::boolean)
+  and (not %(unread)s or exists (
+      select from public.messages as m
+      where m.conversation_id = c.id
+        and m.direction = 'inbound'
+        and m.created_at > coalesce(
+            (select r.last_read_at from public.conversation_reads as r
+             where r.conversation_id = c.id and r.user_id = (select auth.uid())),
+            '-infinity')
+  ))
   and (
       c.contact_id in (
           select ct.id from public.contacts as ct
@@ -54,7 +74,17 @@ from public.conversations as c
 where c.organization_id = %(organization_id)s
   and c.status = any(%(statuses)s::public.conversation_status[])
   and (%(assignee_id)s::uuid is null or c.assignee_id = %(assignee_id)s::uuid)
-  and (not %(unassigned)s or c.assignee_id is null);
+  and (not %(unassigned)s or c.assignee_id is null)
+  and (%(ai_enabled)s::boolean is null or c.ai_enabled = %(ai_enabled)s::boolean)
+  and (not %(unread)s or exists (
+      select from public.messages as m
+      where m.conversation_id = c.id
+        and m.direction = 'inbound'
+        and m.created_at > coalesce(
+            (select r.last_read_at from public.conversation_reads as r
+             where r.conversation_id = c.id and r.user_id = (select auth.uid())),
+            '-infinity')
+  ));
 
 -- name: inbox_search_count
 select count(*) as total
@@ -63,6 +93,16 @@ where c.organization_id = %(organization_id)s
   and c.status = any(%(statuses)s::public.conversation_status[])
   and (%(assignee_id)s::uuid is null or c.assignee_id = %(assignee_id)s::uuid)
   and (not %(unassigned)s or c.assignee_id is null)
+  and (%(ai_enabled)s::boolean is null or c.ai_enabled = %(ai_enabled)s::boolean)
+  and (not %(unread)s or exists (
+      select from public.messages as m
+      where m.conversation_id = c.id
+        and m.direction = 'inbound'
+        and m.created_at > coalesce(
+            (select r.last_read_at from public.conversation_reads as r
+             where r.conversation_id = c.id and r.user_id = (select auth.uid())),
+            '-infinity')
+  ))
   and (
       c.contact_id in (
           select ct.id from public.contacts as ct

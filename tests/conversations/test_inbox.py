@@ -144,6 +144,58 @@ async def test_filters_by_status_and_assignee(client: httpx.AsyncClient, factory
     assert nobody["organization"]["conversations"]["totalCount"] == 2
 
 
+FILTERED = """
+query ($org: ID!, $aiEnabled: Boolean, $unread: Boolean! = false, $search: String,
+       $status: [ConversationStatus!]) {
+  organization(id: $org) {
+    conversations(aiEnabled: $aiEnabled, unread: $unread, search: $search, status: $status) {
+      totalCount
+      edges { node { id unreadCount aiEnabled } }
+    }
+  }
+}
+"""
+
+
+async def test_filters_with_the_team_and_unread_as_the_web_app_shows_them(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    organization = await factory.organization()
+    owner = organization.owner
+    agent = await factory.member(organization)
+    bot = await factory.messaging.conversation(organization, profile_name="Bia")
+    handed_off = await factory.messaging.conversation(
+        organization, status="handoff", ai_enabled=False, profile_name="Caio"
+    )
+    taken_over = await factory.messaging.conversation(
+        organization, ai_enabled=False, profile_name="Duda"
+    )
+    await factory.messaging.message(bot, body="Bom dia")
+    await factory.messaging.message(handed_off, body="Quero falar com alguém")
+    await factory.messaging.message(taken_over, body="Obrigado", direction="outbound")
+    mark = (
+        "mutation ($id: ID!) { markConversationRead(input: {conversationId: $id}) { __typename } }"
+    )
+    await data(client, mark, {"id": str(bot)}, user=owner)
+    org = str(organization.id)
+
+    async def found(user: Any = owner, **variables: Any) -> tuple[set[str], int]:
+        result = await data(client, FILTERED, {"org": org, **variables}, user=user)
+        connection = result["organization"]["conversations"]
+        return {edge["node"]["id"] for edge in connection["edges"]}, connection["totalCount"]
+
+    team = {str(handed_off), str(taken_over)}
+    assert await found(aiEnabled=False) == (team, 2)
+    assert await found(aiEnabled=True) == ({str(bot)}, 1)
+    # Unread is each member's own: the owner read Bia's conversation, the agent did not.
+    assert await found(unread=True) == ({str(handed_off)}, 1)
+    assert await found(user=agent, unread=True) == ({str(bot), str(handed_off)}, 2)
+    assert await found(unread=True, aiEnabled=False, search="alguém") == ({str(handed_off)}, 1)
+    assert await found(unread=True, status=["CLOSED"]) == (set(), 0)
+    await factory.messaging.message(bot, body="Ainda estão aí?")
+    assert await found(unread=True) == ({str(bot), str(handed_off)}, 2)
+
+
 async def test_search_finds_names_numbers_and_message_text(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

@@ -67,6 +67,20 @@ async def organization_conversations(
             " a number may be typed with spaces, dashes or parentheses)."
         ),
     ] = None,
+    ai_enabled: Annotated[
+        bool | None,
+        strawberry.argument(
+            description="Only conversations whose AI is on (true), or off (false: with the"
+            " team, handed off or taken over)."
+        ),
+    ] = None,
+    unread: Annotated[
+        bool,
+        strawberry.argument(
+            description="Only conversations with messages from the contact you have not"
+            " marked read (`markConversationRead`)."
+        ),
+    ] = False,
 ) -> ConversationConnection:
     limit = page_size(first)
     keyset = decode_time_cursor(CONVERSATION_CURSOR, after) if after is not None else None
@@ -76,6 +90,8 @@ async def organization_conversations(
         assignee_id=parse_id(assigned_to, "assignedTo") if assigned_to is not None else None,
         unassigned=unassigned,
         pattern=service.search_pattern(search),
+        ai_enabled=ai_enabled,
+        unread=unread,
     )
     conn = await info.context.db()
     rows, more = await service.inbox_page(conn, inbox, limit=limit, after=keyset)

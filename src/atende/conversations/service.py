@@ -60,6 +60,10 @@ class InboxFilter:
     assignee_id: UUID | None = None
     unassigned: bool = False
     pattern: str | None = None
+    #: Only conversations whose AI is on (True) or off (False: the team's); None: both.
+    ai_enabled: bool | None = None
+    #: Only conversations with messages from the contact the caller has not read.
+    unread: bool = False
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -68,6 +72,8 @@ class InboxFilter:
             "assignee_id": self.assignee_id,
             "unassigned": self.unassigned,
             "pattern": self.pattern,
+            "ai_enabled": self.ai_enabled,
+            "unread": self.unread,
         }
 
 
