@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     #: (counted in memory, reported to Postgres about once a second).
     rate_limit_api_key: str = "600/1m"
 
+    # Outgoing webhooks (docs/api.md#outgoing-webhooks)
+    #: Whether webhooks may go to private, loopback and link-local addresses (and plain
+    #: http). Unset: yes outside production (``ATENDE_ENV=production``: no).
+    outgoing_webhooks_allow_private: bool | None = None
+
     # Secrets at rest (Twilio auth tokens)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     #: Comma-separated keys that still decrypt (never encrypt): the old ones while
@@ -198,6 +203,13 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{proxy!r} is not an IP address or CIDR") from None
         return value
+
+    @property
+    def outgoing_webhooks_private_allowed(self) -> bool:
+        """``ATENDE_OUTGOING_WEBHOOKS_ALLOW_PRIVATE``, or its default for ``env``."""
+        if self.outgoing_webhooks_allow_private is not None:
+            return self.outgoing_webhooks_allow_private
+        return self.env is not Environment.PRODUCTION
 
     @field_validator(
         "rate_limit_sign_in",

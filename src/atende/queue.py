@@ -21,6 +21,7 @@ from atende.db.pool import Connection
 from atende.identity import tasks as identity_tasks
 from atende.knowledge import tasks as knowledge_tasks
 from atende.mail import tasks as mail_tasks
+from atende.webhooks import tasks as webhook_tasks
 
 #: (namespace, blueprint) of every module that has jobs.
 TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
@@ -28,6 +29,7 @@ TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("conversations", conversation_tasks.blueprint),
     ("channels", channel_tasks.blueprint),
     ("mail", mail_tasks.blueprint),
+    ("webhooks", webhook_tasks.blueprint),
     ("knowledge", knowledge_tasks.blueprint),
 )
 

@@ -32,6 +32,8 @@ from atende.identity.tokens import TokenService
 from atende.knowledge.embeddings import Embedder, embedder_from_settings
 from atende.knowledge.search import KnowledgeSearch
 from atende.mail.sender import Mailer
+from atende.webhooks.delivery import WebhookSender
+from atende.webhooks.service import WebhookDeliveries
 
 if TYPE_CHECKING:  # openai and twilio are slow to import; `atende --help` need not pay
     from atende.ai.client import ModelClient
@@ -58,6 +60,8 @@ class Services:
     mailer: Mailer
     #: What this process knows of API keys, and their use it counts (flushed each second).
     api_keys: ApiKeys
+    #: Posts outgoing webhooks: the delivery job's (ATENDE_OUTGOING_WEBHOOKS_ALLOW_PRIVATE).
+    webhooks: WebhookDeliveries
     #: The knowledge base's embedder (``ATENDE_EMBEDDINGS``).
     embedder: Embedder
     #: The realtime hub, in processes that serve subscriptions (the API).
@@ -84,6 +88,7 @@ class Services:
             Embedder: self.embedder,
             KnowledgeSearch: self.knowledge_search,
             ApiKeys: self.api_keys,
+            WebhookDeliveries: self.webhooks,
         }
         if self.events is not None:
             provided[EventHub] = self.events
@@ -173,6 +178,12 @@ async def open_services(
                 limit=parse_rate_limit(settings.rate_limit_api_key),
             ).open()
         )
+        # Deliveries may hold half the worker's job slots at most (webhooks.delivery).
+        webhook_sender = WebhookSender(
+            allow_private=settings.outgoing_webhooks_private_allowed,
+            slots=max(2, settings.worker_concurrency // 2),
+        )
+        opened.push_async_callback(webhook_sender.close)
         yield Services(
             settings=settings,
             database=database,
@@ -193,4 +204,7 @@ async def open_services(
             mailer=mailer,
             embedder=embedder,
             api_keys=api_keys,
+            webhooks=WebhookDeliveries(
+                database, TokenCipher.from_settings(settings), webhook_sender
+            ),
         )

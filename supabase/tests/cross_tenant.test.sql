@@ -12,10 +12,10 @@ begin;
 \ir act_as.psql
 -- One test that every table is tied to a tenant, then seven per table (its rows exist,
 -- members read their own, no reading, updating, deleting or inserting across tenants,
--- the victim's rows are all still there) for the 15 tables of public, then the same
--- but the first as an API key (14 tables: read positions are a person's, a key has
+-- the victim's rows are all still there) for the 17 tables of public, then the same
+-- but the first as an API key (16 tables: read positions are a person's, a key has
 -- none): a new table changes the count.
-select plan(195);
+select plan(221);
 
 -- Two organizations with one of everything --------------------------------------------
 
@@ -29,6 +29,7 @@ declare
     contact uuid;
     conversation uuid;
     document uuid;
+    endpoint uuid;
     invitee uuid := gen_random_uuid();
 begin
     user_id := gen_random_uuid();
@@ -83,6 +84,13 @@ begin
     values (organization_id, 'Chave ' || label, 'owner', 'atende_' || left(md5(label), 8),
             encode(sha256(convert_to('key-' || label, 'utf8')), 'hex'), user_id)
     returning id into api_key_id;
+    -- A webhook endpoint and a delivery (20261207001320_outgoing_webhooks.sql).
+    insert into public.webhook_endpoints (organization_id, url, events, secret_ciphertext)
+    values (organization_id, 'https://hooks.example.com/' || label, '{message.received}',
+            'ciphertext')
+    returning id into endpoint;
+    insert into public.webhook_deliveries (organization_id, endpoint_id, event_type, payload)
+    values (organization_id, endpoint, 'message.received', '{"type": "message.received"}');
     -- public.agents: made by a trigger with each organization.
 end;
 $$;

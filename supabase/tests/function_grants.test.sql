@@ -80,7 +80,10 @@ select results_eq(
         ('private.organizations_of_caller()'),
         ('private.organizations_where_caller_is(membership_role[])'),
         ('private.template_variables_are_valid(jsonb)'),
+        -- The events check constraint of webhook_endpoints (20261207001320_outgoing_webhooks.sql).
+        ('private.webhook_event_types()'),
         ('private.window_end(channel_kind,timestamp with time zone)'),
+        ('redeliver_webhook_v1(uuid)'),
         ('remove_knowledge_document_v1(uuid)'),
         ('remove_member_v1(uuid,uuid)'),
         ('revoke_api_key_v1(uuid)'),
@@ -171,7 +174,15 @@ select results_eq(
         ('private.conversations_with_window SELECT'),
         ('private.inbox_entries SELECT'),
         ('profiles SELECT'),
-        ('profiles UPDATE (full_name)')
+        ('profiles UPDATE (full_name)'),
+        -- Outgoing webhooks (20261207001320_outgoing_webhooks.sql): owners and admins manage
+        -- endpoints under row-level security and may write their secret, never read it;
+        -- deliveries are the platform's to write.
+        ('webhook_deliveries SELECT'),
+        ('webhook_endpoints DELETE'),
+        ('webhook_endpoints INSERT (organization_id, url, events, secret_ciphertext)'),
+        ('webhook_endpoints SELECT (id, organization_id, url, events, enabled, disabled_reason, failing_since, created_at, updated_at)'),
+        ('webhook_endpoints UPDATE (url, events, enabled)')
     $$,
     'authenticated holds exactly the reviewed table privileges (row-level security then '
     'decides which rows)'

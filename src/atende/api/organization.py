@@ -19,6 +19,7 @@ from atende.conversations.queries import (
 from atende.identity import types as identity
 from atende.identity.api_key_types import organization_api_keys
 from atende.knowledge.types import organization_knowledge_documents
+from atende.webhooks.types import organization_webhook_endpoints
 
 
 @strawberry.type(description="A business using Atende: the tenant everything belongs to.")
@@ -51,5 +52,12 @@ class Organization(identity.OrganizationBase):
         description=(
             "The organization's API keys, newest first, revoked ones too (owners and admins; "
             "empty for agents)."
+        ),
+    )
+    # Its outgoing webhooks (atende.webhooks.types).
+    webhook_endpoints = strawberry.field(
+        resolver=organization_webhook_endpoints,
+        description=(
+            "Where its events are posted, oldest first (owners and admins; empty for agents)."
         ),
     )

@@ -43,6 +43,7 @@ from atende.identity.mutations import IdentityMutation
 from atende.identity.queries import IdentityQuery
 from atende.knowledge.mutations import KnowledgeMutation
 from atende.knowledge.queries import KnowledgeQuery
+from atende.webhooks.mutations import WebhooksMutation
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -67,6 +68,7 @@ Mutation = merge_types(
         AgentMutation,
         ConversationsMutation,
         ChannelsMutation,
+        WebhooksMutation,
         KnowledgeMutation,
     ),
 )

@@ -1,0 +1,62 @@
+"""The delivery job: ``webhooks:deliver_webhook`` posts one delivery (``WebhookDeliveries``).
+
+The database defers it (queue ``webhooks``) in the transaction that records the event,
+and again for a redelivery. A failed attempt brings the same job back at the delivery's
+next attempt time (backoff with jitter, ``delivery.RETRY_SCHEDULE``); a job that finds
+its process's delivery lane full comes back in a moment without counting an attempt. A
+worker killed mid-delivery leaves the job to the stalled-job upkeep, which runs it again:
+at least once, and the receiver deduplicates by ``webhook-id``.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import procrastinate
+import psycopg
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
+
+from atende.dependencies import job_dependencies
+from atende.errors import AtendeError
+from atende.webhooks.delivery import LaneBusy
+from atende.webhooks.service import WebhookDeliveries
+
+blueprint = procrastinate.Blueprint()
+
+#: A job that failed on the database itself (an outage) is retried this often.
+DATABASE_RETRIES = 10
+
+
+class RetryDelivery(AtendeError):
+    """The delivery is not done; the job runs again at ``retry_at``."""
+
+    def __init__(self, retry_at: datetime, reason: str) -> None:
+        super().__init__(f"retry at {retry_at.isoformat()}: {reason}")
+        self.retry_at = retry_at
+
+
+class DeliveryRetryStrategy(BaseRetryStrategy):
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, RetryDelivery):
+            return RetryDecision(retry_at=exception.retry_at)
+        if isinstance(exception, psycopg.OperationalError) and job.attempts < DATABASE_RETRIES:
+            delay = timedelta(seconds=min(300, 2 ** (job.attempts + 1)))
+            return RetryDecision(retry_at=datetime.now(UTC) + delay)
+        return None
+
+
+@blueprint.task(
+    name="deliver_webhook", queue="webhooks", pass_context=True, retry=DeliveryRetryStrategy()
+)
+async def deliver_webhook(context: procrastinate.JobContext, delivery_id: str) -> None:
+    deliveries = job_dependencies(context).get(WebhookDeliveries)
+    try:
+        outcome = await deliveries.deliver(UUID(delivery_id))
+    except LaneBusy:
+        pause = timedelta(seconds=random.uniform(0.5, 2.0))  # noqa: S311 - not a secret
+        raise RetryDelivery(datetime.now(UTC) + pause, "the delivery lane is full") from None
+    if outcome.retry_at is not None:
+        raise RetryDelivery(outcome.retry_at, "the receiver did not take it")
