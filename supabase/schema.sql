@@ -428,6 +428,42 @@ $$;
 
 COMMENT ON FUNCTION private.claim_outbound_message_v1(message_id uuid) IS 'The send job claims a queued message (queued -> sending) after re-checking opt-out, channel and window.';
 
+-- Name: claim_webhook_delivery_v1(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.claim_webhook_delivery_v1(delivery_id uuid) RETURNS TABLE(endpoint_id uuid, url text, secret_ciphertext text, payload jsonb, attempts integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    the_delivery public.webhook_deliveries;
+    the_endpoint public.webhook_endpoints;
+begin
+    select * into the_delivery from public.webhook_deliveries as d
+    where d.id = claim_webhook_delivery_v1.delivery_id and d.status = 'pending'
+    for update;
+    if not found then
+        return;
+    end if;
+    select * into strict the_endpoint from public.webhook_endpoints as e
+    where e.id = the_delivery.endpoint_id;
+    if not the_endpoint.enabled then
+        update public.webhook_deliveries as d
+        set status = 'failed', next_attempt_at = null,
+            last_error = 'the endpoint is disabled'
+        where d.id = the_delivery.id;
+        return;
+    end if;
+    return query select the_endpoint.id, the_endpoint.url,
+                        the_endpoint.secret_ciphertext, the_delivery.payload,
+                        the_delivery.attempts;
+end;
+$$;
+
+-- Name: FUNCTION claim_webhook_delivery_v1(delivery_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.claim_webhook_delivery_v1(delivery_id uuid) IS 'A pending delivery''s endpoint and payload, for the job to post; none when not pending or the endpoint is disabled (the delivery then fails).';
+
 -- Name: close_inactive_conversations_v1(integer); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.close_inactive_conversations_v1(batch_size integer DEFAULT 500) RETURNS integer
@@ -1770,6 +1806,97 @@ $$;
 
 COMMENT ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) IS 'Records a part Twilio accepted or reported on, moving the message status forward only.';
 
+-- Name: record_webhook_attempt_v1(uuid, integer, integer, text, timestamp with time zone, interval); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval DEFAULT '3 days'::interval) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    delivered boolean := record_webhook_attempt_v1.error is null
+        and record_webhook_attempt_v1.status_code between 200 and 299;
+    the_delivery public.webhook_deliveries;
+begin
+    update public.webhook_deliveries as d
+    set attempts = d.attempts + 1,
+        last_attempt_at = now(),
+        last_status_code = record_webhook_attempt_v1.status_code,
+        last_duration_ms = record_webhook_attempt_v1.duration_ms,
+        last_error = left(record_webhook_attempt_v1.error, 500),
+        status = case when delivered then 'delivered'
+                      when record_webhook_attempt_v1.retry_at is null then 'failed'
+                      else 'pending' end,
+        delivered_at = case when delivered then now() end,
+        next_attempt_at = case when delivered then null else record_webhook_attempt_v1.retry_at end
+    where d.id = record_webhook_attempt_v1.delivery_id and d.status = 'pending'
+    returning * into the_delivery;
+    if not found then
+        return null;
+    end if;
+
+    if delivered then
+        update public.webhook_endpoints as e set failing_since = null
+        where e.id = the_delivery.endpoint_id and e.failing_since is not null;
+    else
+        update public.webhook_endpoints as e
+        set failing_since = coalesce(e.failing_since, now())
+        where e.id = the_delivery.endpoint_id and e.failing_since is null;
+        update public.webhook_endpoints as e
+        set enabled = false, disabled_reason = 'failing'
+        where e.id = the_delivery.endpoint_id and e.enabled
+          and e.failing_since < now() - record_webhook_attempt_v1.disable_after;
+    end if;
+    return the_delivery.status;
+end;
+$$;
+
+-- Name: FUNCTION record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval) IS 'Records one delivery attempt (delivered on a 2xx; else pending until retry_at, or failed); disables an endpoint failing for longer than disable_after.';
+
+-- Name: record_webhook_event(uuid, text, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_webhook_event(organization_id uuid, event_type text, data jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    delivery record;
+    recorded integer := 0;
+begin
+    if not exists (
+        select from public.webhook_endpoints as e
+        where e.organization_id = record_webhook_event.organization_id and e.enabled
+    ) then
+        return 0;
+    end if;
+    for delivery in
+        insert into public.webhook_deliveries as d (organization_id, endpoint_id, event_type,
+                                                   payload)
+        select e.organization_id, e.id, record_webhook_event.event_type,
+               jsonb_build_object(
+                   'type', record_webhook_event.event_type,
+                   'timestamp', to_char(now() at time zone 'UTC',
+                                        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   'data', record_webhook_event.data
+               )
+        from public.webhook_endpoints as e
+        where e.organization_id = record_webhook_event.organization_id and e.enabled
+          and record_webhook_event.event_type = any (e.events)
+        returning d.id
+    loop
+        perform private.defer_job('webhooks:deliver_webhook',
+                                  jsonb_build_object('delivery_id', delivery.id), 'webhooks');
+        recorded := recorded + 1;
+    end loop;
+    return recorded;
+end;
+$$;
+
+-- Name: FUNCTION record_webhook_event(organization_id uuid, event_type text, data jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_webhook_event(organization_id uuid, event_type text, data jsonb) IS 'Records an event for every endpoint of the organization subscribed to it, with its delivery job, in the current transaction; returns how many.';
+
 -- Name: refresh_session_v1(text, text, interval); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.refresh_session_v1(refresh_token_hash text, new_refresh_token_hash text, ttl interval) RETURNS TABLE(outcome text, session_id uuid, user_id uuid, email text)
@@ -2477,6 +2604,29 @@ $$;
 
 COMMENT ON FUNCTION private.tg__set_updated_at() IS 'Keeps updated_at current on every update.';
 
+-- Name: tg_contacts__webhook_events(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_contacts__webhook_events() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if tg_op = 'INSERT' then
+        if new.opted_out_at is not null then
+            perform private.record_webhook_event(new.organization_id, 'contact.opted_out',
+                                                 private.webhook_contact_data(new));
+        end if;
+    elsif new.opted_out_at is not null and old.opted_out_at is null then
+        perform private.record_webhook_event(new.organization_id, 'contact.opted_out',
+                                             private.webhook_contact_data(new));
+    elsif new.opted_out_at is null and old.opted_out_at is not null then
+        perform private.record_webhook_event(new.organization_id, 'contact.opted_in',
+                                             private.webhook_contact_data(new));
+    end if;
+    return null;
+end;
+$$;
+
 -- Name: tg_conversation_reads__set_organization(); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.tg_conversation_reads__set_organization() RETURNS trigger
@@ -2536,6 +2686,33 @@ begin
 end;
 $$;
 
+-- Name: tg_conversations__webhook_events(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_conversations__webhook_events() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if new.status is distinct from old.status then
+        if new.status = 'handoff' then
+            perform private.record_webhook_event(new.organization_id, 'conversation.handed_off',
+                                                 private.webhook_conversation_data(new));
+        elsif new.status = 'closed' then
+            perform private.record_webhook_event(new.organization_id, 'conversation.closed',
+                                                 private.webhook_conversation_data(new));
+        elsif old.status = 'closed' then
+            perform private.record_webhook_event(new.organization_id, 'conversation.reopened',
+                                                 private.webhook_conversation_data(new));
+        end if;
+    end if;
+    if new.assignee_id is distinct from old.assignee_id then
+        perform private.record_webhook_event(new.organization_id, 'conversation.assigned',
+                                             private.webhook_conversation_data(new));
+    end if;
+    return null;
+end;
+$$;
+
 -- Name: tg_memberships__keep_an_owner(); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.tg_memberships__keep_an_owner() RETURNS trigger
@@ -2572,6 +2749,34 @@ begin
 end;
 $$;
 
+-- Name: tg_messages__webhook_events(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_messages__webhook_events() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if tg_op = 'INSERT' then
+        if new.direction = 'inbound' then
+            perform private.record_webhook_event(new.organization_id, 'message.received',
+                                                 private.webhook_message_data(new));
+        end if;
+    else
+        -- Sent: Twilio took it (or already reports it delivered or read).
+        if old.status in ('queued', 'sending') and new.status in ('sent', 'delivered', 'read') then
+            perform private.record_webhook_event(new.organization_id, 'message.sent',
+                                                 private.webhook_message_data(new));
+        end if;
+        -- The statuses Twilio reports; 'sending' is Atende's own step.
+        if new.status in ('sent', 'delivered', 'read', 'failed', 'undelivered') then
+            perform private.record_webhook_event(new.organization_id, 'message.status_changed',
+                                                 private.webhook_message_data(new));
+        end if;
+    end if;
+    return null;
+end;
+$$;
+
 -- Name: tg_organizations__create_agent(); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.tg_organizations__create_agent() RETURNS trigger
@@ -2593,6 +2798,21 @@ CREATE FUNCTION private.tg_organizations__need_an_owner() RETURNS trigger
 begin
     perform private.assert_organization_has_owner(new.id);
     return null;
+end;
+$$;
+
+-- Name: tg_webhook_endpoints__enabled_again(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_webhook_endpoints__enabled_again() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if new.enabled and not old.enabled then
+        new.disabled_reason := null;
+        new.failing_since := null;
+    end if;
+    return new;
 end;
 $$;
 
@@ -2666,6 +2886,119 @@ $$;
 -- Name: FUNCTION use_account_token_v1(token_hash text, purpose text); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.use_account_token_v1(token_hash text, purpose text) IS 'Spends a token and verifies the address it reached; PT404 when it cannot be used.';
+
+-- Name: contacts; Type: TABLE; Schema: public
+
+CREATE TABLE public.contacts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    phone_number text NOT NULL,
+    profile_name text,
+    display_name text,
+    opted_out_at timestamp with time zone,
+    last_inbound_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT contacts_display_name_length CHECK ((char_length(display_name) <= 200)),
+    CONSTRAINT contacts_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text))
+);
+
+-- Name: TABLE contacts; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.contacts IS 'A customer of an organization, known by phone number.';
+
+-- Name: COLUMN contacts.opted_out_at; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.contacts.opted_out_at IS 'Set when the customer wrote an opt-out keyword (STOP, PARAR, SAIR, ...; private.subscription_intent); nothing is sent to them while set.';
+
+-- Name: webhook_contact_data(public.contacts); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.webhook_contact_data(ct public.contacts) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select jsonb_build_object(
+        'contact', jsonb_build_object(
+            'id', ct.id, 'phone_number', ct.phone_number,
+            'name', coalesce(ct.display_name, ct.profile_name), 'opted_out_at', ct.opted_out_at
+        )
+    )
+$$;
+
+-- Name: conversations; Type: TABLE; Schema: public
+
+CREATE TABLE public.conversations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    channel_id uuid NOT NULL,
+    contact_id uuid NOT NULL,
+    status public.conversation_status DEFAULT 'open'::public.conversation_status NOT NULL,
+    ai_enabled boolean DEFAULT true NOT NULL,
+    assignee_id uuid,
+    last_inbound_at timestamp with time zone,
+    last_message_at timestamp with time zone DEFAULT now() NOT NULL,
+    follow_up_sent_at timestamp with time zone,
+    closed_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    ai_answered_through timestamp with time zone
+);
+
+-- Name: TABLE conversations; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.conversations IS 'A thread between an organization and a contact on one channel.';
+
+-- Name: COLUMN conversations.ai_answered_through; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.conversations.ai_answered_through IS 'created_at of the newest customer message the AI has answered (reply, handoff or fallback).';
+
+-- Name: webhook_conversation_data(public.conversations); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.webhook_conversation_data(c public.conversations) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select jsonb_build_object(
+        'conversation', jsonb_build_object(
+            'id', c.id, 'channel_id', c.channel_id, 'contact_id', c.contact_id,
+            'status', c.status, 'ai_enabled', c.ai_enabled, 'assignee_id', c.assignee_id,
+            'closed_at', c.closed_at, 'last_message_at', c.last_message_at
+        )
+    )
+$$;
+
+-- Name: webhook_event_types(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.webhook_event_types() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select array['message.received', 'message.sent', 'message.status_changed',
+                 'conversation.handed_off', 'conversation.assigned', 'conversation.closed',
+                 'conversation.reopened', 'contact.opted_out', 'contact.opted_in']
+$$;
+
+-- Name: FUNCTION webhook_event_types(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.webhook_event_types() IS 'The event types an endpoint may subscribe to.';
+
+-- Name: webhook_message_data(public.messages); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.webhook_message_data(m public.messages) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select jsonb_build_object(
+        'message', jsonb_build_object(
+            'id', m.id, 'conversation_id', m.conversation_id, 'direction', m.direction,
+            'author', m.author, 'body', m.body, 'media', m.media, 'status', m.status,
+            'error_code', m.error_code, 'created_at', m.created_at
+        ),
+        'contact', (select jsonb_build_object('id', ct.id, 'phone_number', ct.phone_number,
+                                              'name', coalesce(ct.display_name, ct.profile_name))
+                    from public.conversations as c
+                    join public.contacts as ct on ct.id = c.contact_id
+                    where c.id = m.conversation_id)
+    )
+$$;
 
 -- Name: window_end(public.channel_kind, timestamp with time zone); Type: FUNCTION; Schema: private
 
@@ -2764,6 +3097,39 @@ $$;
 -- Name: FUNCTION create_api_key_v1(organization_id uuid, name text, role public.membership_role); Type: COMMENT; Schema: public
 
 COMMENT ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) IS 'A new API key (owners and admins; only owners make owner keys; never a key): its id and its secret, shown this once.';
+
+-- Name: redeliver_webhook_v1(uuid); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.redeliver_webhook_v1(delivery_id uuid) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_delivery public.webhook_deliveries;
+begin
+    select * into the_delivery from public.webhook_deliveries as d
+    where d.id = redeliver_webhook_v1.delivery_id
+      and d.organization_id in (select private.organizations_where_caller_is('{owner,admin}'))
+    for update;
+    if not found then
+        raise sqlstate 'PT404' using message = 'webhook delivery not found';
+    end if;
+    if not exists (select from public.webhook_endpoints as e
+                   where e.id = the_delivery.endpoint_id and e.enabled) then
+        raise sqlstate 'PT409' using message = 'the endpoint is disabled';
+    end if;
+    update public.webhook_deliveries as d
+    set status = 'pending', attempts = 0, delivered_at = null, next_attempt_at = now()
+    where d.id = the_delivery.id;
+    perform private.defer_job('webhooks:deliver_webhook',
+                              jsonb_build_object('delivery_id', the_delivery.id), 'webhooks');
+    return the_delivery.id;
+end;
+$$;
+
+-- Name: FUNCTION redeliver_webhook_v1(delivery_id uuid); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.redeliver_webhook_v1(delivery_id uuid) IS 'Queues a delivery again with its webhook-id and payload (owners and admins).';
 
 -- Name: remove_knowledge_document_v1(uuid); Type: FUNCTION; Schema: public
 
@@ -3127,33 +3493,6 @@ $$;
 
 COMMENT ON FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) IS 'Changes a member''s role under the role rules; PT403/PT404/PT409 say why not.';
 
--- Name: conversations; Type: TABLE; Schema: public
-
-CREATE TABLE public.conversations (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid NOT NULL,
-    channel_id uuid NOT NULL,
-    contact_id uuid NOT NULL,
-    status public.conversation_status DEFAULT 'open'::public.conversation_status NOT NULL,
-    ai_enabled boolean DEFAULT true NOT NULL,
-    assignee_id uuid,
-    last_inbound_at timestamp with time zone,
-    last_message_at timestamp with time zone DEFAULT now() NOT NULL,
-    follow_up_sent_at timestamp with time zone,
-    closed_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    ai_answered_through timestamp with time zone
-);
-
--- Name: TABLE conversations; Type: COMMENT; Schema: public
-
-COMMENT ON TABLE public.conversations IS 'A thread between an organization and a contact on one channel.';
-
--- Name: COLUMN conversations.ai_answered_through; Type: COMMENT; Schema: public
-
-COMMENT ON COLUMN public.conversations.ai_answered_through IS 'created_at of the newest customer message the AI has answered (reply, handoff or fallback).';
-
 -- Name: window_expires_at(public.conversations); Type: FUNCTION; Schema: public
 
 CREATE FUNCTION public.window_expires_at(conversation public.conversations) RETURNS timestamp with time zone
@@ -3300,30 +3639,6 @@ CREATE VIEW private.conversations_with_window WITH (security_invoker='true') AS
 -- Name: VIEW conversations_with_window; Type: COMMENT; Schema: private
 
 COMMENT ON VIEW private.conversations_with_window IS 'A conversation as the API reads it, with window_expires_at; as the caller (security_invoker).';
-
--- Name: contacts; Type: TABLE; Schema: public
-
-CREATE TABLE public.contacts (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid NOT NULL,
-    phone_number text NOT NULL,
-    profile_name text,
-    display_name text,
-    opted_out_at timestamp with time zone,
-    last_inbound_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT contacts_display_name_length CHECK ((char_length(display_name) <= 200)),
-    CONSTRAINT contacts_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text))
-);
-
--- Name: TABLE contacts; Type: COMMENT; Schema: public
-
-COMMENT ON TABLE public.contacts IS 'A customer of an organization, known by phone number.';
-
--- Name: COLUMN contacts.opted_out_at; Type: COMMENT; Schema: public
-
-COMMENT ON COLUMN public.contacts.opted_out_at IS 'Set when the customer wrote an opt-out keyword (STOP, PARAR, SAIR, ...; private.subscription_intent); nothing is sent to them while set.';
 
 -- Name: inbox_entries; Type: VIEW; Schema: private
 
@@ -3708,6 +4023,62 @@ COMMENT ON TABLE public.profiles IS 'One row per auth.users row: what the team s
 
 COMMENT ON COLUMN public.profiles.email_verified_at IS 'When the person proved they read this address (a verification, invitation or reset link); null until then. An unverified account joins no organization but its own.';
 
+-- Name: webhook_deliveries; Type: TABLE; Schema: public
+
+CREATE TABLE public.webhook_deliveries (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    endpoint_id uuid NOT NULL,
+    event_type text NOT NULL,
+    payload jsonb NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_attempt_at timestamp with time zone,
+    last_status_code integer,
+    last_duration_ms integer,
+    last_error text,
+    next_attempt_at timestamp with time zone,
+    delivered_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_deliveries_attempts CHECK ((attempts >= 0)),
+    CONSTRAINT webhook_deliveries_delivered_at CHECK (((status = 'delivered'::text) = (delivered_at IS NOT NULL))),
+    CONSTRAINT webhook_deliveries_status CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
+);
+
+-- Name: TABLE webhook_deliveries; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.webhook_deliveries IS 'One event for one endpoint: its payload, fixed when recorded, and how its delivery went. Its id is the webhook-id the receiver deduplicates by.';
+
+-- Name: COLUMN webhook_deliveries.last_error; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.webhook_deliveries.last_error IS 'Why the last attempt failed, in words (a timeout, a refused address, the status); never the response body.';
+
+-- Name: webhook_endpoints; Type: TABLE; Schema: public
+
+CREATE TABLE public.webhook_endpoints (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    url text NOT NULL,
+    events text[] NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    secret_ciphertext text NOT NULL,
+    disabled_reason text,
+    failing_since timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_endpoints_disabled_reason CHECK (((disabled_reason IS NULL) OR ((NOT enabled) AND (disabled_reason = 'failing'::text)))),
+    CONSTRAINT webhook_endpoints_events_valid CHECK ((((cardinality(events) >= 1) AND (cardinality(events) <= 20)) AND (events <@ private.webhook_event_types()))),
+    CONSTRAINT webhook_endpoints_url_format CHECK (((url ~ '^https?://[^\s/?#@]+([/?#]\S*)?$'::text) AND (char_length(url) <= 2000)))
+);
+
+-- Name: TABLE webhook_endpoints; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.webhook_endpoints IS 'Where an organization''s own systems want to hear of its events (signed POSTs).';
+
+-- Name: COLUMN webhook_endpoints.secret_ciphertext; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.webhook_endpoints.secret_ciphertext IS 'The whsec_ signing secret, encrypted with ATENDE_SECRET_KEY: written by clients, never read.';
+
 -- Name: account_tokens account_tokens_pkey; Type: CONSTRAINT; Schema: private
 
 ALTER TABLE ONLY private.account_tokens
@@ -3856,6 +4227,16 @@ ALTER TABLE ONLY public.organizations
 
 ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_pkey PRIMARY KEY (id);
+
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+-- Name: webhook_endpoints webhook_endpoints_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id);
 
 -- Name: account_tokens_expires_at_idx; Type: INDEX; Schema: private
 
@@ -4029,6 +4410,22 @@ CREATE INDEX messages_organization_created_idx ON public.messages USING btree (o
 
 CREATE UNIQUE INDEX profiles_email_key ON public.profiles USING btree (lower(email));
 
+-- Name: webhook_deliveries_endpoint_created_idx; Type: INDEX; Schema: public
+
+CREATE INDEX webhook_deliveries_endpoint_created_idx ON public.webhook_deliveries USING btree (endpoint_id, created_at DESC, id DESC);
+
+-- Name: webhook_deliveries_organization_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX webhook_deliveries_organization_id_idx ON public.webhook_deliveries USING btree (organization_id);
+
+-- Name: webhook_endpoints_organization_created_idx; Type: INDEX; Schema: public
+
+CREATE INDEX webhook_endpoints_organization_created_idx ON public.webhook_endpoints USING btree (organization_id, created_at);
+
+-- Name: webhook_endpoints_organization_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX webhook_endpoints_organization_id_idx ON public.webhook_endpoints USING btree (organization_id) WHERE enabled;
+
 -- Name: agents tg_agents__set_updated_at; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_agents__set_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
@@ -4045,6 +4442,14 @@ CREATE TRIGGER tg_channels__set_updated_at BEFORE UPDATE ON public.channels FOR 
 
 CREATE TRIGGER tg_contacts__set_updated_at BEFORE UPDATE ON public.contacts FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
+-- Name: contacts tg_contacts__webhook_events_on_insert; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_contacts__webhook_events_on_insert AFTER INSERT ON public.contacts FOR EACH ROW WHEN ((new.opted_out_at IS NOT NULL)) EXECUTE FUNCTION private.tg_contacts__webhook_events();
+
+-- Name: contacts tg_contacts__webhook_events_on_update; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_contacts__webhook_events_on_update AFTER UPDATE OF opted_out_at ON public.contacts FOR EACH ROW WHEN ((new.opted_out_at IS DISTINCT FROM old.opted_out_at)) EXECUTE FUNCTION private.tg_contacts__webhook_events();
+
 -- Name: conversation_reads tg_conversation_reads__set_organization; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_conversation_reads__set_organization BEFORE INSERT OR UPDATE OF conversation_id, organization_id ON public.conversation_reads FOR EACH ROW EXECUTE FUNCTION private.tg_conversation_reads__set_organization();
@@ -4060,6 +4465,10 @@ CREATE TRIGGER tg_conversations__publish_changes AFTER UPDATE OF status, assigne
 -- Name: conversations tg_conversations__set_updated_at; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_conversations__set_updated_at BEFORE UPDATE ON public.conversations FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: conversations tg_conversations__webhook_events; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_conversations__webhook_events AFTER UPDATE OF status, assignee_id ON public.conversations FOR EACH ROW WHEN (((new.status IS DISTINCT FROM old.status) OR (new.assignee_id IS DISTINCT FROM old.assignee_id))) EXECUTE FUNCTION private.tg_conversations__webhook_events();
 
 -- Name: knowledge_documents tg_knowledge_documents__set_updated_at; Type: TRIGGER; Schema: public
 
@@ -4081,6 +4490,14 @@ CREATE TRIGGER tg_messages__publish_changes AFTER UPDATE OF status, is_error, er
 
 CREATE TRIGGER tg_messages__set_updated_at BEFORE UPDATE ON public.messages FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
+-- Name: messages tg_messages__webhook_events_on_insert; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__webhook_events_on_insert AFTER INSERT ON public.messages FOR EACH ROW WHEN ((new.direction = 'inbound'::public.message_direction)) EXECUTE FUNCTION private.tg_messages__webhook_events();
+
+-- Name: messages tg_messages__webhook_events_on_update; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__webhook_events_on_update AFTER UPDATE OF status ON public.messages FOR EACH ROW WHEN (((new.direction = 'outbound'::public.message_direction) AND (new.status IS DISTINCT FROM old.status))) EXECUTE FUNCTION private.tg_messages__webhook_events();
+
 -- Name: organizations tg_organizations__create_agent; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_organizations__create_agent AFTER INSERT ON public.organizations FOR EACH ROW EXECUTE FUNCTION private.tg_organizations__create_agent();
@@ -4096,6 +4513,14 @@ CREATE TRIGGER tg_organizations__set_updated_at BEFORE UPDATE ON public.organiza
 -- Name: profiles tg_profiles__set_updated_at; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_profiles__set_updated_at BEFORE UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: webhook_endpoints tg_webhook_endpoints__enabled_again; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_webhook_endpoints__enabled_again BEFORE UPDATE OF enabled ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION private.tg_webhook_endpoints__enabled_again();
+
+-- Name: webhook_endpoints tg_webhook_endpoints__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_webhook_endpoints__set_updated_at BEFORE UPDATE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
 -- Name: account_tokens account_tokens_user_id_fkey; Type: FK CONSTRAINT; Schema: private
 
@@ -4267,6 +4692,21 @@ ALTER TABLE ONLY public.messages
 ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_id_fkey FOREIGN KEY (id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
+-- Name: webhook_deliveries webhook_deliveries_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.webhook_endpoints(id) ON DELETE CASCADE;
+
+-- Name: webhook_deliveries webhook_deliveries_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: webhook_endpoints webhook_endpoints_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 -- Name: account_tokens; Type: ROW SECURITY; Schema: private
 
 ALTER TABLE private.account_tokens ENABLE ROW LEVEL SECURITY;
@@ -4365,6 +4805,10 @@ CREATE POLICY "Owners and admins can add channels" ON public.channels FOR INSERT
 
 CREATE POLICY "Owners and admins can add templates" ON public.channel_templates FOR INSERT TO authenticated WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
 
+-- Name: webhook_endpoints Owners and admins can add webhook endpoints; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can add webhook endpoints" ON public.webhook_endpoints FOR INSERT TO authenticated WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
 -- Name: channels Owners and admins can change channels; Type: POLICY; Schema: public
 
 CREATE POLICY "Owners and admins can change channels" ON public.channels FOR UPDATE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is))) WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
@@ -4372,6 +4816,10 @@ CREATE POLICY "Owners and admins can change channels" ON public.channels FOR UPD
 -- Name: channel_templates Owners and admins can change templates; Type: POLICY; Schema: public
 
 CREATE POLICY "Owners and admins can change templates" ON public.channel_templates FOR UPDATE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is))) WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: webhook_endpoints Owners and admins can change their webhook endpoints; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can change their webhook endpoints" ON public.webhook_endpoints FOR UPDATE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is))) WITH CHECK ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
 
 -- Name: agents Owners and admins can configure their organizations' agent; Type: POLICY; Schema: public
 
@@ -4385,9 +4833,21 @@ CREATE POLICY "Owners and admins can read their organization's API keys" ON publ
 
 CREATE POLICY "Owners and admins can read their organization's invitations" ON public.invitations FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
 
+-- Name: webhook_deliveries Owners and admins can read their organization's webhook deliver; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can read their organization's webhook deliver" ON public.webhook_deliveries FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: webhook_endpoints Owners and admins can read their organization's webhook endpoin; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can read their organization's webhook endpoin" ON public.webhook_endpoints FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
 -- Name: channel_templates Owners and admins can remove templates; Type: POLICY; Schema: public
 
 CREATE POLICY "Owners and admins can remove templates" ON public.channel_templates FOR DELETE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: webhook_endpoints Owners and admins can remove their webhook endpoints; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can remove their webhook endpoints" ON public.webhook_endpoints FOR DELETE TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
 
 -- Name: organizations Owners and admins can rename their organizations; Type: POLICY; Schema: public
 
@@ -4461,6 +4921,14 @@ ALTER TABLE public.organizations ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
 
+-- Name: webhook_deliveries; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+-- Name: webhook_endpoints; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.webhook_endpoints ENABLE ROW LEVEL SECURITY;
+
 -- Name: SCHEMA private; Type: ACL; Schema: -
 
 GRANT USAGE ON SCHEMA private TO service_role;
@@ -4526,6 +4994,11 @@ GRANT ALL ON FUNCTION private.caller_role_in(organization uuid) TO authenticated
 
 REVOKE ALL ON FUNCTION private.claim_outbound_message_v1(message_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.claim_outbound_message_v1(message_id uuid) TO service_role;
+
+-- Name: FUNCTION claim_webhook_delivery_v1(delivery_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.claim_webhook_delivery_v1(delivery_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.claim_webhook_delivery_v1(delivery_id uuid) TO service_role;
 
 -- Name: FUNCTION close_inactive_conversations_v1(batch_size integer); Type: ACL; Schema: private
 
@@ -4729,6 +5202,16 @@ GRANT ALL ON FUNCTION private.record_api_key_uses_v1(api_key_ids uuid[], window_
 REVOKE ALL ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) TO service_role;
 
+-- Name: FUNCTION record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval) TO service_role;
+
+-- Name: FUNCTION record_webhook_event(organization_id uuid, event_type text, data jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_webhook_event(organization_id uuid, event_type text, data jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_webhook_event(organization_id uuid, event_type text, data jsonb) TO service_role;
+
 -- Name: FUNCTION refresh_session_v1(refresh_token_hash text, new_refresh_token_hash text, ttl interval); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.refresh_session_v1(refresh_token_hash text, new_refresh_token_hash text, ttl interval) FROM PUBLIC;
@@ -4890,6 +5373,10 @@ GRANT ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) TO a
 
 REVOKE ALL ON FUNCTION private.tg__set_updated_at() FROM PUBLIC;
 
+-- Name: FUNCTION tg_contacts__webhook_events(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_contacts__webhook_events() FROM PUBLIC;
+
 -- Name: FUNCTION tg_conversation_reads__set_organization(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_conversation_reads__set_organization() FROM PUBLIC;
@@ -4902,6 +5389,10 @@ REVOKE ALL ON FUNCTION private.tg_conversations__assignee_is_member() FROM PUBLI
 
 REVOKE ALL ON FUNCTION private.tg_conversations__publish_changes() FROM PUBLIC;
 
+-- Name: FUNCTION tg_conversations__webhook_events(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_conversations__webhook_events() FROM PUBLIC;
+
 -- Name: FUNCTION tg_memberships__keep_an_owner(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_memberships__keep_an_owner() FROM PUBLIC;
@@ -4910,6 +5401,10 @@ REVOKE ALL ON FUNCTION private.tg_memberships__keep_an_owner() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION private.tg_messages__publish_changes() FROM PUBLIC;
 
+-- Name: FUNCTION tg_messages__webhook_events(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_messages__webhook_events() FROM PUBLIC;
+
 -- Name: FUNCTION tg_organizations__create_agent(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_organizations__create_agent() FROM PUBLIC;
@@ -4917,6 +5412,10 @@ REVOKE ALL ON FUNCTION private.tg_organizations__create_agent() FROM PUBLIC;
 -- Name: FUNCTION tg_organizations__need_an_owner(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_organizations__need_an_owner() FROM PUBLIC;
+
+-- Name: FUNCTION tg_webhook_endpoints__enabled_again(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_webhook_endpoints__enabled_again() FROM PUBLIC;
 
 -- Name: FUNCTION twilio_message_status(twilio_status text); Type: ACL; Schema: private
 
@@ -4932,6 +5431,57 @@ GRANT ALL ON FUNCTION private.unuse_account_token_v1(token_hash text) TO service
 
 REVOKE ALL ON FUNCTION private.use_account_token_v1(token_hash text, purpose text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.use_account_token_v1(token_hash text, purpose text) TO service_role;
+
+-- Name: TABLE contacts; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.contacts TO service_role;
+GRANT SELECT ON TABLE public.contacts TO authenticated;
+
+-- Name: COLUMN contacts.display_name; Type: ACL; Schema: public
+
+GRANT UPDATE(display_name) ON TABLE public.contacts TO authenticated;
+
+-- Name: FUNCTION webhook_contact_data(ct public.contacts); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.webhook_contact_data(ct public.contacts) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.webhook_contact_data(ct public.contacts) TO service_role;
+
+-- Name: TABLE conversations; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.conversations TO service_role;
+GRANT SELECT ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.status; Type: ACL; Schema: public
+
+GRANT UPDATE(status) ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.ai_enabled; Type: ACL; Schema: public
+
+GRANT UPDATE(ai_enabled) ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.assignee_id; Type: ACL; Schema: public
+
+GRANT UPDATE(assignee_id) ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.closed_at; Type: ACL; Schema: public
+
+GRANT UPDATE(closed_at) ON TABLE public.conversations TO authenticated;
+
+-- Name: FUNCTION webhook_conversation_data(c public.conversations); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.webhook_conversation_data(c public.conversations) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.webhook_conversation_data(c public.conversations) TO service_role;
+
+-- Name: FUNCTION webhook_event_types(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.webhook_event_types() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.webhook_event_types() TO service_role;
+GRANT ALL ON FUNCTION private.webhook_event_types() TO authenticated;
+
+-- Name: FUNCTION webhook_message_data(m public.messages); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.webhook_message_data(m public.messages) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.webhook_message_data(m public.messages) TO service_role;
 
 -- Name: FUNCTION window_end(kind public.channel_kind, last_inbound_at timestamp with time zone); Type: ACL; Schema: private
 
@@ -4950,6 +5500,12 @@ GRANT ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, tit
 REVOKE ALL ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) TO service_role;
 GRANT ALL ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) TO authenticated;
+
+-- Name: FUNCTION redeliver_webhook_v1(delivery_id uuid); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.redeliver_webhook_v1(delivery_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.redeliver_webhook_v1(delivery_id uuid) TO service_role;
+GRANT ALL ON FUNCTION public.redeliver_webhook_v1(delivery_id uuid) TO authenticated;
 
 -- Name: FUNCTION remove_knowledge_document_v1(document_id uuid); Type: ACL; Schema: public
 
@@ -4997,27 +5553,6 @@ GRANT ALL ON FUNCTION public.update_knowledge_document_v1(document_id uuid, titl
 REVOKE ALL ON FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) TO service_role;
 GRANT ALL ON FUNCTION public.update_member_role_v1(organization_id uuid, user_id uuid, role public.membership_role) TO authenticated;
-
--- Name: TABLE conversations; Type: ACL; Schema: public
-
-GRANT ALL ON TABLE public.conversations TO service_role;
-GRANT SELECT ON TABLE public.conversations TO authenticated;
-
--- Name: COLUMN conversations.status; Type: ACL; Schema: public
-
-GRANT UPDATE(status) ON TABLE public.conversations TO authenticated;
-
--- Name: COLUMN conversations.ai_enabled; Type: ACL; Schema: public
-
-GRANT UPDATE(ai_enabled) ON TABLE public.conversations TO authenticated;
-
--- Name: COLUMN conversations.assignee_id; Type: ACL; Schema: public
-
-GRANT UPDATE(assignee_id) ON TABLE public.conversations TO authenticated;
-
--- Name: COLUMN conversations.closed_at; Type: ACL; Schema: public
-
-GRANT UPDATE(closed_at) ON TABLE public.conversations TO authenticated;
 
 -- Name: FUNCTION window_expires_at(conversation public.conversations); Type: ACL; Schema: public
 
@@ -5077,15 +5612,6 @@ GRANT SELECT(updated_at) ON TABLE public.channels TO authenticated;
 
 GRANT SELECT ON TABLE private.conversations_with_window TO authenticated;
 GRANT SELECT ON TABLE private.conversations_with_window TO service_role;
-
--- Name: TABLE contacts; Type: ACL; Schema: public
-
-GRANT ALL ON TABLE public.contacts TO service_role;
-GRANT SELECT ON TABLE public.contacts TO authenticated;
-
--- Name: COLUMN contacts.display_name; Type: ACL; Schema: public
-
-GRANT UPDATE(display_name) ON TABLE public.contacts TO authenticated;
 
 -- Name: TABLE inbox_entries; Type: ACL; Schema: private
 
@@ -5291,6 +5817,56 @@ GRANT SELECT ON TABLE public.profiles TO authenticated;
 -- Name: COLUMN profiles.full_name; Type: ACL; Schema: public
 
 GRANT UPDATE(full_name) ON TABLE public.profiles TO authenticated;
+
+-- Name: TABLE webhook_deliveries; Type: ACL; Schema: public
+
+GRANT SELECT ON TABLE public.webhook_deliveries TO authenticated;
+GRANT SELECT,INSERT,UPDATE ON TABLE public.webhook_deliveries TO service_role;
+
+-- Name: TABLE webhook_endpoints; Type: ACL; Schema: public
+
+GRANT DELETE ON TABLE public.webhook_endpoints TO authenticated;
+GRANT SELECT,UPDATE ON TABLE public.webhook_endpoints TO service_role;
+
+-- Name: COLUMN webhook_endpoints.id; Type: ACL; Schema: public
+
+GRANT SELECT(id) ON TABLE public.webhook_endpoints TO authenticated;
+
+-- Name: COLUMN webhook_endpoints.organization_id; Type: ACL; Schema: public
+
+GRANT SELECT(organization_id),INSERT(organization_id) ON TABLE public.webhook_endpoints TO authenticated;
+
+-- Name: COLUMN webhook_endpoints.url; Type: ACL; Schema: public
+
+GRANT SELECT(url),INSERT(url),UPDATE(url) ON TABLE public.webhook_endpoints TO authenticated;
+
+-- Name: COLUMN webhook_endpoints.events; Type: ACL; Schema: public
+
+GRANT SELECT(events),INSERT(events),UPDATE(events) ON TABLE public.webhook_endpoints TO authenticated;
+
+-- Name: COLUMN webhook_endpoints.enabled; Type: ACL; Schema: public
+
+GRANT SELECT(enabled),UPDATE(enabled) ON TABLE public.webhook_endpoints TO authenticated;
+
+-- Name: COLUMN webhook_endpoints.secret_ciphertext; Type: ACL; Schema: public
+
+GRANT INSERT(secret_ciphertext) ON TABLE public.webhook_endpoints TO authenticated;
+
+-- Name: COLUMN webhook_endpoints.disabled_reason; Type: ACL; Schema: public
+
+GRANT SELECT(disabled_reason) ON TABLE public.webhook_endpoints TO authenticated;
+
+-- Name: COLUMN webhook_endpoints.failing_since; Type: ACL; Schema: public
+
+GRANT SELECT(failing_since) ON TABLE public.webhook_endpoints TO authenticated;
+
+-- Name: COLUMN webhook_endpoints.created_at; Type: ACL; Schema: public
+
+GRANT SELECT(created_at) ON TABLE public.webhook_endpoints TO authenticated;
+
+-- Name: COLUMN webhook_endpoints.updated_at; Type: ACL; Schema: public
+
+GRANT SELECT(updated_at) ON TABLE public.webhook_endpoints TO authenticated;
 
 -- Name: DEFAULT PRIVILEGES FOR SEQUENCES; Type: DEFAULT ACL; Schema: public
 
