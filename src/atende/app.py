@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from atende.api.schema import build_schema
 from atende.api.view import AtendeGraphQL
+from atende.api.webapp import web_routes
 from atende.config import Settings
 from atende.conversations.events import EventHub
 from atende.db.migrations import discover_migrations
@@ -90,6 +91,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *webhook_routes(webhooks),
+        # The team's web app (web/, built into web/dist): /, its pages and their assets.
+        *web_routes(),
     ]
     middleware = [
         Middleware(

@@ -31,3 +31,10 @@ def seed_file() -> Path | None:
     """``supabase/seed.sql`` when running from a checkout (local data for ``make dev``)."""
     candidate = _CHECKOUT / "supabase" / "seed.sql"
     return candidate if candidate.is_file() else None
+
+
+def web_dist_dir() -> Path:
+    """``web/dist``: the team's web app and GraphiQL as ``npm run build`` makes them (the
+    folder may not exist: ``make dev`` and ``make test`` build it)."""
+    packaged = _PACKAGE / "_resources" / "web"
+    return packaged if packaged.is_dir() else _CHECKOUT / "web" / "dist"

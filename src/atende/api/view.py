@@ -33,6 +33,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
+from atende.api.webapp import graphiql_page
 from atende.db.session import Caller, DatabaseRole
 from atende.graphql.context import Context
 from atende.graphql.errors import ErrorCode
@@ -314,6 +315,11 @@ class AtendeGraphQL(GraphQL[Context, None]):
             if status is not None:
                 response.status_code = status
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # GraphiQL as built with the web app (web/), not Strawberry's page, which loads
+        # React and GraphiQL from a CDN and shows only "Loading..." offline.
+        return graphiql_page()
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson: a few times faster than the stdlib, and JSON nested past 1024 levels is

@@ -1,0 +1,315 @@
+// Every GraphQL operation the app sends. GraphQL Code Generator reads this file and types
+// each document from ../../schema.graphql (src/gql/, `npm run codegen`).
+import { graphql } from "../gql";
+
+export const ConversationFields = graphql(`
+  fragment ConversationFields on Conversation {
+    id
+    status
+    aiEnabled
+    unreadCount
+    windowExpiresAt
+    lastMessageAt
+    closedAt
+    contact {
+      id
+      name
+      phoneNumber
+      optedOut
+    }
+    channel {
+      id
+      kind
+      phoneNumber
+      displayName
+    }
+    assignee {
+      id
+      fullName
+    }
+    lastMessage {
+      id
+      body
+      direction
+      author
+      status
+      isError
+      createdAt
+    }
+  }
+`);
+
+export const MessageFields = graphql(`
+  fragment MessageFields on Message {
+    id
+    conversationId
+    direction
+    author
+    body
+    status
+    errorCode
+    errorMessage
+    isError
+    createdAt
+    media {
+      url
+      contentType
+    }
+    authorMember {
+      id
+      fullName
+    }
+  }
+`);
+
+export const SignInDocument = graphql(`
+  mutation SignIn($input: SignInInput!) {
+    signIn(input: $input) {
+      __typename
+      ... on SignInSuccess {
+        session {
+          accessToken
+          refreshToken
+          expiresAt
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RefreshSessionDocument = graphql(`
+  mutation RefreshSession($input: RefreshSessionInput!) {
+    refreshSession(input: $input) {
+      __typename
+      ... on RefreshSessionSuccess {
+        session {
+          accessToken
+          refreshToken
+          expiresAt
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const SignOutDocument = graphql(`
+  mutation SignOut($input: SignOutInput) {
+    signOut(input: $input) {
+      revoked
+    }
+  }
+`);
+
+export const ViewerDocument = graphql(`
+  query Viewer {
+    viewer {
+      user {
+        id
+        fullName
+        email
+      }
+      memberships {
+        id
+        role
+        organization {
+          id
+          name
+        }
+      }
+    }
+  }
+`);
+
+export const MembersDocument = graphql(`
+  query Members($organizationId: ID!) {
+    organization(id: $organizationId) {
+      id
+      members {
+        id
+        role
+        user {
+          id
+          fullName
+        }
+      }
+    }
+  }
+`);
+
+export const InboxDocument = graphql(`
+  query Inbox(
+    $organizationId: ID!
+    $first: Int!
+    $after: String
+    $status: [ConversationStatus!]
+    $assignedTo: ID
+    $aiEnabled: Boolean
+    $unread: Boolean
+    $search: String
+  ) {
+    organization(id: $organizationId) {
+      id
+      conversations(
+        first: $first
+        after: $after
+        status: $status
+        assignedTo: $assignedTo
+        aiEnabled: $aiEnabled
+        unread: $unread
+        search: $search
+      ) {
+        totalCount
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        edges {
+          node {
+            ...ConversationFields
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const ConversationDocument = graphql(`
+  query Conversation($id: ID!, $first: Int!, $after: String) {
+    conversation(id: $id) {
+      ...ConversationFields
+      messages(first: $first, after: $after) {
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        edges {
+          node {
+            ...MessageFields
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const ConversationEventsDocument = graphql(`
+  subscription ConversationEvents($organizationId: ID!) {
+    conversationEvents(organizationId: $organizationId) {
+      kind
+      conversation {
+        ...ConversationFields
+      }
+      message {
+        ...MessageFields
+      }
+    }
+  }
+`);
+
+export const MarkReadDocument = graphql(`
+  mutation MarkConversationRead($input: MarkConversationReadInput!) {
+    markConversationRead(input: $input) {
+      __typename
+      ... on MarkConversationReadSuccess {
+        conversation {
+          ...ConversationFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const SetAiDocument = graphql(`
+  mutation SetConversationAi($input: SetConversationAiInput!) {
+    setConversationAi(input: $input) {
+      __typename
+      ... on SetConversationAiSuccess {
+        conversation {
+          ...ConversationFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const AssignDocument = graphql(`
+  mutation AssignConversation($input: AssignConversationInput!) {
+    assignConversation(input: $input) {
+      __typename
+      ... on AssignConversationSuccess {
+        conversation {
+          ...ConversationFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const CloseDocument = graphql(`
+  mutation CloseConversation($input: CloseConversationInput!) {
+    closeConversation(input: $input) {
+      __typename
+      ... on CloseConversationSuccess {
+        conversation {
+          ...ConversationFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const ReopenDocument = graphql(`
+  mutation ReopenConversation($input: ReopenConversationInput!) {
+    reopenConversation(input: $input) {
+      __typename
+      ... on ReopenConversationSuccess {
+        conversation {
+          ...ConversationFields
+        }
+      }
+      ... on ConversationAlreadyOpen {
+        conversationId
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const SendMessageDocument = graphql(`
+  mutation SendMessage($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      __typename
+      ... on SendMessageSuccess {
+        reply {
+          ...MessageFields
+        }
+        conversation {
+          ...ConversationFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
