@@ -17,7 +17,7 @@ import sys
 from bench.consistency import problems
 
 #: Every benchmark module under bench/, each with ``async def run(quick: bool) -> Result``.
-BENCHMARKS: tuple[str, ...] = ("identity", "e2e", "graphql", "ingest", "sign_in_flood")
+BENCHMARKS: tuple[str, ...] = ("identity", "e2e", "graphql", "ingest", "sign_in_flood", "knowledge")
 
 
 def main() -> int:

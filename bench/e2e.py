@@ -219,6 +219,11 @@ async def setup_business(database_url: str) -> None:
             [organization_id],
         )
         await conn.commit()
+    # A knowledge base (the agent has knowledge on by default): every reply retrieves
+    # passages before asking the model, as a business with documents does.
+    from bench.knowledge import store_set_documents  # noqa: PLC0415 - as the cipher above
+
+    await asyncio.to_thread(store_set_documents, database_url, organization_id)
 
 
 @dataclass
@@ -274,6 +279,7 @@ async def running_product(database_url: str) -> AsyncIterator[Product]:
         "ATENDE_PUBLIC_URL": api_url,
         "OPENAI_BASE_URL": model_url,
         "OPENAI_API_KEY": "offline-demo",
+        "ATENDE_EMBEDDINGS": "local",
         "TWILIO_API_BASE_URL": simulator_url,
     }
     processes = Processes()

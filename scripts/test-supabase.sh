@@ -4,7 +4,7 @@
 # Builds that database from Supabase's own published SQL (../shared/supabase-shape, or the
 # folder SUPABASE_SHAPE_DIR names; nothing of it is copied here), migrates it with
 # `atende db migrate` connected as `postgres` (not a superuser there, as on Supabase), then
-# runs the pgTAP suite and the identity, ingest, AI-reply and inbox tests against it
+# runs the pgTAP suite and the identity, ingest, AI-reply, inbox and knowledge tests against it
 # (tests/supabase_shape.py), and stops the cluster whatever happened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,4 +62,6 @@ TEST_ON_SUPABASE_SHAPE=$url .venv/bin/pytest -p no:cacheprovider -m "not faults 
     tests/conversations/test_reply_failures.py \
     tests/conversations/test_inbox.py \
     tests/conversations/test_takeover.py \
+    tests/knowledge/test_documents.py \
+    tests/knowledge/test_replies.py \
     "$@"

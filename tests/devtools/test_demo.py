@@ -20,7 +20,10 @@ mutation ($email: String!, $password: String!) {
   }
 }
 """
-CHANNELS = "{ viewer { memberships { role organization { channels { phoneNumber kind } } } } }"
+CHANNELS = (
+    "{ viewer { memberships { role organization { channels { phoneNumber kind }"
+    " knowledgeDocuments { edges { node { title status } } } } } } }"
+)
 
 
 async def test_the_demo_workspace_is_made_once_and_its_owner_can_sign_in(
@@ -44,7 +47,11 @@ async def test_the_demo_workspace_is_made_once_and_its_owner_can_sign_in(
         {
             "role": "OWNER",
             "organization": {
-                "channels": [{"phoneNumber": DEMO_CHANNEL_NUMBER, "kind": "WHATSAPP"}]
+                "channels": [{"phoneNumber": DEMO_CHANNEL_NUMBER, "kind": "WHATSAPP"}],
+                # Its knowledge base, indexed by the worker `atende dev` runs.
+                "knowledgeDocuments": {
+                    "edges": [{"node": {"title": "Cardápio e horários", "status": "PENDING"}}]
+                },
             },
         }
     ]

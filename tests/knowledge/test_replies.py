@@ -7,6 +7,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import httpx
+import pytest
 
 from atende.ai.client import knowledge_message
 from atende.ai.models import KNOWLEDGE_HEADER, AgentPrompt, KnowledgeExcerpt
@@ -220,3 +221,28 @@ def test_the_demo_model_answers_with_the_first_passage_it_was_given() -> None:
     assert "Na base de conhecimento (documento “Cardápio”) encontrei: “Cenoura: R$ 48”" in reply
     assert "quanto é o bolo?" in reply
     assert "R$ 19" not in reply
+
+
+@pytest.mark.parametrize(
+    "knowledge_settings",
+    [{"embeddings": "text-embedding-3-small", "model_timeout_seconds": 0.5}],
+    indirect=True,
+)
+async def test_an_embedder_that_fails_leaves_the_reply_without_knowledge(
+    *,
+    shop: Shop,
+    replies: ReplyFactory,
+    services: Services,
+    worker: Worker,
+    fake_openai: FakeOpenAI,
+    inspect: Inspector,
+) -> None:
+    # The passages exist, but the configured embeddings model (at the chat-only fake
+    # server, which has no /embeddings) cannot embed the question.
+    await knowledge_for(services, shop)
+    fake_openai.script(TextReply("Temos bolo, sim."))
+
+    ingested = await replies.inbound(shop.channel, "tem bolo de cenoura?")
+
+    assert await inspect.settled_outcomes(ingested.conversation_id, 1) == ["replied"]
+    assert knowledge_of(fake_openai.requests[-1]) is None

@@ -50,6 +50,7 @@ from atende.config import Settings
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
+from atende.knowledge.errors import EmbeddingError
 from atende.knowledge.models import Passage
 from atende.knowledge.search import KnowledgeSearch
 
@@ -216,9 +217,19 @@ class ReplyPipeline:
         text = customer_question(context.turns)
         if not text:
             return []
-        return await self.knowledge.search_as_platform(
-            context.organization_id, text, limit=context.knowledge_passages
-        )
+        try:
+            return await self.knowledge.search_as_platform(
+                context.organization_id, text, limit=context.knowledge_passages
+            )
+        except EmbeddingError as error:
+            # The reply goes on without knowledge (an agent that answers only from it
+            # hands over): an embedder that is down must not silence the assistant.
+            logger.warning(
+                "knowledge retrieval failed in organization %s, answering without it: %s",
+                context.organization_id,
+                error.reason,
+            )
+            return []
 
     async def _hand_over_unknown(self, conversation_id: UUID, context: ReplyContext) -> ReplyResult:
         """Nothing in the knowledge base, and the agent answers only from it."""

@@ -1,4 +1,5 @@
-"""The demo workspace ``make dev`` starts with: an organization, its owner and a channel.
+"""The demo workspace ``make dev`` starts with: an organization, its owner, a channel and a
+knowledge base (the bakery's menu and hours).
 
 So a new developer can sign in to the playground and write to the bot as a customer
 (``atende simulate``) right away, without registering anything first. It is made through
@@ -22,6 +23,8 @@ from atende.config import Environment, IdentityProviderName, Settings
 from atende.db.session import Caller
 from atende.devtools.twilio_simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_CHANNEL_NUMBER
 from atende.identity.errors import EmailAlreadyRegistered
+from atende.knowledge import service as knowledge
+from atende.knowledge.extraction import from_text
 from atende.services import open_services
 
 __all__ = [
@@ -44,6 +47,27 @@ DEMO_EMAIL = "demo@atende.dev"
 # Development only, printed in the banner: the demo exists on a developer's machine alone.
 DEMO_PASSWORD = "atende-demo"  # noqa: S105
 DEMO_CUSTOMER_NUMBER = "+5521988887777"
+#: The demo bakery's knowledge base (one document).
+DEMO_MENU = """# Padaria Pão Quente
+
+## Horário
+
+Abrimos de segunda a sábado das 6h às 20h e aos domingos das 7h às 13h.
+
+## Pães e bolos
+
+Pão francês: R$ 18,90 o quilo. Pão de queijo: R$ 4,50 a unidade.
+Bolo de cenoura com cobertura de chocolate: R$ 48,00 inteiro ou R$ 9,00 a fatia.
+
+## Encomendas
+
+Bolos de aniversário por encomenda com 3 dias de antecedência, sinal de 50% via Pix.
+
+## Entrega e pagamento
+
+Entregamos num raio de 5 km por R$ 7,00; acima de R$ 150,00 a entrega é grátis.
+Aceitamos Pix, cartões de débito e crédito e vale-refeição.
+"""
 
 
 @dataclass(frozen=True)
@@ -101,5 +125,10 @@ async def ensure_demo_workspace(settings: Settings) -> DemoWorkspace:
                     display_name="WhatsApp da padaria",
                 ),
                 verifier=None,  # the simulator's own account, before the simulator runs
+            )
+            # A knowledge base to answer from: the worker indexes it when `atende dev`
+            # starts, and the demo model quotes what a question finds in it.
+            await knowledge.add_document(
+                conn, registration.organization.id, "Cardápio e horários", from_text(DEMO_MENU)
             )
         return DemoWorkspace(organization_id=registration.organization.id, created=True)
