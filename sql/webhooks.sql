@@ -66,3 +66,7 @@ from private.claim_webhook_delivery_v1(%(delivery_id)s);
 -- name: record_attempt
 select private.record_webhook_attempt_v1(%(delivery_id)s, %(status_code)s, %(duration_ms)s,
                                          %(error)s, %(retry_at)s) as status;
+
+-- name: claim_disabled_notice
+select email, full_name, organization_name, url, failing_since
+from private.claim_endpoint_disabled_notice_v1(%(endpoint_id)s);

@@ -205,6 +205,9 @@ async def open_services(
             embedder=embedder,
             api_keys=api_keys,
             webhooks=WebhookDeliveries(
-                database, TokenCipher.from_settings(settings), webhook_sender
+                database,
+                TokenCipher.from_settings(settings),
+                webhook_sender,
+                link_base=settings.mail_link_base,
             ),
         )

@@ -3,7 +3,7 @@
 -- recorded; failing endpoints disabled; who manages endpoints and redelivers.
 begin;
 \ir act_as.psql
-select plan(19);
+select plan(21);
 
 create temp table people (label text primary key, id uuid not null default gen_random_uuid());
 insert into people (label) values ('dona'), ('atendente');
@@ -162,6 +162,18 @@ select results_eq(
     $$ values (false, 'failing') $$,
     'an endpoint failing for days is disabled'
 );
+select pg_temp.act_as_service_role();
+select results_eq(
+    $$ select email, organization_name
+       from private.claim_endpoint_disabled_notice_v1((select all_events from ids)) $$,
+    $$ values ('dona@example.com', 'Padaria') $$,
+    'its owners are to be told (20261207001330)'
+);
+select is_empty(
+    $$ select * from private.claim_endpoint_disabled_notice_v1((select all_events from ids)) $$,
+    'once'
+);
+select pg_temp.reset_role();
 
 -- Who manages endpoints -----------------------------------------------------------------
 

@@ -484,3 +484,55 @@ async def test_timing_of_a_hang_is_bounded_by_the_request_timeout() -> None:
     assert time.monotonic() - started < 2
     assert attempt.status_code is None
     assert attempt.error == "no answer within 0.3 s"
+
+
+async def test_an_endpoint_failing_for_days_is_disabled_and_its_owners_mailed_once(
+    client: httpx.AsyncClient, factory: Factory, services: Services
+) -> None:
+    organization = await factory.organization()
+    await factory.member(organization, role="admin")  # not an owner: not mailed
+    async with receiver() as hooks:
+        hooks.answers = [500]
+        endpoint_id, _ = await add_endpoint(client, organization, hooks.url)
+        conversation = await factory.messaging.conversation(organization)
+        await factory.messaging.message(conversation, body="um")
+        await factory.messaging.message(conversation, body="dois")
+        first, second = await pending_deliveries(services)
+        await services.database.fetch_one(
+            Caller.service(),
+            "update public.webhook_endpoints set failing_since = now() - interval '4 days'"
+            " returning id",
+        )
+        sender = WebhookSender(allow_private=True)
+        deliveries = deliveries_with(services, sender)
+        try:
+            await deliveries.deliver(first)  # disables it
+            await deliveries.deliver(second)  # finds it disabled
+        finally:
+            await sender.close()
+
+    endpoint = await services.database.fetch_one(
+        Caller.service(),
+        "select enabled, disabled_reason from public.webhook_endpoints where id = %s",
+        [endpoint_id],
+    )
+    assert endpoint == {"enabled": False, "disabled_reason": "failing"}
+    mails = await services.database.fetch_all(
+        Caller.service(),
+        "select recipient, subject, text from private.mail_outbox"
+        " where kind = 'webhook_endpoint_disabled'",
+    )
+    assert [mail["recipient"] for mail in mails] == [organization.owner.email]
+    assert hooks.url in mails[0]["text"]
+    assert organization.name in mails[0]["subject"]
+    assert len(hooks.received) == 1  # nothing more went to the disabled endpoint
+    enabled = await data(
+        client, UPDATE, {"id": endpoint_id, "enabled": True}, user=organization.owner
+    )
+    assert enabled["updateWebhookEndpoint"]["endpoint"] == {"enabled": True}
+    notified = await services.database.fetch_one(
+        Caller.service(),
+        "select owners_notified_at, failing_since from public.webhook_endpoints where id = %s",
+        [endpoint_id],
+    )
+    assert notified == {"owners_notified_at": None, "failing_since": None}

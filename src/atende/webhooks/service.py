@@ -25,6 +25,8 @@ from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
 from atende.errors import Forbidden, InvalidInput, NotFound
+from atende.mail.outbox import queue_mail
+from atende.webhooks import mails  # noqa: F401 - registers the webhooks' mail
 from atende.webhooks.delivery import (
     RefusedAddress,
     WebhookSender,
@@ -195,12 +197,21 @@ async def _one(
 
 
 class WebhookDeliveries:
-    """Posts deliveries (the ``webhooks:deliver_webhook`` job's work)."""
+    """Posts deliveries (the ``webhooks:deliver_webhook`` job's work). ``link_base``:
+    where links in mails point (``Settings.mail_link_base``)."""
 
-    def __init__(self, database: Database, cipher: TokenCipher, sender: WebhookSender) -> None:
+    def __init__(
+        self,
+        database: Database,
+        cipher: TokenCipher,
+        sender: WebhookSender,
+        *,
+        link_base: str = "http://localhost:8000",
+    ) -> None:
         self.database = database
         self.cipher = cipher
         self.sender = sender
+        self.link_base = link_base
 
     async def deliver(self, delivery_id: UUID) -> DeliveryOutcome:
         """Post a pending delivery once and record how it went; nothing for one that is
@@ -232,4 +243,30 @@ class WebhookDeliveries:
         status = recorded["status"] if recorded else None
         if status == "failed":
             logger.warning("webhook delivery %s failed for good: %s", delivery_id, attempt.error)
+        if status in ("pending", "failed"):
+            await self.tell_owners_if_disabled(row["endpoint_id"])
         return DeliveryOutcome(status=status, retry_at=retry_at if status == "pending" else None)
+
+    async def tell_owners_if_disabled(self, endpoint_id: UUID) -> int:
+        """Mail the owners, once, when the endpoint was just disabled for failing; returns
+        how many mails were queued (with the mark, in one transaction)."""
+        async with self.database.transaction(Caller.service()) as conn:
+            owners = await (
+                await conn.execute(queries["claim_disabled_notice"], {"endpoint_id": endpoint_id})
+            ).fetchall()
+            for owner in owners:
+                await queue_mail(
+                    conn,
+                    recipient=owner["email"],
+                    kind="webhook_endpoint_disabled",
+                    params={
+                        "full_name": owner["full_name"],
+                        "organization_name": owner["organization_name"],
+                        "url": owner["url"],
+                        "failing_since": owner["failing_since"].strftime("%d/%m/%Y %H:%M UTC"),
+                    },
+                    link_base=self.link_base,
+                )
+        if owners:
+            logger.warning("webhook endpoint %s disabled after failing; owners mailed", endpoint_id)
+        return len(owners)
