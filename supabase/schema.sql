@@ -340,6 +340,38 @@ $$;
 
 COMMENT ON FUNCTION private.caller_role_in(organization uuid) IS 'The calling user''s (or API key''s) role in the organization; null when neither a member nor a key of it.';
 
+-- Name: claim_endpoint_disabled_notice_v1(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.claim_endpoint_disabled_notice_v1(endpoint_id uuid) RETURNS TABLE(email text, full_name text, organization_name text, url text, failing_since timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    the_endpoint public.webhook_endpoints;
+begin
+    update public.webhook_endpoints as e
+    set owners_notified_at = now()
+    where e.id = claim_endpoint_disabled_notice_v1.endpoint_id
+      and not e.enabled and e.disabled_reason = 'failing' and e.owners_notified_at is null
+    returning * into the_endpoint;
+    if not found then
+        return;
+    end if;
+    return query
+    select p.email, p.full_name, o.name, the_endpoint.url, the_endpoint.failing_since
+    from public.memberships as m
+    join public.profiles as p on p.id = m.user_id
+    join public.organizations as o on o.id = m.organization_id
+    where m.organization_id = the_endpoint.organization_id and m.role = 'owner'
+    order by p.email;
+end;
+$$;
+
+-- Name: FUNCTION claim_endpoint_disabled_notice_v1(endpoint_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.claim_endpoint_disabled_notice_v1(endpoint_id uuid) IS 'The owners to mail about an endpoint disabled for failing, once (marks it notified).';
+
 -- Name: claim_outbound_message_v1(uuid); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.claim_outbound_message_v1(message_id uuid) RETURNS TABLE(outcome text, organization_id uuid, conversation_id uuid, body text, media jsonb, metadata jsonb, attempts integer, channel_kind public.channel_kind, channel_phone_number text, twilio_account_sid text, twilio_auth_token_ciphertext text, contact_phone_number text)
@@ -2811,6 +2843,7 @@ begin
     if new.enabled and not old.enabled then
         new.disabled_reason := null;
         new.failing_since := null;
+        new.owners_notified_at := null;
     end if;
     return new;
 end;
@@ -4066,6 +4099,7 @@ CREATE TABLE public.webhook_endpoints (
     failing_since timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    owners_notified_at timestamp with time zone,
     CONSTRAINT webhook_endpoints_disabled_reason CHECK (((disabled_reason IS NULL) OR ((NOT enabled) AND (disabled_reason = 'failing'::text)))),
     CONSTRAINT webhook_endpoints_events_valid CHECK ((((cardinality(events) >= 1) AND (cardinality(events) <= 20)) AND (events <@ private.webhook_event_types()))),
     CONSTRAINT webhook_endpoints_url_format CHECK (((url ~ '^https?://[^\s/?#@]+([/?#]\S*)?$'::text) AND (char_length(url) <= 2000)))
@@ -4078,6 +4112,10 @@ COMMENT ON TABLE public.webhook_endpoints IS 'Where an organization''s own syste
 -- Name: COLUMN webhook_endpoints.secret_ciphertext; Type: COMMENT; Schema: public
 
 COMMENT ON COLUMN public.webhook_endpoints.secret_ciphertext IS 'The whsec_ signing secret, encrypted with ATENDE_SECRET_KEY: written by clients, never read.';
+
+-- Name: COLUMN webhook_endpoints.owners_notified_at; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.webhook_endpoints.owners_notified_at IS 'When the owners were mailed that Atende disabled the endpoint; cleared when it is enabled.';
 
 -- Name: account_tokens account_tokens_pkey; Type: CONSTRAINT; Schema: private
 
@@ -4989,6 +5027,11 @@ GRANT ALL ON FUNCTION private.assert_organization_has_owner(organization uuid) T
 REVOKE ALL ON FUNCTION private.caller_role_in(organization uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.caller_role_in(organization uuid) TO service_role;
 GRANT ALL ON FUNCTION private.caller_role_in(organization uuid) TO authenticated;
+
+-- Name: FUNCTION claim_endpoint_disabled_notice_v1(endpoint_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.claim_endpoint_disabled_notice_v1(endpoint_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.claim_endpoint_disabled_notice_v1(endpoint_id uuid) TO service_role;
 
 -- Name: FUNCTION claim_outbound_message_v1(message_id uuid); Type: ACL; Schema: private
 
