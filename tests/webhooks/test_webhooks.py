@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import orjson
+import procrastinate
 import psycopg
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -24,6 +25,7 @@ from standardwebhooks.webhooks import Webhook
 from atende.channels.crypto import TokenCipher
 from atende.config import Settings
 from atende.db.session import Caller
+from atende.queue import app as queue_app
 from atende.services import Services
 from atende.webhooks import delivery
 from atende.webhooks.delivery import (
@@ -536,3 +538,54 @@ async def test_an_endpoint_failing_for_days_is_disabled_and_its_owners_mailed_on
         [endpoint_id],
     )
     assert notified == {"owners_notified_at": None, "failing_since": None}
+
+
+# -- The job, through the queue --------------------------------------------------------------
+
+
+async def run_webhook_jobs(services: Services) -> None:
+    """The worker, with the real job registry, until no webhook job is due."""
+    with queue_app.replace_connector(procrastinate.PsycopgConnector()) as app:
+        async with app.open_async(services.database.pool):
+            await app.run_worker_async(
+                queues=["webhooks"],
+                wait=False,
+                additional_context={"dependencies": services.dependencies},
+                install_signal_handlers=False,
+            )
+
+
+def webhook_jobs(database_url: str) -> list[tuple[str, int]]:
+    with psycopg.connect(database_url) as conn:
+        return [
+            (str(status), int(attempts))
+            for status, attempts in conn.execute(
+                "select status::text, attempts from procrastinate.procrastinate_jobs"
+                " where task_name = 'webhooks:deliver_webhook' order by id"
+            ).fetchall()
+        ]
+
+
+async def test_the_job_the_change_deferred_delivers_and_comes_back_after_a_failure(
+    client: httpx.AsyncClient, factory: Factory, services: Services, database_url: str
+) -> None:
+    organization = await factory.organization()
+    async with receiver() as hooks:
+        hooks.answers = [500, 200]
+        _, secret = await add_endpoint(client, organization, hooks.url)
+        conversation = await factory.messaging.conversation(organization)
+        await factory.messaging.message(conversation, body="Tem pão?")
+
+        await run_webhook_jobs(services)
+        assert webhook_jobs(database_url) == [("todo", 1)]  # back in about 5 s
+        with psycopg.connect(database_url) as conn:
+            conn.execute("set search_path to procrastinate, public")  # its triggers need it
+            conn.execute("update procrastinate_jobs set scheduled_at = now()")
+        await run_webhook_jobs(services)
+
+    assert webhook_jobs(database_url) == [("succeeded", 2)]  # one job, tried twice
+    first, second = hooks.received
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert first.body == second.body
+    assert verify_from_the_specification(secret, second.headers, second.body)
+    assert orjson.loads(second.body)["data"]["message"]["body"] == "Tem pão?"
