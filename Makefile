@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install dev test graphql-conformance test-faults test-supabase lint typecheck pytest pgtap pgvector bench bench-smoke schema schema-sql clean
+.PHONY: install dev web chromium test-web test graphql-conformance test-faults test-supabase lint typecheck pytest pgtap pgvector bench bench-smoke schema schema-sql clean
 
 install: $(INSTALLED)
 
@@ -16,17 +16,40 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 ## Start the embedded Postgres, migrate, run the API and the worker (Ctrl-C stops all).
-dev: install pgvector
+dev: install pgvector web
 	$(BIN)/atende dev
+
+## The team's web app (web/, Node 20+): `npm ci` from the committed lockfile when it
+## changed, then the build (typed operations from schema.graphql, tsc, Vite, the initial
+## JavaScript budget); atende serve serves web/dist at / and GraphiQL at /graphql.
+WEB_INSTALLED := web/node_modules/.installed
+
+$(WEB_INSTALLED): web/package.json web/package-lock.json
+	npm --prefix web ci --no-audit --no-fund
+	touch $@
+
+web: $(WEB_INSTALLED)
+	npm --prefix web run build
+
+## Debian's Chromium for the browser tests (installed with apt-get when missing, as root).
+chromium:
+	./scripts/ensure-chromium.sh
+
+## The web app's browser tests (Playwright in Chromium) against the real product: the API,
+## a worker, the Twilio simulator and the demo model on a throwaway Postgres
+## (tests/web/e2e_stack.py); screenshots into docs/screenshots/.
+test-web: install pgvector web chromium
+	$(BIN)/python -m tests.web.e2e_stack -- npm --prefix web run e2e
 
 ## A database shaped like a new Supabase project's, built from Supabase's own SQL.
 SUPABASE_SHAPE_DIR ?= ../shared/supabase-shape
 
-## Every gate: lint, types, pgTAP availability, the test suite on a throwaway Postgres, the
+## Every gate: the web app's build, lint, types, pgTAP availability, the test suite on a
+## throwaway Postgres, the web app's browser tests (`make test-web`, about a minute), the
 ## fault-injection suite (real processes, about 2.5 minutes; `make test-faults` runs it alone),
 ## every benchmark's smoke run (`make bench-smoke`, about 2 minutes), then, when the Supabase
 ## shape is at hand, `make test-supabase`.
-test: install pgtap pgvector lint typecheck graphql-conformance pytest test-faults bench-smoke $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
+test: install pgtap pgvector web lint typecheck graphql-conformance pytest test-web test-faults bench-smoke $(if $(wildcard $(SUPABASE_SHAPE_DIR)/build.sh),test-supabase)
 
 lint: install
 	$(BIN)/ruff check src tests bench

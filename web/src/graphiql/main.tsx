@@ -9,6 +9,7 @@
 import type { Fetcher, FetcherOpts, FetcherParams } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
 import "graphiql/graphiql.css";
+import "./page.css";
 import { Kind, OperationTypeNode, parse } from "graphql";
 import { createClient } from "graphql-ws";
 import { StrictMode } from "react";

@@ -1,0 +1,31 @@
+// On a phone: one pane at a time, the conversation with a way back.
+import { expect, test } from "@playwright/test";
+import { demo, screenshot } from "./support";
+
+test("the inbox and a conversation on a phone", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByRole("heading", { name: "Entrar no Atende" })).toBeVisible();
+  await screenshot(page, "sign-in", "phone");
+  await page.getByLabel("E-mail").fill(demo.email);
+  await page.getByLabel("Senha").fill(demo.password);
+  await page.getByRole("button", { name: "Entrar" }).tap();
+
+  const maria = page.getByRole("link", { name: /Maria/ });
+  await expect(maria).toBeVisible();
+  await screenshot(page, "inbox", "phone");
+  await maria.tap();
+  const composer = page.getByRole("textbox", { name: "Sua resposta" });
+  await expect(composer).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Conversas" })).toBeHidden();
+  await expect(page.getByTestId("window")).toBeVisible();
+  await screenshot(page, "conversation", "phone");
+  // Nothing is wider than the screen.
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  expect(overflow).toBeLessThanOrEqual(0);
+
+  await page.getByRole("link", { name: "Voltar para as conversas" }).tap();
+  await expect(page.getByRole("heading", { name: "Conversas" })).toBeVisible();
+  await expect(composer).toBeHidden();
+});

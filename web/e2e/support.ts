@@ -1,0 +1,97 @@
+// What the browser tests share: the demo workspace, playing the customer with
+// `atende simulate`, reading the Twilio simulator, and screenshots for docs/.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "@playwright/test";
+import type { Page } from "@playwright/test";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with \`make test-web\``);
+  return value;
+}
+
+export const demo = {
+  email: required("ATENDE_E2E_DEMO_EMAIL"),
+  password: required("ATENDE_E2E_DEMO_PASSWORD"),
+  channel: required("ATENDE_E2E_CHANNEL"),
+  customer: required("ATENDE_E2E_CUSTOMER"),
+  owner: "Dona Ana",
+  customerName: "Maria",
+  firstMessage: "Olá! Vocês abrem amanhã?",
+};
+const simulatorUrl = required("ATENDE_E2E_SIMULATOR_URL");
+const screenshots = new URL("../../docs/screenshots/", import.meta.url).pathname;
+
+/** The demo model's answer to `text` (atende/devtools/demo_model.py). */
+export function demoReply(text: string): string {
+  return `Recebi sua mensagem: “${text}”`;
+}
+
+/** Write to the business as the demo customer, with the real `atende simulate` (a signed
+ * webhook, as Twilio posts it). Resolves with its exit status and output. */
+export function simulate(
+  text: string,
+  {
+    timeout = 30,
+    from = demo.customer,
+    name = demo.customerName,
+  }: { timeout?: number; from?: string; name?: string } = {},
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      required("ATENDE_E2E_ATENDE"),
+      [
+        "simulate",
+        "--channel",
+        demo.channel,
+        "--from",
+        from,
+        "--name",
+        name,
+        "--timeout",
+        String(timeout),
+        text,
+      ],
+      { env: process.env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
+export interface SimulatedMessage {
+  sid: string;
+  to: string;
+  body: string;
+  status: string;
+}
+
+/** What Twilio (the simulator) was asked to send to the demo customer. */
+export async function sentToCustomer(): Promise<SimulatedMessage[]> {
+  const url = new URL("/__simulator/messages", simulatorUrl);
+  url.searchParams.set("to", `whatsapp:${demo.customer}`);
+  const response = await fetch(url);
+  const body = (await response.json()) as { messages: SimulatedMessage[] };
+  return body.messages;
+}
+
+export async function signIn(page: Page): Promise<void> {
+  await page.goto("/");
+  await page.getByLabel("E-mail").fill(demo.email);
+  await page.getByLabel("Senha").fill(demo.password);
+  await page.getByRole("button", { name: "Entrar" }).click();
+  await expect(page.getByRole("heading", { name: "Conversas" })).toBeVisible();
+}
+
+/** A screenshot of the screen as it is, into docs/screenshots/<name>-<width class>.png. */
+export async function screenshot(page: Page, name: string, size: "desktop" | "phone") {
+  mkdirSync(screenshots, { recursive: true });
+  // Let transitions and fonts settle; nothing blinks in the app.
+  await page.evaluate(() => document.fonts.ready);
+  await page.screenshot({ path: join(screenshots, `${name}-${size}.png`) });
+}
