@@ -165,6 +165,7 @@ def run_dev(settings: Settings) -> None:
 def _print_banner(settings: Settings, base: str, database: str, *, demo: bool) -> None:
     click.echo("")
     click.echo("Atende is running. Ctrl-C stops everything.")
+    click.echo(f"  Web app              {base}/")
     click.echo(f"  GraphiQL playground  {base}/graphql")
     click.echo(f"  Twilio webhooks      {settings.public_url}/webhooks/twilio/messages")
     click.echo(f"  Health               {base}/healthz  {base}/readyz")
