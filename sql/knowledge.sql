@@ -79,8 +79,11 @@ select private.reindex_knowledge_v1(
 -- current embedder made, each ranked, then fused by reciprocal rank fusion (1/(60 +
 -- rank) summed). A passage is kept when it matched some word of the query or is at
 -- least min_similarity close. The vector leg's `vector(768)` and `dimensions = 768` are
--- replaced by the embedder's size (atende.knowledge.search); with one of the sizes
--- the HNSW indexes cover, the planner may use them.
+-- replaced by the embedder's size (atende.knowledge.search); with one of the sizes the
+-- HNSW indexes cover, the planner may use them. Each leg carries the columns the answer
+-- needs: joining the fused rows back to the table made the planner scan all of it (every
+-- tenant's passages) at 100,000 passages. The operator is schema-qualified, so the
+-- statement does not depend on the search path.
 with terms as (
     select string_agg(quote_literal(lexeme), ' | ')::tsquery as query
     from unnest(tsvector_to_array(
@@ -91,7 +94,7 @@ full_text as (
     -- ts_rank without length normalisation: a passage that matches more of the
     -- customer's words ranks first, however long (normalising by length cost the full-text
     -- leg 0.08 of MRR on bench/knowledge_set).
-    select p.id,
+    select p.id, p.document_id, p.heading, p.content,
            row_number() over (
                order by ts_rank(p.search_vector, terms.query) desc, p.id
            ) as rank
@@ -103,22 +106,26 @@ full_text as (
     limit %(candidates)s
 ),
 nearest as (
-    select p.id,
-           p.embedding::extensions.vector(768)
-               <=> %(embedding)s::extensions.vector(768) as distance
+    select p.id, p.document_id, p.heading, p.content,
+           p.embedding::extensions.vector(768) operator(extensions.<=>)
+               %(embedding)s::extensions.vector(768) as distance
     from public.knowledge_passages as p
     where %(use_vector)s
       and p.organization_id = %(organization_id)s
       and p.embedder = %(embedder)s
       and p.dimensions = 768
-    order by p.embedding::extensions.vector(768) <=> %(embedding)s::extensions.vector(768)
+    order by p.embedding::extensions.vector(768) operator(extensions.<=>)
+             %(embedding)s::extensions.vector(768)
     limit %(candidates)s
 ),
 nearest_ranked as (
-    select id, distance, row_number() over (order by distance, id) as rank from nearest
+    select *, row_number() over (order by distance, id) as rank from nearest
 ),
 fused as (
     select coalesce(f.id, n.id) as id,
+           coalesce(f.document_id, n.document_id) as document_id,
+           coalesce(f.heading, n.heading) as heading,
+           coalesce(f.content, n.content) as content,
            f.rank as full_text_rank,
            n.rank as vector_rank,
            1 - n.distance as similarity,
@@ -126,13 +133,14 @@ fused as (
     from full_text as f
     full join nearest_ranked as n on n.id = f.id
 )
-select p.id, p.document_id, d.title, p.heading, p.content, fused.score::float8 as score,
-       fused.full_text_rank, fused.vector_rank, fused.similarity::float8 as similarity
+select fused.id, fused.document_id,
+       (select d.title from public.knowledge_documents as d where d.id = fused.document_id)
+           as title,
+       fused.heading, fused.content, fused.score::float8 as score, fused.full_text_rank,
+       fused.vector_rank, fused.similarity::float8 as similarity
 from fused
-join public.knowledge_passages as p on p.id = fused.id
-join public.knowledge_documents as d on d.id = p.document_id
 where fused.full_text_rank is not null or fused.similarity >= %(min_similarity)s
-order by fused.score desc, p.id
+order by fused.score desc, fused.id
 limit %(limit)s;
 
 -- name: knowledge_sources_of_messages
