@@ -70,3 +70,23 @@ select private.record_webhook_attempt_v1(%(delivery_id)s, %(status_code)s, %(dur
 -- name: claim_disabled_notice
 select email, full_name, organization_name, url, failing_since
 from private.claim_endpoint_disabled_notice_v1(%(endpoint_id)s);
+
+-- Key rotation (`atende rotate-secrets`, as the service role) ---------------------------
+
+-- name: endpoint_secrets_after
+-- A batch of endpoints' stored secrets, in id order after %(after)s (keyset pagination).
+select id, secret_ciphertext
+from public.webhook_endpoints
+where id > %(after)s
+order by id
+limit %(limit)s;
+
+-- name: endpoint_secret
+select secret_ciphertext from public.webhook_endpoints where id = %(endpoint_id)s;
+
+-- name: replace_endpoint_secret
+-- Compare-and-set, as for channels: a secret changed since it was read is not overwritten.
+update public.webhook_endpoints
+set secret_ciphertext = %(ciphertext)s
+where id = %(endpoint_id)s and secret_ciphertext = %(expected)s
+returning id;

@@ -379,32 +379,44 @@ def demo_model(host: str, port: int) -> None:
 def rotate_secrets() -> None:
     """Re-encrypt every stored secret with ATENDE_SECRET_KEY (safe while Atende runs).
 
-    Secrets made with a key in ATENDE_PREVIOUS_SECRET_KEYS are rewritten with the
-    current key; run it again and it rewrites nothing. Exits 1, naming the channels,
-    when a secret opens with none of the configured keys (the others are still rotated).
+    Secrets made with a key in ATENDE_PREVIOUS_SECRET_KEYS (channels' Twilio tokens,
+    webhook endpoints' signing secrets) are rewritten with the current key; run it again
+    and it rewrites nothing. Exits 1, naming them, when a secret opens with none of the
+    configured keys (the others are still rotated).
     """
     from atende.channels.crypto import TokenCipher
     from atende.channels.crypto import rotate_secrets as rotate
     from atende.db.pool import create_pool
     from atende.db.session import Database
+    from atende.webhooks.service import rotate_endpoint_secrets
 
     settings = load_settings()
     url = _usable_database(settings)
 
-    async def run() -> RotationReport:
+    async def run() -> tuple[RotationReport, RotationReport]:
         pool = create_pool(url, min_size=0, max_size=1, name="atende-rotate-secrets")
         await pool.open(wait=True, timeout=10)
         try:
             database = Database(pool, statement_timeout_ms=settings.statement_timeout_ms)
-            return await rotate(database, TokenCipher.from_settings(settings))
+            cipher = TokenCipher.from_settings(settings)
+            return await rotate(database, cipher), await rotate_endpoint_secrets(database, cipher)
         finally:
             await pool.close()
 
-    report = asyncio.run(run())
+    report, endpoints = asyncio.run(run())
     summary = (
-        f"{report.reencrypted} secret(s) re-encrypted with the current key,"
-        f" {report.already_current} already current"
+        f"{report.reencrypted + endpoints.reencrypted} secret(s) re-encrypted with the"
+        f" current key, {report.already_current + endpoints.already_current} already current"
     )
+    if endpoints.unreadable:
+        shown = ", ".join(str(endpoint) for endpoint in endpoints.unreadable[:5])
+        more = len(endpoints.unreadable) - 5
+        raise click.ClickException(
+            f"cannot decrypt the signing secret of webhook endpoint {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + " with ATENDE_SECRET_KEY or ATENDE_PREVIOUS_SECRET_KEYS: add the key that made"
+            f" it, or remove the endpoint and add it again ({summary})"
+        )
     if report.unreadable:
         shown = ", ".join(str(channel) for channel in report.unreadable[:5])
         more = len(report.unreadable) - 5

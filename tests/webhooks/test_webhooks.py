@@ -5,11 +5,15 @@ addresses unless allowed, redelivered with the same webhook-id."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import itertools
+import os
 import random
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -36,7 +40,7 @@ from atende.webhooks.delivery import (
     retry_delay,
     webhook_id,
 )
-from atende.webhooks.service import WebhookDeliveries
+from atende.webhooks.service import WebhookDeliveries, rotate_endpoint_secrets
 from atende.webhooks.tasks import DeliveryRetryStrategy, RetryDelivery
 from tests import factories
 from tests.factories import Factory
@@ -589,3 +593,85 @@ async def test_the_job_the_change_deferred_delivers_and_comes_back_after_a_failu
     assert first.body == second.body
     assert verify_from_the_specification(secret, second.headers, second.body)
     assert orjson.loads(second.body)["data"]["message"]["body"] == "Tem pão?"
+
+
+# -- Key rotation ------------------------------------------------------------------------------
+
+OLD_KEY = "old-secret-key-0123456789abcdefghijklmnop"
+NEW_KEY = "new-secret-key-0123456789abcdefghijklmnop"
+STRANGER_KEY = "nobody-configured-this-key-0123456789abc"
+
+
+def add_raw_endpoints(
+    database_url: str, organization: factories.TestOrganization, ciphertexts: list[str]
+) -> list[uuid.UUID]:
+    """Endpoints with these stored secrets, written as the database's owner."""
+    with psycopg.connect(database_url) as conn:
+        return [
+            conn.execute(
+                "insert into public.webhook_endpoints (organization_id, url, events,"
+                " secret_ciphertext) values (%s, %s, '{message.received}', %s) returning id",
+                [organization.id, f"https://crm.example.com/{index}", ciphertext],
+            ).fetchone()[0]  # type: ignore[index]
+            for index, ciphertext in enumerate(ciphertexts)
+        ]
+
+
+async def test_rotation_re_encrypts_signing_secrets_once(
+    factory: Factory, services: Services, database_url: str
+) -> None:
+    organization = await factory.organization()
+    old, new = TokenCipher(OLD_KEY), TokenCipher(NEW_KEY)
+    add_raw_endpoints(
+        database_url,
+        organization,
+        [old.encrypt("whsec_a"), old.encrypt("whsec_b"), new.encrypt("whsec_c")],
+    )
+    rotating = TokenCipher(NEW_KEY, [OLD_KEY])
+
+    first = await rotate_endpoint_secrets(services.database, rotating)
+    second = await rotate_endpoint_secrets(services.database, rotating)
+
+    assert (first.reencrypted, first.already_current, first.unreadable) == (2, 1, ())
+    assert (second.reencrypted, second.already_current) == (0, 3)
+    rows = await services.database.fetch_all(
+        Caller.service(), "select secret_ciphertext from public.webhook_endpoints order by url"
+    )
+    assert [new.decrypt(row["secret_ciphertext"]).get_secret_value() for row in rows] == [
+        "whsec_a",
+        "whsec_b",
+        "whsec_c",
+    ]
+
+
+async def test_atende_rotate_secrets_names_an_endpoint_no_key_opens(
+    factory: Factory, services: Services, database_url: str
+) -> None:
+    organization = await factory.organization()
+    readable, unreadable = add_raw_endpoints(
+        database_url,
+        organization,
+        [TokenCipher(OLD_KEY).encrypt("whsec_a"), TokenCipher(STRANGER_KEY).encrypt("whsec_x")],
+    )
+
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "atende", "rotate-secrets"],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DATABASE_URL": database_url,
+            "ATENDE_SECRET_KEY": NEW_KEY,
+            "ATENDE_PREVIOUS_SECRET_KEYS": OLD_KEY,
+        },
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    error = result.stderr.strip()
+    assert str(unreadable) in error
+    assert str(readable) not in error
+    assert "webhook endpoint" in error
+    assert "whsec_" not in result.stdout + result.stderr

@@ -20,7 +20,7 @@ from uuid import UUID
 import orjson
 import psycopg
 
-from atende.channels.crypto import TokenCipher
+from atende.channels.crypto import RotationReport, TokenCipher, TokenDecryptionFailed
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
@@ -270,3 +270,64 @@ class WebhookDeliveries:
         if owners:
             logger.warning("webhook endpoint %s disabled after failing; owners mailed", endpoint_id)
         return len(owners)
+
+
+# -- Key rotation (atende rotate-secrets) ---------------------------------------------------
+
+
+async def rotate_endpoint_secrets(
+    database: Database, cipher: TokenCipher, *, batch_size: int = 100
+) -> RotationReport:
+    """Re-encrypt every endpoint's signing secret with ``cipher``'s current key, as
+    ``channels.crypto.rotate_secrets`` does the channels' tokens (batches by id, a
+    compare-and-set per stale secret, current ones left alone, unreadable ones reported)."""
+    reencrypted = already_current = 0
+    unreadable: list[UUID] = []
+    after = UUID(int=0)
+    while True:
+        rows = await database.fetch_all(
+            Caller.service(),
+            queries["endpoint_secrets_after"],
+            {"after": after, "limit": batch_size},
+        )
+        for row in rows:
+            try:
+                rotated = await _rotate_endpoint(
+                    database, cipher, row["id"], row["secret_ciphertext"]
+                )
+            except TokenDecryptionFailed:
+                unreadable.append(row["id"])
+                continue
+            if rotated:
+                reencrypted += 1
+            else:
+                already_current += 1
+        if len(rows) < batch_size:
+            return RotationReport(reencrypted, already_current, tuple(unreadable))
+        after = rows[-1]["id"]
+
+
+async def _rotate_endpoint(
+    database: Database, cipher: TokenCipher, endpoint_id: UUID, ciphertext: str
+) -> bool:
+    while True:
+        secret = cipher.decrypt(ciphertext)
+        if cipher.is_current(ciphertext):
+            return False
+        replaced = await database.fetch_one(
+            Caller.service(),
+            queries["replace_endpoint_secret"],
+            {
+                "endpoint_id": endpoint_id,
+                "expected": ciphertext,
+                "ciphertext": cipher.encrypt(secret.get_secret_value()),
+            },
+        )
+        if replaced is not None:
+            return True
+        row = await database.fetch_one(
+            Caller.service(), queries["endpoint_secret"], {"endpoint_id": endpoint_id}
+        )
+        if row is None:
+            return False
+        ciphertext = row["secret_ciphertext"]
