@@ -252,7 +252,14 @@ select traffic.*, runs.* from traffic cross join runs;
 
 -- name: send_member_message
 select outcome, message_id
-from public.send_member_message_v1(%(conversation_id)s, %(body)s);
+from public.send_member_message_v2(%(conversation_id)s, %(body)s, %(media)s::jsonb);
+
+-- name: conversation_channel
+-- The conversation's organization and channel kind, when the caller may see it.
+select c.organization_id, ch.kind::text as channel_kind
+from public.conversations as c
+join public.channels as ch on ch.id = c.channel_id
+where c.id = %(conversation_id)s;
 
 -- name: set_conversation_ai
 -- Switching the AI back on hands a conversation the AI had handed off back to it.

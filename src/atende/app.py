@@ -23,6 +23,7 @@ from atende.config import Settings
 from atende.conversations.events import EventHub
 from atende.db.migrations import discover_migrations
 from atende.http import BodySizeLimitMiddleware, SecurityHeaders
+from atende.media.endpoints import MEDIA_ROUTE, media_file_endpoint
 from atende.services import Services, database_url, open_services
 from atende.transports.twilio.transport import TwilioTransport
 from atende.transports.twilio.webhooks import webhook_routes
@@ -90,6 +91,11 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
+        Route(
+            MEDIA_ROUTE,
+            media_file_endpoint(lambda: opened_services().dependencies),
+            methods=["GET", "HEAD"],
+        ),
         *webhook_routes(webhooks),
         # The team's web app (web/, built into web/dist): /, its pages and their assets.
         *web_routes(),

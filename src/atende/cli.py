@@ -263,6 +263,13 @@ def mail_catcher(host: str, port: int, smtp_port: int) -> None:
     show_default=True,
     help="Seconds to wait for replies.",
 )
+@click.option(
+    "--media",
+    "media_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file the customer sends with TEXT (a photo, a voice note...); repeatable.",
+)
 @click.argument("text")
 @reports_errors
 def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
@@ -272,6 +279,7 @@ def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
     kind: str | None,
     simulator_url: str | None,
     timeout: float,
+    media_files: tuple[Path, ...],
     text: str,
 ) -> None:
     """Write TEXT to a channel as a customer would, and print the replies.
@@ -321,6 +329,7 @@ def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
             timeout=timeout,
             on_reply=show,
             database_url=database_url(settings),
+            media=media_files,
         )
     )
     if conversation.no_ai_reply is not None:

@@ -40,6 +40,11 @@ class IdentityProviderName(StrEnum):
     SUPABASE = "supabase"
 
 
+class MediaStorageName(StrEnum):
+    LOCAL = "local"
+    SUPABASE = "supabase"
+
+
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
 
@@ -163,6 +168,18 @@ class Settings(BaseSettings):
     #: First retry delay; doubled per attempt, up to send_retry_max_seconds.
     send_retry_base_seconds: float = Field(default=2.0, ge=0, le=3600)
     send_retry_max_seconds: float = Field(default=300.0, ge=0, le=86_400)
+
+    # Media (docs/messaging.md#media)
+    #: Where files are kept: ``local`` (``data_dir/media``) or ``supabase`` (Storage).
+    media_storage: MediaStorageName = MediaStorageName.LOCAL
+    #: The private Supabase Storage bucket (``media_storage=supabase``).
+    media_bucket: str = Field(default="atende-media", pattern=r"^[a-z0-9][a-z0-9._-]{2,62}$")
+    #: Largest file Atende fetches from Twilio (WhatsApp's largest, audio and video: 16 MiB).
+    media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    #: Seconds one download from Twilio may take, all of it.
+    media_fetch_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    #: Seconds a signed media link opens its file (the team's app; Twilio, for attachments).
+    media_url_ttl_seconds: int = Field(default=600, ge=10, le=7 * 86_400)
 
     # Worker
     worker_concurrency: int = Field(default=10, ge=1)
@@ -312,6 +329,12 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "ATENDE_IDENTITY_PROVIDER=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY"
+            )
+        if self.media_storage is MediaStorageName.SUPABASE and not (
+            self.supabase_url and self.supabase_service_role_key
+        ):
+            raise ValueError(
+                "ATENDE_MEDIA_STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY"
             )
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("ATENDE_DB_POOL_MIN_SIZE must not exceed ATENDE_DB_POOL_MAX_SIZE")

@@ -32,6 +32,8 @@ from atende.identity.tokens import TokenService
 from atende.knowledge.embeddings import Embedder, embedder_from_settings
 from atende.knowledge.search import KnowledgeSearch
 from atende.mail.sender import Mailer
+from atende.media.storage import MediaStorage, open_media_storage
+from atende.media.urls import MediaUrls
 from atende.webhooks.delivery import WebhookSender
 from atende.webhooks.service import WebhookDeliveries
 
@@ -56,6 +58,9 @@ class Services:
     identity: IdentityService
     #: The cipher of channels' stored auth tokens (``ATENDE_SECRET_KEY``).
     cipher: TokenCipher
+    #: Where files are kept (``ATENDE_MEDIA_STORAGE``), and the links that open them.
+    media_storage: MediaStorage
+    media_urls: MediaUrls
     #: Sends e-mail (``ATENDE_SMTP_URL``); jobs use it, requests only queue mail.
     mailer: Mailer
     #: What this process knows of API keys, and their use it counts (flushed each second).
@@ -84,11 +89,13 @@ class Services:
             MessagingTransport: self.transport,
             IdentityService: self.identity,
             TokenCipher: self.cipher,
+            MediaStorage: self.media_storage,
+            MediaUrls: self.media_urls,
             Mailer: self.mailer,
-            Embedder: self.embedder,
-            KnowledgeSearch: self.knowledge_search,
             ApiKeys: self.api_keys,
             WebhookDeliveries: self.webhooks,
+            Embedder: self.embedder,
+            KnowledgeSearch: self.knowledge_search,
         }
         if self.events is not None:
             provided[EventHub] = self.events
@@ -170,6 +177,7 @@ async def open_services(
         identity_provider = await opened.enter_async_context(
             open_identity_provider(settings, database)
         )
+        media_storage = await opened.enter_async_context(open_media_storage(settings))
         tokens = token_service(settings)
         api_keys = await opened.enter_async_context(
             ApiKeys(
@@ -201,8 +209,9 @@ async def open_services(
                 session_check_seconds=settings.session_check_seconds,
             ),
             cipher=TokenCipher.from_settings(settings),
+            media_storage=media_storage,
+            media_urls=MediaUrls.from_settings(settings),
             mailer=mailer,
-            embedder=embedder,
             api_keys=api_keys,
             webhooks=WebhookDeliveries(
                 database,
@@ -210,4 +219,5 @@ async def open_services(
                 webhook_sender,
                 link_base=settings.mail_link_base,
             ),
+            embedder=embedder,
         )

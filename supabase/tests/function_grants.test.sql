@@ -88,6 +88,9 @@ select results_eq(
         ('remove_member_v1(uuid,uuid)'),
         ('revoke_api_key_v1(uuid)'),
         ('send_member_message_v1(uuid,text)'),
+        -- A reply with files the team uploaded (20261207001400_message_media.sql): checks
+        -- the caller's membership and the files' keys, kinds and sizes inside.
+        ('send_member_message_v2(uuid,text,jsonb)'),
         ('send_template_message_v1(uuid,uuid,jsonb)'),
         ('update_knowledge_document_v1(uuid,text,text,text,text)'),
         ('update_member_role_v1(uuid,uuid,membership_role)'),

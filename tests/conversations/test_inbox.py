@@ -377,7 +377,8 @@ async def test_messages_show_media_authors_and_failures(
     assert nodes[1]["isError"] is True
     assert nodes[1]["errorCode"] == "ai_unavailable"
     assert nodes[1]["author"] == "AI"
-    assert nodes[2]["media"] == [{"url": "https://api.twilio.com/m/1", "contentType": "image/jpeg"}]
+    # Not fetched yet: no link, and never Twilio's URL (tests/channels/test_inbound_media.py).
+    assert nodes[2]["media"] == [{"url": None, "contentType": "image/jpeg"}]
     assert nodes[2]["direction"] == "INBOUND"
 
 

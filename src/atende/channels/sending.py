@@ -51,6 +51,8 @@ from atende.channels.transport import (
 from atende.config import Settings
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
+from atende.media.models import MediaStatus, media_items
+from atende.media.urls import MediaFileRef, MediaUrls
 
 logger = logging.getLogger("atende.channels.sending")
 queries = load_queries("channels")
@@ -206,6 +208,7 @@ class ClaimedMessage:
     to: str
     account: ChannelAccount
     sent_parts: frozenset[int] = field(default_factory=frozenset)
+    organization_id: UUID | None = None
 
     @property
     def content_sid(self) -> str | None:
@@ -243,11 +246,18 @@ class MessageSender:
     """Hands claimed messages to the transport; stateless, one per job is fine."""
 
     def __init__(
-        self, database: Database, transport: MessagingTransport, settings: Settings
+        self,
+        database: Database,
+        transport: MessagingTransport,
+        settings: Settings,
+        *,
+        media_urls: MediaUrls | None = None,
     ) -> None:
         self.database = database
         self.transport = transport
         self.settings = settings
+        #: Signs the links Twilio fetches the team's attachments from.
+        self.media_urls = media_urls or MediaUrls.from_settings(settings)
 
     def retry_delay(self, attempts: int) -> float:
         """Seconds before claim number ``attempts + 1``: base, doubling, capped."""
@@ -269,7 +279,7 @@ class MessageSender:
                 body=body,
                 index=index,
                 count=len(parts),
-                media_urls=_media_urls(claimed.media) if index == 0 else (),
+                media_urls=self.attachment_urls(claimed) if index == 0 else (),
                 template_id=claimed.content_sid,
                 template_variables=claimed.content_variables,
             )
@@ -283,6 +293,21 @@ class MessageSender:
             sids.append(result.sid)
         logger.info("sent message %s in %d part(s)", claimed.id, len(parts))
         return Sent(claimed.id, tuple(sids))
+
+    def attachment_urls(self, claimed: ClaimedMessage) -> list[str]:
+        """Where Twilio fetches the message's files: a file kept in media storage (the
+        team's attachments) by a signed link that expires (``ATENDE_MEDIA_URL_TTL_SECONDS``),
+        any other by the URL it names."""
+        urls = []
+        for position, item in enumerate(media_items(claimed.media)):
+            if item is None:
+                continue
+            if item.status is MediaStatus.STORED and claimed.organization_id is not None:
+                ref = MediaFileRef(claimed.organization_id, claimed.id, position)
+                urls.append(self.media_urls.url(ref, item.file_name or "arquivo"))
+            elif item.url:
+                urls.append(item.url)
+        return urls
 
     async def claim(self, message_id: UUID) -> ClaimedMessage | SendResult:
         # Each step of the pipeline is one statement in a transaction of its own, sent as
@@ -299,6 +324,7 @@ class MessageSender:
                 body=row["body"] or "",
                 media=list(row["media"] or []),
                 metadata=metadata,
+                organization_id=row["organization_id"],
                 attempts=int(row["attempts"]),
                 to=row["contact_phone_number"],
                 account=ChannelAccount(
@@ -371,7 +397,3 @@ class MessageSender:
 
     async def execute(self, query: str, **params: object) -> None:
         await self.database.fetch_one(Caller.service(), queries[query], params)
-
-
-def _media_urls(media: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [str(item["url"]) for item in media if item.get("url")]

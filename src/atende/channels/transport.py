@@ -12,7 +12,7 @@ docs/architecture.md, "Adding a transport").
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 
 from atende.db.session import Database
 from atende.errors import AtendeError
+from atende.media.models import MediaFailure
 
 
 class TransportError(AtendeError):
@@ -43,6 +44,38 @@ class TransportError(AtendeError):
         #: The transport's own error code, when it gave one (recorded on the message).
         self.code = code
         self.http_status = http_status
+
+
+class MediaFetchFailed(TransportError):
+    """The transport did not hand over a customer's file: ``reason`` says why, in the
+    vocabulary a message's media items record (``atende.media.models.MediaFailure``)."""
+
+    def __init__(
+        self, reason: MediaFailure, message: str, *, http_status: int | None = None
+    ) -> None:
+        super().__init__(message, http_status=http_status)
+        self.reason = reason
+
+
+class MediaFetchRefused(MediaFetchFailed):
+    """The file was refused for good: not the transport's media URL, gone, too large, a
+    kind not kept. Fetching again cannot help."""
+
+
+class MediaFetchUnavailable(MediaFetchFailed):
+    """The transport did not answer well (a timeout, a server error, the connection);
+    the same fetch may succeed later."""
+
+    retryable = True
+
+
+@dataclass(frozen=True)
+class MediaDownload:
+    """A customer's file, as the transport handed it over."""
+
+    content: bytes
+    #: Its media type as the transport declared it (``audio/ogg``).
+    content_type: str
 
 
 @dataclass(frozen=True)
@@ -116,6 +149,22 @@ class MessagingTransport(Protocol):
     def forget_channel(self, channel_id: UUID | None = None) -> None:
         """A channel changed (or, with no id, any may have): drop what this process
         remembers of it, so the change is seen at once."""
+        ...
+
+    async def fetch_media(
+        self,
+        account: ChannelAccount,
+        url: str,
+        *,
+        max_bytes: int,
+        accept: Collection[str],
+        timeout: float,
+    ) -> MediaDownload:
+        """Download a file a customer sent (the URL an inbound message named) with the
+        channel's credentials: only from the transport's own media host, at most
+        ``max_bytes``, one of the ``accept`` media types, within ``timeout`` seconds, and
+        never following a redirect elsewhere. Raises ``MediaFetchRefused`` (never
+        fetched, or refused for good) or ``MediaFetchUnavailable`` (try again later)."""
         ...
 
     async def verify_channel(self, candidate: ChannelCandidate) -> None:

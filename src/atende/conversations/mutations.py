@@ -8,10 +8,11 @@ nothing. Anonymous callers get an ``UNAUTHENTICATED`` error, as for every mutati
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from atende.conversations import loaders, service
 from atende.conversations.service import Outcome, Refusal
@@ -21,6 +22,9 @@ from atende.graphql.context import Info
 from atende.graphql.ids import parse_id
 from atende.graphql.permissions import IsAuthenticated
 from atende.graphql.results import NotFound, UserError, ValidationError, refusal_result
+from atende.media.errors import InvalidAttachment
+from atende.media.service import AttachmentStore, read_attachments
+from atende.media.storage import MediaStorage
 
 CONVERSATION_NOT_FOUND = "Conversa não encontrada."
 
@@ -57,7 +61,18 @@ class ConversationAlreadyOpen(UserError):
 @strawberry.input(description="A team member's reply.")
 class SendMessageInput:
     conversation_id: strawberry.ID = strawberry.field(description="Where to reply.")
-    body: str = strawberry.field(description="The text, 1 to 4096 characters.")
+    body: str = strawberry.field(
+        default="",
+        description="The text, up to 4096 characters; required unless a file goes with it"
+        " (then it is the file's caption).",
+    )
+    attachments: list[Upload] | None = strawberry.field(
+        default=None,
+        description="Files to send with it, as a GraphQL multipart upload: JPEG or PNG"
+        " images up to 5 MB, PDF or audio (OGG, MP3, AMR, AAC, M4A) up to 16 MB. WhatsApp"
+        " carries one file per message (an SMS channel's MMS up to ten, 5 MB in all). The"
+        " customer's WhatsApp fetches it from a signed link that expires.",
+    )
 
 
 @strawberry.input(description="A conversation, and whether its AI answers.")
@@ -193,8 +208,29 @@ class ConversationsMutation:
         if isinstance(conversation_id, ValidationError):
             return conversation_id
         conn = await info.context.db()
-        outcome = await service.send_member_message(conn, conversation_id, input.body)
+        media: list[dict[str, Any]] = []
+        store = AttachmentStore(info.context.get(MediaStorage))  # type: ignore[type-abstract]
+        try:
+            if input.attachments:
+                found = await service.conversation_channel(conn, conversation_id)
+                if found is None:
+                    return NotFound(message=CONVERSATION_NOT_FOUND)
+                organization_id, channel_kind = found
+                attachments = await read_attachments(input.attachments, channel_kind)
+                media = await store.keep(organization_id, attachments)
+            outcome = await service.send_member_message(conn, conversation_id, input.body, media)
+        except InvalidAttachment as error:
+            result = refusal_result(error)
+            assert isinstance(result, ValidationError)
+            return result
+        except BaseException:
+            await store.forget(media)
+            raise
+        finally:
+            for upload in input.attachments or ():
+                await cast(Any, upload).close()
         if outcome.refusal is not None:
+            await store.forget(media)
             return await _send_refusal(info, conversation_id, outcome.refusal)
         assert outcome.message_id is not None
         conversation = await _reload(info, conversation_id)
@@ -328,6 +364,11 @@ async def _send_refusal(info: Info, conversation_id: UUID, refusal: Refusal) -> 
         case Refusal.INVALID_BODY:
             return ValidationError(
                 message="A mensagem precisa ter entre 1 e 4096 caracteres.", field="body"
+            )
+        case Refusal.INVALID_ATTACHMENTS:
+            return ValidationError(
+                message="Os arquivos não podem ir pelo WhatsApp (tipo, tamanho ou quantidade).",
+                field="attachments",
             )
         case Refusal.CONVERSATION_CLOSED:
             return ConversationClosed(message="A conversa está encerrada. Reabra-a para responder.")

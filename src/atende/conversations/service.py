@@ -8,6 +8,7 @@ answers into typed outcomes. Refusals are values, never exceptions.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -15,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import errors
+from psycopg.types.json import Jsonb
 
 from atende.db.pool import Connection
 from atende.db.queries import load_queries
@@ -160,6 +162,7 @@ class Refusal(StrEnum):
 
     NOT_FOUND = "not_found"
     INVALID_BODY = "invalid_body"
+    INVALID_ATTACHMENTS = "invalid_attachments"
     CONVERSATION_CLOSED = "conversation_closed"
     CONTACT_OPTED_OUT = "contact_opted_out"
     OUTSIDE_CUSTOMER_SERVICE_WINDOW = "outside_customer_service_window"
@@ -178,16 +181,32 @@ class Outcome:
     other_conversation_id: UUID | None = None
 
 
-async def send_member_message(conn: Connection, conversation_id: UUID, body: str) -> Outcome:
-    """Queue a member's reply and pause the AI (``send_member_message_v1``)."""
+async def send_member_message(
+    conn: Connection,
+    conversation_id: UUID,
+    body: str,
+    media: Sequence[Mapping[str, Any]] = (),
+) -> Outcome:
+    """Queue a member's reply, with files already in media storage, and pause the AI
+    (``send_member_message_v2``)."""
     cursor = await conn.execute(
-        queries["send_member_message"], {"conversation_id": conversation_id, "body": body}
+        queries["send_member_message"],
+        {"conversation_id": conversation_id, "body": body, "media": Jsonb(list(media))},
     )
     row = await cursor.fetchone()
     assert row is not None
     if row["outcome"] == "queued":
         return Outcome(conversation_id=conversation_id, message_id=row["message_id"])
     return Outcome(refusal=Refusal(row["outcome"]))
+
+
+async def conversation_channel(conn: Connection, conversation_id: UUID) -> tuple[UUID, str] | None:
+    """The conversation's organization and channel kind, if the caller may see it."""
+    cursor = await conn.execute(
+        queries["conversation_channel"], {"conversation_id": conversation_id}
+    )
+    row = await cursor.fetchone()
+    return (row["organization_id"], row["channel_kind"]) if row is not None else None
 
 
 async def _update(conn: Connection, query_name: str, params: dict[str, Any]) -> Outcome:

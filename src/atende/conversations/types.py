@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
@@ -25,6 +24,8 @@ from atende.graphql.context import Info
 from atende.graphql.pagination import First, PageInfo, encode_cursor, encode_time_cursor
 from atende.graphql.scalars import BigInt
 from atende.knowledge.types import KnowledgePassage, knowledge_sources
+from atende.media.types import MessageMedia, message_media
+from atende.media.urls import MediaUrls
 
 if TYPE_CHECKING:
     from atende.identity.types import User
@@ -162,12 +163,6 @@ class Contact:
 # -- messages -----------------------------------------------------------------------------
 
 
-@strawberry.type(description="A file attached to a message (image, audio, document).")
-class MessageMedia:
-    url: str = strawberry.field(description="Where Twilio keeps the file.")
-    content_type: str | None = strawberry.field(description="Its MIME type, e.g. image/jpeg.")
-
-
 @strawberry.type(description="One message of a conversation, either way.")
 class Message:
     id: strawberry.ID = strawberry.field(description="The message's id.")
@@ -194,13 +189,10 @@ class Message:
     media_json: strawberry.Private[str] = "[]"
 
     @strawberry.field(description="Attached files, in order.")
-    def media(self) -> list[MessageMedia]:
-        items = json.loads(self.media_json or "[]")
-        return [
-            MessageMedia(url=str(item.get("url", "")), content_type=item.get("content_type"))
-            for item in items
-            if isinstance(item, dict)
-        ]
+    def media(self, info: Info) -> list[MessageMedia]:
+        if self.media_json == "[]":
+            return []
+        return message_media(self.row_id, self.media_json, info.context.get(MediaUrls))
 
     @strawberry.field(
         description="The team member who wrote it, for `author: MEMBER`.",

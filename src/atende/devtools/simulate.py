@@ -12,10 +12,12 @@ switched off), no AI reply will come, and it stops waiting and says why.
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, LiteralString
 
 import httpx
@@ -165,8 +167,10 @@ async def simulate_customer(
     quiet_seconds: float = QUIET_SECONDS,
     on_reply: Callable[[dict[str, Any]], None] | None = None,
     database_url: str | None = None,
+    media: Sequence[Path] = (),
 ) -> Conversation:
-    """Post the customer's message, then collect the replies sent back to them.
+    """Post the customer's message (with ``media``: files the simulator then serves as
+    Twilio serves a customer's files), then collect the replies sent back to them.
 
     With ``database_url``, stop waiting as soon as the conversation shows that no AI reply
     will come (``Conversation.no_ai_reply`` says why) rather than at the timeout.
@@ -179,6 +183,7 @@ async def simulate_customer(
     from_channel = channel.address(channel.phone_number)
     async with httpx.AsyncClient(timeout=15.0) as http:
         seen = {message["sid"] for message in await _sent(http, simulator_url, to_customer)}
+        files = [await _upload(http, simulator_url, channel.account_sid, path) for path in media]
         delivery = await post_inbound_message(
             f"{public_url}{INBOUND_PATH}",
             auth_token=channel.auth_token,
@@ -188,6 +193,7 @@ async def simulate_customer(
             body=body,
             profile_name=profile_name,
             http_client=http,
+            media=files,
         )
         if delivery.status_code != 200:
             raise SimulationFailed(
@@ -238,6 +244,27 @@ async def _no_ai_reply(
     if row is None or row["answered"] or row["blocker"] is None:
         return None
     return NoAiReply(blocker=row["blocker"], assignee=row["assignee"])
+
+
+async def _upload(
+    http: httpx.AsyncClient, simulator_url: str, account_sid: str, path: Path
+) -> tuple[str, str]:
+    """Give the simulator a file the customer sends: its ``MediaUrl`` and content type."""
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    try:
+        answer = await http.post(
+            f"{simulator_url.rstrip('/')}/__simulator/media",
+            params={"account_sid": account_sid},
+            content=await asyncio.to_thread(path.read_bytes),
+            headers={"Content-Type": content_type},
+        )
+        answer.raise_for_status()
+    except httpx.HTTPError as error:
+        raise SimulationFailed(
+            f"the Twilio simulator at {simulator_url} did not take {path.name}:"
+            f" {type(error).__name__}"
+        ) from None
+    return str(answer.json()["url"]), content_type
 
 
 async def _sent(http: httpx.AsyncClient, simulator_url: str, to: str) -> list[dict[str, Any]]:

@@ -13,6 +13,13 @@ API Atende uses:
   and ``delivered``, and each change is posted to its ``StatusCallback`` as Twilio posts
   it: form-encoded, signed (``X-Twilio-Signature``) with the account's auth token.
 - ``GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json``: the message now.
+- Media: ``GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}/Media/{MediaSid}`` (basic
+  auth) answers as Twilio does with HTTP auth on media: a 307 to a short-lived copy
+  (``/__simulator/cdn/{MediaSid}?token=...``, same origin) that serves the file. Files a
+  customer "sends" are added with ``add_media`` or ``POST /__simulator/media``. And a send
+  with ``MediaUrl`` is fetched as Twilio fetches it, before the message is ``sent``: each
+  fetch is recorded on the message (``media_fetches``: status, type, size, SHA-256), and a
+  failed one fails the message with error 63019 (WhatsApp) or 11200 (SMS).
 - What verifies a channel (``TwilioTransport.verify_channel``), each with the same basic
   auth: ``GET /2010-04-01/Accounts/{AccountSid}.json`` (the account, ``active``);
   ``GET /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json?PhoneNumber=``
@@ -32,6 +39,9 @@ and a control API for tests and demos (JSON):
   an account with its numbers (its token is enforced from then on); ``GET`` lists them.
 - ``GET /__simulator/messages?to=&from=&account_sid=``: recorded messages, oldest first,
   each with its callbacks' outcomes; ``DELETE /__simulator/messages``.
+- ``POST /__simulator/media?account_sid=AC...`` (the file as the body, its
+  ``Content-Type``; optional ``delay_seconds``, ``http_status``): a customer's file, served
+  at the ``url`` answered (``MediaUrl0`` of ``atende simulate --media``).
 - ``POST /__simulator/faults`` (``FaultSpec``): fail the next ``count`` sends, or all
   sends for ``duration_seconds``, optionally only those to ``to``. ``kind`` is ``reject``
   (answer ``http_status`` with Twilio error ``code``/``message``, e.g. 429/20429,
@@ -50,6 +60,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import json
 import logging
 import secrets
@@ -92,6 +103,10 @@ DEFAULT_MAX_MESSAGES = 10_000
 MAX_FAULTS = 100
 MAX_BODY_CHARACTERS = 1600
 MAX_MEDIA = 10
+#: Customers' files the simulator keeps (the oldest are forgotten).
+MAX_MEDIA_FILES = 1000
+#: Twilio's limit on one file it fetches for a send (WhatsApp's 16 MB).
+MAX_FETCHED_MEDIA_BYTES = 16_000_000
 
 #: Twilio errors the simulator knows: HTTP status and message (``{to}`` is filled in).
 KNOWN_ERRORS: dict[int, tuple[int, str]] = {
@@ -116,12 +131,14 @@ KNOWN_ERRORS: dict[int, tuple[int, str]] = {
     21623: (400, "Number of media files exceeds allowed limit."),
     21656: (400, "The ContentVariables Parameter is invalid."),
     21910: (400, "Invalid From and To pair. From and To should be of the same channel."),
+    11200: (400, "HTTP retrieval failure"),
     30008: (400, "Unknown error."),
     63016: (
         400,
         "Failed to send freeform message because you are outside the allowed window. If you "
         "are using WhatsApp, please use a Message Template.",
     ),
+    63019: (400, "Media failed to download"),
 }
 _CODE_FOR_STATUS = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
 
@@ -218,6 +235,45 @@ class CallbackAttempt(BaseModel):
     error: str | None = None
 
 
+class MediaFetch(BaseModel):
+    """The simulator fetching a send's ``MediaUrl``, as Twilio does."""
+
+    url: str
+    at: datetime
+    http_status: int | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.http_status is not None and 200 <= self.http_status < 300
+
+
+@dataclass
+class SimulatedMedia:
+    """A file a customer sent, as Twilio keeps it."""
+
+    account_sid: str
+    message_sid: str
+    media_sid: str
+    content: bytes
+    content_type: str
+    #: The short-lived copy's token (what Twilio's CDN URL carries).
+    token: str
+    delay_seconds: float = 0.0
+    #: Answer this status instead of the file (a Twilio or CDN failure).
+    http_status: int | None = None
+
+    @property
+    def path(self) -> str:
+        return (
+            f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{self.message_sid}"
+            f"/Media/{self.media_sid}"
+        )
+
+
 class SimulatedMessage(BaseModel):
     """A message the simulator accepted, and what became of it."""
 
@@ -242,6 +298,7 @@ class SimulatedMessage(BaseModel):
     date_updated: datetime
     date_sent: datetime | None = None
     callbacks: list[CallbackAttempt] = Field(default_factory=list)
+    media_fetches: list[MediaFetch] = Field(default_factory=list)
 
     @property
     def channel(self) -> Channel:
@@ -313,6 +370,7 @@ class SimulatorState:
         self.max_messages = max_messages
         self._lock = threading.Lock()
         self._messages: OrderedDict[str, SimulatedMessage] = OrderedDict()
+        self._media: OrderedDict[str, SimulatedMedia] = OrderedDict()
         self._faults: list[ActiveFault] = []
         #: Whether only the known accounts authenticate (``accounts`` given).
         self.closed = accounts is not None
@@ -401,6 +459,22 @@ class SimulatorState:
                 message.error_code, message.error_message = error_code, error_message
             return message.model_copy(deep=True)
 
+    def add_media(self, media: SimulatedMedia) -> None:
+        with self._lock:
+            self._media[media.media_sid] = media
+            while len(self._media) > MAX_MEDIA_FILES:
+                self._media.popitem(last=False)
+
+    def media(self, media_sid: str) -> SimulatedMedia | None:
+        with self._lock:
+            return self._media.get(media_sid)
+
+    def add_media_fetch(self, sid: str, fetch: MediaFetch) -> None:
+        with self._lock:
+            message = self._messages.get(sid)
+            if message is not None:
+                message.media_fetches.append(fetch)
+
     def add_callback_attempt(self, sid: str, attempt: CallbackAttempt) -> None:
         with self._lock:
             message = self._messages.get(sid)
@@ -450,6 +524,7 @@ class SimulatorState:
     def reset(self) -> None:
         with self._lock:
             self._messages.clear()
+            self._media.clear()
             self._faults.clear()
             self._reset_accounts()
 
@@ -525,6 +600,30 @@ class TwilioSimulator:
         self, account_sid: str, auth_token: str | None = None, numbers: Sequence[str] = ()
     ) -> None:
         self.state.add_account(account_sid, auth_token, numbers)
+
+    def add_media(
+        self,
+        account_sid: str,
+        content: bytes,
+        content_type: str,
+        *,
+        delay_seconds: float = 0.0,
+        http_status: int | None = None,
+    ) -> SimulatedMedia:
+        """A file a customer sent to one of ``account_sid``'s numbers; its path (under the
+        simulator's base URL) is its ``MediaUrl``."""
+        media = SimulatedMedia(
+            account_sid=account_sid,
+            message_sid=new_sid("MM"),
+            media_sid=new_sid("ME"),
+            content=content,
+            content_type=content_type,
+            token=secrets.token_urlsafe(16),
+            delay_seconds=delay_seconds,
+            http_status=http_status,
+        )
+        self.state.add_media(media)
+        return media
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -789,6 +888,9 @@ class TwilioSimulator:
                 steps = [(MessageStatus.FAILED, code, text)]
             else:
                 steps.append((MessageStatus.UNDELIVERED, code, text))
+        if failure is None and message.media_urls and not await self._fetch_media(message):
+            code = 63019 if message.channel is Channel.WHATSAPP else 11200
+            steps = [(MessageStatus.FAILED, code, KNOWN_ERRORS[code][1])]
         unit_price = 0.005 if message.channel is Channel.WHATSAPP else 0.0079 * message.num_segments
         price = f"-{unit_price:.5f}"
         for status, error_code, error_message in steps:
@@ -800,6 +902,94 @@ class TwilioSimulator:
                 return
             if current.status_callback:
                 await self._post_status_callback(current, token)
+
+    async def _fetch_media(self, message: SimulatedMessage) -> bool:
+        """Fetch each ``MediaUrl`` as Twilio does (redirects followed, at most 16 MB);
+        record each fetch; whether all of them worked."""
+        http = self._http or httpx.AsyncClient(timeout=10.0)
+        all_fetched = True
+        try:
+            for url in message.media_urls:
+                fetch = MediaFetch(url=url, at=_now())
+                try:
+                    answer = await http.get(url, follow_redirects=True)
+                    fetch.http_status = answer.status_code
+                    fetch.content_type = answer.headers.get("content-type")
+                    if answer.is_success:
+                        fetch.size = len(answer.content)
+                        fetch.sha256 = hashlib.sha256(answer.content).hexdigest()
+                        if fetch.size > MAX_FETCHED_MEDIA_BYTES:
+                            fetch.error = "larger than 16 MB"
+                except httpx.HTTPError as error:
+                    fetch.error = f"{type(error).__name__}: {error}"
+                logger.info("fetched media %s: %s", url.split("?", 1)[0], fetch.http_status)
+                self.state.add_media_fetch(message.sid, fetch)
+                all_fetched = all_fetched and fetch.ok and fetch.error is None
+        finally:
+            if http is not self._http:
+                await http.aclose()
+        return all_fetched
+
+    # -- media a customer sent ---------------------------------------------------------
+
+    async def fetch_media(self, request: Request) -> Response:
+        """A customer's file, as Twilio answers with HTTP auth on media: a redirect to a
+        short-lived copy."""
+        account_sid = request.path_params["account_sid"]
+        try:
+            self.authenticate(request, account_sid)
+        except ApiError as error:
+            return error.response()
+        media = self.state.media(request.path_params["media_sid"])
+        if (
+            media is None
+            or media.account_sid != account_sid
+            or media.message_sid != request.path_params["message_sid"]
+        ):
+            return ApiError(20404).response()
+        return Response(
+            status_code=307,
+            headers={"Location": f"/__simulator/cdn/{media.media_sid}?token={media.token}"},
+        )
+
+    async def media_copy(self, request: Request) -> Response:
+        """The short-lived copy a media request redirects to (Twilio's CDN)."""
+        media = self.state.media(request.path_params["media_sid"])
+        if media is None or not secrets.compare_digest(
+            request.query_params.get("token", ""), media.token
+        ):
+            return Response(status_code=403)
+        if media.delay_seconds:
+            await asyncio.sleep(media.delay_seconds)
+        if media.http_status is not None:
+            return Response(status_code=media.http_status)
+        return Response(media.content, media_type=media.content_type)
+
+    async def control_media(self, request: Request) -> Response:
+        """``POST /__simulator/media?account_sid=``: a customer's file (the body)."""
+        query = request.query_params
+        account_sid = query.get("account_sid", "")
+        content_type = request.headers.get("content-type", "application/octet-stream")
+        try:
+            AccountSpec(account_sid=account_sid)
+            delay = float(query.get("delay_seconds", "0"))
+            status = int(query["http_status"]) if "http_status" in query else None
+        except (ValidationError, ValueError):
+            return JSONResponse({"errors": [{"msg": "invalid account_sid or options"}]}, 422)
+        body = await request.body()
+        media = self.add_media(
+            account_sid, body, content_type, delay_seconds=min(delay, 60), http_status=status
+        )
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "url": base + media.path,
+                "media_sid": media.media_sid,
+                "message_sid": media.message_sid,
+                "content_type": content_type,
+            },
+            status_code=201,
+        )
 
     async def _post_status_callback(self, message: SimulatedMessage, token: str) -> None:
         url = message.status_callback or ""
@@ -897,6 +1087,13 @@ def create_simulator_app(simulator: TwilioSimulator | None = None) -> Starlette:
                 simulator.fetch_message,
                 methods=["GET"],
             ),
+            Route(
+                f"{accounts}/Messages/{{message_sid}}/Media/{{media_sid}}",
+                simulator.fetch_media,
+                methods=["GET"],
+            ),
+            Route("/__simulator/cdn/{media_sid}", simulator.media_copy, methods=["GET"]),
+            Route("/__simulator/media", simulator.control_media, methods=["POST"]),
             Route(f"{accounts}.json", simulator.fetch_account, methods=["GET"]),
             Route(
                 f"{accounts}/IncomingPhoneNumbers.json",

@@ -444,11 +444,18 @@ function MessageItem({ message, locale }: { message: MessageData; locale: string
         </span>
       )}
       {message.body && <p className="body">{message.body}</p>}
-      {message.media.map((media) => (
-        <a key={media.url} className="media" href={media.url} target="_blank" rel="noreferrer">
-          {t("message.media", { type: media.contentType ?? "?" })}
-        </a>
-      ))}
+      {message.media.map((media, index) =>
+        // A file Atende has not kept (yet, or at all) has no link.
+        media.url ? (
+          <a key={index} className="media" href={media.url} target="_blank" rel="noreferrer">
+            {t("message.media", { type: media.contentType ?? "?" })}
+          </a>
+        ) : (
+          <span key={index} className="media">
+            {t("message.media", { type: media.contentType ?? "?" })}
+          </span>
+        ),
+      )}
       <span className="meta">
         <time dateTime={message.createdAt} title={fullMoment(message.createdAt, locale)}>
           {timeOfDay(message.createdAt, locale)}

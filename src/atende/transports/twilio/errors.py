@@ -87,6 +87,10 @@ class RecipientRegionNotEnabled(TwilioPermanentError):
     """The account may not send to the recipient's country or region (error 21408)."""
 
 
+class MediaNotFetched(TwilioPermanentError):
+    """Twilio could not fetch the file from its link (expired, gone, or not what it said)."""
+
+
 class TwilioRequestRejected(TwilioPermanentError):
     """Twilio rejected the request as invalid."""
 
@@ -109,6 +113,9 @@ ERROR_CLASSES_BY_CODE: dict[int, type[TwilioError]] = {
     21614: InvalidRecipient,
     21730: TwilioUnavailable,  # "System under maintenance. Please try again later."
     63016: OutsideWhatsAppWindow,
+    63019: MediaNotFetched,  # WhatsApp: "Media failed to download"
+    11200: MediaNotFetched,  # "HTTP retrieval failure"
+    12300: MediaNotFetched,  # "Invalid Content-Type"
 }
 
 

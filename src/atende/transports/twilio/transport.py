@@ -9,7 +9,7 @@ its lifespan (the HTTP session, the channel cache, the webhooks' group commits).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 from uuid import UUID
@@ -21,6 +21,7 @@ from atende.channels.transport import (
     AcceptedPart,
     ChannelAccount,
     ChannelCandidate,
+    MediaDownload,
     OutboundPart,
 )
 from atende.config import Settings
@@ -32,6 +33,7 @@ from atende.transports.twilio.errors import (
     TwilioError,
     TwilioRetryableError,
 )
+from atende.transports.twilio.media import TwilioMediaFetcher
 from atende.transports.twilio.models import (
     WHATSAPP_PREFIX,
     WHATSAPP_SANDBOX_NUMBER,
@@ -62,6 +64,7 @@ class TwilioTransport:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.webhooks = TwilioWebhooks(settings)
+        self.media = TwilioMediaFetcher(base_url=settings.twilio_api_base_url)
         self._client: TwilioService | None = None
         self._directory: ChannelDirectory | None = None
 
@@ -75,6 +78,7 @@ class TwilioTransport:
                     yield
                 finally:
                     self._client, self._directory = None, None
+                    await self.media.close()
 
     @property
     def client(self) -> TwilioService:
@@ -106,6 +110,20 @@ class TwilioTransport:
             content_variables=part.template_variables,
         )
         return AcceptedPart(sid=result.sid, status=result.status)
+
+    async def fetch_media(
+        self,
+        account: ChannelAccount,
+        url: str,
+        *,
+        max_bytes: int,
+        accept: Collection[str],
+        timeout: float,
+    ) -> MediaDownload:
+        credentials = self.directory.credentials(account.account_id, account.secret_ciphertext)
+        return await self.media.fetch(
+            credentials, url, max_bytes=max_bytes, accept=accept, timeout=timeout
+        )
 
     async def verify_channel(self, candidate: ChannelCandidate) -> None:
         """The credentials authenticate, and the number is the account's: SMS, one of its
