@@ -322,6 +322,85 @@ begin
 end;
 $$;
 
+-- Name: conversations; Type: TABLE; Schema: public
+
+CREATE TABLE public.conversations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    channel_id uuid NOT NULL,
+    contact_id uuid NOT NULL,
+    status public.conversation_status DEFAULT 'open'::public.conversation_status NOT NULL,
+    ai_enabled boolean DEFAULT true NOT NULL,
+    assignee_id uuid,
+    last_inbound_at timestamp with time zone,
+    last_message_at timestamp with time zone DEFAULT now() NOT NULL,
+    follow_up_sent_at timestamp with time zone,
+    closed_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    ai_answered_through timestamp with time zone
+);
+
+-- Name: TABLE conversations; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.conversations IS 'A thread between an organization and a contact on one channel.';
+
+-- Name: COLUMN conversations.ai_answered_through; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.conversations.ai_answered_through IS 'created_at of the newest customer message the AI has answered (reply, handoff or fallback).';
+
+-- Name: attachments_problem(public.conversations, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.attachments_problem(the_conversation public.conversations, files jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $_$
+declare
+    channel_kind text;
+    file jsonb;
+    total bigint := 0;
+    size bigint;
+    limit_bytes bigint;
+begin
+    if files is null or jsonb_typeof(files) <> 'array' then
+        return 'invalid_attachments';
+    end if;
+    select ch.kind::text into channel_kind
+    from public.channels as ch where ch.id = the_conversation.channel_id;
+    if jsonb_array_length(files) > (case channel_kind when 'whatsapp' then 1 else 10 end) then
+        return 'invalid_attachments';
+    end if;
+    for file in select value from jsonb_array_elements(files) loop
+        if jsonb_typeof(file) <> 'object'
+            or jsonb_typeof(file -> 'size') is distinct from 'number'
+            or coalesce(file ->> 'storage_key', '')
+                !~ ('^' || the_conversation.organization_id::text || '/uploads/[0-9a-f-]{36}$')
+            or char_length(coalesce(file ->> 'file_name', '')) not between 1 and 100 then
+            return 'invalid_attachments';
+        end if;
+        size := (file ->> 'size')::numeric::bigint;
+        limit_bytes := case
+            when file ->> 'content_type' in ('image/jpeg', 'image/png') then 5000000
+            when file ->> 'content_type' in ('application/pdf', 'audio/ogg', 'audio/mpeg',
+                                             'audio/amr', 'audio/aac', 'audio/mp4')
+                then 16000000
+        end;
+        if limit_bytes is null or size < 1 or size > limit_bytes then
+            return 'invalid_attachments';
+        end if;
+        total := total + size;
+    end loop;
+    if total > (case channel_kind when 'whatsapp' then 16000000 else 5000000 end) then
+        return 'invalid_attachments';
+    end if;
+    return null;
+end;
+$_$;
+
+-- Name: FUNCTION attachments_problem(the_conversation public.conversations, files jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.attachments_problem(the_conversation public.conversations, files jsonb) IS 'Null when the files may go with a reply in the conversation (WhatsApp''s kinds and sizes, the organization''s own uploads); else why not.';
+
 -- Name: caller_role_in(uuid); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.caller_role_in(organization uuid) RETURNS public.membership_role
@@ -1728,6 +1807,76 @@ $$;
 
 COMMENT ON FUNCTION private.record_api_key_uses_v1(api_key_ids uuid[], window_starts timestamp with time zone[], uses integer[], "window" interval) IS 'Adds API keys'' uses to their rate-limit windows (returning each window''s total) and moves last_used_at, at most once a minute per key.';
 
+-- Name: record_message_media_v1(uuid, integer, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_message_media_v1(message_id uuid, "position" integer, outcome jsonb) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_message public.messages;
+    item jsonb;
+    status text := outcome ->> 'status';
+begin
+    if status is null or status not in ('stored', 'failed') then
+        raise exception 'an outcome is stored or failed, not %', coalesce(status, 'null')
+            using errcode = 'check_violation', constraint = 'media_outcome_status';
+    end if;
+    select * into the_message from public.messages as m where m.id = message_id for update;
+    if not found then
+        return false;
+    end if;
+    item := the_message.media -> "position";
+    if item is null or jsonb_typeof(item) <> 'object' then
+        return false;
+    end if;
+
+    if status = 'stored' then
+        if coalesce(outcome ->> 'storage_key', '')
+                not like the_message.organization_id::text || '/%'
+            or jsonb_typeof(outcome -> 'size') is distinct from 'number' then
+            raise exception 'a stored file has a size and a key under its organization'
+                using errcode = 'check_violation', constraint = 'media_storage_key';
+        end if;
+        item := (item - 'error_code' - 'error_message') || jsonb_build_object(
+            'status', 'stored',
+            'storage_key', outcome ->> 'storage_key',
+            'size', (outcome ->> 'size')::bigint,
+            'file_name', outcome ->> 'file_name',
+            'content_type', coalesce(outcome ->> 'content_type', item ->> 'content_type')
+        );
+    else
+        if coalesce(btrim(outcome ->> 'error_code'), '') = ''
+            or coalesce(btrim(outcome ->> 'error_message'), '') = '' then
+            raise exception 'a failed file says why'
+                using errcode = 'check_violation', constraint = 'media_failure_reason';
+        end if;
+        item := item || jsonb_build_object(
+            'status', 'failed',
+            'error_code', left(outcome ->> 'error_code', 64),
+            'error_message', left(outcome ->> 'error_message', 500)
+        );
+    end if;
+
+    update public.messages
+    set media = jsonb_set(media, array["position"::text], item), updated_at = now()
+    where id = message_id;
+
+    perform private.publish_event(
+        the_message.organization_id,
+        'message.updated',
+        jsonb_build_object('conversation_id', the_message.conversation_id,
+                           'message_id', the_message.id)
+    );
+    return true;
+end;
+$$;
+
+-- Name: FUNCTION record_message_media_v1(message_id uuid, "position" integer, outcome jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_message_media_v1(message_id uuid, "position" integer, outcome jsonb) IS 'Records what became of one file of a message (stored, with its key under the organization, or failed, with a reason the team can read); false when there is no such file.';
+
 -- Name: record_message_status_v1(uuid, text, text, integer, integer, text, text); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer DEFAULT NULL::integer, part_count integer DEFAULT NULL::integer, error_code text DEFAULT NULL::text, error_message text DEFAULT NULL::text) RETURNS TABLE(outcome text, target_message_id uuid, message_status public.message_status)
@@ -2761,6 +2910,27 @@ begin
 end;
 $$;
 
+-- Name: tg_messages__fetch_media(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_messages__fetch_media() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    perform private.defer_job(
+        task_name => 'channels:fetch_media',
+        args => jsonb_build_object('message_id', new.id),
+        queue_name => 'media',
+        queueing_lock => 'media:' || new.id
+    );
+    return null;
+end;
+$$;
+
+-- Name: FUNCTION tg_messages__fetch_media(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.tg_messages__fetch_media() IS 'Defers the job that fetches an inbound message''s files into media storage.';
+
 -- Name: tg_messages__publish_changes(); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.tg_messages__publish_changes() RETURNS trigger
@@ -2956,33 +3126,6 @@ CREATE FUNCTION private.webhook_contact_data(ct public.contacts) RETURNS jsonb
         )
     )
 $$;
-
--- Name: conversations; Type: TABLE; Schema: public
-
-CREATE TABLE public.conversations (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid NOT NULL,
-    channel_id uuid NOT NULL,
-    contact_id uuid NOT NULL,
-    status public.conversation_status DEFAULT 'open'::public.conversation_status NOT NULL,
-    ai_enabled boolean DEFAULT true NOT NULL,
-    assignee_id uuid,
-    last_inbound_at timestamp with time zone,
-    last_message_at timestamp with time zone DEFAULT now() NOT NULL,
-    follow_up_sent_at timestamp with time zone,
-    closed_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    ai_answered_through timestamp with time zone
-);
-
--- Name: TABLE conversations; Type: COMMENT; Schema: public
-
-COMMENT ON TABLE public.conversations IS 'A thread between an organization and a contact on one channel.';
-
--- Name: COLUMN conversations.ai_answered_through; Type: COMMENT; Schema: public
-
-COMMENT ON COLUMN public.conversations.ai_answered_through IS 'created_at of the newest customer message the AI has answered (reply, handoff or fallback).';
 
 -- Name: webhook_conversation_data(public.conversations); Type: FUNCTION; Schema: private
 
@@ -3346,6 +3489,90 @@ $$;
 -- Name: FUNCTION send_member_message_v1(conversation_id uuid, body text); Type: COMMENT; Schema: public
 
 COMMENT ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) IS 'A team member''s (or API key''s) reply: queued with its send job under the WhatsApp rules; pauses the AI in the conversation.';
+
+-- Name: send_member_message_v2(uuid, text, jsonb); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.send_member_message_v2(conversation_id uuid, body text, media jsonb DEFAULT '[]'::jsonb) RETURNS TABLE(outcome text, message_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller uuid := auth.uid();
+    calling_key uuid := private.api_key_of_caller();
+    the_conversation public.conversations;
+    files jsonb := coalesce(media, '[]');
+    text_body text := coalesce(body, '');
+    new_message_id uuid;
+    refusal text;
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = send_member_message_v2.conversation_id;
+    if not found or caller is null
+        or private.caller_role_in(the_conversation.organization_id) is null then
+        return query select 'not_found'::text, null::uuid;
+        return;
+    end if;
+
+    refusal := private.attachments_problem(the_conversation, files);
+    if refusal is not null then
+        return query select refusal, null::uuid;
+        return;
+    end if;
+    -- WhatsApp's limit for a free-form message; with a file, the text (its caption) may
+    -- be empty.
+    if btrim(text_body) = '' then
+        text_body := '';
+    end if;
+    if char_length(text_body) > 4096 or (text_body = '' and jsonb_array_length(files) = 0) then
+        return query select 'invalid_body'::text, null::uuid;
+        return;
+    end if;
+
+    begin
+        new_message_id := private.queue_outbound_message(
+            conversation_id => the_conversation.id,
+            author => 'member',
+            body => text_body,
+            author_member_id => case when calling_key is null then caller end,
+            metadata => case when calling_key is null then '{}'::jsonb
+                             else jsonb_build_object('api_key_id', calling_key) end
+        );
+    exception when check_violation then
+        get stacked diagnostics refusal = constraint_name;
+        if refusal in ('conversation_closed', 'contact_opted_out',
+                       'outside_customer_service_window') then
+            return query select refusal, null::uuid;
+            return;
+        end if;
+        raise;
+    end;
+
+    if jsonb_array_length(files) > 0 then
+        -- Its send job cannot run before this transaction commits: it sees the files.
+        update public.messages as m
+        set media = (
+            select jsonb_agg(jsonb_build_object(
+                'status', 'stored',
+                'storage_key', f.value ->> 'storage_key',
+                'content_type', f.value ->> 'content_type',
+                'size', (f.value ->> 'size')::numeric::bigint,
+                'file_name', f.value ->> 'file_name'
+            ) order by f.ordinality)
+            from jsonb_array_elements(files) with ordinality as f
+        )
+        where m.id = new_message_id;
+    end if;
+
+    update public.conversations set ai_enabled = false
+    where id = the_conversation.id and ai_enabled;
+
+    return query select 'queued'::text, new_message_id;
+end;
+$$;
+
+-- Name: FUNCTION send_member_message_v2(conversation_id uuid, body text, media jsonb); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.send_member_message_v2(conversation_id uuid, body text, media jsonb) IS 'A team member''s (or API key''s) reply, with files the team uploaded to media storage (WhatsApp''s kinds and sizes): queued with its send job under the WhatsApp rules; pauses the AI in the conversation.';
 
 -- Name: send_template_message_v1(uuid, uuid, jsonb); Type: FUNCTION; Schema: public
 
@@ -4520,6 +4747,10 @@ CREATE CONSTRAINT TRIGGER tg_memberships__keep_an_owner AFTER DELETE OR UPDATE O
 
 CREATE TRIGGER tg_memberships__set_updated_at BEFORE UPDATE ON public.memberships FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
+-- Name: messages tg_messages__fetch_media; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__fetch_media AFTER INSERT ON public.messages FOR EACH ROW WHEN (((new.direction = 'inbound'::public.message_direction) AND (new.media <> '[]'::jsonb))) EXECUTE FUNCTION private.tg_messages__fetch_media();
+
 -- Name: messages tg_messages__publish_changes; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_messages__publish_changes AFTER UPDATE OF status, is_error, error_code ON public.messages FOR EACH ROW EXECUTE FUNCTION private.tg_messages__publish_changes();
@@ -5022,6 +5253,32 @@ GRANT ALL ON FUNCTION private.api_key_of_caller() TO service_role;
 REVOKE ALL ON FUNCTION private.assert_organization_has_owner(organization uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.assert_organization_has_owner(organization uuid) TO service_role;
 
+-- Name: TABLE conversations; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.conversations TO service_role;
+GRANT SELECT ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.status; Type: ACL; Schema: public
+
+GRANT UPDATE(status) ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.ai_enabled; Type: ACL; Schema: public
+
+GRANT UPDATE(ai_enabled) ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.assignee_id; Type: ACL; Schema: public
+
+GRANT UPDATE(assignee_id) ON TABLE public.conversations TO authenticated;
+
+-- Name: COLUMN conversations.closed_at; Type: ACL; Schema: public
+
+GRANT UPDATE(closed_at) ON TABLE public.conversations TO authenticated;
+
+-- Name: FUNCTION attachments_problem(the_conversation public.conversations, files jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.attachments_problem(the_conversation public.conversations, files jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.attachments_problem(the_conversation public.conversations, files jsonb) TO service_role;
+
 -- Name: FUNCTION caller_role_in(organization uuid); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.caller_role_in(organization uuid) FROM PUBLIC;
@@ -5240,6 +5497,11 @@ GRANT ALL ON FUNCTION private.record_ai_skip_v1(conversation_id uuid, model text
 REVOKE ALL ON FUNCTION private.record_api_key_uses_v1(api_key_ids uuid[], window_starts timestamp with time zone[], uses integer[], "window" interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_api_key_uses_v1(api_key_ids uuid[], window_starts timestamp with time zone[], uses integer[], "window" interval) TO service_role;
 
+-- Name: FUNCTION record_message_media_v1(message_id uuid, "position" integer, outcome jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_message_media_v1(message_id uuid, "position" integer, outcome jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_message_media_v1(message_id uuid, "position" integer, outcome jsonb) TO service_role;
+
 -- Name: FUNCTION record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) FROM PUBLIC;
@@ -5440,6 +5702,10 @@ REVOKE ALL ON FUNCTION private.tg_conversations__webhook_events() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION private.tg_memberships__keep_an_owner() FROM PUBLIC;
 
+-- Name: FUNCTION tg_messages__fetch_media(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_messages__fetch_media() FROM PUBLIC;
+
 -- Name: FUNCTION tg_messages__publish_changes(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_messages__publish_changes() FROM PUBLIC;
@@ -5488,27 +5754,6 @@ GRANT UPDATE(display_name) ON TABLE public.contacts TO authenticated;
 
 REVOKE ALL ON FUNCTION private.webhook_contact_data(ct public.contacts) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.webhook_contact_data(ct public.contacts) TO service_role;
-
--- Name: TABLE conversations; Type: ACL; Schema: public
-
-GRANT ALL ON TABLE public.conversations TO service_role;
-GRANT SELECT ON TABLE public.conversations TO authenticated;
-
--- Name: COLUMN conversations.status; Type: ACL; Schema: public
-
-GRANT UPDATE(status) ON TABLE public.conversations TO authenticated;
-
--- Name: COLUMN conversations.ai_enabled; Type: ACL; Schema: public
-
-GRANT UPDATE(ai_enabled) ON TABLE public.conversations TO authenticated;
-
--- Name: COLUMN conversations.assignee_id; Type: ACL; Schema: public
-
-GRANT UPDATE(assignee_id) ON TABLE public.conversations TO authenticated;
-
--- Name: COLUMN conversations.closed_at; Type: ACL; Schema: public
-
-GRANT UPDATE(closed_at) ON TABLE public.conversations TO authenticated;
 
 -- Name: FUNCTION webhook_conversation_data(c public.conversations); Type: ACL; Schema: private
 
@@ -5578,6 +5823,12 @@ GRANT ALL ON FUNCTION public.revoke_api_key_v1(api_key_id uuid) TO authenticated
 REVOKE ALL ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) TO service_role;
 GRANT ALL ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) TO authenticated;
+
+-- Name: FUNCTION send_member_message_v2(conversation_id uuid, body text, media jsonb); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.send_member_message_v2(conversation_id uuid, body text, media jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.send_member_message_v2(conversation_id uuid, body text, media jsonb) TO service_role;
+GRANT ALL ON FUNCTION public.send_member_message_v2(conversation_id uuid, body text, media jsonb) TO authenticated;
 
 -- Name: FUNCTION send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb); Type: ACL; Schema: public
 
