@@ -45,7 +45,7 @@ export class Api {
       retryAttempts: Number.POSITIVE_INFINITY,
       shouldRetry: () => true,
       retryWait: async (retries) => {
-        const delay = Math.min(1_000 * 2 ** retries, 15_000) * (0.5 + Math.random() / 2);
+        const delay = Math.min(500 * 2 ** retries, 8_000) * (0.5 + Math.random() / 2);
         await new Promise((resolve) => setTimeout(resolve, delay));
       },
       connectionParams: async () => {

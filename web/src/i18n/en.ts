@@ -88,7 +88,8 @@ export const en: Messages = {
   "message.status.UNDELIVERED": "Not delivered",
 
   "reply.label": "Your reply",
-  "reply.placeholder": "Write a reply… (Enter sends, Shift+Enter for a new line)",
+  "reply.placeholder": "Write a reply…",
+  "reply.keys": "Enter sends; Shift+Enter starts a new line.",
   "reply.send": "Send",
   "reply.sending": "Sending…",
   "reply.pausesAi": "Replying pauses the assistant in this conversation.",

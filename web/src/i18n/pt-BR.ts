@@ -87,7 +87,8 @@ export const ptBR = {
   "message.status.UNDELIVERED": "Não entregue",
 
   "reply.label": "Sua resposta",
-  "reply.placeholder": "Escreva uma resposta… (Enter envia, Shift+Enter quebra a linha)",
+  "reply.placeholder": "Escreva uma resposta…",
+  "reply.keys": "Enter envia; Shift+Enter quebra a linha.",
   "reply.send": "Enviar",
   "reply.sending": "Enviando…",
   "reply.pausesAi": "Ao responder, o assistente fica pausado nesta conversa.",

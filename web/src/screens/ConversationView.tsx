@@ -381,9 +381,9 @@ export function ConversationView({ id }: { id: string }) {
             {busy === "send" ? t("reply.sending") : t("reply.send")}
           </button>
         </div>
-        {conversation.aiEnabled && canReply && (
+        {canReply && (
           <p id="reply-hint" className="muted small">
-            {t("reply.pausesAi")}
+            {t("reply.keys")} {conversation.aiEnabled ? t("reply.pausesAi") : ""}
           </p>
         )}
       </form>

@@ -57,30 +57,31 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
   const organizations = viewer?.memberships.map((membership) => membership.organization) ?? [];
   const organization =
     organizations.find((candidate) => candidate.id === organizationId) ?? organizations[0];
+  const currentOrganizationId = organization?.id;
 
   useEffect(() => {
-    if (!organization) return;
-    localStorage.setItem(ORGANIZATION_KEY, organization.id);
+    if (!currentOrganizationId) return;
+    localStorage.setItem(ORGANIZATION_KEY, currentOrganizationId);
     const load = async () => {
       const result = await api.client
-        .query(MembersDocument, { organizationId: organization.id })
+        .query(MembersDocument, { organizationId: currentOrganizationId })
         .toPromise();
       const list = result.data?.organization?.members ?? [];
       setMembers(list.map((member) => member.user));
     };
     void load();
     return api.onResync(() => void load());
-  }, [api, organization]);
+  }, [api, currentOrganizationId]);
 
   // One live subscription for the whole workspace; re-subscribed after an error.
   useEffect(() => {
-    if (!organization) return;
+    if (!currentOrganizationId) return;
     let stopped = false;
     let retry: ReturnType<typeof setTimeout> | undefined;
     let current: { unsubscribe: () => void } | null = null;
     const start = () => {
       current = api.client
-        .subscription(ConversationEventsDocument, { organizationId: organization.id })
+        .subscription(ConversationEventsDocument, { organizationId: currentOrganizationId })
         .subscribe((result) => {
           const event = result.data?.conversationEvents;
           if (event) {
@@ -99,7 +100,7 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
       clearTimeout(retry);
       current?.unsubscribe();
     };
-  }, [api, events, organization]);
+  }, [api, events, currentOrganizationId]);
 
   // While the API is unreachable, try again every few seconds.
   useEffect(() => {
@@ -127,20 +128,15 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
   };
 
   const mainRef = useRef<HTMLElement>(null);
+  const meId = viewer?.user.id;
+  const meName = viewer?.user.fullName ?? "";
+  const me = useMemo(() => (meId ? { id: meId, fullName: meName } : null), [meId, meName]);
   const workspace: Workspace | null = useMemo(
     () =>
-      viewer && organization
-        ? {
-            api,
-            session,
-            events,
-            organizationId: organization.id,
-            me: { id: viewer.user.id, fullName: viewer.user.fullName },
-            members,
-            notify,
-          }
+      me && currentOrganizationId
+        ? { api, session, events, organizationId: currentOrganizationId, me, members, notify }
         : null,
-    [api, session, events, organization, viewer, members, notify],
+    [api, session, events, currentOrganizationId, me, members, notify],
   );
 
   const conversationId = route.name === "conversation" ? route.id : null;
