@@ -146,8 +146,9 @@ class Settings(BaseSettings):
     #: embeddings model's name. Unset: ``local`` without ``OPENAI_API_KEY``, else
     #: ``text-embedding-3-small`` (atende.knowledge.embeddings).
     embeddings: str | None = Field(default=None, min_length=1, max_length=128)
-    #: Largest multipart request to /graphql (a document uploaded to the knowledge base).
-    max_upload_bytes: int = Field(default=11_000_000, ge=1024)
+    #: Largest multipart request to /graphql (a document uploaded to the knowledge base,
+    #: a file the team sends: WhatsApp's 16 MB and the request around it).
+    max_upload_bytes: int = Field(default=17_000_000, ge=1024)
 
     # E-mail
     #: ``smtp://user:password@host:587`` (STARTTLS when offered; ``?starttls=required`` or

@@ -335,3 +335,16 @@ async def test_text_alone_still_needs_a_body(
 
     assert result["__typename"] == "ValidationError"
     assert result["field"] == "body"
+
+
+async def test_a_file_as_large_as_whatsapp_takes_gets_through_the_api(
+    client: httpx.AsyncClient, services: Services, factory: Factory
+) -> None:
+    organization = await factory.organization()
+    conversation = await factory.messaging.conversation(organization)
+    big = b"%PDF-1.4\n" + b"0" * (16_000_000 - 9)
+
+    result = await send(client, organization.owner, conversation, [("catalogo.pdf", big, "")])
+
+    [shown] = result["reply"]["media"]
+    assert (shown["contentType"], shown["size"]) == ("application/pdf", 16_000_000)
