@@ -38,7 +38,18 @@ async def http(dist: Path) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.mark.parametrize("path", ["/", "/sign-in", "/c/0b9a1c1e-2a43-4f36-9d4e-1b1f4b0a7d10"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/sign-in",
+        "/c/0b9a1c1e-2a43-4f36-9d4e-1b1f4b0a7d10",
+        "/forgot-password",
+        "/accept-invitation?token=abc",
+        "/reset-password?token=abc",
+        "/verify-email?token=abc",
+    ],
+)
 async def test_the_apps_paths_answer_its_page_never_cached(
     http: httpx.AsyncClient, path: str
 ) -> None:

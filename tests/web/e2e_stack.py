@@ -5,12 +5,14 @@ where to find it in the environment, stops everything and exits with the command
 What runs, each as in ``make dev`` and on ports of its own (so a ``make dev`` may run
 beside it): a throwaway Postgres cluster (``EmbeddedPostgres``, migrated), the demo
 workspace (``ensure_demo_workspace``), ``atende serve`` (which serves the built app,
-``web/dist``), ``atende worker``, ``atende simulator`` (Twilio) and ``atende demo-model``
-(the offline model). Then the demo customer writes once (a signed webhook, as Twilio
-posts it) and the stack waits for the demo model's answer to be delivered, so the browser
-opens on the demo conversation.
+``web/dist``), ``atende worker``, ``atende simulator`` (Twilio), ``atende demo-model``
+(the offline model) and ``atende mail-catcher`` (the account mails, their links to this
+app). Then the demo customer writes once (a signed webhook, as Twilio posts it) and the
+stack waits for the demo model's answer to be delivered, so the browser opens on the demo
+conversation.
 
 The command gets ``ATENDE_E2E_BASE_URL`` (the app), ``ATENDE_E2E_SIMULATOR_URL``,
+``ATENDE_E2E_MAILS_URL`` (the mail catcher's page),
 ``ATENDE_E2E_DEMO_EMAIL``/``_PASSWORD``/``_CHANNEL``/``_CUSTOMER``, and what ``atende
 simulate`` needs to play a customer (``DATABASE_URL``, ``ATENDE_PUBLIC_URL``,
 ``TWILIO_API_BASE_URL``, ``ATENDE_E2E_ATENDE``: the command's path).
@@ -143,8 +145,10 @@ def product(workdir: Path) -> Iterator[dict[str, str]]:
         database_url = cluster.url()
         apply_migrations(database_url)
         api_port, simulator_port, model_port = free_port(), free_port(), free_port()
+        mails_port, smtp_port = free_port(), free_port()
         api = f"http://127.0.0.1:{api_port}"
         simulator = f"http://127.0.0.1:{simulator_port}"
+        mails = f"http://127.0.0.1:{mails_port}"
         env = {
             name: os.environ[name]
             for name in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
@@ -157,23 +161,43 @@ def product(workdir: Path) -> Iterator[dict[str, str]]:
             "ATENDE_PORT": str(api_port),
             "ATENDE_PUBLIC_URL": api,
             "TWILIO_API_BASE_URL": simulator,
+            "ATENDE_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}?starttls=false",
+            "ATENDE_APP_URL": api,
             "ATENDE_WORKER_POLL_INTERVAL_SECONDS": "0.2",
+            # The tests sign the demo owner in more often than a person would.
+            "ATENDE_RATE_LIMIT_SIGN_IN": "200/15m",
+            "ATENDE_RATE_LIMIT_SIGN_IN_ADDRESS": "1000/15m",
             **demo_model_environment(model_port),
         }
         settings = Settings.model_validate(
-            {"database_url": database_url, "twilio_api_base_url": simulator}
+            {
+                "database_url": database_url,
+                "twilio_api_base_url": simulator,
+                "public_url": api,
+                "app_url": api,
+            }
         )
         asyncio.run(ensure_demo_workspace(settings))
         children.append(Child("simulator", ["simulator", "--port", str(simulator_port)], env, logs))
         children.append(Child("demo-model", ["demo-model", "--port", str(model_port)], env, logs))
+        children.append(
+            Child(
+                "mail-catcher",
+                ["mail-catcher", "--port", str(mails_port), "--smtp-port", str(smtp_port)],
+                env,
+                logs,
+            )
+        )
         children.append(Child("api", ["serve"], env, logs))
         children.append(Child("worker", ["worker"], env, logs))
         wait_until(f"{simulator}/__simulator", children)
+        wait_until(f"{mails}/messages.json", children)
         wait_until(f"{api}/readyz", children)
         asyncio.run(seed_demo_conversation(api, simulator))
         yield env | {
             "ATENDE_E2E_BASE_URL": api,
             "ATENDE_E2E_SIMULATOR_URL": simulator,
+            "ATENDE_E2E_MAILS_URL": mails,
             "ATENDE_E2E_DEMO_EMAIL": DEMO_EMAIL,
             "ATENDE_E2E_DEMO_PASSWORD": DEMO_PASSWORD,
             "ATENDE_E2E_CHANNEL": DEMO_CHANNEL_NUMBER,

@@ -95,3 +95,73 @@ export async function screenshot(page: Page, name: string, size: "desktop" | "ph
   await page.evaluate(() => document.fonts.ready);
   await page.screenshot({ path: join(screenshots, `${name}-${size}.png`) });
 }
+
+/** GraphQL over HTTP, as a script would (the tests' own setup, not the app's). */
+export async function graphql<T = Record<string, unknown>>(
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<T> {
+  const response = await fetch(new URL("/graphql", required("ATENDE_E2E_BASE_URL")), {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data: T; errors?: unknown[] };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+/** The demo owner's access token and organization, signed in over the API. */
+export async function ownerSession(): Promise<{ token: string; organizationId: string }> {
+  const signedIn = await graphql<{ signIn: { session: { accessToken: string } } }>(
+    `mutation ($email: String!, $password: String!) {
+      signIn(input: {email: $email, password: $password}) {
+        ... on SignInSuccess { session { accessToken } }
+      }
+    }`,
+    { email: demo.email, password: demo.password },
+  );
+  const token = signedIn.signIn.session.accessToken;
+  const viewer = await graphql<{
+    viewer: { memberships: { organization: { id: string } }[] };
+  }>("{ viewer { memberships { organization { id } } } }", {}, token);
+  const organizationId = viewer.viewer.memberships[0]?.organization.id;
+  if (!organizationId) throw new Error("the demo owner belongs to no organization");
+  return { token, organizationId };
+}
+
+interface CaughtMail {
+  number: number;
+  envelope_to: string[];
+  text: string | null;
+}
+
+async function caughtMails(): Promise<CaughtMail[]> {
+  const response = await fetch(new URL("/messages.json", required("ATENDE_E2E_MAILS_URL")));
+  return (await response.json()) as CaughtMail[];
+}
+
+/** How many mails the mail catcher holds: pass it to `mailedLink` as `since`. */
+export async function mailCount(): Promise<number> {
+  return (await caughtMails()).length;
+}
+
+/** The link in a mail to `address` whose text has `path`, among the mails that arrived
+ * after the first `since` (the mail catcher keeps them in order). */
+export async function mailedLink(address: string, path: string, since = 0): Promise<string> {
+  const pattern = new RegExp(`https?://\\S+${path}\\?token=[\\w-]+`);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const mails = (await caughtMails()).slice(since);
+    for (const mail of [...mails].reverse()) {
+      const link = mail.envelope_to.includes(address) ? pattern.exec(mail.text ?? "") : null;
+      if (link) return link[0];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`no mail to ${address} with a ${path} link within 30 s`);
+}

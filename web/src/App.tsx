@@ -1,6 +1,8 @@
 import { useSyncExternalStore } from "react";
 import type { Api } from "./api/client";
 import type { SessionStore } from "./api/session";
+import { useRoute } from "./router";
+import { AccountPage } from "./screens/Account";
 import { SignIn } from "./screens/SignIn";
 import { WorkspaceScreen } from "./screens/Workspace";
 
@@ -9,7 +11,11 @@ export function App({ api, session }: { api: Api; session: SessionStore }) {
     (listener) => session.subscribe(listener),
     () => session.current,
   );
+  const route = useRoute();
+  // The pages the account mails link to work signed in or not.
+  if (["acceptInvitation", "resetPassword", "verifyEmail", "forgotPassword"].includes(route.name)) {
+    return <AccountPage route={route} api={api} session={session} />;
+  }
   if (!current) return <SignIn api={api} session={session} />;
-  // Keyed by the session's start, so a new sign-in starts from a clean slate.
   return <WorkspaceScreen api={api} session={session} />;
 }

@@ -5,10 +5,24 @@ import { useSyncExternalStore } from "react";
 export type Route =
   | { name: "inbox" }
   | { name: "conversation"; id: string }
+  | { name: "acceptInvitation"; token: string }
+  | { name: "resetPassword"; token: string }
+  | { name: "verifyEmail"; token: string }
+  | { name: "forgotPassword" }
   | { name: "notFound" };
 
-export function parse(pathname: string): Route {
+/** The pages the mails link to (ATENDE_APP_URL + path + ?token=): docs/api.md#accounts. */
+const ACCOUNT_PAGES = {
+  "/accept-invitation": "acceptInvitation",
+  "/reset-password": "resetPassword",
+  "/verify-email": "verifyEmail",
+} as const;
+
+export function parse(pathname: string, search = ""): Route {
   if (pathname === "/" || pathname === "/sign-in") return { name: "inbox" };
+  if (pathname === "/forgot-password") return { name: "forgotPassword" };
+  const page = ACCOUNT_PAGES[pathname as keyof typeof ACCOUNT_PAGES];
+  if (page) return { name: page, token: new URLSearchParams(search).get("token") ?? "" };
   const conversation = /^\/c\/([^/]+)\/?$/.exec(pathname);
   if (conversation?.[1]) return { name: "conversation", id: decodeURIComponent(conversation[1]) };
   return { name: "notFound" };
@@ -18,24 +32,27 @@ const listeners = new Set<() => void>();
 window.addEventListener("popstate", () => listeners.forEach((listener) => listener()));
 
 export function navigate(path: string, { replace = false } = {}): void {
-  if (path === window.location.pathname) return;
+  if (path === window.location.pathname + window.location.search) return;
   if (replace) window.history.replaceState(null, "", path);
   else window.history.pushState(null, "", path);
   listeners.forEach((listener) => listener());
 }
 
-export function usePathname(): string {
+/** The path and query string, as they change. */
+export function useLocation(): string {
   return useSyncExternalStore(
     (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    () => window.location.pathname,
+    () => window.location.pathname + window.location.search,
   );
 }
 
 export function useRoute(): Route {
-  return parse(usePathname());
+  const location = useLocation();
+  const query = location.indexOf("?");
+  return query < 0 ? parse(location) : parse(location.slice(0, query), location.slice(query));
 }
 
 export function conversationPath(id: string): string {

@@ -40,7 +40,16 @@ GRAPHIQL_CONTENT_SECURITY_POLICY = (
     " form-action 'self'"
 )
 #: The paths the app routes itself (web/src/router.ts), each answered with index.html.
-APP_PATHS = ("/", "/sign-in", "/c/{conversation_id}")
+APP_PATHS = (
+    "/",
+    "/sign-in",
+    "/c/{conversation_id}",
+    "/forgot-password",
+    # Where the account mails link (docs/api.md#accounts), with ?token=.
+    "/accept-invitation",
+    "/reset-password",
+    "/verify-email",
+)
 #: Files at the build's top level that pages link to by name.
 TOP_LEVEL_FILES = ("favicon.svg",)
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -313,3 +313,72 @@ export const SendMessageDocument = graphql(`
     }
   }
 `);
+
+export const VerifyEmailDocument = graphql(`
+  mutation VerifyEmail($input: VerifyEmailInput!) {
+    verifyEmail(input: $input) {
+      __typename
+      ... on VerifyEmailSuccess {
+        email
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RequestPasswordResetDocument = graphql(`
+  mutation RequestPasswordReset($input: RequestPasswordResetInput!) {
+    requestPasswordReset(input: $input) {
+      __typename
+      ... on RequestPasswordResetSuccess {
+        message
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const ResetPasswordDocument = graphql(`
+  mutation ResetPassword($input: ResetPasswordInput!) {
+    resetPassword(input: $input) {
+      __typename
+      ... on ResetPasswordSuccess {
+        session {
+          accessToken
+          refreshToken
+          expiresAt
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const AcceptInvitationDocument = graphql(`
+  mutation AcceptInvitation($input: AcceptInvitationInput!) {
+    acceptInvitation(input: $input) {
+      __typename
+      ... on AcceptInvitationSuccess {
+        organizationId
+        role
+        session {
+          accessToken
+          refreshToken
+          expiresAt
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);

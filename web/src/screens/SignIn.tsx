@@ -5,6 +5,7 @@ import { SignInDocument } from "../api/operations";
 import type { SessionStore } from "../api/session";
 import { LanguageSelect, useI18n } from "../i18n";
 import type { MessageKey } from "../i18n/pt-BR";
+import { followLink } from "../router";
 
 const ENDED: Record<string, MessageKey> = {
   expired: "signIn.expired",
@@ -12,14 +13,24 @@ const ENDED: Record<string, MessageKey> = {
   signedOut: "signIn.signedOut",
 };
 
-export function SignIn({ api, session }: { api: Api; session: SessionStore }) {
+export function SignIn({
+  api,
+  session,
+  notice,
+}: {
+  api: Api;
+  session: SessionStore;
+  /** Why signing in is asked here (instead of why a session ended). */
+  notice?: string;
+}) {
   const { t } = useI18n();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const emailField = useRef<HTMLInputElement>(null);
-  const reason = session.endReason ? ENDED[session.endReason] : undefined;
+  const ended = session.endReason ? ENDED[session.endReason] : undefined;
+  const reason = notice ?? (ended ? t(ended) : undefined);
 
   useEffect(() => {
     document.title = `${t("signIn.submit")} · ${t("app.name")}`;
@@ -54,7 +65,7 @@ export function SignIn({ api, session }: { api: Api; session: SessionStore }) {
         <p className="muted">{t("signIn.subtitle")}</p>
         {reason && !error && (
           <p className="notice" role="status">
-            {t(reason)}
+            {reason}
           </p>
         )}
         {error && (
@@ -86,6 +97,13 @@ export function SignIn({ api, session }: { api: Api; session: SessionStore }) {
         <button type="submit" className="primary" disabled={busy}>
           {busy ? t("signIn.submitting") : t("signIn.submit")}
         </button>
+        <a
+          href="/forgot-password"
+          className="home-link"
+          onClick={(event) => followLink(event, "/forgot-password")}
+        >
+          {t("signIn.forgot")}
+        </a>
         <LanguageSelect />
       </form>
     </main>
