@@ -96,7 +96,8 @@ full_text as (
     -- leg 0.08 of MRR on bench/knowledge_set).
     select p.id, p.document_id, p.heading, p.content,
            row_number() over (
-               order by ts_rank(p.search_vector, terms.query) desc, p.id
+               order by ts_rank(p.search_vector, terms.query) desc, octet_length(p.content),
+                        p.position, p.id
            ) as rank
     from public.knowledge_passages as p, terms
     where %(use_full_text)s
@@ -140,7 +141,9 @@ select fused.id, fused.document_id,
        fused.vector_rank, fused.similarity::float8 as similarity
 from fused
 where fused.full_text_rank is not null or fused.similarity >= %(min_similarity)s
-order by fused.score desc, fused.id
+-- Equal scores are common (rank 3 in one list only, against rank 3 in the other only):
+-- the closer passage goes first, so a search answers the same way every time.
+order by fused.score desc, fused.similarity desc nulls last, fused.full_text_rank, fused.id
 limit %(limit)s;
 
 -- name: knowledge_sources_of_messages
