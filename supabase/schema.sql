@@ -4256,7 +4256,9 @@ CREATE TABLE public.knowledge_passages (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT knowledge_passages_content_not_blank CHECK ((btrim(content) <> ''::text)),
     CONSTRAINT knowledge_passages_dimensions CHECK ((((dimensions >= 1) AND (dimensions <= 16000)) AND (extensions.vector_dims(embedding) = dimensions)))
-);
+)
+WITH (toast_tuple_target='8160');
+ALTER TABLE ONLY public.knowledge_passages ALTER COLUMN embedding SET STORAGE MAIN;
 
 -- Name: TABLE knowledge_passages; Type: COMMENT; Schema: public
 
