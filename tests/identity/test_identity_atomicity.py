@@ -29,7 +29,7 @@ from tests.identity.state import NOTHING, IdentityRows, identity_rows
 def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
     provider: IdentityProviderName = request.param
     return settings_for(provider, settings, request).model_copy(
-        update={"identity_provider_timeout_seconds": 0.5}
+        update={"identity_provider_timeout_seconds": 2.0}
     )
 
 

@@ -96,7 +96,7 @@ async def remove(
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"identity_provider_timeout_seconds": 0.5})
+    return settings.model_copy(update={"identity_provider_timeout_seconds": 2.0})
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ WEAK_PASSWORD = "fraca7!"
 def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
     provider: IdentityProviderName = request.param
     return settings_for(provider, settings, request).model_copy(
-        update={"identity_provider_timeout_seconds": 0.5}
+        update={"identity_provider_timeout_seconds": 2.0}
     )
 
 

@@ -23,7 +23,7 @@ from tests.identity.graphql import OWNER_PASSWORD, VIEWER, execute, register, si
 @pytest.fixture
 def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
     return settings_for(IdentityProviderName.SUPABASE, settings, request).model_copy(
-        update={"identity_provider_timeout_seconds": 1.0}
+        update={"identity_provider_timeout_seconds": 2.0}
     )
 
 
@@ -110,7 +110,7 @@ async def test_deleting_is_idempotent_and_setting_a_password_confirms_the_email(
 async def test_a_slow_server_is_unavailable_not_stuck(
     provider: SupabaseIdentityProvider, supabase_auth: FakeSupabaseAuth
 ) -> None:
-    supabase_auth.faults.delay["create_user"] = 1.5
+    supabase_auth.faults.delay["create_user"] = 3.0  # past the 2 s timeout above
 
     with pytest.raises(ProviderUnavailable):
         await provider.create_user(new_user())
