@@ -74,13 +74,8 @@ class KnowledgeSearch:
         self, organization_id: UUID, text: str, *, limit: int = DEFAULT_RESULTS
     ) -> list[Passage]:
         """For the reply job (service role): no member is asking."""
-        params = await self.parameters(organization_id, text, limit=limit)
-        if params is None:
-            return []
-        rows = await self.database.fetch_all(
-            Caller.service(), search_query(params["dimensions"]), params
-        )
-        return [Passage.model_validate(row) for row in rows]
+        async with self.database.transaction(Caller.service()) as conn:
+            return await self.search(conn, organization_id, text, limit=limit)
 
     async def search(
         self,
@@ -95,7 +90,10 @@ class KnowledgeSearch:
         params = await self.parameters(organization_id, text, limit=limit, mode=mode)
         if params is None:
             return []
-        cursor = await conn.execute(search_query(params["dimensions"]), params)
+        # Never prepared: a prepared statement may switch to a generic plan, which cannot
+        # see which organization (and so how few of the passages) a search is about, and
+        # chose scans of every tenant's passages at 100,000 of them.
+        cursor = await conn.execute(search_query(params["dimensions"]), params, prepare=False)
         return [Passage.model_validate(row) for row in await cursor.fetchall()]
 
     async def parameters(
