@@ -164,6 +164,8 @@ def product(workdir: Path) -> Iterator[dict[str, str]]:
             "ATENDE_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}?starttls=false",
             "ATENDE_APP_URL": api,
             "ATENDE_WORKER_POLL_INTERVAL_SECONDS": "0.2",
+            # The knowledge base's built-in offline embedder (the demo model has none).
+            "ATENDE_EMBEDDINGS": "local",
             # The tests sign the demo owner in more often than a person would.
             "ATENDE_RATE_LIMIT_SIGN_IN": "200/15m",
             "ATENDE_RATE_LIMIT_SIGN_IN_ADDRESS": "1000/15m",

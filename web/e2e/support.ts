@@ -67,14 +67,16 @@ export function simulate(
 export interface SimulatedMessage {
   sid: string;
   to: string;
-  body: string;
+  body: string | null;
   status: string;
+  content_sid?: string | null;
+  content_variables?: Record<string, string> | null;
 }
 
 /** What Twilio (the simulator) was asked to send to the demo customer. */
-export async function sentToCustomer(): Promise<SimulatedMessage[]> {
+export async function sentToCustomer(customer = demo.customer): Promise<SimulatedMessage[]> {
   const url = new URL("/__simulator/messages", simulatorUrl);
-  url.searchParams.set("to", `whatsapp:${demo.customer}`);
+  url.searchParams.set("to", `whatsapp:${customer}`);
   const response = await fetch(url);
   const body = (await response.json()) as { messages: SimulatedMessage[] };
   return body.messages;
@@ -164,4 +166,24 @@ export async function mailedLink(address: string, path: string, since = 0): Prom
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`no mail to ${address} with a ${path} link within 30 s`);
+}
+
+/** Run SQL on the product's database as its superuser: for what no API may do, such as
+ * letting two days pass. Uses the product's own Python (psycopg). */
+export function sql(statement: string, parameters: string[] = []): Promise<void> {
+  const python = required("ATENDE_E2E_ATENDE").replace(/atende$/, "python");
+  const script =
+    "import os, sys, psycopg\n" +
+    "with psycopg.connect(os.environ['DATABASE_URL'], autocommit=True) as c:\n" +
+    "    c.execute(sys.argv[1], sys.argv[2:])\n";
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, ["-c", script, statement, ...parameters], {
+      env: process.env,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`SQL failed with status ${code}`)),
+    );
+  });
 }

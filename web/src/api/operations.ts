@@ -59,6 +59,13 @@ export const MessageFields = graphql(`
       id
       fullName
     }
+    knowledgeSources {
+      text
+      document {
+        id
+        title
+      }
+    }
   }
 `);
 
@@ -183,6 +190,19 @@ export const ConversationDocument = graphql(`
   query Conversation($id: ID!, $first: Int!, $after: String) {
     conversation(id: $id) {
       ...ConversationFields
+      channel {
+        id
+        templates {
+          id
+          name
+          language
+          body
+          variables {
+            key
+            name
+          }
+        }
+      }
       messages(first: $first, after: $after) {
         pageInfo {
           hasNextPage
@@ -374,6 +394,22 @@ export const AcceptInvitationDocument = graphql(`
           accessToken
           refreshToken
           expiresAt
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const SendTemplateDocument = graphql(`
+  mutation SendTemplate($input: SendTemplateInput!) {
+    sendTemplate(input: $input) {
+      __typename
+      ... on SendTemplateSuccess {
+        templateMessage {
+          id
         }
       }
       ... on UserError {

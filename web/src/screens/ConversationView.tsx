@@ -9,6 +9,8 @@ import {
   SendMessageDocument,
   SetAiDocument,
 } from "../api/operations";
+import { TemplatePicker } from "../components/TemplatePicker";
+import type { Template } from "../components/TemplatePicker";
 import { DeliveryTicks } from "../components/DeliveryTicks";
 import { useWorkspace } from "../context";
 import type { BusEvent, ConversationData, MessageData } from "../events";
@@ -48,6 +50,7 @@ export function ConversationView({ id }: { id: string }) {
   const [conversation, setConversation] = useState<ConversationData | null>(null);
   const [history, setHistory] = useState<History | null>(null);
   const [missing, setMissing] = useState(false);
+  const [templates, setTemplates] = useState<Template[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
   const [draft, setDraft] = useState("");
   const listRef = useRef<HTMLDivElement>(null);
@@ -80,6 +83,7 @@ export function ConversationView({ id }: { id: string }) {
     }
     const { messages, ...fields } = data;
     setConversation(fields);
+    setTemplates(data.channel.templates);
     setHistory({
       messages: messages.edges.map((edge) => edge.node),
       endCursor: messages.pageInfo.endCursor ?? null,
@@ -356,13 +360,16 @@ export function ConversationView({ id }: { id: string }) {
           ))}
         </ol>
       </div>
-      <form className="composer" onSubmit={(event) => void send(event)}>
+      <div className="composer">
         <WindowNotice conversation={conversation} now={now} />
         {conversation.contact.optedOut && (
           <p className="notice warning">{t("conversation.optedOut")}</p>
         )}
         {closed && <p className="notice">{t("conversation.closed")}</p>}
-        <div className="composer-row">
+        {whatsapp && !windowOpen && !closed && !conversation.contact.optedOut && (
+          <TemplatePicker conversationId={id} templates={templates} />
+        )}
+        <form className="composer-row" onSubmit={(event) => void send(event)}>
           <label htmlFor="reply" className="visually-hidden">
             {t("reply.label")}
           </label>
@@ -380,13 +387,13 @@ export function ConversationView({ id }: { id: string }) {
           <button type="submit" className="primary" disabled={!canReply || busy !== null || !draft.trim()}>
             {busy === "send" ? t("reply.sending") : t("reply.send")}
           </button>
-        </div>
+        </form>
         {canReply && (
           <p id="reply-hint" className="muted small">
             {t("reply.keys")} {conversation.aiEnabled ? t("reply.pausesAi") : ""}
           </p>
         )}
-      </form>
+      </div>
     </div>
   );
 }
@@ -455,6 +462,18 @@ function MessageItem({ message, locale }: { message: MessageData; locale: string
             {t("message.media", { type: media.contentType ?? "?" })}
           </span>
         ),
+      )}
+      {message.knowledgeSources && message.knowledgeSources.length > 0 && (
+        <details className="sources">
+          <summary>{t("message.sources", { count: message.knowledgeSources.length })}</summary>
+          <ul>
+            {message.knowledgeSources.map((source, index) => (
+              <li key={`${source.document.id}-${index}`}>
+                <strong>{source.document.title}</strong>: {source.text}
+              </li>
+            ))}
+          </ul>
+        </details>
       )}
       <span className="meta">
         <time dateTime={message.createdAt} title={fullMoment(message.createdAt, locale)}>
