@@ -4649,9 +4649,9 @@ CREATE INDEX knowledge_passages_embedding_768_idx ON public.knowledge_passages U
 
 CREATE INDEX knowledge_passages_organization_idx ON public.knowledge_passages USING btree (organization_id, embedder);
 
--- Name: knowledge_passages_search_idx; Type: INDEX; Schema: public
+-- Name: knowledge_passages_organization_search_idx; Type: INDEX; Schema: public
 
-CREATE INDEX knowledge_passages_search_idx ON public.knowledge_passages USING gin (search_vector);
+CREATE INDEX knowledge_passages_organization_search_idx ON public.knowledge_passages USING gin (organization_id, search_vector);
 
 -- Name: memberships_user_id_idx; Type: INDEX; Schema: public
 
