@@ -146,18 +146,21 @@ class Database:
         params: Mapping[str, Any] | Sequence[Any] | None = None,
         *,
         timeout: float | None = None,
+        prepare: bool | None = None,
     ) -> list[DictRow]:
-        """``fetch_one``, every row."""
+        """``fetch_one``, every row. ``prepare=False``: never a prepared statement (psycopg
+        prepares a statement run five times), for one whose best plan depends on its
+        parameters."""
         if (service_pool := self._service_pool_for(caller)) is not None:
             async with service_pool.connection(timeout=timeout) as conn:
-                return await (await conn.execute(query, params)).fetchall()
+                return await (await conn.execute(query, params, prepare=prepare)).fetchall()
         async with self.pool.connection(timeout=timeout) as conn:
             # No BEGIN of psycopg's: the pipeline's Sync ends the implicit transaction.
             await conn.set_autocommit(True)
             try:
                 async with conn.pipeline():
                     await set_caller(conn, caller, statement_timeout_ms=self.statement_timeout_ms)
-                    cursor = await conn.execute(query, params)
+                    cursor = await conn.execute(query, params, prepare=prepare)
                 return await cursor.fetchall()
             finally:
                 # A broken connection refuses; the pool discards it anyway.

@@ -74,8 +74,14 @@ class KnowledgeSearch:
         self, organization_id: UUID, text: str, *, limit: int = DEFAULT_RESULTS
     ) -> list[Passage]:
         """For the reply job (service role): no member is asking."""
-        async with self.database.transaction(Caller.service()) as conn:
-            return await self.search(conn, organization_id, text, limit=limit)
+        params = await self.parameters(organization_id, text, limit=limit)
+        if params is None:
+            return []
+        # One statement on the platform's own pool: one round trip (see ``search``).
+        rows = await self.database.fetch_all(
+            Caller.service(), search_query(params["dimensions"]), params, prepare=False
+        )
+        return [Passage.model_validate(row) for row in rows]
 
     async def search(
         self,
