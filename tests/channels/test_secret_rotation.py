@@ -247,6 +247,7 @@ class ChangesTheTokenFirst(Database):
         params: Mapping[str, Any] | Sequence[Any] | None = None,
         *,
         timeout: float | None = None,
+        prepare: bool | None = None,
     ) -> list[DictRow]:
         if query == queries["replace_channel_secret"] and self.ciphertext is not None:
             change = {
@@ -255,7 +256,7 @@ class ChangesTheTokenFirst(Database):
             }
             self.ciphertext = None
             await super().fetch_all(Caller.service(), queries["set_channel_token"], change)
-        return await super().fetch_all(caller, query, params, timeout=timeout)
+        return await super().fetch_all(caller, query, params, timeout=timeout, prepare=prepare)
 
 
 @pytest.mark.parametrize("writer", ["restarted", "not yet restarted"])
