@@ -4,6 +4,7 @@ import { createContext, useContext } from "react";
 import type { Api } from "./api/client";
 import type { SessionStore } from "./api/session";
 import type { EventBus } from "./events";
+import type { MembershipRole } from "./gql/graphql";
 
 export interface Member {
   id: string;
@@ -16,6 +17,8 @@ export interface Workspace {
   events: EventBus;
   organizationId: string;
   me: Member;
+  /** The signed-in member's role in this organization. */
+  role: MembershipRole;
   members: Member[];
   /** Say something to the person (role=status, or role=alert when `error`). */
   notify: (message: string, kind?: "info" | "error") => void;

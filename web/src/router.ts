@@ -9,6 +9,7 @@ export type Route =
   | { name: "resetPassword"; token: string }
   | { name: "verifyEmail"; token: string }
   | { name: "forgotPassword" }
+  | { name: "settings"; section: "assistant" | "team" }
   | { name: "notFound" };
 
 /** The pages the mails link to (ATENDE_APP_URL + path + ?token=): docs/api.md#accounts. */
@@ -21,6 +22,10 @@ const ACCOUNT_PAGES = {
 export function parse(pathname: string, search = ""): Route {
   if (pathname === "/" || pathname === "/sign-in") return { name: "inbox" };
   if (pathname === "/forgot-password") return { name: "forgotPassword" };
+  if (pathname === "/settings" || pathname === "/settings/assistant") {
+    return { name: "settings", section: "assistant" };
+  }
+  if (pathname === "/settings/team") return { name: "settings", section: "team" };
   const page = ACCOUNT_PAGES[pathname as keyof typeof ACCOUNT_PAGES];
   if (page) return { name: page, token: new URLSearchParams(search).get("token") ?? "" };
   const conversation = /^\/c\/([^/]+)\/?$/.exec(pathname);

@@ -45,6 +45,8 @@ APP_PATHS = (
     "/sign-in",
     "/c/{conversation_id}",
     "/forgot-password",
+    "/settings",
+    "/settings/{section}",
     # Where the account mails link (docs/api.md#accounts), with ?token=.
     "/accept-invitation",
     "/reset-password",

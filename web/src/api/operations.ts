@@ -418,3 +418,119 @@ export const SendTemplateDocument = graphql(`
     }
   }
 `);
+
+export const AgentFields = graphql(`
+  fragment AgentFields on Agent {
+    id
+    name
+    systemPrompt
+    model
+    temperature
+    debounceSeconds
+    fallbackMessage
+    handoffMessage
+    inactivityHours
+    followUpMessage
+    followUpAfterMinutes
+    aiEnabled
+    knowledgeEnabled
+    knowledgePassages
+    answerOnlyFromKnowledge
+    updatedAt
+  }
+`);
+
+export const AgentDocument = graphql(`
+  query Agent($organizationId: ID!) {
+    agent(organizationId: $organizationId) {
+      ...AgentFields
+    }
+  }
+`);
+
+export const UpdateAgentDocument = graphql(`
+  mutation UpdateAgent($input: UpdateAgentInput!) {
+    updateAgent(input: $input) {
+      __typename
+      ... on UpdateAgentSuccess {
+        agent {
+          ...AgentFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const TeamDocument = graphql(`
+  query Team($organizationId: ID!) {
+    organization(id: $organizationId) {
+      id
+      members {
+        id
+        role
+        user {
+          id
+          fullName
+          email
+        }
+      }
+      invitations {
+        id
+        email
+        role
+        status
+        expiresAt
+      }
+    }
+  }
+`);
+
+export const InviteMemberDocument = graphql(`
+  mutation InviteMember($input: InviteMemberInput!) {
+    inviteMember(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RevokeInvitationDocument = graphql(`
+  mutation RevokeInvitation($input: RevokeInvitationInput!) {
+    revokeInvitation(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const UpdateMemberRoleDocument = graphql(`
+  mutation UpdateMemberRole($input: UpdateMemberRoleInput!) {
+    updateMemberRole(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RemoveMemberDocument = graphql(`
+  mutation RemoveMember($input: RemoveMemberInput!) {
+    removeMember(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);

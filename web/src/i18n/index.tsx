@@ -59,11 +59,11 @@ export function useI18n(): I18n {
   return value;
 }
 
-export function LanguageSelect() {
+export function LanguageSelect({ showLabel = false }: { showLabel?: boolean }) {
   const { locale, setLocale, t } = useI18n();
   return (
     <label className="language">
-      <span className="visually-hidden">{t("app.language")}</span>
+      <span className={showLabel ? "language-label" : "visually-hidden"}>{t("app.language")}</span>
       <select
         aria-label={t("app.language")}
         value={locale}

@@ -1,4 +1,13 @@
-import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import {
+  Suspense,
+  lazy,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from "react";
 import type { Api } from "../api/client";
 import {
   ConversationEventsDocument,
@@ -13,9 +22,12 @@ import type { Member, Workspace } from "../context";
 import { EventBus } from "../events";
 import type { ViewerQuery } from "../gql/graphql";
 import { LanguageSelect, useI18n } from "../i18n";
-import { useRoute } from "../router";
+import { followLink, useRoute } from "../router";
 import { ConversationView } from "./ConversationView";
 import { Inbox } from "./Inbox";
+
+// Settings are visited now and then: their code loads when they are opened.
+const Settings = lazy(() => import("./Settings").then((module) => ({ default: module.Settings })));
 
 const ORGANIZATION_KEY = "atende.organization";
 
@@ -58,6 +70,9 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
   const organization =
     organizations.find((candidate) => candidate.id === organizationId) ?? organizations[0];
   const currentOrganizationId = organization?.id;
+  const role =
+    viewer?.memberships.find((membership) => membership.organization.id === currentOrganizationId)
+      ?.role ?? "AGENT";
 
   useEffect(() => {
     if (!currentOrganizationId) return;
@@ -134,22 +149,25 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
   const workspace: Workspace | null = useMemo(
     () =>
       me && currentOrganizationId
-        ? { api, session, events, organizationId: currentOrganizationId, me, members, notify }
+        ? { api, session, events, organizationId: currentOrganizationId, me, role, members, notify }
         : null,
-    [api, session, events, currentOrganizationId, me, members, notify],
+    [api, session, events, currentOrganizationId, me, role, members, notify],
   );
 
   const conversationId = route.name === "conversation" ? route.id : null;
 
   return (
     <div className="app">
-      <a className="skip-link" href={conversationId ? "#main" : "#inbox"}>
+      <a
+        className="skip-link"
+        href={conversationId || route.name === "settings" ? "#main" : "#inbox"}
+      >
         {t("app.skipToContent")}
       </a>
       <header className="topbar">
         <span className="brand-name">
           <img src="/favicon.svg" alt="" width="24" height="24" />
-          {t("app.name")}
+          <span className="brand-text">{t("app.name")}</span>
         </span>
         {organizations.length > 1 ? (
           <select
@@ -166,6 +184,22 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
         ) : (
           <span className="organization-name">{organization?.name}</span>
         )}
+        <nav aria-label={t("nav.main")} className="main-nav">
+          <a
+            href="/"
+            aria-current={route.name !== "settings" ? "page" : undefined}
+            onClick={(event) => followLink(event, "/")}
+          >
+            {t("nav.inbox")}
+          </a>
+          <a
+            href="/settings"
+            aria-current={route.name === "settings" ? "page" : undefined}
+            onClick={(event) => followLink(event, "/settings")}
+          >
+            {t("nav.settings")}
+          </a>
+        </nav>
         <span className="spacer" />
         <LanguageSelect />
         {viewer && (
@@ -198,6 +232,19 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
       )}
       {workspace && (
         <WorkspaceContext.Provider value={workspace}>
+          {route.name === "settings" ? (
+            <main id="main" className="settings-pane" tabIndex={-1}>
+              <Suspense
+                fallback={
+                  <p className="loading" role="status">
+                    {t("status.loading")}
+                  </p>
+                }
+              >
+                <Settings section={route.section} />
+              </Suspense>
+            </main>
+          ) : (
           <div className="workspace" data-view={conversationId ? "conversation" : "inbox"}>
             <Inbox selectedId={conversationId} />
             <main id="main" ref={mainRef} className="conversation-pane" tabIndex={-1}>
@@ -208,6 +255,7 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
               )}
             </main>
           </div>
+          )}
         </WorkspaceContext.Provider>
       )}
       <div className="toast-region" role="status" aria-live="polite">
