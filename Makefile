@@ -23,13 +23,19 @@ dev: install pgvector web
 ## changed, then the build (typed operations from schema.graphql, tsc, Vite, the initial
 ## JavaScript budget); atende serve serves web/dist at / and GraphiQL at /graphql.
 WEB_INSTALLED := web/node_modules/.installed
+WEB_BUILT := web/dist/.built
+WEB_SOURCES := $(shell find web/src web/public web/scripts web/e2e web/bench -type f -not -path 'web/src/gql/*' 2>/dev/null) \
+	$(wildcard web/*.html web/*.ts web/*.json) schema.graphql
 
 $(WEB_INSTALLED): web/package.json web/package-lock.json
 	npm --prefix web ci --no-audit --no-fund
 	touch $@
 
-web: $(WEB_INSTALLED)
+$(WEB_BUILT): $(WEB_INSTALLED) $(WEB_SOURCES)
 	npm --prefix web run build
+	touch $@
+
+web: $(WEB_BUILT)
 
 ## Debian's Chromium for the browser tests (installed with apt-get when missing, as root).
 chromium:
@@ -96,15 +102,15 @@ schema-sql: install
 
 ## Every benchmark, full runs: tables, bench/results/<name>.json; fails when a target is
 ## missed or not measured.
-bench: install pgvector
+bench: install pgvector web chromium
 	$(BIN)/python -m bench all
 
 ## Every benchmark in --quick mode, as a smoke test: each must run and write a consistent
 ## bench/results/<name>.quick.json (bench/consistency.py); its targets are not gated here.
-bench-smoke: install pgvector
+bench-smoke: install pgvector web chromium
 	$(BIN)/python -m bench all --quick --no-gate
 
-bench-%: install pgvector
+bench-%: install pgvector web chromium
 	$(BIN)/python -m bench $*
 
 clean:

@@ -17,7 +17,15 @@ import sys
 from bench.consistency import problems
 
 #: Every benchmark module under bench/, each with ``async def run(quick: bool) -> Result``.
-BENCHMARKS: tuple[str, ...] = ("identity", "e2e", "graphql", "ingest", "sign_in_flood", "knowledge")
+BENCHMARKS: tuple[str, ...] = (
+    "identity",
+    "e2e",
+    "graphql",
+    "ingest",
+    "sign_in_flood",
+    "knowledge",
+    "web",
+)
 
 
 def main() -> int:
