@@ -46,6 +46,7 @@ async def http(dist: Path) -> AsyncIterator[httpx.AsyncClient]:
         "/c/0b9a1c1e-2a43-4f36-9d4e-1b1f4b0a7d10",
         "/forgot-password",
         "/settings/team",
+        "/usage",
         "/accept-invitation?token=abc",
         "/reset-password?token=abc",
         "/verify-email?token=abc",

@@ -10,6 +10,7 @@ export type Route =
   | { name: "verifyEmail"; token: string }
   | { name: "forgotPassword" }
   | { name: "settings"; section: "assistant" | "team" }
+  | { name: "usage" }
   | { name: "notFound" };
 
 /** The pages the mails link to (ATENDE_APP_URL + path + ?token=): docs/api.md#accounts. */
@@ -26,6 +27,7 @@ export function parse(pathname: string, search = ""): Route {
     return { name: "settings", section: "assistant" };
   }
   if (pathname === "/settings/team") return { name: "settings", section: "team" };
+  if (pathname === "/usage") return { name: "usage" };
   const page = ACCOUNT_PAGES[pathname as keyof typeof ACCOUNT_PAGES];
   if (page) return { name: page, token: new URLSearchParams(search).get("token") ?? "" };
   const conversation = /^\/c\/([^/]+)\/?$/.exec(pathname);

@@ -47,6 +47,7 @@ APP_PATHS = (
     "/forgot-password",
     "/settings",
     "/settings/{section}",
+    "/usage",
     # Where the account mails link (docs/api.md#accounts), with ?token=.
     "/accept-invitation",
     "/reset-password",

@@ -534,3 +534,67 @@ export const RemoveMemberDocument = graphql(`
     }
   }
 `);
+
+export const UsageFields = graphql(`
+  fragment UsageFields on Usage {
+    from
+    messagesIn
+    messagesOut
+    aiReplies
+    fallbacks
+    tokensIn
+    tokensOut
+  }
+`);
+
+/** The last 14 days, a day each (aliases: one request; the API answers each period
+ * with one SQL statement). */
+export const UsageDocument = graphql(`
+  query Usage($organizationId: ID!, $d0: DateTime!, $d1: DateTime!, $d2: DateTime!, $d3: DateTime!, $d4: DateTime!, $d5: DateTime!, $d6: DateTime!, $d7: DateTime!, $d8: DateTime!, $d9: DateTime!, $d10: DateTime!, $d11: DateTime!, $d12: DateTime!, $d13: DateTime!, $d14: DateTime!) {
+    organization(id: $organizationId) {
+      id
+      d0: usage(from: $d0, to: $d1) {
+        ...UsageFields
+      }
+      d1: usage(from: $d1, to: $d2) {
+        ...UsageFields
+      }
+      d2: usage(from: $d2, to: $d3) {
+        ...UsageFields
+      }
+      d3: usage(from: $d3, to: $d4) {
+        ...UsageFields
+      }
+      d4: usage(from: $d4, to: $d5) {
+        ...UsageFields
+      }
+      d5: usage(from: $d5, to: $d6) {
+        ...UsageFields
+      }
+      d6: usage(from: $d6, to: $d7) {
+        ...UsageFields
+      }
+      d7: usage(from: $d7, to: $d8) {
+        ...UsageFields
+      }
+      d8: usage(from: $d8, to: $d9) {
+        ...UsageFields
+      }
+      d9: usage(from: $d9, to: $d10) {
+        ...UsageFields
+      }
+      d10: usage(from: $d10, to: $d11) {
+        ...UsageFields
+      }
+      d11: usage(from: $d11, to: $d12) {
+        ...UsageFields
+      }
+      d12: usage(from: $d12, to: $d13) {
+        ...UsageFields
+      }
+      d13: usage(from: $d13, to: $d14) {
+        ...UsageFields
+      }
+    }
+  }
+`);

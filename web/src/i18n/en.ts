@@ -43,6 +43,18 @@ export const en: Messages = {
 
   "nav.inbox": "Conversations",
   "nav.settings": "Settings",
+  "nav.usage": "Usage",
+  "usage.title": "Usage",
+  "usage.period": "The last 14 days, day by day.",
+  "usage.messages": "Messages per day",
+  "usage.messagesIn": "Received",
+  "usage.messagesOut": "Sent",
+  "usage.assistant": "Assistant's replies",
+  "usage.aiReplies": "Replies",
+  "usage.fallbacks": "Fallbacks",
+  "usage.tokens": "Model tokens",
+  "usage.tokensIn": "Input",
+  "usage.tokensOut": "Output",
   "nav.main": "Main navigation",
 
   "settings.title": "Settings",

@@ -42,6 +42,18 @@ export const ptBR = {
 
   "nav.inbox": "Conversas",
   "nav.settings": "Configurações",
+  "nav.usage": "Uso",
+  "usage.title": "Uso",
+  "usage.period": "Os últimos 14 dias, dia a dia.",
+  "usage.messages": "Mensagens por dia",
+  "usage.messagesIn": "Recebidas",
+  "usage.messagesOut": "Enviadas",
+  "usage.assistant": "Respostas do assistente",
+  "usage.aiReplies": "Respostas",
+  "usage.fallbacks": "Contingências",
+  "usage.tokens": "Tokens do modelo",
+  "usage.tokensIn": "Entrada",
+  "usage.tokensOut": "Saída",
   "nav.main": "Navegação principal",
 
   "settings.title": "Configurações",

@@ -28,6 +28,7 @@ import { Inbox } from "./Inbox";
 
 // Settings are visited now and then: their code loads when they are opened.
 const Settings = lazy(() => import("./Settings").then((module) => ({ default: module.Settings })));
+const Usage = lazy(() => import("./Usage").then((module) => ({ default: module.Usage })));
 
 const ORGANIZATION_KEY = "atende.organization";
 
@@ -160,7 +161,7 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
     <div className="app">
       <a
         className="skip-link"
-        href={conversationId || route.name === "settings" ? "#main" : "#inbox"}
+        href={conversationId || route.name === "settings" || route.name === "usage" ? "#main" : "#inbox"}
       >
         {t("app.skipToContent")}
       </a>
@@ -187,10 +188,17 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
         <nav aria-label={t("nav.main")} className="main-nav">
           <a
             href="/"
-            aria-current={route.name !== "settings" ? "page" : undefined}
+            aria-current={route.name !== "settings" && route.name !== "usage" ? "page" : undefined}
             onClick={(event) => followLink(event, "/")}
           >
             {t("nav.inbox")}
+          </a>
+          <a
+            href="/usage"
+            aria-current={route.name === "usage" ? "page" : undefined}
+            onClick={(event) => followLink(event, "/usage")}
+          >
+            {t("nav.usage")}
           </a>
           <a
             href="/settings"
@@ -232,7 +240,7 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
       )}
       {workspace && (
         <WorkspaceContext.Provider value={workspace}>
-          {route.name === "settings" ? (
+          {route.name === "settings" || route.name === "usage" ? (
             <main id="main" className="settings-pane" tabIndex={-1}>
               <Suspense
                 fallback={
@@ -241,7 +249,7 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
                   </p>
                 }
               >
-                <Settings section={route.section} />
+                {route.name === "settings" ? <Settings section={route.section} /> : <Usage />}
               </Suspense>
             </main>
           ) : (
