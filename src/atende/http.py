@@ -77,11 +77,10 @@ async def _too_large(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-#: For HTML (GraphiQL, which loads its scripts and styles from unpkg with integrity
-#: hashes and starts with an inline script): what that page needs, and nothing else.
+#: For HTML without a policy of its own (the web app's pages and GraphiQL's set theirs:
+#: ``atende.api.webapp``): this origin's files only, nothing inline.
 HTML_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com;"
-    " style-src 'self' 'unsafe-inline' https://unpkg.com; font-src 'self' data: https://unpkg.com;"
+    "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self' data:;"
     " img-src 'self' data: https:; connect-src 'self' ws: wss:; frame-ancestors 'none';"
     " base-uri 'none'; form-action 'self'"
 )
@@ -93,7 +92,7 @@ HSTS_MAX_AGE_SECONDS = 31_536_000
 
 class SecurityHeaders:
     """Adds the headers every response carries: no MIME sniffing, no framing, no
-    referrer across origins, a content security policy (GraphiQL's own for HTML), and
+    referrer across origins, a content security policy (a strict one for HTML), and
     HSTS when the public URL is https. Headers a handler set itself are kept."""
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
