@@ -73,7 +73,8 @@ export class Api {
           clearTimeout(pongTimer);
           const code = (event as CloseEvent | undefined)?.code;
           if (code === SESSION_ENDED) {
-            this.session.end("ended");
+            // Signed out elsewhere (not here: this tab forgot its session first).
+            if (this.session.current) this.session.end("ended");
             return;
           }
           if (code === FORBIDDEN) {
