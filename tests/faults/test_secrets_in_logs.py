@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import re
 from typing import Any
 
 import httpx
@@ -40,6 +39,7 @@ from tests.faults.world import (
     deliver_like_twilio,
 )
 from tests.identity.graphql import ACCEPT, INVITE, REFRESH, REGISTER, SIGN_IN, SIGN_OUT
+from tests.identity.mailbox import token_in
 
 pytestmark = pytest.mark.faults
 
@@ -84,9 +84,7 @@ async def mailed_token(database_url: str, recipient: str, kind: str) -> str:
             )
         ).fetchone()
     assert row is not None, f"no {kind} mail to {recipient}"
-    match = re.search(r"[?&]token=([A-Za-z0-9_\-]+)", row[0])
-    assert match is not None
-    return match.group(1)
+    return token_in({"text": row[0]})
 
 
 class Client:
