@@ -1,7 +1,8 @@
 """Sign-in refusals take the same time whether the e-mail exists or not.
 
-Starts ``atende serve`` on a database of its own (``DATABASE_URL``, or a fresh
-``atende_bench_identity`` database on the embedded cluster), registers an organization,
+Starts ``atende serve`` on a database of its own (``DATABASE_URL``, or a throwaway
+embedded cluster on a free port, so a running ``atende dev`` is never touched), registers
+an organization,
 then signs in from this process over loopback, interleaving three kinds of attempt: the
 right password (for reference), a wrong password for the registered e-mail (the baseline),
 and an unknown e-mail, in an order drawn anew each round. The ratio of the medians is what
@@ -21,13 +22,10 @@ import uuid
 
 import httpx
 
-from atende.config import Settings
-from atende.db.embedded import EmbeddedPostgres
 from atende.db.migrations import apply_migrations
-from atende.services import embedded_postgres
+from bench.graphql import bench_database
 from bench.harness import Metric, Result, RoundOrder, benchmark_environment, percentile
 
-BENCH_DATABASE = "atende_bench_identity"
 #: The rounds fall into this many blocks of consecutive rounds, each ratio's spread.
 BLOCKS = 5
 PASSWORD = "bench-password-0123"  # noqa: S105 - a throwaway user in a throwaway database
@@ -45,22 +43,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _prepare_database() -> tuple[str, EmbeddedPostgres | None]:
-    """The database URL, and the embedded cluster when this run started it (to stop after)."""
-    if os.environ.get("DATABASE_URL"):
-        url = os.environ["DATABASE_URL"]
-        started = None
-    else:
-        cluster = embedded_postgres(Settings())
-        started = None if cluster.is_running() else cluster
-        cluster.start()
-        cluster.drop_database(BENCH_DATABASE)
-        cluster.create_database(BENCH_DATABASE)
-        url = cluster.url(BENCH_DATABASE)
-    apply_migrations(url)
-    return url, started
 
 
 async def _wait_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:
@@ -100,7 +82,12 @@ async def _attempt(client: httpx.AsyncClient, kind: str, email: str) -> float:
 
 async def run(quick: bool) -> Result:
     rounds = 20 if quick else 100
-    url, started_cluster = await asyncio.to_thread(_prepare_database)
+    with bench_database() as (url, _cluster):
+        await asyncio.to_thread(apply_migrations, url)
+        return await _measure(url, rounds, quick)
+
+
+async def _measure(url: str, rounds: int, quick: bool) -> Result:
     port = _free_port()
     env = benchmark_environment({"DATABASE_URL": url, "ATENDE_LOG_LEVEL": "WARNING"})
     server = await asyncio.create_subprocess_exec(
@@ -136,8 +123,6 @@ async def run(quick: bool) -> Result:
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=30)
-        if started_cluster is not None:
-            await asyncio.to_thread(started_cluster.stop)
 
     wrong = statistics.median(samples["wrong"])
     unknown = statistics.median(samples["unknown"])
