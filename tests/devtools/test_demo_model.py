@@ -23,8 +23,10 @@ from atende.devtools.demo_model import (
     DEMO_MODEL_ID,
     asks_for_a_person,
     create_demo_model_app,
+    demo_model_environment,
     demo_reply_text,
 )
+from atende.knowledge.embeddings import LocalEmbedder, embedder_from_settings
 from tests.conftest import free_port
 from tests.fakes.server import BackgroundServer
 
@@ -194,3 +196,11 @@ def test_the_demo_model_command_serves_until_stopped() -> None:
         process.wait(timeout=10)
         if process.stderr:
             process.stderr.close()
+
+
+def test_processes_on_the_demo_model_index_knowledge_with_the_built_in_embedder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in demo_model_environment(free_port()).items():
+        monkeypatch.setenv(name, value)
+    assert isinstance(embedder_from_settings(Settings()), LocalEmbedder)

@@ -64,6 +64,9 @@ def demo_model_environment(port: int = DEMO_MODEL_PORT) -> dict[str, str]:
     return {
         "OPENAI_BASE_URL": f"http://{DEMO_MODEL_HOST}:{port}/v1",
         "OPENAI_API_KEY": DEMO_MODEL_API_KEY,
+        # The demo model serves no embeddings; with a key set, the knowledge base would
+        # otherwise ask it for OpenAI's and every document would fail to index.
+        "ATENDE_EMBEDDINGS": "local",
     }
 
 
