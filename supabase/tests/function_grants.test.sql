@@ -76,7 +76,17 @@ select results_eq(
         -- API keys (20261207001310_api_keys.sql): owners and admins make and revoke them,
         -- checked inside; the channel API asks the caller's own role in an organization.
         ('create_api_key_v1(uuid,text,membership_role)'),
+        -- Contacts (20261207001500_contacts_management.sql): any member creates and changes
+        -- them, owners and admins import, checked inside; the tags' check and its
+        -- normalisation run as whoever updates a contact.
+        ('create_contact_import_v1(uuid,text,text,integer)'),
+        ('create_contact_v1(uuid,text,text,jsonb,text[])'),
         ('private.caller_role_in(uuid)'),
+        ('private.contact_tags_are_valid(text[])'),
+        -- A message's shared location, read by the inbox view members query
+        -- (20261207001600_voice_images_locations.sql); it reads only its argument.
+        ('private.message_location(jsonb)'),
+        ('private.normalize_contact_tags(text[])'),
         ('private.organizations_of_caller()'),
         ('private.organizations_where_caller_is(membership_role[])'),
         ('private.template_variables_are_valid(jsonb)'),
@@ -92,6 +102,7 @@ select results_eq(
         -- the caller's membership and the files' keys, kinds and sizes inside.
         ('send_member_message_v2(uuid,text,jsonb)'),
         ('send_template_message_v1(uuid,uuid,jsonb)'),
+        ('update_contact_v1(uuid,text,jsonb,text[])'),
         ('update_knowledge_document_v1(uuid,text,text,text,text)'),
         ('update_member_role_v1(uuid,uuid,membership_role)'),
         ('window_expires_at(conversations)')
@@ -141,7 +152,7 @@ select results_eq(
     $$ select * from pg_temp.privileges_of('authenticated') $$,
     $$ values
         ('agents SELECT'),
-        ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge)'),
+        ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge, vision_enabled)'),
         ('ai_runs SELECT'),
         -- Owners and admins read their organization's API keys, never the secret's digest
         -- (20261207001310_api_keys.sql); every write is a function's.
@@ -153,6 +164,9 @@ select results_eq(
         ('channels INSERT (organization_id, kind, phone_number, display_name, twilio_account_sid, twilio_auth_token_ciphertext)'),
         ('channels SELECT (id, organization_id, kind, phone_number, display_name, twilio_account_sid, enabled, created_at, updated_at)'),
         ('channels UPDATE (display_name, twilio_account_sid, twilio_auth_token_ciphertext, enabled)'),
+        -- Owners and admins follow their imports, never the file's text
+        -- (20261207001500_contacts_management.sql); every write is a function's.
+        ('contact_imports SELECT (id, organization_id, created_by, file_name, status, total_rows, checked_rows, written_rows, created_count, updated_count, refused_count, refusals, error, created_at, updated_at, finished_at)'),
         ('contacts SELECT'),
         ('contacts UPDATE (display_name)'),
         ('conversation_reads INSERT (conversation_id, user_id, last_read_at)'),
