@@ -21,6 +21,24 @@ CREATE SCHEMA public;
 
 COMMENT ON SCHEMA public IS 'standard public schema';
 
+-- Name: broadcast_recipient_status; Type: TYPE; Schema: public
+
+CREATE TYPE public.broadcast_recipient_status AS ENUM (
+    'queued',
+    'sent',
+    'skipped',
+    'failed',
+    'cancelled'
+);
+
+-- Name: broadcast_status; Type: TYPE; Schema: public
+
+CREATE TYPE public.broadcast_status AS ENUM (
+    'sending',
+    'completed',
+    'cancelled'
+);
+
 -- Name: channel_kind; Type: TYPE; Schema: public
 
 CREATE TYPE public.channel_kind AS ENUM (
@@ -76,6 +94,20 @@ CREATE TYPE public.message_status AS ENUM (
     'failed',
     'undelivered'
 );
+
+-- Name: scheduled_message_status; Type: TYPE; Schema: public
+
+CREATE TYPE public.scheduled_message_status AS ENUM (
+    'scheduled',
+    'sent',
+    'cancelled',
+    'skipped',
+    'failed'
+);
+
+-- Name: TYPE scheduled_message_status; Type: COMMENT; Schema: public
+
+COMMENT ON TYPE public.scheduled_message_status IS 'scheduled: waiting for send_at; sent: queued for Twilio as message_id; cancelled: by the team; skipped: a rule forbade it at send time (reason); failed: it could not be sent as written (reason).';
 
 -- Name: pending_users; Type: TABLE; Schema: private
 
@@ -264,16 +296,22 @@ CREATE TABLE public.messages (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    transcript text,
     CONSTRAINT messages_body_length CHECK ((char_length(body) <= 10000)),
     CONSTRAINT messages_inbound_from_contact CHECK (((direction = 'inbound'::public.message_direction) = (author = 'contact'::public.message_author))),
     CONSTRAINT messages_media_is_array CHECK ((jsonb_typeof(media) = 'array'::text)),
     CONSTRAINT messages_member_author CHECK (((author_member_id IS NULL) OR (author = 'member'::public.message_author))),
-    CONSTRAINT messages_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text))
+    CONSTRAINT messages_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT messages_transcript_length CHECK ((char_length(transcript) <= 20000))
 );
 
 -- Name: TABLE messages; Type: COMMENT; Schema: public
 
 COMMENT ON TABLE public.messages IS 'Every message of a conversation, inbound and outbound.';
+
+-- Name: COLUMN messages.transcript; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.messages.transcript IS 'What the customer''s voice notes in this message say (their transcripts, in order); null when it has none transcribed.';
 
 -- Name: announce_message_change(public.messages); Type: FUNCTION; Schema: private
 
@@ -338,7 +376,11 @@ CREATE TABLE public.conversations (
     closed_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    ai_answered_through timestamp with time zone
+    ai_answered_through timestamp with time zone,
+    follow_up_skipped_at timestamp with time zone,
+    follow_up_skip_reason text,
+    CONSTRAINT conversations_follow_up_skip_pair CHECK (((follow_up_skipped_at IS NULL) = (follow_up_skip_reason IS NULL))),
+    CONSTRAINT conversations_follow_up_skip_reason CHECK ((follow_up_skip_reason = ANY (ARRAY['no_follow_up_template'::text, 'follow_up_template_not_on_channel'::text, 'follow_up_template_has_variables'::text])))
 );
 
 -- Name: TABLE conversations; Type: COMMENT; Schema: public
@@ -348,6 +390,14 @@ COMMENT ON TABLE public.conversations IS 'A thread between an organization and a
 -- Name: COLUMN conversations.ai_answered_through; Type: COMMENT; Schema: public
 
 COMMENT ON COLUMN public.conversations.ai_answered_through IS 'created_at of the newest customer message the AI has answered (reply, handoff or fallback).';
+
+-- Name: COLUMN conversations.follow_up_skipped_at; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.conversations.follow_up_skipped_at IS 'When a follow-up fell due outside the 24-hour window and could not go (see follow_up_skip_reason); it counts until the customer writes again (last_inbound_at).';
+
+-- Name: COLUMN conversations.follow_up_skip_reason; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.conversations.follow_up_skip_reason IS 'no_follow_up_template: the agent has none; follow_up_template_not_on_channel: no template with its ContentSid on this conversation''s channel; follow_up_template_has_variables: the template needs values the job cannot give.';
 
 -- Name: attachments_problem(public.conversations, jsonb); Type: FUNCTION; Schema: private
 
@@ -401,6 +451,68 @@ $_$;
 
 COMMENT ON FUNCTION private.attachments_problem(the_conversation public.conversations, files jsonb) IS 'Null when the files may go with a reply in the conversation (WhatsApp''s kinds and sizes, the organization''s own uploads); else why not.';
 
+-- Name: channels; Type: TABLE; Schema: public
+
+CREATE TABLE public.channels (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    kind public.channel_kind NOT NULL,
+    phone_number text NOT NULL,
+    display_name text,
+    twilio_account_sid text NOT NULL,
+    twilio_auth_token_ciphertext text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    broadcast_rate_per_second numeric(7,2),
+    CONSTRAINT channels_broadcast_rate_range CHECK (((broadcast_rate_per_second IS NULL) OR ((broadcast_rate_per_second >= 0.1) AND (broadcast_rate_per_second <= (400)::numeric)))),
+    CONSTRAINT channels_display_name_length CHECK ((char_length(display_name) <= 120)),
+    CONSTRAINT channels_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)),
+    CONSTRAINT channels_twilio_account_sid_format CHECK ((twilio_account_sid ~ '^AC[0-9a-fA-F]{32}$'::text))
+);
+
+-- Name: TABLE channels; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.channels IS 'A Twilio WhatsApp sender or SMS number of an organization.';
+
+-- Name: COLUMN channels.broadcast_rate_per_second; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.channels.broadcast_rate_per_second IS 'Messages a second a broadcast sends through this channel; null: Twilio''s default for its kind (private.broadcast_rate).';
+
+-- Name: broadcast_rate(public.channels); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.broadcast_rate(the_channel public.channels) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select coalesce(the_channel.broadcast_rate_per_second,
+                    case the_channel.kind when 'whatsapp' then 80 else 1 end)
+$$;
+
+-- Name: FUNCTION broadcast_rate(the_channel public.channels); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.broadcast_rate(the_channel public.channels) IS 'A channel''s broadcast pace in messages a second: its setting, else 80 (WhatsApp) or 1 (SMS).';
+
+-- Name: broadcast_recipient_state(public.broadcast_recipient_status, public.message_status); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.broadcast_recipient_state(recipient_status public.broadcast_recipient_status, message_status public.message_status) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select case
+        when recipient_status <> 'sent' then recipient_status::text
+        when message_status in ('delivered', 'read') then 'delivered'
+        when message_status in ('failed', 'undelivered') then 'failed'
+        when message_status = 'sent' then 'sent'
+        when message_status is null then 'sent'
+        else 'sending'
+    end
+$$;
+
+-- Name: FUNCTION broadcast_recipient_state(recipient_status public.broadcast_recipient_status, message_status public.message_status); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.broadcast_recipient_state(recipient_status public.broadcast_recipient_status, message_status public.message_status) IS 'A recipient as the API shows it: queued, sending, sent, delivered, failed, skipped or cancelled.';
+
 -- Name: caller_role_in(uuid); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.caller_role_in(organization uuid) RETURNS public.membership_role
@@ -418,6 +530,123 @@ $$;
 -- Name: FUNCTION caller_role_in(organization uuid); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.caller_role_in(organization uuid) IS 'The calling user''s (or API key''s) role in the organization; null when neither a member nor a key of it.';
+
+-- Name: claim_broadcast_batch_v1(uuid, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.claim_broadcast_batch_v1(broadcast_id uuid, batch_size integer) RETURNS TABLE(status public.broadcast_status, handled integer, remaining integer, wait_seconds double precision)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    the_broadcast public.broadcasts;
+    the_channel public.channels;
+    recipient record;
+    the_contact public.contacts;
+    the_conversation public.conversations;
+    new_message_id uuid;
+    done integer := 0;
+    interval_seconds double precision;
+    started timestamptz := clock_timestamp();
+    next_at timestamptz;
+begin
+    -- One batch at a time per broadcast (and cancel waits for it).
+    select * into the_broadcast from public.broadcasts as b
+    where b.id = claim_broadcast_batch_v1.broadcast_id
+    for update;
+    if not found then
+        return query select 'cancelled'::public.broadcast_status, 0, 0, 0::double precision;
+        return;
+    end if;
+    if the_broadcast.status <> 'sending' then
+        return query select the_broadcast.status, 0, 0, 0::double precision;
+        return;
+    end if;
+    select * into strict the_channel from public.channels where id = the_broadcast.channel_id;
+
+    for recipient in
+        select r.contact_id from public.broadcast_recipients as r
+        where r.broadcast_id = the_broadcast.id and r.status = 'queued'
+        order by r.position
+        limit greatest(batch_size, 1)
+        for update skip locked
+    loop
+        done := done + 1;
+        select * into strict the_contact from public.contacts where id = recipient.contact_id;
+        if not the_channel.enabled then
+            update public.broadcast_recipients as r
+            set status = 'failed', reason = 'channel_disabled', handled_at = now()
+            where r.broadcast_id = the_broadcast.id and r.contact_id = recipient.contact_id;
+            continue;
+        end if;
+        -- Opted out since the broadcast was made.
+        if the_contact.opted_out_at is not null then
+            update public.broadcast_recipients as r
+            set status = 'skipped', reason = 'opted_out', handled_at = now()
+            where r.broadcast_id = the_broadcast.id and r.contact_id = recipient.contact_id;
+            continue;
+        end if;
+        -- Their conversation on this channel, started if they have none open (as when the
+        -- customer writes first; the AI answers when they reply).
+        insert into public.conversations as cv (organization_id, channel_id, contact_id,
+                                                last_message_at)
+        values (the_broadcast.organization_id, the_channel.id, the_contact.id, now())
+        on conflict (channel_id, contact_id) where status <> 'closed' do update
+            set last_message_at = cv.last_message_at
+        returning * into the_conversation;
+
+        new_message_id := private.queue_outbound_message(
+            conversation_id => the_conversation.id,
+            author => 'member',
+            body => the_broadcast.body,
+            author_member_id => the_broadcast.created_by,
+            metadata => jsonb_build_object(
+                'content_sid', the_broadcast.content_sid,
+                'content_variables', the_broadcast.variables,
+                'template_id', the_broadcast.template_id,
+                'template_name', the_broadcast.template_name,
+                'broadcast_id', the_broadcast.id,
+                'broadcast_recipient', the_broadcast.id || ':' || the_contact.id
+            ) || case when the_broadcast.api_key_id is null then '{}'::jsonb
+                      else jsonb_build_object('api_key_id', the_broadcast.api_key_id) end
+        );
+        update public.broadcast_recipients as r
+        set status = 'sent', conversation_id = the_conversation.id,
+            message_id = new_message_id, handled_at = now()
+        where r.broadcast_id = the_broadcast.id and r.contact_id = recipient.contact_id;
+    end loop;
+
+    select count(*) into remaining from public.broadcast_recipients as r
+    where r.broadcast_id = the_broadcast.id and r.status = 'queued';
+
+    -- The pace: each batch of n earns n / rate seconds. A broadcast that fell behind (a
+    -- worker died, the queue was busy) starts again from now rather than catching up in
+    -- a burst above the channel's rate.
+    interval_seconds := done / the_broadcast.rate_per_second;
+    next_at := coalesce(the_broadcast.next_batch_at, started);
+    if next_at < started - make_interval(secs => interval_seconds) then
+        next_at := started;
+    end if;
+    next_at := next_at + make_interval(secs => interval_seconds);
+
+    update public.broadcasts as b
+    set next_batch_at = next_at,
+        status = case when remaining = 0 then 'completed'::public.broadcast_status
+                      else b.status end,
+        finished_at = case when remaining = 0 then now() else b.finished_at end
+    where b.id = the_broadcast.id;
+
+    return query select
+        case when remaining = 0 then 'completed'::public.broadcast_status
+             else 'sending'::public.broadcast_status end,
+        done, remaining,
+        greatest(0, extract(epoch from next_at - clock_timestamp()))::double precision;
+end;
+$$;
+
+-- Name: FUNCTION claim_broadcast_batch_v1(broadcast_id uuid, batch_size integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.claim_broadcast_batch_v1(broadcast_id uuid, batch_size integer) IS 'The broadcast job''s step: up to batch_size queued recipients get their template message (or are skipped or failed, with the reason) in one transaction; the broadcast''s state, what is left, and how long to wait to keep the channel''s pace.';
 
 -- Name: claim_endpoint_disabled_notice_v1(uuid); Type: FUNCTION; Schema: private
 
@@ -641,6 +870,45 @@ $$;
 -- Name: FUNCTION consecutive_ai_retries(conversation_id uuid); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.consecutive_ai_retries(conversation_id uuid) IS 'Transient model failures in a row for a conversation (retrying runs since the last other run).';
+
+-- Name: contact_tags_are_valid(text[]); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.contact_tags_are_valid(tags text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $$
+    -- Commas and semicolons separate tags in a CSV cell, so no tag holds one.
+    select cardinality(tags) <= 50
+       and tags = private.normalize_contact_tags(tags)
+       and not exists (
+           select from unnest(tags) as tag
+           where char_length(tag) > 50 or tag ~ '[,;[:cntrl:]]'
+       )
+$$;
+
+-- Name: FUNCTION contact_tags_are_valid(tags text[]); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.contact_tags_are_valid(tags text[]) IS 'At most 50 normalised tags of 1 to 50 characters, none holding a comma or semicolon.';
+
+-- Name: continue_broadcast_v1(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.continue_broadcast_v1(broadcast_id uuid) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select private.defer_job(
+        task_name => 'channels:send_broadcast',
+        args => jsonb_build_object('broadcast_id', continue_broadcast_v1.broadcast_id),
+        queue_name => 'broadcasts',
+        lock => 'broadcast:' || continue_broadcast_v1.broadcast_id
+    )
+    from public.broadcasts as b
+    where b.id = continue_broadcast_v1.broadcast_id and b.status = 'sending'
+$$;
+
+-- Name: FUNCTION continue_broadcast_v1(broadcast_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.continue_broadcast_v1(broadcast_id uuid) IS 'Defers the next link of a broadcast''s job chain (a job runs for a bounded time, so a worker stopping never waits on a long broadcast).';
 
 -- Name: defer_job(text, jsonb, text, text, text, timestamp with time zone, boolean); Type: FUNCTION; Schema: private
 
@@ -1136,6 +1404,45 @@ $$;
 
 COMMENT ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) IS 'Flags a claimed message whose fate at Twilio is unknown; it is never sent again.';
 
+-- Name: media_item_awaits_transcript(jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.media_item_awaits_transcript(item jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select jsonb_typeof(item) = 'object'
+        and coalesce(item ->> 'content_type', '') like 'audio/%'
+        and coalesce(item ->> 'status', 'pending') in ('pending', 'stored')
+        and not item ? 'transcript_status'
+$$;
+
+-- Name: message_location(jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.message_location(metadata jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $_$
+    -- Nested: the casts run only on text the patterns accepted.
+    select case
+        when coalesce(metadata ->> 'latitude', '') ~ '^\s*-?[0-9]{1,3}(\.[0-9]+)?\s*$'
+            and coalesce(metadata ->> 'longitude', '') ~ '^\s*-?[0-9]{1,3}(\.[0-9]+)?\s*$'
+        then case
+            when abs((metadata ->> 'latitude')::numeric) <= 90
+                and abs((metadata ->> 'longitude')::numeric) <= 180
+            then jsonb_strip_nulls(jsonb_build_object(
+                'latitude', (metadata ->> 'latitude')::numeric,
+                'longitude', (metadata ->> 'longitude')::numeric,
+                'address', nullif(btrim(left(metadata ->> 'address', 500)), ''),
+                'label', nullif(btrim(left(metadata ->> 'label', 200)), '')
+            ))
+        end
+    end
+$_$;
+
+-- Name: FUNCTION message_location(metadata jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.message_location(metadata jsonb) IS 'A message''s shared location (latitude, longitude, address, label) from its metadata, or null.';
+
 -- Name: message_status_may_advance(public.message_status, public.message_status); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.message_status_may_advance(current public.message_status, next public.message_status) RETURNS boolean
@@ -1188,6 +1495,25 @@ CREATE FUNCTION private.message_status_rank(status public.message_status) RETURN
         when 'failed' then 6
     end
 $$;
+
+-- Name: normalize_contact_tags(text[]); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.normalize_contact_tags(tags text[]) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select coalesce(array_agg(distinct t order by t), '{}')
+    from (
+        select lower(regexp_replace(btrim(tag), '\s+', ' ', 'g')) as t
+        from unnest(tags) as tag
+        where tag is not null
+    ) as normalized
+    where t <> ''
+$$;
+
+-- Name: FUNCTION normalize_contact_tags(tags text[]); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.normalize_contact_tags(tags text[]) IS 'Tags as contacts keep them: trimmed, inner spaces collapsed, lower-case, distinct, sorted.';
 
 -- Name: normalize_email(text, text); Type: FUNCTION; Schema: private
 
@@ -1319,6 +1645,29 @@ $$;
 -- Name: FUNCTION purge_sessions_v1(keep interval); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.purge_sessions_v1(keep interval) IS 'Deletes sessions dead (revoked or expired) for longer than keep; returns how many.';
+
+-- Name: purge_webhook_attempts_v1(interval, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.purge_webhook_attempts_v1(keep interval, batch integer DEFAULT 10000) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    with old as (
+        select a.id from public.webhook_delivery_attempts as a
+        where a.attempted_at < now() - purge_webhook_attempts_v1.keep
+        order by a.attempted_at
+        limit purge_webhook_attempts_v1.batch
+    ), deleted as (
+        delete from public.webhook_delivery_attempts as a
+        using old where a.id = old.id
+        returning 1
+    )
+    select count(*)::integer from deleted
+$$;
+
+-- Name: FUNCTION purge_webhook_attempts_v1(keep interval, batch integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.purge_webhook_attempts_v1(keep interval, batch integer) IS 'Deletes up to batch webhook attempts older than keep; returns how many.';
 
 -- Name: queue_mail_v1(text, text, text, text, text); Type: FUNCTION; Schema: private
 
@@ -1987,6 +2336,75 @@ $$;
 
 COMMENT ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) IS 'Records a part Twilio accepted or reported on, moving the message status forward only.';
 
+-- Name: record_message_transcript_v1(uuid, integer, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_message public.messages;
+    item jsonb;
+    status text := outcome ->> 'status';
+begin
+    if status is null or status not in ('done', 'failed') then
+        raise exception 'a transcription is done or failed, not %', coalesce(status, 'null')
+            using errcode = 'check_violation', constraint = 'transcript_outcome_status';
+    end if;
+    select * into the_message from public.messages as m where m.id = message_id for update;
+    if not found then
+        return false;
+    end if;
+    item := the_message.media -> "position";
+    if item is null or not private.media_item_awaits_transcript(item) then
+        return false;
+    end if;
+
+    if status = 'done' then
+        item := item || jsonb_build_object(
+            'transcript_status', 'done',
+            'transcript', left(btrim(coalesce(outcome ->> 'text', '')), 10000)
+        );
+    else
+        if coalesce(btrim(outcome ->> 'error_code'), '') = ''
+            or coalesce(btrim(outcome ->> 'error_message'), '') = '' then
+            raise exception 'a failed transcription says why'
+                using errcode = 'check_violation', constraint = 'transcript_failure_reason';
+        end if;
+        item := item || jsonb_build_object(
+            'transcript_status', 'failed',
+            'transcript_error_code', left(outcome ->> 'error_code', 64),
+            'transcript_error_message', left(outcome ->> 'error_message', 500)
+        );
+    end if;
+
+    update public.messages as m
+    set media = jsonb_set(m.media, array["position"::text], item),
+        transcript = (
+            select left(string_agg(i.item ->> 'transcript', E'\n' order by i.n), 20000)
+            from jsonb_array_elements(jsonb_set(m.media, array["position"::text], item))
+                with ordinality as i (item, n)
+            where i.item ->> 'transcript_status' = 'done'
+              and btrim(coalesce(i.item ->> 'transcript', '')) <> ''
+        ),
+        updated_at = now()
+    where m.id = message_id;
+
+    perform private.publish_event(
+        the_message.organization_id,
+        'message.updated',
+        jsonb_build_object('conversation_id', the_message.conversation_id,
+                           'message_id', the_message.id)
+    );
+    return true;
+end;
+$$;
+
+-- Name: FUNCTION record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb) IS 'Records a voice note''s transcript (or why there is none, for the team) on its media item and the message''s transcript; false when there is no such item to transcribe.';
+
 -- Name: record_webhook_attempt_v1(uuid, integer, integer, text, timestamp with time zone, interval); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval DEFAULT '3 days'::interval) RETURNS text
@@ -2015,6 +2433,12 @@ begin
         return null;
     end if;
 
+    insert into public.webhook_delivery_attempts (organization_id, delivery_id, attempt,
+                                                  status_code, duration_ms, error, attempted_at)
+    values (the_delivery.organization_id, the_delivery.id, the_delivery.attempts,
+            the_delivery.last_status_code, greatest(the_delivery.last_duration_ms, 0),
+            the_delivery.last_error, the_delivery.last_attempt_at);
+
     if delivered then
         update public.webhook_endpoints as e set failing_since = null
         where e.id = the_delivery.endpoint_id and e.failing_since is not null;
@@ -2033,7 +2457,7 @@ $$;
 
 -- Name: FUNCTION record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval) IS 'Records one delivery attempt (delivered on a 2xx; else pending until retry_at, or failed); disables an endpoint failing for longer than disable_after.';
+COMMENT ON FUNCTION private.record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval) IS 'Records one delivery attempt (delivered on a 2xx; else pending until retry_at, or failed) and its row in webhook_delivery_attempts; disables an endpoint failing for longer than disable_after.';
 
 -- Name: record_webhook_event(uuid, text, jsonb); Type: FUNCTION; Schema: private
 
@@ -2240,6 +2664,106 @@ $$;
 -- Name: FUNCTION release_pending_user_v1(user_id uuid, abandon boolean); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.release_pending_user_v1(user_id uuid, abandon boolean) IS 'Forgets a reservation once its user is gone; with abandon, frees the e-mail but keeps the record for the upkeep job to delete the user once more.';
+
+-- Name: template_variables_are_valid(jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.template_variables_are_valid(variables jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $_$
+    select jsonb_typeof(variables) = 'array'
+        and jsonb_array_length(variables) <= 50
+        and not exists (
+            select from jsonb_array_elements(variables) as v (item)
+            where jsonb_typeof(v.item) <> 'object'
+               or coalesce(v.item ->> 'key', '') !~ '^[A-Za-z0-9_]{1,64}$'
+               or char_length(coalesce(v.item ->> 'name', '')) not between 1 and 100
+        )
+        and (select count(distinct v.item ->> 'key') from jsonb_array_elements(variables) as v (item))
+            = jsonb_array_length(variables)
+$_$;
+
+-- Name: FUNCTION template_variables_are_valid(variables jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.template_variables_are_valid(variables jsonb) IS 'A template''s variables: an array of {key, name} objects, keys unique and ContentVariables-shaped.';
+
+-- Name: channel_templates; Type: TABLE; Schema: public
+
+CREATE TABLE public.channel_templates (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    channel_id uuid NOT NULL,
+    name text NOT NULL,
+    content_sid text NOT NULL,
+    language text DEFAULT 'pt_BR'::text NOT NULL,
+    variables jsonb DEFAULT '[]'::jsonb NOT NULL,
+    body text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT channel_templates_body_length CHECK ((char_length(body) <= 1600)),
+    CONSTRAINT channel_templates_content_sid_format CHECK ((content_sid ~ '^HX[0-9a-fA-F]{32}$'::text)),
+    CONSTRAINT channel_templates_language_format CHECK ((language ~ '^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$'::text)),
+    CONSTRAINT channel_templates_name_length CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 100))),
+    CONSTRAINT channel_templates_variables_valid CHECK (private.template_variables_are_valid(variables))
+);
+
+-- Name: TABLE channel_templates; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.channel_templates IS 'Approved WhatsApp templates (ContentSid) a channel may send, also outside the 24-hour window.';
+
+-- Name: render_template_message(public.channel_templates, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.render_template_message(the_template public.channel_templates, variables jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    given jsonb := coalesce(variables, '{}');
+    expected text[];
+    missing text;
+    preview text;
+    variable record;
+begin
+    if jsonb_typeof(given) <> 'object' then
+        raise exception 'variables must be an object'
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    expected := array(
+        select v.item ->> 'key' from jsonb_array_elements(the_template.variables) as v (item)
+    );
+    select key into missing from unnest(expected) as key
+    where char_length(btrim(coalesce(given ->> key, ''))) = 0
+    limit 1;
+    if missing is not null then
+        raise exception 'the variable % needs a value', missing
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    select key into missing from jsonb_object_keys(given) as key
+    where key <> all (expected)
+    limit 1;
+    if missing is not null then
+        raise exception 'the template has no variable %', missing
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    if exists (
+        select from jsonb_each(given) as g
+        where jsonb_typeof(g.value) <> 'string' or char_length(g.value #>> '{}') > 1000
+    ) then
+        raise exception 'variable values are texts of up to 1000 characters'
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+
+    preview := coalesce(the_template.body, '');
+    for variable in select * from jsonb_each_text(given) loop
+        preview := replace(preview, '{{' || variable.key || '}}', variable.value);
+    end loop;
+    return left(preview, 10000);
+end;
+$$;
+
+-- Name: FUNCTION render_template_message(the_template public.channel_templates, variables jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.render_template_message(the_template public.channel_templates, variables jsonb) IS 'A template''s text with the values, after checking them as sendTemplate does (template_variables_invalid otherwise).';
 
 -- Name: requeue_outbound_message_v1(uuid, text, text); Type: FUNCTION; Schema: private
 
@@ -2487,9 +3011,12 @@ CREATE FUNCTION private.send_due_follow_ups_v1(batch_size integer DEFAULT 500) R
 declare
     sent_count integer := 0;
     due record;
+    chosen public.channel_templates;
+    skip_reason text;
 begin
     for due in
-        select c.id, a.follow_up_message
+        select c.id, c.channel_id, a.follow_up_message, a.follow_up_template_id,
+               (ch.kind <> 'whatsapp' or public.window_expires_at(c) > now()) as in_window
         from public.conversations as c
         join public.agents as a on a.organization_id = c.organization_id
         join public.contacts as ct on ct.id = c.contact_id
@@ -2503,13 +3030,13 @@ begin
         ) as last_message
         where c.status = 'open'
           and c.follow_up_sent_at is null
+          and (c.follow_up_skipped_at is null or c.follow_up_skipped_at < c.last_inbound_at)
           and c.ai_enabled
           and a.ai_enabled
           and a.follow_up_message is not null
           and c.last_message_at <= now() - make_interval(mins => a.follow_up_after_minutes)
           and c.last_inbound_at is not null
           and ct.opted_out_at is null
-          and (ch.kind <> 'whatsapp' or public.window_expires_at(c) > now())
           and last_message.direction = 'outbound'
           and last_message.author in ('ai', 'member')
           and not last_message.is_error
@@ -2518,15 +3045,54 @@ begin
         limit batch_size
         for update of c skip locked
     loop
+        skip_reason := null;
         begin
-            perform private.queue_outbound_message(
-                conversation_id => due.id,
-                author => 'ai',
-                body => due.follow_up_message,
-                metadata => jsonb_build_object('kind', 'follow_up')
-            );
-            update public.conversations set follow_up_sent_at = now() where id = due.id;
-            sent_count := sent_count + 1;
+            if due.in_window then
+                perform private.queue_outbound_message(
+                    conversation_id => due.id,
+                    author => 'ai',
+                    body => due.follow_up_message,
+                    metadata => jsonb_build_object('kind', 'follow_up')
+                );
+            elsif due.follow_up_template_id is null then
+                skip_reason := 'no_follow_up_template';
+            else
+                select t.* into chosen
+                from public.channel_templates as agent_template
+                join public.channel_templates as t
+                  on t.channel_id = due.channel_id
+                 and t.content_sid = agent_template.content_sid
+                 and t.language = agent_template.language
+                where agent_template.id = due.follow_up_template_id
+                order by t.id = agent_template.id desc, t.created_at, t.id
+                limit 1;
+                if chosen.id is null then
+                    skip_reason := 'follow_up_template_not_on_channel';
+                elsif jsonb_array_length(chosen.variables) > 0 then
+                    skip_reason := 'follow_up_template_has_variables';
+                else
+                    perform private.queue_outbound_message(
+                        conversation_id => due.id,
+                        author => 'ai',
+                        body => left(coalesce(chosen.body, ''), 10000),
+                        metadata => jsonb_build_object(
+                            'kind', 'follow_up',
+                            'content_sid', chosen.content_sid,
+                            'content_variables', '{}'::jsonb,
+                            'template_id', chosen.id,
+                            'template_name', chosen.name
+                        )
+                    );
+                end if;
+            end if;
+            if skip_reason is null then
+                update public.conversations set follow_up_sent_at = now() where id = due.id;
+                sent_count := sent_count + 1;
+            else
+                update public.conversations
+                set follow_up_skipped_at = now(), follow_up_skip_reason = skip_reason
+                where id = due.id;
+            end if;
         exception when check_violation then
             -- Refused by a rule that changed since the scan (opted out, closed, window):
             -- the next scan no longer selects it.
@@ -2539,7 +3105,125 @@ $$;
 
 -- Name: FUNCTION send_due_follow_ups_v1(batch_size integer); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.send_due_follow_ups_v1(batch_size integer) IS 'Queues the agent''s follow-up, once, to up to batch_size customers who went quiet inside the window.';
+COMMENT ON FUNCTION private.send_due_follow_ups_v1(batch_size integer) IS 'Queues the agent''s follow-up, once, to up to batch_size customers who went quiet: the message inside the window, the agent''s follow-up template outside it, else records on the conversation why it was skipped.';
+
+-- Name: send_scheduled_message_v1(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.send_scheduled_message_v1(scheduled_message_id uuid) RETURNS TABLE(status public.scheduled_message_status, reason text, message_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_column
+declare
+    the_row public.scheduled_messages;
+    the_conversation public.conversations;
+    the_template public.channel_templates;
+    text_body text;
+    extra jsonb;
+    refusal text;
+    new_message_id uuid;
+begin
+    -- The claim: only the holder of this lock that finds the row still scheduled sends.
+    select * into the_row from public.scheduled_messages as s
+    where s.id = send_scheduled_message_v1.scheduled_message_id
+    for update;
+    if not found or the_row.status <> 'scheduled' then
+        return query select the_row.status, the_row.reason, the_row.message_id;
+        return;
+    end if;
+
+    select * into strict the_conversation from public.conversations as c
+    where c.id = the_row.conversation_id;
+    if not (select ch.enabled from public.channels as ch where ch.id = the_conversation.channel_id)
+    then
+        refusal := 'channel_disabled';
+    end if;
+
+    if refusal is null and the_row.template_name is not null then
+        select * into the_template from public.channel_templates as t
+        where t.id = the_row.template_id and t.channel_id = the_conversation.channel_id;
+        if not found then
+            update public.scheduled_messages as s
+            set status = 'failed', reason = 'template_not_found', processed_at = now()
+            where s.id = the_row.id;
+            return query select 'failed'::public.scheduled_message_status,
+                                'template_not_found'::text, null::uuid;
+            return;
+        end if;
+        begin
+            text_body := private.render_template_message(the_template, the_row.variables);
+        exception when check_violation then
+            update public.scheduled_messages as s
+            set status = 'failed', reason = 'template_variables_invalid', processed_at = now()
+            where s.id = the_row.id;
+            return query select 'failed'::public.scheduled_message_status,
+                                'template_variables_invalid'::text, null::uuid;
+            return;
+        end;
+        extra := jsonb_build_object(
+            'content_sid', the_template.content_sid,
+            'content_variables', the_row.variables,
+            'template_id', the_template.id,
+            'template_name', the_template.name
+        );
+    elsif refusal is null then
+        text_body := the_row.body;
+        extra := '{}';
+    end if;
+
+    -- A conversation closed since (by the team, or for inactivity) opens again for it,
+    -- as reopenConversation would; unless the customer has a newer one on this number.
+    if refusal is null and the_conversation.status = 'closed' then
+        begin
+            update public.conversations as c
+            set status = 'open', closed_at = null
+            where c.id = the_conversation.id;
+        exception when unique_violation then
+            refusal := 'conversation_closed';
+        end;
+    end if;
+
+    if refusal is null then
+        begin
+            -- The opt-out, closed-conversation and window rules are queue_outbound_message's.
+            new_message_id := private.queue_outbound_message(
+                conversation_id => the_conversation.id,
+                author => 'member',
+                body => text_body,
+                author_member_id => the_row.created_by,
+                metadata => extra
+                    || jsonb_build_object('scheduled_message_id', the_row.id)
+                    || case when the_row.created_by_api_key is null then '{}'::jsonb
+                            else jsonb_build_object('api_key_id', the_row.created_by_api_key)
+                       end
+            );
+        exception when check_violation then
+            get stacked diagnostics refusal = constraint_name;
+            if refusal not in ('conversation_closed', 'contact_opted_out',
+                               'outside_customer_service_window') then
+                raise;
+            end if;
+        end;
+    end if;
+
+    if refusal is not null then
+        update public.scheduled_messages as s
+        set status = 'skipped', reason = refusal, processed_at = now()
+        where s.id = the_row.id;
+        return query select 'skipped'::public.scheduled_message_status, refusal, null::uuid;
+        return;
+    end if;
+
+    update public.scheduled_messages as s
+    set status = 'sent', message_id = new_message_id, processed_at = now()
+    where s.id = the_row.id;
+    return query select 'sent'::public.scheduled_message_status, null::text, new_message_id;
+end;
+$$;
+
+-- Name: FUNCTION send_scheduled_message_v1(scheduled_message_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.send_scheduled_message_v1(scheduled_message_id uuid) IS 'The job''s work: sends a scheduled message once (the row''s lock and status are the claim), skipping it with the reason when a rule forbids it now.';
 
 -- Name: start_ai_reply_v1(uuid); Type: FUNCTION; Schema: private
 
@@ -2641,6 +3325,126 @@ $$;
 -- Name: FUNCTION start_ai_reply_v2(conversation_id uuid); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.start_ai_reply_v2(conversation_id uuid) IS 'start_ai_reply_v1 with the organization and the agent''s knowledge settings.';
+
+-- Name: start_ai_reply_v3(uuid, double precision); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision) RETURNS TABLE(outcome text, run_id uuid, model text, system_prompt text, temperature double precision, history_messages integer, history_tokens integer, consecutive_retries integer, answered_through timestamp with time zone, history jsonb, organization_id uuid, knowledge_enabled boolean, knowledge_passages integer, answer_only_from_knowledge boolean, vision_enabled boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_agent public.agents;
+    the_conversation public.conversations;
+    blocker text;
+    window_history jsonb;
+    newest_in_window timestamptz;
+    quiet_from timestamptz;
+    unsettled_since timestamptz;
+begin
+    select * into the_conversation from public.conversations as c where c.id = conversation_id;
+    select a.* into the_agent
+    from public.agents as a where a.organization_id = the_conversation.organization_id;
+    if the_conversation.id is null or the_agent.id is null
+        or not private.ai_reply_pending(conversation_id) then
+        return query select 'nothing'::text, null::uuid, null::text, null::text,
+            null::double precision, null::integer, null::integer, null::integer,
+            null::timestamptz, null::jsonb, null::uuid, null::boolean, null::integer,
+            null::boolean, null::boolean;
+        return;
+    end if;
+
+    -- The debounce, as in v1.
+    quiet_from := the_conversation.last_inbound_at
+        + make_interval(secs => the_agent.debounce_seconds);
+    if quiet_from > now() then
+        perform private.defer_reply_job(conversation_id, quiet_from, reschedule => true);
+        return query select 'debounced'::text, null::uuid, null::text, null::text,
+            null::double precision, null::integer, null::integer, null::integer,
+            null::timestamptz, null::jsonb, null::uuid, null::boolean, null::integer,
+            null::boolean, null::boolean;
+        return;
+    end if;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker is not null then
+        return query select 'skipped'::text,
+            private.record_ai_skip_v1(conversation_id, the_agent.model, blocker),
+            the_agent.model, null::text, null::double precision, null::integer,
+            null::integer, null::integer, null::timestamptz, null::jsonb, null::uuid,
+            null::boolean, null::integer, null::boolean, null::boolean;
+        return;
+    end if;
+
+    -- The files the answer needs: voice notes (their transcripts), and images for an
+    -- agent that sees them. Bounded: a file that takes longer is answered without.
+    select min(m.created_at) into unsettled_since
+    from public.messages as m
+    where m.conversation_id = conversation_id
+      and m.direction = 'inbound'
+      and m.created_at > coalesce(the_conversation.ai_answered_through, '-infinity')
+      and m.media <> '[]'::jsonb
+      and exists (
+          select from jsonb_array_elements(m.media) as i (item)
+          where private.media_item_awaits_transcript(i.item)
+             or (the_agent.vision_enabled
+                 and jsonb_typeof(i.item) = 'object'
+                 and coalesce(i.item ->> 'content_type', '') like 'image/%'
+                 and coalesce(i.item ->> 'status', 'pending') = 'pending')
+      );
+    if unsettled_since is not null
+        and unsettled_since + make_interval(secs => media_wait_seconds) > now() then
+        perform private.defer_reply_job(
+            conversation_id,
+            unsettled_since + make_interval(secs => media_wait_seconds),
+            reschedule => true
+        );
+        return query select 'waiting'::text, null::uuid, null::text, null::text,
+            null::double precision, null::integer, null::integer, null::integer,
+            null::timestamptz, null::jsonb, null::uuid, null::boolean, null::integer,
+            null::boolean, null::boolean;
+        return;
+    end if;
+
+    select jsonb_agg(jsonb_build_object('direction', w.direction, 'author', w.author,
+                                        'body', w.body, 'media', w.media,
+                                        'status', w.status,
+                                        'location', private.message_location(w.metadata),
+                                        'waiting', w.direction = 'inbound' and w.created_at
+                                            > coalesce(the_conversation.ai_answered_through,
+                                                       '-infinity'))
+                     order by w.created_at, w.id),
+           max(w.created_at) filter (where w.direction = 'inbound')
+    into window_history, newest_in_window
+    from (
+        select m.id, m.direction, m.author, m.body, m.media, m.status, m.metadata,
+               m.created_at
+        from public.messages as m
+        where m.conversation_id = conversation_id
+        order by m.created_at desc, m.id desc
+        limit the_agent.history_messages
+    ) as w;
+
+    return query select 'ready'::text, null::uuid, the_agent.model, the_agent.system_prompt,
+        the_agent.temperature::double precision, the_agent.history_messages,
+        the_agent.history_tokens, private.consecutive_ai_retries(conversation_id),
+        coalesce(newest_in_window, (
+            select max(m.created_at) from public.messages as m
+            where m.conversation_id = conversation_id and m.direction = 'inbound')),
+        coalesce(window_history, '[]'::jsonb),
+        the_agent.organization_id,
+        the_agent.knowledge_enabled and exists (
+            select from public.knowledge_passages as p
+            where p.organization_id = the_agent.organization_id
+        ),
+        the_agent.knowledge_passages, the_agent.answer_only_from_knowledge,
+        the_agent.vision_enabled;
+end;
+$$;
+
+-- Name: FUNCTION start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision) IS 'The reply job''s first step: nothing to answer, debounced, a skip (recorded), waiting for the files it needs (voice notes transcribed, images fetched; bounded), or the prompt, settings and history (with locations) to answer with.';
 
 -- Name: start_session_v1(uuid, text, interval); Type: FUNCTION; Schema: private
 
@@ -2747,27 +3551,58 @@ $$;
 
 COMMENT ON FUNCTION private.subscription_keyword(body text) IS 'A customer message folded for keyword matching: no accents, upper case, trimmed of white space and punctuation.';
 
--- Name: template_variables_are_valid(jsonb); Type: FUNCTION; Schema: private
+-- Name: template_with_variables(public.channel_templates, jsonb); Type: FUNCTION; Schema: private
 
-CREATE FUNCTION private.template_variables_are_valid(variables jsonb) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE FUNCTION private.template_with_variables(the_template public.channel_templates, variables jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog'
-    AS $_$
-    select jsonb_typeof(variables) = 'array'
-        and jsonb_array_length(variables) <= 50
-        and not exists (
-            select from jsonb_array_elements(variables) as v (item)
-            where jsonb_typeof(v.item) <> 'object'
-               or coalesce(v.item ->> 'key', '') !~ '^[A-Za-z0-9_]{1,64}$'
-               or char_length(coalesce(v.item ->> 'name', '')) not between 1 and 100
-        )
-        and (select count(distinct v.item ->> 'key') from jsonb_array_elements(variables) as v (item))
-            = jsonb_array_length(variables)
-$_$;
+    AS $$
+declare
+    given jsonb := coalesce(variables, '{}');
+    expected text[];
+    missing text;
+    preview text;
+    variable record;
+begin
+    -- The same rules, and the same refusals, as send_template_message_v1.
+    if jsonb_typeof(given) <> 'object' then
+        raise exception 'variables must be an object'
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    expected := array(select v.item ->> 'key'
+                      from jsonb_array_elements(the_template.variables) as v (item));
+    select key into missing from unnest(expected) as key
+    where char_length(btrim(coalesce(given ->> key, ''))) = 0
+    limit 1;
+    if missing is not null then
+        raise exception 'the variable % needs a value', missing
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    select key into missing from jsonb_object_keys(given) as key
+    where key <> all (expected)
+    limit 1;
+    if missing is not null then
+        raise exception 'the template has no variable %', missing
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    if exists (
+        select from jsonb_each(given) as g
+        where jsonb_typeof(g.value) <> 'string' or char_length(g.value #>> '{}') > 1000
+    ) then
+        raise exception 'variable values are texts of up to 1000 characters'
+            using errcode = 'check_violation', constraint = 'template_variables_invalid';
+    end if;
+    preview := coalesce(the_template.body, '');
+    for variable in select * from jsonb_each_text(given) loop
+        preview := replace(preview, '{{' || variable.key || '}}', variable.value);
+    end loop;
+    return left(preview, 10000);
+end;
+$$;
 
--- Name: FUNCTION template_variables_are_valid(variables jsonb); Type: COMMENT; Schema: private
+-- Name: FUNCTION template_with_variables(the_template public.channel_templates, variables jsonb); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.template_variables_are_valid(variables jsonb) IS 'A template''s variables: an array of {key, name} objects, keys unique and ContentVariables-shaped.';
+COMMENT ON FUNCTION private.template_with_variables(the_template public.channel_templates, variables jsonb) IS 'The template''s text with the variables given, after checking them (every variable, no other, texts of up to 1000 characters).';
 
 -- Name: tg__set_updated_at(); Type: FUNCTION; Schema: private
 
@@ -2784,6 +3619,25 @@ $$;
 -- Name: FUNCTION tg__set_updated_at(); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.tg__set_updated_at() IS 'Keeps updated_at current on every update.';
+
+-- Name: tg_agents__follow_up_template_without_variables(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_agents__follow_up_template_without_variables() RETURNS trigger
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if exists (
+        select from public.channel_templates as t
+        where t.id = new.follow_up_template_id and jsonb_array_length(t.variables) > 0
+    ) then
+        raise exception 'a follow-up template cannot have variables'
+            using errcode = 'check_violation',
+                  constraint = 'agents_follow_up_template_without_variables';
+    end if;
+    return new;
+end;
+$$;
 
 -- Name: tg_contacts__webhook_events(); Type: FUNCTION; Schema: private
 
@@ -2930,6 +3784,44 @@ $$;
 -- Name: FUNCTION tg_messages__fetch_media(); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.tg_messages__fetch_media() IS 'Defers the job that fetches an inbound message''s files into media storage.';
+
+-- Name: tg_messages__media_changed(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_messages__media_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if exists (
+        select from jsonb_array_elements(new.media) as i (item)
+        where i.item ->> 'status' = 'stored' and private.media_item_awaits_transcript(i.item)
+    ) then
+        perform private.defer_job(
+            task_name => 'ai:transcribe_audio',
+            args => jsonb_build_object('message_id', new.id),
+            queue_name => 'media',
+            queueing_lock => 'transcribe:' || new.id
+        );
+    end if;
+
+    update procrastinate.procrastinate_jobs as j
+    set scheduled_at = quiet.since
+    from (
+        select greatest(now(), c.last_inbound_at + make_interval(secs => a.debounce_seconds))
+        from public.conversations as c
+        join public.agents as a on a.organization_id = c.organization_id
+        where c.id = new.conversation_id
+    ) as quiet (since)
+    where j.queueing_lock = 'reply:' || new.conversation_id
+      and j.status = 'todo'
+      and j.scheduled_at > quiet.since;
+    return null;
+end;
+$$;
+
+-- Name: FUNCTION tg_messages__media_changed(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.tg_messages__media_changed() IS 'Defers the transcription of a stored voice note, and wakes a reply job that waits for the message''s files.';
 
 -- Name: tg_messages__publish_changes(); Type: FUNCTION; Schema: private
 
@@ -3102,8 +3994,13 @@ CREATE TABLE public.contacts (
     last_inbound_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    tags text[] DEFAULT '{}'::text[] NOT NULL,
+    CONSTRAINT contacts_attributes_object CHECK ((jsonb_typeof(attributes) = 'object'::text)),
+    CONSTRAINT contacts_attributes_size CHECK ((pg_column_size(attributes) <= 16384)),
     CONSTRAINT contacts_display_name_length CHECK ((char_length(display_name) <= 200)),
-    CONSTRAINT contacts_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text))
+    CONSTRAINT contacts_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)),
+    CONSTRAINT contacts_tags_valid CHECK (private.contact_tags_are_valid(tags))
 );
 
 -- Name: TABLE contacts; Type: COMMENT; Schema: public
@@ -3113,6 +4010,14 @@ COMMENT ON TABLE public.contacts IS 'A customer of an organization, known by pho
 -- Name: COLUMN contacts.opted_out_at; Type: COMMENT; Schema: public
 
 COMMENT ON COLUMN public.contacts.opted_out_at IS 'Set when the customer wrote an opt-out keyword (STOP, PARAR, SAIR, ...; private.subscription_intent); nothing is sent to them while set.';
+
+-- Name: COLUMN contacts.attributes; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.contacts.attributes IS 'The business''s own fields about the contact (a JSON object of at most 16 kB).';
+
+-- Name: COLUMN contacts.tags; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.contacts.tags IS 'Labels to find and reach groups of contacts (normalised: private.normalize_contact_tags).';
 
 -- Name: webhook_contact_data(public.contacts); Type: FUNCTION; Schema: private
 
@@ -3189,6 +4094,40 @@ $$;
 
 COMMENT ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) IS 'When free-form replies stop being allowed, from the channel kind and the last inbound message.';
 
+-- Name: write_contact_import_v1(uuid, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.write_contact_import_v1(import_id uuid, rows jsonb) RETURNS TABLE(created integer, updated integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    organization uuid;
+begin
+    select i.organization_id into strict organization from public.contact_imports as i
+    where i.id = import_id and i.status = 'writing';
+    return query
+    with written as (
+        insert into public.contacts as c (organization_id, phone_number, display_name, attributes, tags)
+        select organization, r.phone_number, nullif(btrim(r.name), ''),
+               coalesce(r.attributes, '{}'), private.normalize_contact_tags(coalesce(r.tags, '{}'))
+        from jsonb_to_recordset(rows) as r(phone_number text, name text, attributes jsonb, tags text[])
+        on conflict on constraint contacts_organization_phone_number_key do update
+        set display_name = coalesce(excluded.display_name, c.display_name),
+            attributes = c.attributes || excluded.attributes,
+            tags = private.normalize_contact_tags(c.tags || excluded.tags)
+        -- xmax is 0 on a row this statement inserted, set on one it updated.
+        returning (c.xmax = 0) as inserted
+    )
+    select (count(*) filter (where inserted))::integer, (count(*) filter (where not inserted))::integer
+    from written;
+end;
+$$;
+
+-- Name: FUNCTION write_contact_import_v1(import_id uuid, rows jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.write_contact_import_v1(import_id uuid, rows jsonb) IS 'Creates or updates one batch of an import''s checked rows (the import job, service role).';
+
 -- Name: add_knowledge_document_v1(uuid, text, text, text, text); Type: FUNCTION; Schema: public
 
 CREATE FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text DEFAULT 'text'::text, file_name text DEFAULT NULL::text) RETURNS TABLE(outcome text, id uuid)
@@ -3196,7 +4135,7 @@ CREATE FUNCTION public.add_knowledge_document_v1(organization_id uuid, title tex
     SET search_path TO 'pg_catalog'
     AS $$
 declare
-    caller_role public.membership_role := private.role_in(organization_id, auth.uid());
+    caller_role public.membership_role := private.caller_role_in(organization_id);
     new_id uuid;
 begin
     if caller_role is null then
@@ -3210,7 +4149,9 @@ begin
     insert into public.knowledge_documents as d
         (organization_id, title, content, source_format, file_name, created_by)
     values (add_knowledge_document_v1.organization_id, btrim(title), content,
-            source_format, file_name, auth.uid())
+            source_format, file_name,
+            -- A key is nobody: its documents have no author.
+            case when private.api_key_of_caller() is null then auth.uid() end)
     returning d.id into new_id;
     perform private.defer_knowledge_indexing(new_id);
     return query select 'added'::text, new_id;
@@ -3220,6 +4161,87 @@ $$;
 -- Name: FUNCTION add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text); Type: COMMENT; Schema: public
 
 COMMENT ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) IS 'Stores a knowledge document (owners and admins) and defers its indexing in the same transaction.';
+
+-- Name: cancel_broadcast_v1(uuid); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.cancel_broadcast_v1(broadcast_id uuid) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    the_broadcast public.broadcasts;
+    role public.membership_role;
+begin
+    -- Waits for a batch being claimed (it holds this row): what it sent stays sent.
+    select * into the_broadcast from public.broadcasts as b
+    where b.id = cancel_broadcast_v1.broadcast_id
+      and b.organization_id in (select private.organizations_of_caller())
+    for update;
+    if not found then
+        raise exception 'no such broadcast'
+            using errcode = 'no_data_found', constraint = 'broadcast_not_found';
+    end if;
+    role := private.caller_role_in(the_broadcast.organization_id);
+    if role is null or role not in ('owner', 'admin') then
+        raise exception 'only owners and admins cancel broadcasts'
+            using errcode = 'insufficient_privilege';
+    end if;
+    if the_broadcast.status <> 'sending' then
+        raise exception 'the broadcast is %', the_broadcast.status
+            using errcode = 'check_violation', constraint = 'broadcast_finished';
+    end if;
+    update public.broadcast_recipients as r
+    set status = 'cancelled', reason = 'cancelled', handled_at = now()
+    where r.broadcast_id = the_broadcast.id and r.status = 'queued';
+    update public.broadcasts as b
+    set status = 'cancelled', finished_at = now()
+    where b.id = the_broadcast.id;
+    return the_broadcast.id;
+end;
+$$;
+
+-- Name: FUNCTION cancel_broadcast_v1(broadcast_id uuid); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.cancel_broadcast_v1(broadcast_id uuid) IS 'An owner or admin (or API key) stops a broadcast: what was sent stays sent, the recipients still queued are cancelled.';
+
+-- Name: cancel_scheduled_message_v1(uuid); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.cancel_scheduled_message_v1(scheduled_message_id uuid) RETURNS public.scheduled_message_status
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_row public.scheduled_messages;
+begin
+    -- The lock orders this with the send: whichever comes second sees the other's outcome.
+    select * into the_row from public.scheduled_messages as s
+    where s.id = scheduled_message_id
+      and s.organization_id in (select private.organizations_of_caller())
+    for update;
+    if not found then
+        raise exception 'no such scheduled message'
+            using errcode = 'no_data_found', constraint = 'scheduled_message_not_found';
+    end if;
+    if the_row.status = 'scheduled' then
+        update public.scheduled_messages as s
+        set status = 'cancelled', processed_at = now()
+        where s.id = the_row.id;
+        -- Its job, still waiting, goes too (one already running finds it cancelled).
+        if the_row.job_id is not null then
+            perform procrastinate.procrastinate_cancel_job_v1(the_row.job_id, false, true);
+        end if;
+        return 'cancelled';
+    end if;
+    -- Cancelled already: the same answer again. Sent, skipped or failed: the caller is
+    -- told what became of it.
+    return the_row.status;
+end;
+$$;
+
+-- Name: FUNCTION cancel_scheduled_message_v1(scheduled_message_id uuid); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.cancel_scheduled_message_v1(scheduled_message_id uuid) IS 'Cancels a scheduled message still waiting (returns cancelled); returns its status unchanged when it was already sent, skipped or failed.';
 
 -- Name: create_api_key_v1(uuid, text, public.membership_role); Type: FUNCTION; Schema: public
 
@@ -3274,6 +4296,171 @@ $$;
 
 COMMENT ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) IS 'A new API key (owners and admins; only owners make owner keys; never a key): its id and its secret, shown this once.';
 
+-- Name: create_broadcast_v1(uuid, uuid, jsonb, uuid[]); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.create_broadcast_v1(channel_id uuid, template_id uuid, variables jsonb DEFAULT '{}'::jsonb, contact_ids uuid[] DEFAULT NULL::uuid[]) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    calling_key uuid := private.api_key_of_caller();
+    the_channel public.channels;
+    the_template public.channel_templates;
+    preview text;
+    wanted uuid[];
+    found_count integer;
+    new_id uuid;
+    role public.membership_role;
+begin
+    select * into the_channel from public.channels as ch
+    where ch.id = create_broadcast_v1.channel_id
+      and ch.organization_id in (select private.organizations_of_caller());
+    if not found then
+        raise exception 'no such channel'
+            using errcode = 'no_data_found', constraint = 'channel_not_found';
+    end if;
+    role := private.caller_role_in(the_channel.organization_id);
+    if role is null or role not in ('owner', 'admin') then
+        raise exception 'only owners and admins send broadcasts'
+            using errcode = 'insufficient_privilege';
+    end if;
+    select * into the_template from public.channel_templates as t
+    where t.id = create_broadcast_v1.template_id and t.channel_id = the_channel.id;
+    if not found then
+        raise exception 'no such template on this channel'
+            using errcode = 'no_data_found', constraint = 'template_not_found';
+    end if;
+    if not the_channel.enabled then
+        raise exception 'the channel is disabled'
+            using errcode = 'check_violation', constraint = 'channel_disabled';
+    end if;
+    preview := private.template_with_variables(the_template, variables);
+
+    -- The contacts, each once, in the order first given.
+    wanted := array(
+        select id from unnest(contact_ids) with ordinality as given (id, n)
+        where id is not null
+        group by id order by min(n)
+    );
+    if cardinality(wanted) = 0 then
+        raise exception 'a broadcast needs at least one contact'
+            using errcode = 'check_violation', constraint = 'broadcast_recipients_empty';
+    end if;
+    if cardinality(wanted) > 100000 then
+        raise exception 'at most 100000 contacts in one broadcast'
+            using errcode = 'check_violation', constraint = 'broadcast_recipients_too_many';
+    end if;
+    select count(*) into found_count from public.contacts as ct
+    where ct.id = any (wanted) and ct.organization_id = the_channel.organization_id;
+    if found_count <> cardinality(wanted) then
+        raise exception 'some contacts are not the organization''s'
+            using errcode = 'check_violation', constraint = 'broadcast_contact_not_found';
+    end if;
+
+    insert into public.broadcasts (organization_id, channel_id, template_id, content_sid,
+                                   template_name, variables, body, rate_per_second, total,
+                                   created_by, api_key_id)
+    values (the_channel.organization_id, the_channel.id, the_template.id,
+            the_template.content_sid, the_template.name, coalesce(variables, '{}'), preview,
+            private.broadcast_rate(the_channel), cardinality(wanted),
+            case when calling_key is null then (select auth.uid()) end, calling_key)
+    returning id into new_id;
+
+    insert into public.broadcast_recipients (broadcast_id, contact_id, organization_id,
+                                             position, status, reason, handled_at)
+    select new_id, ct.id, ct.organization_id, given.n,
+           case when ct.opted_out_at is null then 'queued' else 'skipped' end::public.broadcast_recipient_status,
+           case when ct.opted_out_at is not null then 'opted_out' end,
+           case when ct.opted_out_at is not null then now() end
+    from unnest(wanted) with ordinality as given (id, n)
+    join public.contacts as ct on ct.id = given.id;
+
+    perform private.defer_job(
+        task_name => 'channels:send_broadcast',
+        args => jsonb_build_object('broadcast_id', new_id),
+        queue_name => 'broadcasts',
+        lock => 'broadcast:' || new_id
+    );
+    return new_id;
+end;
+$$;
+
+-- Name: FUNCTION create_broadcast_v1(channel_id uuid, template_id uuid, variables jsonb, contact_ids uuid[]); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.create_broadcast_v1(channel_id uuid, template_id uuid, variables jsonb, contact_ids uuid[]) IS 'An owner or admin (or API key) sends an approved template to many contacts of a channel: stored with its recipients (opted-out ones skipped) and its job deferred.';
+
+-- Name: create_contact_import_v1(uuid, text, text, integer); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.create_contact_import_v1(organization_id uuid, file_name text, source text, total_rows integer) RETURNS TABLE(outcome text, id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller_role public.membership_role := private.caller_role_in(organization_id);
+    new_id uuid;
+begin
+    if caller_role is null then
+        return query select 'not_found'::text, null::uuid;
+        return;
+    end if;
+    -- Bulk changes to the customer list are the owners' and admins'.
+    if caller_role not in ('owner', 'admin') then
+        return query select 'forbidden'::text, null::uuid;
+        return;
+    end if;
+    insert into public.contact_imports as i
+        (organization_id, created_by, file_name, source, total_rows)
+    values (create_contact_import_v1.organization_id,
+            (select p.id from public.profiles as p where p.id = auth.uid()),
+            file_name, source, total_rows)
+    returning i.id into new_id;
+    perform private.defer_job(
+        'contacts:import_contacts',
+        jsonb_build_object('import_id', new_id),
+        'contacts',
+        lock => 'contact_import:' || new_id
+    );
+    return query select 'created'::text, new_id;
+end;
+$$;
+
+-- Name: FUNCTION create_contact_import_v1(organization_id uuid, file_name text, source text, total_rows integer); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.create_contact_import_v1(organization_id uuid, file_name text, source text, total_rows integer) IS 'Stores a CSV file of contacts (owners and admins) and defers its import in the same transaction.';
+
+-- Name: create_contact_v1(uuid, text, text, jsonb, text[]); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.create_contact_v1(organization_id uuid, phone_number text, display_name text DEFAULT NULL::text, attributes jsonb DEFAULT '{}'::jsonb, tags text[] DEFAULT '{}'::text[]) RETURNS TABLE(outcome text, id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    new_id uuid;
+begin
+    if private.caller_role_in(organization_id) is null then
+        return query select 'not_found'::text, null::uuid;
+        return;
+    end if;
+    insert into public.contacts as c (organization_id, phone_number, display_name, attributes, tags)
+    values (create_contact_v1.organization_id, phone_number,
+            nullif(btrim(display_name), ''), coalesce(attributes, '{}'),
+            private.normalize_contact_tags(coalesce(tags, '{}')))
+    on conflict on constraint contacts_organization_phone_number_key do nothing
+    returning c.id into new_id;
+    if new_id is null then
+        return query select 'exists'::text, c.id from public.contacts as c
+        where c.organization_id = create_contact_v1.organization_id
+          and c.phone_number = create_contact_v1.phone_number;
+        return;
+    end if;
+    return query select 'created'::text, new_id;
+end;
+$$;
+
+-- Name: FUNCTION create_contact_v1(organization_id uuid, phone_number text, display_name text, attributes jsonb, tags text[]); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.create_contact_v1(organization_id uuid, phone_number text, display_name text, attributes jsonb, tags text[]) IS 'Adds a contact to the organization (any member); ''exists'' when the number is already one.';
+
 -- Name: redeliver_webhook_v1(uuid); Type: FUNCTION; Schema: public
 
 CREATE FUNCTION public.redeliver_webhook_v1(delivery_id uuid) RETURNS uuid
@@ -3320,7 +4507,7 @@ declare
 begin
     select d.organization_id into organization from public.knowledge_documents as d
     where d.id = document_id;
-    caller_role := private.role_in(organization, auth.uid());
+    caller_role := private.caller_role_in(organization);
     if organization is null or caller_role is null then
         return query select 'not_found'::text, null::uuid;
         return;
@@ -3432,6 +4619,95 @@ $$;
 -- Name: FUNCTION revoke_api_key_v1(api_key_id uuid); Type: COMMENT; Schema: public
 
 COMMENT ON FUNCTION public.revoke_api_key_v1(api_key_id uuid) IS 'Revokes an API key (owners and admins; only owners revoke an owner key; never a key): it sees and changes nothing from then on.';
+
+-- Name: schedule_message_v1(uuid, timestamp with time zone, text, uuid, jsonb); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.schedule_message_v1(conversation_id uuid, send_at timestamp with time zone, body text DEFAULT NULL::text, template_id uuid DEFAULT NULL::uuid, variables jsonb DEFAULT '{}'::jsonb) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    calling_key uuid := private.api_key_of_caller();
+    the_conversation public.conversations;
+    the_template public.channel_templates;
+    the_contact public.contacts;
+    given jsonb := coalesce(variables, '{}');
+    text_body text := nullif(btrim(coalesce(body, '')), '');
+    new_id uuid;
+    new_job bigint;
+begin
+    select * into the_conversation from public.conversations as c
+    where c.id = conversation_id
+      and c.organization_id in (select private.organizations_of_caller());
+    if not found then
+        raise exception 'no such conversation'
+            using errcode = 'no_data_found', constraint = 'conversation_not_found';
+    end if;
+
+    if (text_body is null) = (template_id is null) then
+        raise exception 'a scheduled message is a body or a template, not both nor neither'
+            using errcode = 'check_violation', constraint = 'scheduled_messages_content';
+    end if;
+    if text_body is not null and char_length(body) > 4096 then
+        raise exception 'a free-form message has at most 4096 characters'
+            using errcode = 'check_violation', constraint = 'scheduled_messages_body_length';
+    end if;
+    if send_at is null or send_at <= now() or send_at > now() + interval '90 days' then
+        raise exception 'send_at must be in the future, within 90 days'
+            using errcode = 'check_violation', constraint = 'scheduled_messages_send_at_horizon';
+    end if;
+
+    if template_id is not null then
+        select * into the_template from public.channel_templates as t
+        where t.id = template_id and t.channel_id = the_conversation.channel_id;
+        if not found then
+            raise exception 'no such template on this conversation''s channel'
+                using errcode = 'no_data_found', constraint = 'template_not_found';
+        end if;
+        perform private.render_template_message(the_template, given);
+    end if;
+
+    -- What would refuse it now refuses it up front; it is checked again when it is due.
+    select * into strict the_contact from public.contacts as ct
+    where ct.id = the_conversation.contact_id;
+    if the_contact.opted_out_at is not null then
+        raise exception 'the contact opted out of messages'
+            using errcode = 'check_violation', constraint = 'contact_opted_out';
+    end if;
+    if not (select ch.enabled from public.channels as ch where ch.id = the_conversation.channel_id)
+    then
+        raise exception 'the channel is disabled'
+            using errcode = 'check_violation', constraint = 'channel_disabled';
+    end if;
+
+    insert into public.scheduled_messages as s
+        (organization_id, conversation_id, body, template_id, template_name, variables,
+         send_at, created_by, created_by_api_key)
+    values (the_conversation.organization_id, the_conversation.id,
+            case when template_id is null then body end,
+            the_template.id, the_template.name,
+            case when template_id is null then '{}'::jsonb else given end,
+            send_at,
+            case when calling_key is null then (select auth.uid()) end,
+            calling_key)
+    returning s.id into new_id;
+
+    new_job := private.defer_job(
+        task_name => 'conversations:send_scheduled_message',
+        args => jsonb_build_object('scheduled_message_id', new_id),
+        queue_name => 'sends',
+        queueing_lock => 'scheduled_message:' || new_id,
+        scheduled_at => send_at
+    );
+    update public.scheduled_messages as s set job_id = new_job where s.id = new_id;
+    return new_id;
+end;
+$$;
+
+-- Name: FUNCTION schedule_message_v1(conversation_id uuid, send_at timestamp with time zone, body text, template_id uuid, variables jsonb); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.schedule_message_v1(conversation_id uuid, send_at timestamp with time zone, body text, template_id uuid, variables jsonb) IS 'A member (or API key) schedules free text or a template in a conversation for send_at (future, within 90 days); its job is deferred to then in the same transaction.';
 
 -- Name: send_member_message_v1(uuid, text); Type: FUNCTION; Schema: public
 
@@ -3662,6 +4938,109 @@ $$;
 
 COMMENT ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) IS 'A member (or API key) sends an approved template (ContentSid) in a conversation; queued with its send job.';
 
+-- Name: start_conversation_v1(uuid, text, uuid, jsonb); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.start_conversation_v1(channel_id uuid, phone_number text, template_id uuid, variables jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(conversation_id uuid, message_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $_$
+declare
+    the_channel public.channels;
+    the_contact public.contacts;
+    the_conversation_id uuid;
+begin
+    select * into the_channel from public.channels as ch
+    where ch.id = start_conversation_v1.channel_id
+      and ch.organization_id in (select private.organizations_of_caller());
+    if not found then
+        raise exception 'no such channel'
+            using errcode = 'no_data_found', constraint = 'channel_not_found';
+    end if;
+    if not the_channel.enabled then
+        raise exception 'the channel is disabled'
+            using errcode = 'check_violation', constraint = 'channel_disabled';
+    end if;
+    if start_conversation_v1.phone_number is null
+            or start_conversation_v1.phone_number !~ '^\+[1-9][0-9]{6,14}$'
+            or start_conversation_v1.phone_number = the_channel.phone_number then
+        raise exception 'not a customer''s number in E.164'
+            using errcode = 'check_violation', constraint = 'phone_number_invalid';
+    end if;
+    if not exists (
+        select from public.channel_templates as t
+        where t.id = start_conversation_v1.template_id and t.channel_id = the_channel.id
+    ) then
+        raise exception 'no such template on this channel'
+            using errcode = 'no_data_found', constraint = 'template_not_found';
+    end if;
+
+    insert into public.contacts (organization_id, phone_number)
+    values (the_channel.organization_id, start_conversation_v1.phone_number)
+    on conflict on constraint contacts_organization_phone_number_key do nothing;
+    select * into strict the_contact from public.contacts as ct
+    where ct.organization_id = the_channel.organization_id
+      and ct.phone_number = start_conversation_v1.phone_number;
+    if the_contact.opted_out_at is not null then
+        raise exception 'the contact opted out of messages'
+            using errcode = 'check_violation', constraint = 'contact_opted_out';
+    end if;
+
+    insert into public.conversations (organization_id, channel_id, contact_id)
+    values (the_channel.organization_id, the_channel.id, the_contact.id)
+    on conflict (channel_id, contact_id) where status <> 'closed' do nothing
+    returning id into the_conversation_id;
+    if the_conversation_id is null then
+        -- Already one open with them (read in a new snapshot: a concurrent start's
+        -- conversation, committed, is found here).
+        select c.id into strict the_conversation_id from public.conversations as c
+        where c.channel_id = the_channel.id and c.contact_id = the_contact.id
+          and c.status <> 'closed';
+    end if;
+
+    return query select the_conversation_id,
+        public.send_template_message_v1(
+            the_conversation_id, start_conversation_v1.template_id,
+            coalesce(start_conversation_v1.variables, '{}')
+        );
+end;
+$_$;
+
+-- Name: FUNCTION start_conversation_v1(channel_id uuid, phone_number text, template_id uuid, variables jsonb); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.start_conversation_v1(channel_id uuid, phone_number text, template_id uuid, variables jsonb) IS 'A member (or API key) sends an approved template to a phone number on one of its channels, making the contact and the conversation when missing; refuses opted-out contacts before making anything.';
+
+-- Name: update_contact_v1(uuid, text, jsonb, text[]); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.update_contact_v1(contact_id uuid, display_name text DEFAULT NULL::text, attributes jsonb DEFAULT NULL::jsonb, tags text[] DEFAULT NULL::text[]) RETURNS TABLE(outcome text, id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    organization uuid;
+begin
+    select c.organization_id into organization from public.contacts as c
+    where c.id = contact_id
+    for update;
+    if organization is null or private.caller_role_in(organization) is null then
+        return query select 'not_found'::text, null::uuid;
+        return;
+    end if;
+    -- Null leaves a field as it is; an empty name clears the team's name for them.
+    update public.contacts as c
+    set display_name = case when display_name is null then c.display_name
+                            else nullif(btrim(display_name), '') end,
+        attributes = coalesce(attributes, c.attributes),
+        tags = coalesce(private.normalize_contact_tags(tags), c.tags)
+    where c.id = contact_id;
+    return query select 'updated'::text, contact_id;
+end;
+$$;
+
+-- Name: FUNCTION update_contact_v1(contact_id uuid, display_name text, attributes jsonb, tags text[]); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.update_contact_v1(contact_id uuid, display_name text, attributes jsonb, tags text[]) IS 'Changes a contact''s name, attributes (replaced whole) or tags (any member).';
+
 -- Name: update_knowledge_document_v1(uuid, text, text, text, text); Type: FUNCTION; Schema: public
 
 CREATE FUNCTION public.update_knowledge_document_v1(document_id uuid, title text DEFAULT NULL::text, content text DEFAULT NULL::text, source_format text DEFAULT NULL::text, file_name text DEFAULT NULL::text) RETURNS TABLE(outcome text, id uuid)
@@ -3676,7 +5055,7 @@ begin
     select * into the_document from public.knowledge_documents as d
     where d.id = document_id
     for update;
-    caller_role := private.role_in(the_document.organization_id, auth.uid());
+    caller_role := private.caller_role_in(the_document.organization_id);
     if the_document.id is null or caller_role is null then
         return query select 'not_found'::text, null::uuid;
         return;
@@ -3856,28 +5235,6 @@ CREATE TABLE private.account_tokens (
 
 COMMENT ON TABLE private.account_tokens IS 'E-mail verification and password reset tokens, by SHA-256 digest (hex); one use each.';
 
--- Name: channels; Type: TABLE; Schema: public
-
-CREATE TABLE public.channels (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid NOT NULL,
-    kind public.channel_kind NOT NULL,
-    phone_number text NOT NULL,
-    display_name text,
-    twilio_account_sid text NOT NULL,
-    twilio_auth_token_ciphertext text NOT NULL,
-    enabled boolean DEFAULT true NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT channels_display_name_length CHECK ((char_length(display_name) <= 120)),
-    CONSTRAINT channels_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)),
-    CONSTRAINT channels_twilio_account_sid_format CHECK ((twilio_account_sid ~ '^AC[0-9a-fA-F]{32}$'::text))
-);
-
--- Name: TABLE channels; Type: COMMENT; Schema: public
-
-COMMENT ON TABLE public.channels IS 'A Twilio WhatsApp sender or SMS number of an organization.';
-
 -- Name: conversations_with_window; Type: VIEW; Schema: private
 
 CREATE VIEW private.conversations_with_window WITH (security_invoker='true') AS
@@ -3936,7 +5293,9 @@ CREATE VIEW private.inbox_entries WITH (security_invoker='true') AS
     lm.error_message AS last_message__error_message,
     lm.is_error AS last_message__is_error,
     lm.created_at AS last_message__created_at,
-    lm.updated_at AS last_message__updated_at
+    lm.updated_at AS last_message__updated_at,
+    lm.transcript AS last_message__transcript,
+    (private.message_location(lm.metadata))::text AS last_message__location
    FROM ((private.conversations_with_window c
      LEFT JOIN public.contacts ct ON ((ct.id = c.contact_id)))
      LEFT JOIN LATERAL ( SELECT m.id,
@@ -3953,7 +5312,8 @@ CREATE VIEW private.inbox_entries WITH (security_invoker='true') AS
             m.is_error,
             m.metadata,
             m.created_at,
-            m.updated_at
+            m.updated_at,
+            m.transcript
            FROM public.messages m
           WHERE (m.conversation_id = c.id)
           ORDER BY m.created_at DESC, m.id DESC
@@ -4069,6 +5429,8 @@ CREATE TABLE public.agents (
     knowledge_enabled boolean DEFAULT true NOT NULL,
     knowledge_passages integer DEFAULT 4 NOT NULL,
     answer_only_from_knowledge boolean DEFAULT false NOT NULL,
+    follow_up_template_id uuid,
+    vision_enabled boolean DEFAULT false NOT NULL,
     CONSTRAINT agents_debounce_seconds_range CHECK (((debounce_seconds >= 0) AND (debounce_seconds <= 120))),
     CONSTRAINT agents_fallback_message_length CHECK (((char_length(btrim(fallback_message)) >= 1) AND (char_length(btrim(fallback_message)) <= 1600))),
     CONSTRAINT agents_follow_up_after_minutes_range CHECK (((follow_up_after_minutes >= 5) AND (follow_up_after_minutes <= 1380))),
@@ -4107,6 +5469,14 @@ COMMENT ON COLUMN public.agents.knowledge_passages IS 'How many passages at most
 -- Name: COLUMN agents.answer_only_from_knowledge; Type: COMMENT; Schema: public
 
 COMMENT ON COLUMN public.agents.answer_only_from_knowledge IS 'When no passage is relevant, say the team will check and hand the conversation over.';
+
+-- Name: COLUMN agents.follow_up_template_id; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.agents.follow_up_template_id IS 'The approved template (without variables) sent as the follow-up when it falls due outside WhatsApp''s 24-hour window; null: such follow-ups are skipped.';
+
+-- Name: COLUMN agents.vision_enabled; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.agents.vision_enabled IS 'Whether the model is sent the customer''s images and stickers (a model that accepts images); otherwise it is told in words that an image was sent.';
 
 -- Name: ai_runs; Type: TABLE; Schema: public
 
@@ -4172,29 +5542,89 @@ COMMENT ON COLUMN public.api_keys.secret_digest IS 'SHA-256 (hex) of the secret,
 
 COMMENT ON COLUMN public.api_keys.last_used_at IS 'When the key was last used, to the minute (the API records uses in batches, not per request).';
 
--- Name: channel_templates; Type: TABLE; Schema: public
+-- Name: broadcast_recipients; Type: TABLE; Schema: public
 
-CREATE TABLE public.channel_templates (
+CREATE TABLE public.broadcast_recipients (
+    broadcast_id uuid NOT NULL,
+    contact_id uuid NOT NULL,
+    organization_id uuid NOT NULL,
+    "position" integer NOT NULL,
+    status public.broadcast_recipient_status DEFAULT 'queued'::public.broadcast_recipient_status NOT NULL,
+    reason text,
+    conversation_id uuid,
+    message_id uuid,
+    handled_at timestamp with time zone,
+    CONSTRAINT broadcast_recipients_reason_length CHECK ((char_length(reason) <= 200))
+);
+
+-- Name: TABLE broadcast_recipients; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.broadcast_recipients IS 'Each contact of a broadcast: queued, sent (its message), skipped, failed or cancelled, with the reason.';
+
+-- Name: broadcasts; Type: TABLE; Schema: public
+
+CREATE TABLE public.broadcasts (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     organization_id uuid NOT NULL,
     channel_id uuid NOT NULL,
-    name text NOT NULL,
+    template_id uuid,
     content_sid text NOT NULL,
-    language text DEFAULT 'pt_BR'::text NOT NULL,
-    variables jsonb DEFAULT '[]'::jsonb NOT NULL,
-    body text,
+    template_name text NOT NULL,
+    variables jsonb DEFAULT '{}'::jsonb NOT NULL,
+    body text DEFAULT ''::text NOT NULL,
+    rate_per_second numeric(7,2) NOT NULL,
+    status public.broadcast_status DEFAULT 'sending'::public.broadcast_status NOT NULL,
+    total integer NOT NULL,
+    created_by uuid,
+    api_key_id uuid,
+    next_batch_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT channel_templates_body_length CHECK ((char_length(body) <= 1600)),
-    CONSTRAINT channel_templates_content_sid_format CHECK ((content_sid ~ '^HX[0-9a-fA-F]{32}$'::text)),
-    CONSTRAINT channel_templates_language_format CHECK ((language ~ '^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$'::text)),
-    CONSTRAINT channel_templates_name_length CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 100))),
-    CONSTRAINT channel_templates_variables_valid CHECK (private.template_variables_are_valid(variables))
+    finished_at timestamp with time zone,
+    CONSTRAINT broadcasts_rate_range CHECK (((rate_per_second >= 0.1) AND (rate_per_second <= (400)::numeric))),
+    CONSTRAINT broadcasts_total_positive CHECK ((total > 0)),
+    CONSTRAINT broadcasts_variables_is_object CHECK ((jsonb_typeof(variables) = 'object'::text))
 );
 
--- Name: TABLE channel_templates; Type: COMMENT; Schema: public
+-- Name: TABLE broadcasts; Type: COMMENT; Schema: public
 
-COMMENT ON TABLE public.channel_templates IS 'Approved WhatsApp templates (ContentSid) a channel may send, also outside the 24-hour window.';
+COMMENT ON TABLE public.broadcasts IS 'One approved template sent to many contacts of a channel, paced at the channel''s rate.';
+
+-- Name: contact_imports; Type: TABLE; Schema: public
+
+CREATE TABLE public.contact_imports (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    created_by uuid,
+    file_name text,
+    status text DEFAULT 'pending'::text NOT NULL,
+    total_rows integer NOT NULL,
+    checked_rows integer DEFAULT 0 NOT NULL,
+    written_rows integer DEFAULT 0 NOT NULL,
+    created_count integer DEFAULT 0 NOT NULL,
+    updated_count integer DEFAULT 0 NOT NULL,
+    refused_count integer DEFAULT 0 NOT NULL,
+    refusals jsonb DEFAULT '[]'::jsonb NOT NULL,
+    error text,
+    source text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    CONSTRAINT contact_imports_counts CHECK (((total_rows >= 0) AND ((checked_rows >= 0) AND (checked_rows <= total_rows)) AND ((written_rows >= 0) AND (written_rows <= total_rows)) AND (created_count >= 0) AND (updated_count >= 0) AND (refused_count >= 0))),
+    CONSTRAINT contact_imports_error_length CHECK ((char_length(error) <= 1000)),
+    CONSTRAINT contact_imports_file_name_length CHECK ((char_length(file_name) <= 255)),
+    CONSTRAINT contact_imports_finished CHECK (((status = ANY (ARRAY['succeeded'::text, 'refused'::text, 'failed'::text])) = (finished_at IS NOT NULL))),
+    CONSTRAINT contact_imports_refusals_array CHECK ((jsonb_typeof(refusals) = 'array'::text)),
+    CONSTRAINT contact_imports_status_known CHECK ((status = ANY (ARRAY['pending'::text, 'checking'::text, 'writing'::text, 'succeeded'::text, 'refused'::text, 'failed'::text])))
+);
+
+-- Name: TABLE contact_imports; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.contact_imports IS 'A CSV file of contacts being imported: all its rows are written, or none, by contacts:import_contacts.';
+
+-- Name: COLUMN contact_imports.source; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.contact_imports.source IS 'The file''s text until the import finishes; never readable by clients.';
 
 -- Name: conversation_reads; Type: TABLE; Schema: public
 
@@ -4285,6 +5715,50 @@ COMMENT ON TABLE public.profiles IS 'One row per auth.users row: what the team s
 
 COMMENT ON COLUMN public.profiles.email_verified_at IS 'When the person proved they read this address (a verification, invitation or reset link); null until then. An unverified account joins no organization but its own.';
 
+-- Name: scheduled_messages; Type: TABLE; Schema: public
+
+CREATE TABLE public.scheduled_messages (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    conversation_id uuid NOT NULL,
+    body text,
+    template_id uuid,
+    template_name text,
+    variables jsonb DEFAULT '{}'::jsonb NOT NULL,
+    send_at timestamp with time zone NOT NULL,
+    status public.scheduled_message_status DEFAULT 'scheduled'::public.scheduled_message_status NOT NULL,
+    reason text,
+    created_by uuid,
+    created_by_api_key uuid,
+    message_id uuid,
+    job_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    processed_at timestamp with time zone,
+    CONSTRAINT scheduled_messages_body_length CHECK (((body IS NULL) OR ((char_length(btrim(body)) >= 1) AND (char_length(btrim(body)) <= 4096)))),
+    CONSTRAINT scheduled_messages_content CHECK (((body IS NOT NULL) <> (template_name IS NOT NULL))),
+    CONSTRAINT scheduled_messages_reason CHECK (((status = ANY (ARRAY['skipped'::public.scheduled_message_status, 'failed'::public.scheduled_message_status])) = (reason IS NOT NULL))),
+    CONSTRAINT scheduled_messages_send_at_horizon CHECK (((send_at > created_at) AND (send_at <= (created_at + '90 days'::interval)))),
+    CONSTRAINT scheduled_messages_sent_message CHECK (((status <> 'sent'::public.scheduled_message_status) OR (processed_at IS NOT NULL))),
+    CONSTRAINT scheduled_messages_variables_object CHECK ((jsonb_typeof(variables) = 'object'::text))
+);
+
+-- Name: TABLE scheduled_messages; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.scheduled_messages IS 'Messages the team scheduled for later (free text or a template): each is sent once, at send_at, by its job, if the rules still allow it then.';
+
+-- Name: COLUMN scheduled_messages.reason; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.scheduled_messages.reason IS 'Why it was skipped or failed: contact_opted_out, channel_disabled, outside_customer_service_window, conversation_closed, template_not_found, template_variables_invalid.';
+
+-- Name: COLUMN scheduled_messages.message_id; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.scheduled_messages.message_id IS 'The outbound message it became, once sent (its delivery status is the message''s).';
+
+-- Name: COLUMN scheduled_messages.job_id; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.scheduled_messages.job_id IS 'The Procrastinate job due at send_at (deleted when the message is cancelled).';
+
 -- Name: webhook_deliveries; Type: TABLE; Schema: public
 
 CREATE TABLE public.webhook_deliveries (
@@ -4314,6 +5788,41 @@ COMMENT ON TABLE public.webhook_deliveries IS 'One event for one endpoint: its p
 -- Name: COLUMN webhook_deliveries.last_error; Type: COMMENT; Schema: public
 
 COMMENT ON COLUMN public.webhook_deliveries.last_error IS 'Why the last attempt failed, in words (a timeout, a refused address, the status); never the response body.';
+
+-- Name: webhook_delivery_attempts; Type: TABLE; Schema: public
+
+CREATE TABLE public.webhook_delivery_attempts (
+    id bigint NOT NULL,
+    organization_id uuid NOT NULL,
+    delivery_id uuid NOT NULL,
+    attempt integer NOT NULL,
+    status_code integer,
+    duration_ms integer,
+    error text,
+    attempted_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_delivery_attempts_attempt CHECK ((attempt >= 1)),
+    CONSTRAINT webhook_delivery_attempts_duration CHECK (((duration_ms IS NULL) OR (duration_ms >= 0))),
+    CONSTRAINT webhook_delivery_attempts_error CHECK ((char_length(error) <= 500))
+);
+
+-- Name: TABLE webhook_delivery_attempts; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.webhook_delivery_attempts IS 'Each attempt to post a webhook delivery: when, the receiver''s status, how long, why it failed. Purged after a retention period by the webhooks'' upkeep.';
+
+-- Name: COLUMN webhook_delivery_attempts.error; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.webhook_delivery_attempts.error IS 'Why the attempt failed, in words (a timeout, a refused address, the status); never the response body.';
+
+-- Name: webhook_delivery_attempts_id_seq; Type: SEQUENCE; Schema: public
+
+ALTER TABLE public.webhook_delivery_attempts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_delivery_attempts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 -- Name: webhook_endpoints; Type: TABLE; Schema: public
 
@@ -4396,10 +5905,35 @@ ALTER TABLE ONLY public.ai_runs
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
 
+-- Name: broadcast_recipients broadcast_recipients_message_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcast_recipients
+    ADD CONSTRAINT broadcast_recipients_message_key UNIQUE (message_id);
+
+-- Name: broadcast_recipients broadcast_recipients_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcast_recipients
+    ADD CONSTRAINT broadcast_recipients_pkey PRIMARY KEY (broadcast_id, contact_id);
+
+-- Name: broadcast_recipients broadcast_recipients_position_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcast_recipients
+    ADD CONSTRAINT broadcast_recipients_position_key UNIQUE (broadcast_id, "position");
+
+-- Name: broadcasts broadcasts_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcasts
+    ADD CONSTRAINT broadcasts_pkey PRIMARY KEY (id);
+
 -- Name: channel_templates channel_templates_channel_name_language_key; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.channel_templates
     ADD CONSTRAINT channel_templates_channel_name_language_key UNIQUE (channel_id, name, language);
+
+-- Name: channel_templates channel_templates_id_organization_key; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.channel_templates
+    ADD CONSTRAINT channel_templates_id_organization_key UNIQUE (id, organization_id);
 
 -- Name: channel_templates channel_templates_pkey; Type: CONSTRAINT; Schema: public
 
@@ -4424,6 +5958,11 @@ ALTER TABLE ONLY public.channels
 -- Name: CONSTRAINT channels_twilio_account_sid_kind_phone_number_key ON channels; Type: COMMENT; Schema: public
 
 COMMENT ON CONSTRAINT channels_twilio_account_sid_kind_phone_number_key ON public.channels IS 'One channel per Twilio account, kind and number; accounts may share the Sandbox number.';
+
+-- Name: contact_imports contact_imports_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.contact_imports
+    ADD CONSTRAINT contact_imports_pkey PRIMARY KEY (id);
 
 -- Name: contacts contacts_organization_phone_number_key; Type: CONSTRAINT; Schema: public
 
@@ -4495,10 +6034,20 @@ ALTER TABLE ONLY public.organizations
 ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_pkey PRIMARY KEY (id);
 
+-- Name: scheduled_messages scheduled_messages_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.scheduled_messages
+    ADD CONSTRAINT scheduled_messages_pkey PRIMARY KEY (id);
+
 -- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+-- Name: webhook_delivery_attempts webhook_delivery_attempts_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.webhook_delivery_attempts
+    ADD CONSTRAINT webhook_delivery_attempts_pkey PRIMARY KEY (id);
 
 -- Name: webhook_endpoints webhook_endpoints_pkey; Type: CONSTRAINT; Schema: public
 
@@ -4541,6 +6090,10 @@ CREATE INDEX refresh_tokens_session_id_idx ON private.refresh_tokens USING btree
 
 CREATE INDEX sessions_user_id_idx ON private.sessions USING btree (user_id);
 
+-- Name: agents_follow_up_template_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX agents_follow_up_template_id_idx ON public.agents USING btree (follow_up_template_id) WHERE (follow_up_template_id IS NOT NULL);
+
 -- Name: ai_runs_conversation_idx; Type: INDEX; Schema: public
 
 CREATE INDEX ai_runs_conversation_idx ON public.ai_runs USING btree (conversation_id, created_at);
@@ -4569,6 +6122,26 @@ CREATE INDEX api_keys_revoked_by_idx ON public.api_keys USING btree (revoked_by)
 
 CREATE UNIQUE INDEX api_keys_secret_digest_key ON public.api_keys USING btree (secret_digest);
 
+-- Name: broadcast_recipients_contact_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX broadcast_recipients_contact_id_idx ON public.broadcast_recipients USING btree (contact_id);
+
+-- Name: broadcast_recipients_queued_idx; Type: INDEX; Schema: public
+
+CREATE INDEX broadcast_recipients_queued_idx ON public.broadcast_recipients USING btree (broadcast_id, "position") WHERE (status = 'queued'::public.broadcast_recipient_status);
+
+-- Name: broadcasts_channel_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX broadcasts_channel_id_idx ON public.broadcasts USING btree (channel_id);
+
+-- Name: broadcasts_organization_idx; Type: INDEX; Schema: public
+
+CREATE INDEX broadcasts_organization_idx ON public.broadcasts USING btree (organization_id, created_at DESC, id DESC);
+
+-- Name: broadcasts_template_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX broadcasts_template_id_idx ON public.broadcasts USING btree (template_id);
+
 -- Name: channel_templates_organization_id_idx; Type: INDEX; Schema: public
 
 CREATE INDEX channel_templates_organization_id_idx ON public.channel_templates USING btree (organization_id);
@@ -4577,9 +6150,21 @@ CREATE INDEX channel_templates_organization_id_idx ON public.channel_templates U
 
 CREATE INDEX channels_organization_id_idx ON public.channels USING btree (organization_id);
 
+-- Name: contact_imports_created_by_idx; Type: INDEX; Schema: public
+
+CREATE INDEX contact_imports_created_by_idx ON public.contact_imports USING btree (created_by);
+
+-- Name: contact_imports_organization_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX contact_imports_organization_id_idx ON public.contact_imports USING btree (organization_id, created_at DESC);
+
 -- Name: contacts_organization_name_idx; Type: INDEX; Schema: public
 
 CREATE INDEX contacts_organization_name_idx ON public.contacts USING btree (organization_id, lower(COALESCE(display_name, profile_name, phone_number)), id);
+
+-- Name: contacts_organization_tags_idx; Type: INDEX; Schema: public
+
+CREATE INDEX contacts_organization_tags_idx ON public.contacts USING gin (organization_id, tags);
 
 -- Name: contacts_search_idx; Type: INDEX; Schema: public
 
@@ -4661,6 +6246,10 @@ CREATE INDEX memberships_user_id_idx ON public.memberships USING btree (user_id)
 
 CREATE INDEX messages_body_search_idx ON public.messages USING gin (body extensions.gin_trgm_ops) WITH (gin_pending_list_limit='256');
 
+-- Name: messages_broadcast_recipient_key; Type: INDEX; Schema: public
+
+CREATE UNIQUE INDEX messages_broadcast_recipient_key ON public.messages USING btree (((metadata ->> 'broadcast_recipient'::text))) WHERE (metadata ? 'broadcast_recipient'::text);
+
 -- Name: messages_conversation_created_idx; Type: INDEX; Schema: public
 
 CREATE INDEX messages_conversation_created_idx ON public.messages USING btree (conversation_id, created_at DESC, id DESC);
@@ -4673,9 +6262,37 @@ CREATE UNIQUE INDEX messages_message_sid_key ON public.messages USING btree (((m
 
 CREATE INDEX messages_organization_created_idx ON public.messages USING btree (organization_id, created_at);
 
+-- Name: messages_transcript_search_idx; Type: INDEX; Schema: public
+
+CREATE INDEX messages_transcript_search_idx ON public.messages USING gin (transcript extensions.gin_trgm_ops) WITH (gin_pending_list_limit='256') WHERE (transcript IS NOT NULL);
+
 -- Name: profiles_email_key; Type: INDEX; Schema: public
 
 CREATE UNIQUE INDEX profiles_email_key ON public.profiles USING btree (lower(email));
+
+-- Name: scheduled_messages_conversation_idx; Type: INDEX; Schema: public
+
+CREATE INDEX scheduled_messages_conversation_idx ON public.scheduled_messages USING btree (conversation_id, send_at, id);
+
+-- Name: scheduled_messages_created_by_api_key_idx; Type: INDEX; Schema: public
+
+CREATE INDEX scheduled_messages_created_by_api_key_idx ON public.scheduled_messages USING btree (created_by_api_key) WHERE (created_by_api_key IS NOT NULL);
+
+-- Name: scheduled_messages_created_by_idx; Type: INDEX; Schema: public
+
+CREATE INDEX scheduled_messages_created_by_idx ON public.scheduled_messages USING btree (created_by) WHERE (created_by IS NOT NULL);
+
+-- Name: scheduled_messages_message_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX scheduled_messages_message_id_idx ON public.scheduled_messages USING btree (message_id) WHERE (message_id IS NOT NULL);
+
+-- Name: scheduled_messages_organization_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX scheduled_messages_organization_id_idx ON public.scheduled_messages USING btree (organization_id);
+
+-- Name: scheduled_messages_template_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX scheduled_messages_template_id_idx ON public.scheduled_messages USING btree (template_id) WHERE (template_id IS NOT NULL);
 
 -- Name: webhook_deliveries_endpoint_created_idx; Type: INDEX; Schema: public
 
@@ -4685,6 +6302,18 @@ CREATE INDEX webhook_deliveries_endpoint_created_idx ON public.webhook_deliverie
 
 CREATE INDEX webhook_deliveries_organization_id_idx ON public.webhook_deliveries USING btree (organization_id);
 
+-- Name: webhook_delivery_attempts_attempted_at_idx; Type: INDEX; Schema: public
+
+CREATE INDEX webhook_delivery_attempts_attempted_at_idx ON public.webhook_delivery_attempts USING btree (attempted_at);
+
+-- Name: webhook_delivery_attempts_delivery_idx; Type: INDEX; Schema: public
+
+CREATE INDEX webhook_delivery_attempts_delivery_idx ON public.webhook_delivery_attempts USING btree (delivery_id, attempted_at, id);
+
+-- Name: webhook_delivery_attempts_organization_id_idx; Type: INDEX; Schema: public
+
+CREATE INDEX webhook_delivery_attempts_organization_id_idx ON public.webhook_delivery_attempts USING btree (organization_id);
+
 -- Name: webhook_endpoints_organization_created_idx; Type: INDEX; Schema: public
 
 CREATE INDEX webhook_endpoints_organization_created_idx ON public.webhook_endpoints USING btree (organization_id, created_at);
@@ -4693,9 +6322,17 @@ CREATE INDEX webhook_endpoints_organization_created_idx ON public.webhook_endpoi
 
 CREATE INDEX webhook_endpoints_organization_id_idx ON public.webhook_endpoints USING btree (organization_id) WHERE enabled;
 
+-- Name: agents tg_agents__follow_up_template_without_variables; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_agents__follow_up_template_without_variables BEFORE INSERT OR UPDATE OF follow_up_template_id ON public.agents FOR EACH ROW WHEN ((new.follow_up_template_id IS NOT NULL)) EXECUTE FUNCTION private.tg_agents__follow_up_template_without_variables();
+
 -- Name: agents tg_agents__set_updated_at; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_agents__set_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: broadcasts tg_broadcasts__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_broadcasts__set_updated_at BEFORE UPDATE ON public.broadcasts FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
 -- Name: channel_templates tg_channel_templates__set_updated_at; Type: TRIGGER; Schema: public
 
@@ -4704,6 +6341,10 @@ CREATE TRIGGER tg_channel_templates__set_updated_at BEFORE UPDATE ON public.chan
 -- Name: channels tg_channels__set_updated_at; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_channels__set_updated_at BEFORE UPDATE ON public.channels FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: contact_imports tg_contact_imports__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_contact_imports__set_updated_at BEFORE UPDATE ON public.contact_imports FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
 -- Name: contacts tg_contacts__set_updated_at; Type: TRIGGER; Schema: public
 
@@ -4753,6 +6394,10 @@ CREATE TRIGGER tg_memberships__set_updated_at BEFORE UPDATE ON public.membership
 
 CREATE TRIGGER tg_messages__fetch_media AFTER INSERT ON public.messages FOR EACH ROW WHEN (((new.direction = 'inbound'::public.message_direction) AND (new.media <> '[]'::jsonb))) EXECUTE FUNCTION private.tg_messages__fetch_media();
 
+-- Name: messages tg_messages__media_changed; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__media_changed AFTER UPDATE OF media ON public.messages FOR EACH ROW WHEN (((new.direction = 'inbound'::public.message_direction) AND (new.media IS DISTINCT FROM old.media))) EXECUTE FUNCTION private.tg_messages__media_changed();
+
 -- Name: messages tg_messages__publish_changes; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_messages__publish_changes AFTER UPDATE OF status, is_error, error_code ON public.messages FOR EACH ROW EXECUTE FUNCTION private.tg_messages__publish_changes();
@@ -4785,6 +6430,10 @@ CREATE TRIGGER tg_organizations__set_updated_at BEFORE UPDATE ON public.organiza
 
 CREATE TRIGGER tg_profiles__set_updated_at BEFORE UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
+-- Name: scheduled_messages tg_scheduled_messages__set_updated_at; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_scheduled_messages__set_updated_at BEFORE UPDATE ON public.scheduled_messages FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
 -- Name: webhook_endpoints tg_webhook_endpoints__enabled_again; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_webhook_endpoints__enabled_again BEFORE UPDATE OF enabled ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION private.tg_webhook_endpoints__enabled_again();
@@ -4807,6 +6456,11 @@ ALTER TABLE ONLY private.refresh_tokens
 
 ALTER TABLE ONLY private.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+-- Name: agents agents_follow_up_template_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.agents
+    ADD CONSTRAINT agents_follow_up_template_fkey FOREIGN KEY (follow_up_template_id, organization_id) REFERENCES public.channel_templates(id, organization_id) ON DELETE SET NULL (follow_up_template_id);
 
 -- Name: agents agents_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -4843,6 +6497,56 @@ ALTER TABLE ONLY public.api_keys
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_revoked_by_fkey FOREIGN KEY (revoked_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
 
+-- Name: broadcast_recipients broadcast_recipients_broadcast_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcast_recipients
+    ADD CONSTRAINT broadcast_recipients_broadcast_id_fkey FOREIGN KEY (broadcast_id) REFERENCES public.broadcasts(id) ON DELETE CASCADE;
+
+-- Name: broadcast_recipients broadcast_recipients_contact_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcast_recipients
+    ADD CONSTRAINT broadcast_recipients_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE CASCADE;
+
+-- Name: broadcast_recipients broadcast_recipients_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcast_recipients
+    ADD CONSTRAINT broadcast_recipients_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE SET NULL;
+
+-- Name: broadcast_recipients broadcast_recipients_message_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcast_recipients
+    ADD CONSTRAINT broadcast_recipients_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE SET NULL;
+
+-- Name: broadcast_recipients broadcast_recipients_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcast_recipients
+    ADD CONSTRAINT broadcast_recipients_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: broadcasts broadcasts_api_key_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcasts
+    ADD CONSTRAINT broadcasts_api_key_id_fkey FOREIGN KEY (api_key_id) REFERENCES public.api_keys(id) ON DELETE SET NULL;
+
+-- Name: broadcasts broadcasts_channel_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcasts
+    ADD CONSTRAINT broadcasts_channel_id_fkey FOREIGN KEY (channel_id) REFERENCES public.channels(id) ON DELETE CASCADE;
+
+-- Name: broadcasts broadcasts_created_by_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcasts
+    ADD CONSTRAINT broadcasts_created_by_fkey FOREIGN KEY (created_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+
+-- Name: broadcasts broadcasts_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcasts
+    ADD CONSTRAINT broadcasts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: broadcasts broadcasts_template_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.broadcasts
+    ADD CONSTRAINT broadcasts_template_id_fkey FOREIGN KEY (template_id) REFERENCES public.channel_templates(id) ON DELETE SET NULL;
+
 -- Name: channel_templates channel_templates_channel_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.channel_templates
@@ -4857,6 +6561,16 @@ ALTER TABLE ONLY public.channel_templates
 
 ALTER TABLE ONLY public.channels
     ADD CONSTRAINT channels_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: contact_imports contact_imports_created_by_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.contact_imports
+    ADD CONSTRAINT contact_imports_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
+
+-- Name: contact_imports contact_imports_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.contact_imports
+    ADD CONSTRAINT contact_imports_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 -- Name: contacts contacts_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -4963,6 +6677,36 @@ ALTER TABLE ONLY public.messages
 ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_id_fkey FOREIGN KEY (id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
+-- Name: scheduled_messages scheduled_messages_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.scheduled_messages
+    ADD CONSTRAINT scheduled_messages_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+
+-- Name: scheduled_messages scheduled_messages_created_by_api_key_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.scheduled_messages
+    ADD CONSTRAINT scheduled_messages_created_by_api_key_fkey FOREIGN KEY (created_by_api_key) REFERENCES public.api_keys(id) ON DELETE SET NULL;
+
+-- Name: scheduled_messages scheduled_messages_created_by_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.scheduled_messages
+    ADD CONSTRAINT scheduled_messages_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
+
+-- Name: scheduled_messages scheduled_messages_message_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.scheduled_messages
+    ADD CONSTRAINT scheduled_messages_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE SET NULL;
+
+-- Name: scheduled_messages scheduled_messages_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.scheduled_messages
+    ADD CONSTRAINT scheduled_messages_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: scheduled_messages scheduled_messages_template_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.scheduled_messages
+    ADD CONSTRAINT scheduled_messages_template_id_fkey FOREIGN KEY (template_id) REFERENCES public.channel_templates(id) ON DELETE SET NULL;
+
 -- Name: webhook_deliveries webhook_deliveries_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.webhook_deliveries
@@ -4972,6 +6716,16 @@ ALTER TABLE ONLY public.webhook_deliveries
 
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: webhook_delivery_attempts webhook_delivery_attempts_delivery_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.webhook_delivery_attempts
+    ADD CONSTRAINT webhook_delivery_attempts_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES public.webhook_deliveries(id) ON DELETE CASCADE;
+
+-- Name: webhook_delivery_attempts webhook_delivery_attempts_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.webhook_delivery_attempts
+    ADD CONSTRAINT webhook_delivery_attempts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 -- Name: webhook_endpoints webhook_endpoints_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -5008,6 +6762,10 @@ CREATE POLICY "Members can read the profiles of their teammates" ON public.profi
    FROM public.memberships
   WHERE (memberships.organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)))));
 
+-- Name: scheduled_messages Members can read their organization's scheduled messages; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organization's scheduled messages" ON public.scheduled_messages FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
 -- Name: organizations Members can read their organizations; Type: POLICY; Schema: public
 
 CREATE POLICY "Members can read their organizations" ON public.organizations FOR SELECT TO authenticated USING ((id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
@@ -5019,6 +6777,14 @@ CREATE POLICY "Members can read their organizations' AI runs" ON public.ai_runs 
 -- Name: agents Members can read their organizations' agent; Type: POLICY; Schema: public
 
 CREATE POLICY "Members can read their organizations' agent" ON public.agents FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: broadcast_recipients Members can read their organizations' broadcast recipients; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' broadcast recipients" ON public.broadcast_recipients FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
+-- Name: broadcasts Members can read their organizations' broadcasts; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' broadcasts" ON public.broadcasts FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
 
 -- Name: channels Members can read their organizations' channels; Type: POLICY; Schema: public
 
@@ -5100,9 +6866,17 @@ CREATE POLICY "Owners and admins can configure their organizations' agent" ON pu
 
 CREATE POLICY "Owners and admins can read their organization's API keys" ON public.api_keys FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
 
+-- Name: contact_imports Owners and admins can read their organization's contact imports; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can read their organization's contact imports" ON public.contact_imports FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
 -- Name: invitations Owners and admins can read their organization's invitations; Type: POLICY; Schema: public
 
 CREATE POLICY "Owners and admins can read their organization's invitations" ON public.invitations FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
+
+-- Name: webhook_delivery_attempts Owners and admins can read their organization's webhook attempt; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners and admins can read their organization's webhook attempt" ON public.webhook_delivery_attempts FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
 
 -- Name: webhook_deliveries Owners and admins can read their organization's webhook deliver; Type: POLICY; Schema: public
 
@@ -5144,6 +6918,14 @@ ALTER TABLE public.ai_runs ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
+-- Name: broadcast_recipients; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.broadcast_recipients ENABLE ROW LEVEL SECURITY;
+
+-- Name: broadcasts; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.broadcasts ENABLE ROW LEVEL SECURITY;
+
 -- Name: channel_templates; Type: ROW SECURITY; Schema: public
 
 ALTER TABLE public.channel_templates ENABLE ROW LEVEL SECURITY;
@@ -5151,6 +6933,10 @@ ALTER TABLE public.channel_templates ENABLE ROW LEVEL SECURITY;
 -- Name: channels; Type: ROW SECURITY; Schema: public
 
 ALTER TABLE public.channels ENABLE ROW LEVEL SECURITY;
+
+-- Name: contact_imports; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.contact_imports ENABLE ROW LEVEL SECURITY;
 
 -- Name: contacts; Type: ROW SECURITY; Schema: public
 
@@ -5192,9 +6978,17 @@ ALTER TABLE public.organizations ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
 
+-- Name: scheduled_messages; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.scheduled_messages ENABLE ROW LEVEL SECURITY;
+
 -- Name: webhook_deliveries; Type: ROW SECURITY; Schema: public
 
 ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+-- Name: webhook_delivery_attempts; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.webhook_delivery_attempts ENABLE ROW LEVEL SECURITY;
 
 -- Name: webhook_endpoints; Type: ROW SECURITY; Schema: public
 
@@ -5281,11 +7075,76 @@ GRANT UPDATE(closed_at) ON TABLE public.conversations TO authenticated;
 REVOKE ALL ON FUNCTION private.attachments_problem(the_conversation public.conversations, files jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.attachments_problem(the_conversation public.conversations, files jsonb) TO service_role;
 
+-- Name: TABLE channels; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.channels TO service_role;
+
+-- Name: COLUMN channels.id; Type: ACL; Schema: public
+
+GRANT SELECT(id) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.organization_id; Type: ACL; Schema: public
+
+GRANT SELECT(organization_id),INSERT(organization_id) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.kind; Type: ACL; Schema: public
+
+GRANT SELECT(kind),INSERT(kind) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.phone_number; Type: ACL; Schema: public
+
+GRANT SELECT(phone_number),INSERT(phone_number) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.display_name; Type: ACL; Schema: public
+
+GRANT SELECT(display_name),INSERT(display_name),UPDATE(display_name) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.twilio_account_sid; Type: ACL; Schema: public
+
+GRANT SELECT(twilio_account_sid),INSERT(twilio_account_sid),UPDATE(twilio_account_sid) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.twilio_auth_token_ciphertext; Type: ACL; Schema: public
+
+GRANT INSERT(twilio_auth_token_ciphertext),UPDATE(twilio_auth_token_ciphertext) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.enabled; Type: ACL; Schema: public
+
+GRANT SELECT(enabled),UPDATE(enabled) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.created_at; Type: ACL; Schema: public
+
+GRANT SELECT(created_at) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.updated_at; Type: ACL; Schema: public
+
+GRANT SELECT(updated_at) ON TABLE public.channels TO authenticated;
+
+-- Name: COLUMN channels.broadcast_rate_per_second; Type: ACL; Schema: public
+
+GRANT SELECT(broadcast_rate_per_second),UPDATE(broadcast_rate_per_second) ON TABLE public.channels TO authenticated;
+
+-- Name: FUNCTION broadcast_rate(the_channel public.channels); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.broadcast_rate(the_channel public.channels) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.broadcast_rate(the_channel public.channels) TO service_role;
+GRANT ALL ON FUNCTION private.broadcast_rate(the_channel public.channels) TO authenticated;
+
+-- Name: FUNCTION broadcast_recipient_state(recipient_status public.broadcast_recipient_status, message_status public.message_status); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.broadcast_recipient_state(recipient_status public.broadcast_recipient_status, message_status public.message_status) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.broadcast_recipient_state(recipient_status public.broadcast_recipient_status, message_status public.message_status) TO service_role;
+GRANT ALL ON FUNCTION private.broadcast_recipient_state(recipient_status public.broadcast_recipient_status, message_status public.message_status) TO authenticated;
+
 -- Name: FUNCTION caller_role_in(organization uuid); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.caller_role_in(organization uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.caller_role_in(organization uuid) TO service_role;
 GRANT ALL ON FUNCTION private.caller_role_in(organization uuid) TO authenticated;
+
+-- Name: FUNCTION claim_broadcast_batch_v1(broadcast_id uuid, batch_size integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.claim_broadcast_batch_v1(broadcast_id uuid, batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.claim_broadcast_batch_v1(broadcast_id uuid, batch_size integer) TO service_role;
 
 -- Name: FUNCTION claim_endpoint_disabled_notice_v1(endpoint_id uuid); Type: ACL; Schema: private
 
@@ -5311,6 +7170,17 @@ GRANT ALL ON FUNCTION private.close_inactive_conversations_v1(batch_size integer
 
 REVOKE ALL ON FUNCTION private.consecutive_ai_retries(conversation_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.consecutive_ai_retries(conversation_id uuid) TO service_role;
+
+-- Name: FUNCTION contact_tags_are_valid(tags text[]); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.contact_tags_are_valid(tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.contact_tags_are_valid(tags text[]) TO authenticated;
+GRANT ALL ON FUNCTION private.contact_tags_are_valid(tags text[]) TO service_role;
+
+-- Name: FUNCTION continue_broadcast_v1(broadcast_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.continue_broadcast_v1(broadcast_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.continue_broadcast_v1(broadcast_id uuid) TO service_role;
 
 -- Name: FUNCTION defer_job(task_name text, args jsonb, queue_name text, lock text, queueing_lock text, scheduled_at timestamp with time zone, reschedule boolean); Type: ACL; Schema: private
 
@@ -5392,6 +7262,16 @@ GRANT ALL ON FUNCTION private.lock_organization_for_member_change(organization u
 REVOKE ALL ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) TO service_role;
 
+-- Name: FUNCTION media_item_awaits_transcript(item jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.media_item_awaits_transcript(item jsonb) FROM PUBLIC;
+
+-- Name: FUNCTION message_location(metadata jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.message_location(metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.message_location(metadata jsonb) TO authenticated;
+GRANT ALL ON FUNCTION private.message_location(metadata jsonb) TO service_role;
+
 -- Name: FUNCTION message_status_may_advance(current public.message_status, next public.message_status); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.message_status_may_advance(current public.message_status, next public.message_status) FROM PUBLIC;
@@ -5406,6 +7286,12 @@ GRANT ALL ON FUNCTION private.message_status_of_parts(parts jsonb, part_count in
 
 REVOKE ALL ON FUNCTION private.message_status_rank(status public.message_status) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.message_status_rank(status public.message_status) TO service_role;
+
+-- Name: FUNCTION normalize_contact_tags(tags text[]); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.normalize_contact_tags(tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.normalize_contact_tags(tags text[]) TO authenticated;
+GRANT ALL ON FUNCTION private.normalize_contact_tags(tags text[]) TO service_role;
 
 -- Name: FUNCTION normalize_email(email text, parameter text); Type: ACL; Schema: private
 
@@ -5443,6 +7329,11 @@ GRANT ALL ON FUNCTION private.purge_rate_limits_v1() TO service_role;
 
 REVOKE ALL ON FUNCTION private.purge_sessions_v1(keep interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.purge_sessions_v1(keep interval) TO service_role;
+
+-- Name: FUNCTION purge_webhook_attempts_v1(keep interval, batch integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.purge_webhook_attempts_v1(keep interval, batch integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.purge_webhook_attempts_v1(keep interval, batch integer) TO service_role;
 
 -- Name: FUNCTION queue_mail_v1(recipient text, kind text, subject text, text text, html text); Type: ACL; Schema: private
 
@@ -5509,6 +7400,11 @@ GRANT ALL ON FUNCTION private.record_message_media_v1(message_id uuid, "position
 REVOKE ALL ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) TO service_role;
 
+-- Name: FUNCTION record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb) TO service_role;
+
 -- Name: FUNCTION record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval) FROM PUBLIC;
@@ -5547,6 +7443,49 @@ GRANT ALL ON FUNCTION private.reindex_knowledge_v1(embedder text, include_curren
 
 REVOKE ALL ON FUNCTION private.release_pending_user_v1(user_id uuid, abandon boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.release_pending_user_v1(user_id uuid, abandon boolean) TO service_role;
+
+-- Name: FUNCTION template_variables_are_valid(variables jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) TO service_role;
+GRANT ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) TO authenticated;
+
+-- Name: TABLE channel_templates; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.channel_templates TO service_role;
+GRANT SELECT,DELETE ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.organization_id; Type: ACL; Schema: public
+
+GRANT INSERT(organization_id) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.channel_id; Type: ACL; Schema: public
+
+GRANT INSERT(channel_id) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.name; Type: ACL; Schema: public
+
+GRANT INSERT(name),UPDATE(name) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.content_sid; Type: ACL; Schema: public
+
+GRANT INSERT(content_sid),UPDATE(content_sid) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.language; Type: ACL; Schema: public
+
+GRANT INSERT(language),UPDATE(language) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.variables; Type: ACL; Schema: public
+
+GRANT INSERT(variables),UPDATE(variables) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: COLUMN channel_templates.body; Type: ACL; Schema: public
+
+GRANT INSERT(body),UPDATE(body) ON TABLE public.channel_templates TO authenticated;
+
+-- Name: FUNCTION render_template_message(the_template public.channel_templates, variables jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.render_template_message(the_template public.channel_templates, variables jsonb) FROM PUBLIC;
 
 -- Name: FUNCTION requeue_outbound_message_v1(message_id uuid, error_code text, error_message text); Type: ACL; Schema: private
 
@@ -5640,6 +7579,11 @@ REVOKE ALL ON FUNCTION private.role_in(organization uuid, actor uuid) FROM PUBLI
 REVOKE ALL ON FUNCTION private.send_due_follow_ups_v1(batch_size integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.send_due_follow_ups_v1(batch_size integer) TO service_role;
 
+-- Name: FUNCTION send_scheduled_message_v1(scheduled_message_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.send_scheduled_message_v1(scheduled_message_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.send_scheduled_message_v1(scheduled_message_id uuid) TO service_role;
+
 -- Name: FUNCTION start_ai_reply_v1(conversation_id uuid); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.start_ai_reply_v1(conversation_id uuid) FROM PUBLIC;
@@ -5649,6 +7593,11 @@ GRANT ALL ON FUNCTION private.start_ai_reply_v1(conversation_id uuid) TO service
 
 REVOKE ALL ON FUNCTION private.start_ai_reply_v2(conversation_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.start_ai_reply_v2(conversation_id uuid) TO service_role;
+
+-- Name: FUNCTION start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision) TO service_role;
 
 -- Name: FUNCTION start_session_v1(user_id uuid, refresh_token_hash text, ttl interval); Type: ACL; Schema: private
 
@@ -5670,15 +7619,18 @@ GRANT ALL ON FUNCTION private.subscription_intent(body text, opt_out_type text) 
 REVOKE ALL ON FUNCTION private.subscription_keyword(body text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.subscription_keyword(body text) TO service_role;
 
--- Name: FUNCTION template_variables_are_valid(variables jsonb); Type: ACL; Schema: private
+-- Name: FUNCTION template_with_variables(the_template public.channel_templates, variables jsonb); Type: ACL; Schema: private
 
-REVOKE ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) TO service_role;
-GRANT ALL ON FUNCTION private.template_variables_are_valid(variables jsonb) TO authenticated;
+REVOKE ALL ON FUNCTION private.template_with_variables(the_template public.channel_templates, variables jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.template_with_variables(the_template public.channel_templates, variables jsonb) TO service_role;
 
 -- Name: FUNCTION tg__set_updated_at(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg__set_updated_at() FROM PUBLIC;
+
+-- Name: FUNCTION tg_agents__follow_up_template_without_variables(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_agents__follow_up_template_without_variables() FROM PUBLIC;
 
 -- Name: FUNCTION tg_contacts__webhook_events(); Type: ACL; Schema: private
 
@@ -5707,6 +7659,10 @@ REVOKE ALL ON FUNCTION private.tg_memberships__keep_an_owner() FROM PUBLIC;
 -- Name: FUNCTION tg_messages__fetch_media(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_messages__fetch_media() FROM PUBLIC;
+
+-- Name: FUNCTION tg_messages__media_changed(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_messages__media_changed() FROM PUBLIC;
 
 -- Name: FUNCTION tg_messages__publish_changes(); Type: ACL; Schema: private
 
@@ -5779,17 +7735,51 @@ REVOKE ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound
 GRANT ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) TO service_role;
 GRANT ALL ON FUNCTION private.window_end(kind public.channel_kind, last_inbound_at timestamp with time zone) TO authenticated;
 
+-- Name: FUNCTION write_contact_import_v1(import_id uuid, rows jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.write_contact_import_v1(import_id uuid, rows jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.write_contact_import_v1(import_id uuid, rows jsonb) TO service_role;
+
 -- Name: FUNCTION add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text); Type: ACL; Schema: public
 
 REVOKE ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) TO authenticated;
 GRANT ALL ON FUNCTION public.add_knowledge_document_v1(organization_id uuid, title text, content text, source_format text, file_name text) TO service_role;
 
+-- Name: FUNCTION cancel_broadcast_v1(broadcast_id uuid); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.cancel_broadcast_v1(broadcast_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.cancel_broadcast_v1(broadcast_id uuid) TO service_role;
+GRANT ALL ON FUNCTION public.cancel_broadcast_v1(broadcast_id uuid) TO authenticated;
+
+-- Name: FUNCTION cancel_scheduled_message_v1(scheduled_message_id uuid); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.cancel_scheduled_message_v1(scheduled_message_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.cancel_scheduled_message_v1(scheduled_message_id uuid) TO authenticated;
+
 -- Name: FUNCTION create_api_key_v1(organization_id uuid, name text, role public.membership_role); Type: ACL; Schema: public
 
 REVOKE ALL ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) TO service_role;
 GRANT ALL ON FUNCTION public.create_api_key_v1(organization_id uuid, name text, role public.membership_role) TO authenticated;
+
+-- Name: FUNCTION create_broadcast_v1(channel_id uuid, template_id uuid, variables jsonb, contact_ids uuid[]); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.create_broadcast_v1(channel_id uuid, template_id uuid, variables jsonb, contact_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_broadcast_v1(channel_id uuid, template_id uuid, variables jsonb, contact_ids uuid[]) TO service_role;
+GRANT ALL ON FUNCTION public.create_broadcast_v1(channel_id uuid, template_id uuid, variables jsonb, contact_ids uuid[]) TO authenticated;
+
+-- Name: FUNCTION create_contact_import_v1(organization_id uuid, file_name text, source text, total_rows integer); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.create_contact_import_v1(organization_id uuid, file_name text, source text, total_rows integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_contact_import_v1(organization_id uuid, file_name text, source text, total_rows integer) TO authenticated;
+GRANT ALL ON FUNCTION public.create_contact_import_v1(organization_id uuid, file_name text, source text, total_rows integer) TO service_role;
+
+-- Name: FUNCTION create_contact_v1(organization_id uuid, phone_number text, display_name text, attributes jsonb, tags text[]); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.create_contact_v1(organization_id uuid, phone_number text, display_name text, attributes jsonb, tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_contact_v1(organization_id uuid, phone_number text, display_name text, attributes jsonb, tags text[]) TO authenticated;
+GRANT ALL ON FUNCTION public.create_contact_v1(organization_id uuid, phone_number text, display_name text, attributes jsonb, tags text[]) TO service_role;
 
 -- Name: FUNCTION redeliver_webhook_v1(delivery_id uuid); Type: ACL; Schema: public
 
@@ -5820,6 +7810,11 @@ REVOKE ALL ON FUNCTION public.revoke_api_key_v1(api_key_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.revoke_api_key_v1(api_key_id uuid) TO service_role;
 GRANT ALL ON FUNCTION public.revoke_api_key_v1(api_key_id uuid) TO authenticated;
 
+-- Name: FUNCTION schedule_message_v1(conversation_id uuid, send_at timestamp with time zone, body text, template_id uuid, variables jsonb); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.schedule_message_v1(conversation_id uuid, send_at timestamp with time zone, body text, template_id uuid, variables jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.schedule_message_v1(conversation_id uuid, send_at timestamp with time zone, body text, template_id uuid, variables jsonb) TO authenticated;
+
 -- Name: FUNCTION send_member_message_v1(conversation_id uuid, body text); Type: ACL; Schema: public
 
 REVOKE ALL ON FUNCTION public.send_member_message_v1(conversation_id uuid, body text) FROM PUBLIC;
@@ -5837,6 +7832,18 @@ GRANT ALL ON FUNCTION public.send_member_message_v2(conversation_id uuid, body t
 REVOKE ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) TO service_role;
 GRANT ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) TO authenticated;
+
+-- Name: FUNCTION start_conversation_v1(channel_id uuid, phone_number text, template_id uuid, variables jsonb); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.start_conversation_v1(channel_id uuid, phone_number text, template_id uuid, variables jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.start_conversation_v1(channel_id uuid, phone_number text, template_id uuid, variables jsonb) TO authenticated;
+GRANT ALL ON FUNCTION public.start_conversation_v1(channel_id uuid, phone_number text, template_id uuid, variables jsonb) TO service_role;
+
+-- Name: FUNCTION update_contact_v1(contact_id uuid, display_name text, attributes jsonb, tags text[]); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.update_contact_v1(contact_id uuid, display_name text, attributes jsonb, tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.update_contact_v1(contact_id uuid, display_name text, attributes jsonb, tags text[]) TO authenticated;
+GRANT ALL ON FUNCTION public.update_contact_v1(contact_id uuid, display_name text, attributes jsonb, tags text[]) TO service_role;
 
 -- Name: FUNCTION update_knowledge_document_v1(document_id uuid, title text, content text, source_format text, file_name text); Type: ACL; Schema: public
 
@@ -5859,50 +7866,6 @@ GRANT ALL ON FUNCTION public.window_expires_at(conversation public.conversations
 -- Name: TABLE account_tokens; Type: ACL; Schema: private
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.account_tokens TO service_role;
-
--- Name: TABLE channels; Type: ACL; Schema: public
-
-GRANT ALL ON TABLE public.channels TO service_role;
-
--- Name: COLUMN channels.id; Type: ACL; Schema: public
-
-GRANT SELECT(id) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.organization_id; Type: ACL; Schema: public
-
-GRANT SELECT(organization_id),INSERT(organization_id) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.kind; Type: ACL; Schema: public
-
-GRANT SELECT(kind),INSERT(kind) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.phone_number; Type: ACL; Schema: public
-
-GRANT SELECT(phone_number),INSERT(phone_number) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.display_name; Type: ACL; Schema: public
-
-GRANT SELECT(display_name),INSERT(display_name),UPDATE(display_name) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.twilio_account_sid; Type: ACL; Schema: public
-
-GRANT SELECT(twilio_account_sid),INSERT(twilio_account_sid),UPDATE(twilio_account_sid) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.twilio_auth_token_ciphertext; Type: ACL; Schema: public
-
-GRANT INSERT(twilio_auth_token_ciphertext),UPDATE(twilio_auth_token_ciphertext) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.enabled; Type: ACL; Schema: public
-
-GRANT SELECT(enabled),UPDATE(enabled) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.created_at; Type: ACL; Schema: public
-
-GRANT SELECT(created_at) ON TABLE public.channels TO authenticated;
-
--- Name: COLUMN channels.updated_at; Type: ACL; Schema: public
-
-GRANT SELECT(updated_at) ON TABLE public.channels TO authenticated;
 
 -- Name: TABLE conversations_with_window; Type: ACL; Schema: private
 
@@ -5995,6 +7958,14 @@ GRANT UPDATE(knowledge_passages) ON TABLE public.agents TO authenticated;
 
 GRANT UPDATE(answer_only_from_knowledge) ON TABLE public.agents TO authenticated;
 
+-- Name: COLUMN agents.follow_up_template_id; Type: ACL; Schema: public
+
+GRANT UPDATE(follow_up_template_id) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.vision_enabled; Type: ACL; Schema: public
+
+GRANT UPDATE(vision_enabled) ON TABLE public.agents TO authenticated;
+
 -- Name: TABLE ai_runs; Type: ACL; Schema: public
 
 GRANT ALL ON TABLE public.ai_runs TO service_role;
@@ -6045,38 +8016,83 @@ GRANT SELECT(revoked_at) ON TABLE public.api_keys TO authenticated;
 
 GRANT SELECT(revoked_by) ON TABLE public.api_keys TO authenticated;
 
--- Name: TABLE channel_templates; Type: ACL; Schema: public
+-- Name: TABLE broadcast_recipients; Type: ACL; Schema: public
 
-GRANT ALL ON TABLE public.channel_templates TO service_role;
-GRANT SELECT,DELETE ON TABLE public.channel_templates TO authenticated;
+GRANT SELECT ON TABLE public.broadcast_recipients TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.broadcast_recipients TO service_role;
 
--- Name: COLUMN channel_templates.organization_id; Type: ACL; Schema: public
+-- Name: TABLE broadcasts; Type: ACL; Schema: public
 
-GRANT INSERT(organization_id) ON TABLE public.channel_templates TO authenticated;
+GRANT SELECT ON TABLE public.broadcasts TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.broadcasts TO service_role;
 
--- Name: COLUMN channel_templates.channel_id; Type: ACL; Schema: public
+-- Name: TABLE contact_imports; Type: ACL; Schema: public
 
-GRANT INSERT(channel_id) ON TABLE public.channel_templates TO authenticated;
+GRANT SELECT,UPDATE ON TABLE public.contact_imports TO service_role;
 
--- Name: COLUMN channel_templates.name; Type: ACL; Schema: public
+-- Name: COLUMN contact_imports.id; Type: ACL; Schema: public
 
-GRANT INSERT(name),UPDATE(name) ON TABLE public.channel_templates TO authenticated;
+GRANT SELECT(id) ON TABLE public.contact_imports TO authenticated;
 
--- Name: COLUMN channel_templates.content_sid; Type: ACL; Schema: public
+-- Name: COLUMN contact_imports.organization_id; Type: ACL; Schema: public
 
-GRANT INSERT(content_sid),UPDATE(content_sid) ON TABLE public.channel_templates TO authenticated;
+GRANT SELECT(organization_id) ON TABLE public.contact_imports TO authenticated;
 
--- Name: COLUMN channel_templates.language; Type: ACL; Schema: public
+-- Name: COLUMN contact_imports.created_by; Type: ACL; Schema: public
 
-GRANT INSERT(language),UPDATE(language) ON TABLE public.channel_templates TO authenticated;
+GRANT SELECT(created_by) ON TABLE public.contact_imports TO authenticated;
 
--- Name: COLUMN channel_templates.variables; Type: ACL; Schema: public
+-- Name: COLUMN contact_imports.file_name; Type: ACL; Schema: public
 
-GRANT INSERT(variables),UPDATE(variables) ON TABLE public.channel_templates TO authenticated;
+GRANT SELECT(file_name) ON TABLE public.contact_imports TO authenticated;
 
--- Name: COLUMN channel_templates.body; Type: ACL; Schema: public
+-- Name: COLUMN contact_imports.status; Type: ACL; Schema: public
 
-GRANT INSERT(body),UPDATE(body) ON TABLE public.channel_templates TO authenticated;
+GRANT SELECT(status) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.total_rows; Type: ACL; Schema: public
+
+GRANT SELECT(total_rows) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.checked_rows; Type: ACL; Schema: public
+
+GRANT SELECT(checked_rows) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.written_rows; Type: ACL; Schema: public
+
+GRANT SELECT(written_rows) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.created_count; Type: ACL; Schema: public
+
+GRANT SELECT(created_count) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.updated_count; Type: ACL; Schema: public
+
+GRANT SELECT(updated_count) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.refused_count; Type: ACL; Schema: public
+
+GRANT SELECT(refused_count) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.refusals; Type: ACL; Schema: public
+
+GRANT SELECT(refusals) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.error; Type: ACL; Schema: public
+
+GRANT SELECT(error) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.created_at; Type: ACL; Schema: public
+
+GRANT SELECT(created_at) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.updated_at; Type: ACL; Schema: public
+
+GRANT SELECT(updated_at) ON TABLE public.contact_imports TO authenticated;
+
+-- Name: COLUMN contact_imports.finished_at; Type: ACL; Schema: public
+
+GRANT SELECT(finished_at) ON TABLE public.contact_imports TO authenticated;
 
 -- Name: TABLE conversation_reads; Type: ACL; Schema: public
 
@@ -6114,10 +8130,24 @@ GRANT SELECT ON TABLE public.profiles TO authenticated;
 
 GRANT UPDATE(full_name) ON TABLE public.profiles TO authenticated;
 
+-- Name: TABLE scheduled_messages; Type: ACL; Schema: public
+
+GRANT SELECT ON TABLE public.scheduled_messages TO authenticated;
+GRANT SELECT ON TABLE public.scheduled_messages TO service_role;
+
 -- Name: TABLE webhook_deliveries; Type: ACL; Schema: public
 
 GRANT SELECT ON TABLE public.webhook_deliveries TO authenticated;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.webhook_deliveries TO service_role;
+
+-- Name: TABLE webhook_delivery_attempts; Type: ACL; Schema: public
+
+GRANT SELECT ON TABLE public.webhook_delivery_attempts TO authenticated;
+GRANT SELECT,INSERT,DELETE ON TABLE public.webhook_delivery_attempts TO service_role;
+
+-- Name: SEQUENCE webhook_delivery_attempts_id_seq; Type: ACL; Schema: public
+
+GRANT ALL ON SEQUENCE public.webhook_delivery_attempts_id_seq TO service_role;
 
 -- Name: TABLE webhook_endpoints; Type: ACL; Schema: public
 

@@ -276,6 +276,73 @@ async def test_a_keys_reply_is_the_teams_without_a_member(
     assert row == {"key": key.id}
 
 
+KNOWLEDGE_ADD = """
+mutation ($input: AddKnowledgeDocumentInput!) {
+  addKnowledgeDocument(input: $input) {
+    __typename
+    ... on AddKnowledgeDocumentSuccess { document { id title } }
+  }
+}
+"""
+
+KNOWLEDGE_UPDATE = """
+mutation ($input: UpdateKnowledgeDocumentInput!) {
+  updateKnowledgeDocument(input: $input) { __typename }
+}
+"""
+
+KNOWLEDGE_REMOVE = """
+mutation ($input: RemoveKnowledgeDocumentInput!) {
+  removeKnowledgeDocument(input: $input) { __typename }
+}
+"""
+
+
+async def test_an_admin_key_keeps_the_knowledge_base_and_an_agent_key_does_not(
+    client: httpx.AsyncClient, factory: Factory, services: Services
+) -> None:
+    """A catalogue synced from the business's own system: the key is nobody, so the
+    document records no author."""
+    organization = await factory.organization()
+    other = await factory.organization()
+    admin_key = await create_key(client, organization, role="ADMIN")
+    agent_key = await create_key(client, organization, role="AGENT")
+
+    async def add(key: Key, organization_id: uuid.UUID) -> dict[str, Any]:
+        variables = {
+            "input": {
+                "organizationId": str(organization_id),
+                "title": "Cardápio",
+                "content": "Pão francês: R$ 1,00 a unidade.",
+            }
+        }
+        result: dict[str, Any] = (await data(client, KNOWLEDGE_ADD, variables, user=key.as_user()))[
+            "addKnowledgeDocument"
+        ]
+        return result
+
+    added = await add(admin_key, organization.id)
+    assert added["__typename"] == "AddKnowledgeDocumentSuccess", added
+    document_id = added["document"]["id"]
+    assert (await add(agent_key, organization.id))["__typename"] == "Forbidden"
+    assert (await add(admin_key, other.id))["__typename"] == "NotFound"
+    row = await services.database.fetch_one(
+        Caller.service(),
+        "select created_by from public.knowledge_documents where id = %s",
+        [uuid.UUID(document_id)],
+    )
+    assert row == {"created_by": None}
+
+    edit = {"input": {"documentId": document_id, "title": "Cardápio de pães"}}
+    updated = await data(client, KNOWLEDGE_UPDATE, edit, user=admin_key.as_user())
+    assert updated["updateKnowledgeDocument"]["__typename"] == "UpdateKnowledgeDocumentSuccess"
+    gone = {"input": {"documentId": document_id}}
+    refused = await data(client, KNOWLEDGE_REMOVE, gone, user=agent_key.as_user())
+    assert refused["removeKnowledgeDocument"]["__typename"] == "Forbidden"
+    removed = await data(client, KNOWLEDGE_REMOVE, gone, user=admin_key.as_user())
+    assert removed["removeKnowledgeDocument"]["__typename"] == "RemoveKnowledgeDocumentSuccess"
+
+
 async def test_a_key_manages_neither_keys_nor_people_nor_a_persons_account(
     client: httpx.AsyncClient, factory: Factory, services: Services
 ) -> None:
