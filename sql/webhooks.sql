@@ -57,6 +57,13 @@ select id, endpoint_id, event_type, payload, status, attempts, last_attempt_at,
 from public.webhook_deliveries
 where id = %(delivery_id)s;
 
+-- name: attempts_of_deliveries
+-- Every attempt kept of these deliveries, oldest first (RLS: owners and admins).
+select delivery_id, attempt, status_code, duration_ms, error, attempted_at
+from public.webhook_delivery_attempts
+where delivery_id = any(%(delivery_ids)s::uuid[])
+order by delivery_id, attempted_at, id;
+
 -- The platform's (the delivery job) ---------------------------------------------------------
 
 -- name: claim_delivery
@@ -66,6 +73,9 @@ from private.claim_webhook_delivery_v1(%(delivery_id)s);
 -- name: record_attempt
 select private.record_webhook_attempt_v1(%(delivery_id)s, %(status_code)s, %(duration_ms)s,
                                          %(error)s, %(retry_at)s) as status;
+
+-- name: purge_attempts
+select private.purge_webhook_attempts_v1(%(keep)s, %(batch)s) as purged;
 
 -- name: claim_disabled_notice
 select email, full_name, organization_name, url, failing_since

@@ -389,6 +389,66 @@ async def test_a_500_then_a_timeout_are_retried_with_the_same_webhook_id(
     }
 
 
+HISTORY = """
+query ($org: ID!) {
+  organization(id: $org) {
+    webhookEndpoints {
+      deliveries(first: 10) {
+        edges { node { id attempts attemptHistory { attempt statusCode durationMs error } } }
+      }
+    }
+  }
+}
+"""
+
+
+async def test_each_attempt_is_listed_and_old_ones_are_purged(
+    client: httpx.AsyncClient, factory: Factory, services: Services, database_url: str
+) -> None:
+    organization = await factory.organization()
+    neighbour = await factory.organization()
+    async with receiver() as hooks:
+        hooks.answers = [500, "hang", 204]
+        await add_endpoint(client, organization, hooks.url)
+        await add_endpoint(client, neighbour, hooks.url)
+        conversation = await factory.messaging.conversation(organization)
+        await factory.messaging.message(conversation)
+        [delivery_id] = await pending_deliveries(services)
+        sender = WebhookSender(allow_private=True, request_timeout=0.5)
+        deliveries = deliveries_with(services, sender)
+        try:
+            for _ in range(3):
+                await deliveries.deliver(delivery_id)
+        finally:
+            await sender.close()
+
+    listed = await data(client, HISTORY, {"org": str(organization.id)}, user=organization.owner)
+    [endpoint] = listed["organization"]["webhookEndpoints"]
+    [edge] = endpoint["deliveries"]["edges"]
+    history = edge["node"]["attemptHistory"]
+    assert [(a["attempt"], a["statusCode"], a["error"]) for a in history] == [
+        (1, 500, "answered 500"),
+        (2, None, "no answer within 0.5 s"),
+        (3, 204, None),
+    ]
+    assert all(a["durationMs"] >= 0 for a in history)
+    assert history[1]["durationMs"] >= 400  # the hang lasted until the timeout
+    # Another organization's owner sees her endpoint, with none of these deliveries.
+    theirs = await data(client, HISTORY, {"org": str(neighbour.id)}, user=neighbour.owner)
+    assert theirs["organization"]["webhookEndpoints"][0]["deliveries"]["edges"] == []
+
+    with psycopg.connect(database_url) as conn:  # nobody but the owner rewrites history
+        conn.execute(
+            "update public.webhook_delivery_attempts"
+            " set attempted_at = now() - interval '31 days' where attempt < 3"
+        )
+    assert await services.webhooks.purge_attempts(timedelta(days=30), batch=1) == 2
+    listed = await data(client, HISTORY, {"org": str(organization.id)}, user=organization.owner)
+    [edge] = listed["organization"]["webhookEndpoints"][0]["deliveries"]["edges"]
+    assert edge["node"]["attempts"] == 3
+    assert [a["attempt"] for a in edge["node"]["attemptHistory"]] == [3]
+
+
 async def test_the_last_failure_fails_the_delivery_and_redelivery_sends_it_again(
     client: httpx.AsyncClient, factory: Factory, services: Services, database_url: str
 ) -> None:

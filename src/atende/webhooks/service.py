@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, LiteralString
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -246,6 +246,20 @@ class WebhookDeliveries:
         if status in ("pending", "failed"):
             await self.tell_owners_if_disabled(row["endpoint_id"])
         return DeliveryOutcome(status=status, retry_at=retry_at if status == "pending" else None)
+
+    async def purge_attempts(self, keep: timedelta, *, batch: int = 10_000) -> int:
+        """Delete the attempts older than ``keep``, a batch a transaction; how many."""
+        purged = 0
+        while True:
+            row = await self.database.fetch_one(
+                Caller.service(), queries["purge_attempts"], {"keep": keep, "batch": batch}
+            )
+            done = row["purged"] if row else 0
+            purged += done
+            if done < batch:
+                if purged:
+                    logger.info("purged %d webhook attempt(s) older than %s", purged, keep)
+                return purged
 
     async def tell_owners_if_disabled(self, endpoint_id: UUID) -> int:
         """Mail the owners, once, when the endpoint was just disabled for failing; returns

@@ -6,6 +6,9 @@ next attempt time (backoff with jitter, ``delivery.RETRY_SCHEDULE``); a job that
 its process's delivery lane full comes back in a moment without counting an attempt. A
 worker killed mid-delivery leaves the job to the stalled-job upkeep, which runs it again:
 at least once, and the receiver deduplicates by ``webhook-id``.
+
+``webhooks:purge_attempts`` (hourly) deletes the attempts older than
+``ATTEMPT_RETENTION`` from each delivery's history.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ blueprint = procrastinate.Blueprint()
 
 #: A job that failed on the database itself (an outage) is retried this often.
 DATABASE_RETRIES = 10
+#: How long each attempt of a delivery is kept (``WebhookDelivery.attemptHistory``); the
+#: delivery's own summary (attempts, last status) stays as long as the delivery.
+ATTEMPT_RETENTION = timedelta(days=30)
 
 
 class RetryDelivery(AtendeError):
@@ -60,3 +66,14 @@ async def deliver_webhook(context: procrastinate.JobContext, delivery_id: str) -
         raise RetryDelivery(datetime.now(UTC) + pause, "the delivery lane is full") from None
     if outcome.retry_at is not None:
         raise RetryDelivery(outcome.retry_at, "the receiver did not take it")
+
+
+@blueprint.periodic(cron="41 * * * *", periodic_id="hourly")
+@blueprint.task(
+    name="purge_attempts",
+    queue="upkeep",
+    queueing_lock="upkeep:purge_webhook_attempts",
+    pass_context=True,
+)
+async def purge_attempts(context: procrastinate.JobContext, timestamp: int) -> None:
+    await job_dependencies(context).get(WebhookDeliveries).purge_attempts(ATTEMPT_RETENTION)

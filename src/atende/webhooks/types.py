@@ -82,6 +82,49 @@ class WebhookDeliveryStatus(Enum):
     )
 
 
+@strawberry.type(description="One attempt to post a delivery.")
+class WebhookDeliveryAttempt:
+    attempt: int = strawberry.field(
+        description="Its number: 1 is the first after the event (or after a redelivery)."
+    )
+    status_code: int | None = strawberry.field(
+        description="The receiver's HTTP status; null when it did not answer."
+    )
+    duration_ms: int | None = strawberry.field(description="How long it took, in milliseconds.")
+    error: str | None = strawberry.field(
+        description="Why it failed (a timeout, a refused address, a status); null when delivered."
+    )
+    attempted_at: datetime = strawberry.field(description="When it was made.")
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> WebhookDeliveryAttempt:
+        return cls(
+            attempt=row["attempt"],
+            status_code=row["status_code"],
+            duration_ms=row["duration_ms"],
+            error=row["error"],
+            attempted_at=row["attempted_at"],
+        )
+
+
+def attempts_loader(context: Context) -> DataLoader[UUID, list[WebhookDeliveryAttempt]]:
+    """Deliveries' attempts, batched per operation (a page of deliveries: one statement)."""
+
+    async def load(ids: Sequence[UUID]) -> list[list[WebhookDeliveryAttempt]]:
+        conn = await context.db()
+        rows = await (
+            await conn.execute(queries["attempts_of_deliveries"], {"delivery_ids": list(ids)})
+        ).fetchall()
+        by_delivery: dict[UUID, list[WebhookDeliveryAttempt]] = {}
+        for row in rows:
+            by_delivery.setdefault(row["delivery_id"], []).append(
+                WebhookDeliveryAttempt.from_row(row)
+            )
+        return [by_delivery.get(delivery_id, []) for delivery_id in ids]
+
+    return context.loader("webhooks.attempts", lambda: DataLoader(load_fn=load))
+
+
 @strawberry.type(description="One event posted (or to be posted) to one endpoint.")
 class WebhookDelivery:
     id: strawberry.ID = strawberry.field(description="The delivery's id.")
@@ -109,6 +152,15 @@ class WebhookDelivery:
     )
     delivered_at: datetime | None = strawberry.field(description="When the receiver took it.")
     created_at: datetime = strawberry.field(description="When the event happened.")
+
+    @strawberry.field(
+        description=(
+            "Each attempt, oldest first: attempt number, status code, duration, error, time. "
+            "Attempts are kept 30 days (`attempts` and the `last*` fields stay)."
+        )
+    )
+    async def attempt_history(self, info: Info) -> list[WebhookDeliveryAttempt]:
+        return await attempts_loader(info.context).load(UUID(str(self.id)))
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> WebhookDelivery:
