@@ -4208,7 +4208,7 @@ COMMENT ON FUNCTION public.cancel_broadcast_v1(broadcast_id uuid) IS 'An owner o
 
 CREATE FUNCTION public.cancel_scheduled_message_v1(scheduled_message_id uuid) RETURNS public.scheduled_message_status
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'procrastinate', 'pg_catalog'
     AS $$
 #variable_conflict use_variable
 declare

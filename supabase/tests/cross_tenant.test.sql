@@ -15,7 +15,7 @@ begin;
 -- the victim's rows are all still there) for the 17 tables of public, then the same
 -- but the first as an API key (16 tables: read positions are a person's, a key has
 -- none): a new table changes the count.
-select plan(221);
+select plan(235);
 
 -- Two organizations with one of everything --------------------------------------------
 
@@ -91,6 +91,9 @@ begin
     returning id into endpoint;
     insert into public.webhook_deliveries (organization_id, endpoint_id, event_type, payload)
     values (organization_id, endpoint, 'message.received', '{"type": "message.received"}');
+    -- A scheduled message (20261207001540_scheduled_messages.sql).
+    insert into public.scheduled_messages (organization_id, conversation_id, body, send_at)
+    values (organization_id, conversation, 'Lembrete ' || label, now() + interval '1 day');
     -- public.agents: made by a trigger with each organization.
 end;
 $$;

@@ -73,6 +73,9 @@ select results_eq(
         -- The knowledge base's writes (20261207001200_knowledge.sql): each checks the
         -- caller's role and defers the indexing job in the same transaction.
         ('add_knowledge_document_v1(uuid,text,text,text,text)'),
+        -- Scheduled sends (20261207001540_scheduled_messages.sql): any member schedules and
+        -- cancels in their organization, checked inside.
+        ('cancel_scheduled_message_v1(uuid)'),
         -- API keys (20261207001310_api_keys.sql): owners and admins make and revoke them,
         -- checked inside; the channel API asks the caller's own role in an organization.
         ('create_api_key_v1(uuid,text,membership_role)'),
@@ -94,6 +97,7 @@ select results_eq(
         ('remove_knowledge_document_v1(uuid)'),
         ('remove_member_v1(uuid,uuid)'),
         ('revoke_api_key_v1(uuid)'),
+        ('schedule_message_v1(uuid,timestamp with time zone,text,uuid,jsonb)'),
         ('send_member_message_v1(uuid,text)'),
         -- A reply with files the team uploaded (20261207001400_message_media.sql): checks
         -- the caller's membership and the files' keys, kinds and sizes inside.
@@ -189,6 +193,9 @@ select results_eq(
         ('private.inbox_entries SELECT'),
         ('profiles SELECT'),
         ('profiles UPDATE (full_name)'),
+        -- Members read their organization's scheduled messages; every write is a function's
+        -- (20261207001540_scheduled_messages.sql).
+        ('scheduled_messages SELECT'),
         -- Outgoing webhooks (20261207001320_outgoing_webhooks.sql): owners and admins manage
         -- endpoints under row-level security and may write their secret, never read it;
         -- deliveries are the platform's to write.

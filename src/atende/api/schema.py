@@ -33,6 +33,7 @@ from atende.api.limits import (
 from atende.channels.mutations import ChannelsMutation
 from atende.conversations.mutations import ConversationsMutation
 from atende.conversations.queries import ConversationsQuery
+from atende.conversations.scheduling_mutations import SchedulingMutation
 from atende.conversations.subscriptions import ConversationsSubscription
 from atende.graphql.errors import ErrorMaskingExtension, present_errors
 from atende.graphql.redaction import log_errors
@@ -67,6 +68,7 @@ Mutation = merge_types(
         ApiKeyMutation,
         AgentMutation,
         ConversationsMutation,
+        SchedulingMutation,
         ChannelsMutation,
         WebhooksMutation,
         KnowledgeMutation,

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import procrastinate
+import psycopg
 from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.jobs import Job, Status
 from procrastinate.manager import JobManager
 
 from atende.ai.replies import REPLY_QUEUE, REPLY_TASK, ReplyPipeline, ReplyResult
 from atende.config import Settings
+from atende.conversations import scheduling
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
 from atende.dependencies import job_dependencies
@@ -35,6 +37,8 @@ logger = logging.getLogger("atende.conversations.tasks")
 queries = load_queries("conversations")
 
 UPKEEP_QUEUE = "upkeep"
+#: Scheduled sends share the send jobs' queue: a worker that sends, sends them too.
+SCHEDULED_SEND_QUEUE = "sends"
 
 #: Rows an upkeep statement handles at once, and how many such batches one job runs.
 UPKEEP_BATCH_SIZE = 500
@@ -249,3 +253,26 @@ async def rescue_unanswered_conversations(
 )
 async def delete_old_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
     await ConversationTasks.from_context(context).delete_old_jobs()
+
+
+# A scheduled send is one SQL call that claims its row and queues the message together:
+# a retry after a database outage, or a second run of the job, sends nothing twice.
+@blueprint.task(
+    name="send_scheduled_message",
+    queue=SCHEDULED_SEND_QUEUE,
+    pass_context=True,
+    retry=procrastinate.RetryStrategy(
+        max_attempts=10, exponential_wait=2, retry_exceptions={psycopg.OperationalError}
+    ),
+)
+async def send_scheduled_message(
+    context: procrastinate.JobContext, scheduled_message_id: str
+) -> None:
+    database = job_dependencies(context).get(Database)
+    outcome = await scheduling.send_due(database, UUID(scheduled_message_id))
+    logger.info(
+        "scheduled message %s: %s%s",
+        scheduled_message_id,
+        outcome.status,
+        f" ({outcome.reason})" if outcome.reason else "",
+    )

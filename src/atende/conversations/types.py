@@ -19,6 +19,7 @@ import strawberry
 
 from atende.channels.types import Channel  # one Channel type in the schema
 from atende.conversations import loaders, service
+from atende.conversations.scheduling_types import ScheduledMessage, conversation_scheduled_messages
 from atende.conversations.service import ContactFilter, InboxFilter
 from atende.graphql.context import Info
 from atende.graphql.pagination import First, PageInfo, encode_cursor, encode_time_cursor
@@ -388,6 +389,13 @@ class Conversation:
                 end_cursor=page.items[-1].cursor() if page.items else None,
             ),
         )
+
+    @strawberry.field(
+        description="Messages the team scheduled here (`scheduleMessage`), by `sendAt`:"
+        " waiting, sent, cancelled, skipped or failed (the latest 100)."
+    )
+    async def scheduled_messages(self, info: Info) -> list[ScheduledMessage]:
+        return await conversation_scheduled_messages(info, self.row_id)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Conversation:
