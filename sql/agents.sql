@@ -6,9 +6,9 @@
 -- The agent of an organization; nothing when the caller is not a member.
 select id, organization_id, name, system_prompt, model, temperature::float8 as temperature,
        history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message,
-       inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled,
-       knowledge_enabled, knowledge_passages, answer_only_from_knowledge, created_at,
-       updated_at
+       inactivity_hours, follow_up_message, follow_up_after_minutes, follow_up_template_id,
+       ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge,
+       created_at, updated_at
 from public.agents
 where organization_id = %(organization_id)s;
 
@@ -39,6 +39,9 @@ set name = case when %(set_name)s then %(name)s::text else name end,
     follow_up_after_minutes = case when %(set_follow_up_after_minutes)s
                                    then %(follow_up_after_minutes)s::integer
                                    else follow_up_after_minutes end,
+    follow_up_template_id = case when %(set_follow_up_template_id)s
+                                 then %(follow_up_template_id)s::uuid
+                                 else follow_up_template_id end,
     ai_enabled = case when %(set_ai_enabled)s then %(ai_enabled)s::boolean else ai_enabled end,
     knowledge_enabled = case when %(set_knowledge_enabled)s then %(knowledge_enabled)s::boolean
                              else knowledge_enabled end,
@@ -51,6 +54,6 @@ set name = case when %(set_name)s then %(name)s::text else name end,
 where organization_id = %(organization_id)s
 returning id, organization_id, name, system_prompt, model, temperature::float8 as temperature,
           history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message,
-          inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled,
-          knowledge_enabled, knowledge_passages, answer_only_from_knowledge, created_at,
-          updated_at;
+          inactivity_hours, follow_up_message, follow_up_after_minutes, follow_up_template_id,
+          ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge,
+          created_at, updated_at;

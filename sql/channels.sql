@@ -197,6 +197,12 @@ delete from public.channel_templates where id = %(template_id)s returning id;
 select public.send_template_message_v1(%(conversation_id)s, %(template_id)s,
                                        %(variables)s::jsonb) as message_id;
 
+-- name: start_conversation
+-- An approved template to a phone number, the contact and conversation made when missing.
+select conversation_id, message_id
+from public.start_conversation_v1(%(channel_id)s, %(phone_number)s, %(template_id)s,
+                                  %(variables)s::jsonb);
+
 -- name: queued_message
 select id, conversation_id, body, status::text, created_at
 from public.messages

@@ -4944,6 +4944,9 @@ CREATE FUNCTION public.start_conversation_v1(channel_id uuid, phone_number text,
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog'
     AS $_$
+-- The parameters are always written qualified (start_conversation_v1.channel_id): a bare
+-- name is the column (ON CONFLICT's index columns).
+#variable_conflict use_column
 declare
     the_channel public.channels;
     the_contact public.contacts;

@@ -103,6 +103,9 @@ select results_eq(
         -- the caller's membership and the files' keys, kinds and sizes inside.
         ('send_member_message_v2(uuid,text,jsonb)'),
         ('send_template_message_v1(uuid,uuid,jsonb)'),
+        -- Starting a conversation (20261207001520_start_conversation.sql): any member or
+        -- key of the channel's organization, checked inside, like send_template_message_v1.
+        ('start_conversation_v1(uuid,text,uuid,jsonb)'),
         ('update_contact_v1(uuid,text,jsonb,text[])'),
         ('update_knowledge_document_v1(uuid,text,text,text,text)'),
         ('update_member_role_v1(uuid,uuid,membership_role)'),
@@ -153,7 +156,7 @@ select results_eq(
     $$ select * from pg_temp.privileges_of('authenticated') $$,
     $$ values
         ('agents SELECT'),
-        ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge)'),
+        ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge, follow_up_template_id)'),
         ('ai_runs SELECT'),
         -- Owners and admins read their organization's API keys, never the secret's digest
         -- (20261207001310_api_keys.sql); every write is a function's.

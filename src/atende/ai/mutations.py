@@ -67,6 +67,11 @@ class UpdateAgentInput:
         default=strawberry.UNSET,
         description="Quiet time before the follow-up (5 to 1380 min); null with the message.",
     )
+    follow_up_template_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A template of one of the organization's channels, without variables,"
+        " sent when the follow-up falls due outside the 24-hour window; null: none.",
+    )
     ai_enabled: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Whether the AI answers at all."
     )

@@ -45,6 +45,7 @@ CHANGEABLE = (
     "inactivity_hours",
     "follow_up_message",
     "follow_up_after_minutes",
+    "follow_up_template_id",
     "ai_enabled",
     "knowledge_enabled",
     "knowledge_passages",
@@ -67,7 +68,15 @@ _CONSTRAINT_FIELDS = {
     "agents_follow_up_pair": "follow_up_message",
     "agents_follow_up_after_minutes_range": "follow_up_after_minutes",
     "agents_knowledge_passages_range": "knowledge_passages",
+    "agents_follow_up_template_without_variables": "follow_up_template_id",
 }
+
+#: What the database says when the follow-up template cannot be the agent's: not one of
+#: the organization's templates (the composite foreign key), or one with variables.
+FOLLOW_UP_TEMPLATE_REFUSED = (
+    "Escolha um modelo aprovado de um canal desta organização, sem variáveis "
+    "(o acompanhamento é enviado sem ninguém para preenchê-las)."
+)
 
 
 class AgentSettings(BaseModel):
@@ -95,6 +104,7 @@ class AgentSettings(BaseModel):
     knowledge_enabled: bool = True
     knowledge_passages: int = 4
     answer_only_from_knowledge: bool = False
+    follow_up_template_id: UUID | None = None
 
 
 async def get_agent(conn: Connection, organization_id: UUID) -> AgentSettings | None:
@@ -127,8 +137,14 @@ async def update_agent(
     try:
         async with conn.transaction():  # a savepoint: a refused change leaves no trace
             row = await (await conn.execute(queries["update_agent"], params)).fetchone()
+    except psycopg.errors.ForeignKeyViolation as error:
+        if error.diag.constraint_name != "agents_follow_up_template_fkey":
+            raise
+        raise InvalidAgentSetting("follow_up_template_id", FOLLOW_UP_TEMPLATE_REFUSED) from None
     except psycopg.errors.CheckViolation as error:
         field = _CONSTRAINT_FIELDS.get(error.diag.constraint_name or "", "input")
+        if field == "follow_up_template_id":
+            raise InvalidAgentSetting(field, FOLLOW_UP_TEMPLATE_REFUSED) from None
         raise InvalidAgentSetting(field, "Valor inválido para esta configuração.") from None
     if row is None:  # visible (a member) but not changeable (not owner or admin)
         raise AgentChangeForbidden()
@@ -212,6 +228,17 @@ def _temperature(name: str, value: object) -> float:
     return round(float(value), 2)
 
 
+def _template_id(name: str, value: object) -> UUID | None:
+    """A template's id, or ``None`` (no follow-up template). Whether it is one of the
+    organization's, without variables, the database decides (a foreign key, a trigger)."""
+    if value is None or isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidAgentSetting(name, FOLLOW_UP_TEMPLATE_REFUSED) from None
+
+
 def _flag(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise InvalidAgentSetting(name, "Use verdadeiro ou falso.")
@@ -231,6 +258,7 @@ _CHECKS: dict[str, Any] = {
     "inactivity_hours": _whole(1, 720, unit="horas"),
     "follow_up_message": _optional_text(MAX_CUSTOMER_MESSAGE, what="a mensagem de acompanhamento"),
     "follow_up_after_minutes": _whole(5, 1380, unit="minutos", optional=True),
+    "follow_up_template_id": _template_id,
     "ai_enabled": _flag,
     "knowledge_enabled": _flag,
     "knowledge_passages": _whole(1, 10, unit="trechos"),

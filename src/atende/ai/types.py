@@ -48,6 +48,12 @@ class Agent:
     follow_up_after_minutes: int | None = strawberry.field(
         description="How long the customer must be quiet before the follow-up (5 to 1380)."
     )
+    follow_up_template_id: strawberry.ID | None = strawberry.field(
+        description=(
+            "The approved template (without variables) sent as the follow-up when it falls "
+            "due outside WhatsApp's 24-hour window; null: such a follow-up is skipped."
+        )
+    )
     ai_enabled: bool = strawberry.field(
         description="Whether the AI answers at all in this organization."
     )
@@ -82,6 +88,11 @@ class Agent:
             inactivity_hours=agent.inactivity_hours,
             follow_up_message=agent.follow_up_message,
             follow_up_after_minutes=agent.follow_up_after_minutes,
+            follow_up_template_id=(
+                strawberry.ID(str(agent.follow_up_template_id))
+                if agent.follow_up_template_id is not None
+                else None
+            ),
             ai_enabled=agent.ai_enabled,
             knowledge_enabled=agent.knowledge_enabled,
             knowledge_passages=agent.knowledge_passages,

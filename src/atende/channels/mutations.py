@@ -408,16 +408,24 @@ async def delete_channel_template(
     return DeleteChannelTemplateSuccess(template_id=strawberry.ID(str(deleted)))
 
 
-async def send_template(
-    info: Info, input: Annotated[SendTemplateInput, strawberry.argument(description="What to do.")]
-) -> SendTemplateResult:
+def variable_values(items: list[TemplateVariableValueInput]) -> dict[str, str] | ValidationError:
+    """A template's values by key; each key may be given once."""
     values: dict[str, str] = {}
-    for item in input.variables:
+    for item in items:
         if item.key in values:
             return ValidationError(
                 message=f"A variável {item.key[:20]} foi dada duas vezes.", field="variables"
             )
         values[item.key] = item.value
+    return values
+
+
+async def send_template(
+    info: Info, input: Annotated[SendTemplateInput, strawberry.argument(description="What to do.")]
+) -> SendTemplateResult:
+    values = variable_values(input.variables)
+    if isinstance(values, ValidationError):
+        return values
     try:
         row = await service.send_template(
             await info.context.db(),

@@ -353,6 +353,64 @@ async def send_template(
     return dict(message)
 
 
+@dataclass(frozen=True)
+class StartedConversation:
+    conversation_id: UUID
+    message_id: UUID
+
+
+#: Refusals of ``start_conversation_v1`` that name an input field, by constraint.
+START_FIELD_REFUSALS = {
+    "phone_number_invalid": (
+        "phoneNumber",
+        "Informe o número de um cliente (por exemplo +55 11 98765-4321), não o do canal.",
+    ),
+    "template_not_found": ("templateId", "Este modelo não é um modelo aprovado deste canal."),
+}
+
+
+async def start_conversation(
+    conn: Connection,
+    channel_id: UUID,
+    phone_number_text: str,
+    template_id: UUID,
+    variables: Mapping[str, str],
+) -> StartedConversation:
+    """Send an approved template to a phone number on a channel (``start_conversation_v1``),
+    with the contact and the conversation made when missing.
+
+    Raises ``InvalidInput`` (``phoneNumber``, ``templateId``, ``variables``), ``NotFound``
+    (not a channel of the caller's organizations) or ``SendRefused`` (``contact_opted_out``,
+    ``channel_disabled``). A refusal leaves nothing: it runs in a savepoint."""
+    number = phone_number(phone_number_text)
+    try:
+        async with conn.transaction():
+            row = await (
+                await conn.execute(
+                    queries["start_conversation"],
+                    {
+                        "channel_id": channel_id,
+                        "phone_number": number,
+                        "template_id": template_id,
+                        "variables": json.dumps(dict(variables), ensure_ascii=False),
+                    },
+                )
+            ).fetchone()
+    except psycopg.Error as error:
+        constraint = error.diag.constraint_name or ""
+        if constraint == "channel_not_found":
+            raise NotFound() from None
+        if constraint in START_FIELD_REFUSALS:
+            raise InvalidInput(*START_FIELD_REFUSALS[constraint]) from None
+        if constraint == "template_variables_invalid":
+            raise InvalidInput("variables", _variables_message(error)) from None
+        if constraint in SEND_REFUSALS:
+            raise SendRefused(constraint, SEND_REFUSALS[constraint]) from None
+        raise
+    assert row is not None
+    return StartedConversation(row["conversation_id"], row["message_id"])
+
+
 def _variables_message(error: psycopg.Error) -> str:
     detail = error.diag.message_primary or ""
     match = re.search(r"variable (\S+)", detail)

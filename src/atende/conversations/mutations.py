@@ -14,10 +14,14 @@ from uuid import UUID
 import strawberry
 from strawberry.file_uploads import Upload
 
+from atende.channels import service as channels
+from atende.channels.errors import SendRefused
+from atende.channels.mutations import TemplateVariableValueInput, variable_values
 from atende.conversations import loaders, service
 from atende.conversations.service import Outcome, Refusal
 from atende.conversations.types import Conversation, Message
 from atende.errors import InvalidInput
+from atende.errors import Refusal as RefusalError
 from atende.graphql.context import Info
 from atende.graphql.ids import parse_id
 from atende.graphql.permissions import IsAuthenticated
@@ -75,6 +79,24 @@ class SendMessageInput:
     )
 
 
+@strawberry.input(
+    description="An approved template to a phone number: the first message to a customer"
+    " who never wrote, or whose 24-hour window closed."
+)
+class StartConversationInput:
+    channel_id: strawberry.ID = strawberry.field(description="The channel to send from.")
+    phone_number: str = strawberry.field(
+        description="The customer's number, as people write it (`(11) 98765-4321`, without"
+        " a country code read as Brazilian) or in E.164 (`+5511987654321`)."
+    )
+    template_id: strawberry.ID = strawberry.field(
+        description="One of the channel's approved templates."
+    )
+    variables: list[TemplateVariableValueInput] = strawberry.field(
+        default_factory=list, description="A value for every placeholder of the template."
+    )
+
+
 @strawberry.input(description="A conversation, and whether its AI answers.")
 class SetConversationAiInput:
     conversation_id: strawberry.ID = strawberry.field(description="The conversation's id.")
@@ -110,6 +132,17 @@ class SendMessageSuccess:
     conversation: Conversation = strawberry.field(description="The conversation, AI paused.")
 
 
+@strawberry.type(
+    description="The template is queued for sending; the contact and the conversation exist."
+)
+class StartConversationSuccess:
+    conversation: Conversation = strawberry.field(
+        description="The conversation with the contact on the channel: the open one, or a"
+        " new one (with a new contact when the number was unknown)."
+    )
+    message: Message = strawberry.field(description="The template's message, as queued.")
+
+
 @strawberry.type(description="The AI is switched as asked.")
 class SetConversationAiSuccess:
     conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
@@ -143,6 +176,10 @@ SendMessageResult = Annotated[
     | ContactOptedOut
     | OutsideCustomerServiceWindow,
     strawberry.union("SendMessageResult", description="What `sendMessage` did."),
+]
+StartConversationResult = Annotated[
+    StartConversationSuccess | ContactOptedOut | ValidationError | NotFound,
+    strawberry.union("StartConversationResult", description="What `startConversation` did."),
 ]
 SetConversationAiResult = Annotated[
     SetConversationAiSuccess | ValidationError | NotFound,
@@ -238,6 +275,46 @@ class ConversationsMutation:
         if conversation is None or message is None:  # pragma: no cover - just written
             return NotFound(message=CONVERSATION_NOT_FOUND)
         return SendMessageSuccess(reply=message, conversation=conversation)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Reach a customer first (any member, or an API key): send one of the"
+        " channel's approved templates to a phone number, making the contact and the"
+        " conversation when missing. Allowed outside WhatsApp's 24-hour window; refused"
+        " (ContactOptedOut) for a contact who opted out, before anything is made.",
+    )
+    async def start_conversation(
+        self,
+        info: Info,
+        input: Annotated[
+            StartConversationInput,
+            strawberry.argument(description="The channel, the number and the template."),
+        ],
+    ) -> StartConversationResult:
+        values = variable_values(input.variables)
+        if isinstance(values, ValidationError):
+            return values
+        try:
+            started = await channels.start_conversation(
+                await info.context.db(),
+                parse_id(input.channel_id, "channelId"),
+                input.phone_number,
+                parse_id(input.template_id, "templateId"),
+                values,
+            )
+        except SendRefused as error:
+            if error.reason == "contact_opted_out":
+                return ContactOptedOut(message=error.user_message)
+            return ValidationError(message=error.user_message, field="channelId")
+        except RefusalError as error:
+            result = refusal_result(error)
+            assert isinstance(result, ValidationError | NotFound)
+            return result
+        conversation = await _reload(info, started.conversation_id)
+        message = await loaders.messages(info.context).load(started.message_id)
+        if conversation is None or message is None:  # pragma: no cover - just written
+            return NotFound(message=CONVERSATION_NOT_FOUND)
+        return StartConversationSuccess(conversation=conversation, message=message)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
