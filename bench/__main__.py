@@ -25,6 +25,7 @@ BENCHMARKS: tuple[str, ...] = (
     "sign_in_flood",
     "knowledge",
     "web",
+    "webhooks",
 )
 
 

@@ -204,10 +204,43 @@ def _sign_in_flood(result: dict[str, Any]) -> list[str]:
     return found
 
 
+def _webhooks(result: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for key in (
+        "others_p50_hanging_vs_normal",
+        "others_p99_hanging_vs_normal",
+        "undelivered_at_fixed_rate",
+        "others_undelivered_with_hanging",
+    ):
+        if key not in result["targets"]:
+            found.append(f"no target for {key}")
+    params = result["params"]
+    pairs = params["pairs"]
+    rounds = params["pair_rounds"]
+    if len(rounds) != pairs or any(sorted(r) != ["hanging", "normal"] for r in rounds):
+        found.append(f"pair rounds {rounds} are not {pairs} pairs of normal and hanging")
+    orders = params["round_order"]["orders"]
+    if len(orders) != pairs or any(sorted(order) != ["hanging", "normal"] for order in orders):
+        found.append(f"round orders {orders} are not {pairs} orders of normal and hanging")
+    for stat in ("p50", "p99"):
+        key = f"others_{stat}_hanging_vs_normal"
+        stated = result["spreads"].get(key, {}).get("rounds", [])
+        own = [r["hanging"][stat] / r["normal"][stat] for r in rounds if r["normal"][stat]]
+        if len(stated) != pairs or any(
+            abs(a - b) > 0.01 * max(1.0, b) for a, b in zip(stated, own, strict=False)
+        ):
+            found.append(f"{key}: rounds {stated} are not the pairs' own {own}")
+    held = result["metrics"]["highest_rate_held"]["value"]
+    if held and held not in params["rates"]:
+        found.append(f"highest_rate_held {held} is not one of the rates tried")
+    return found
+
+
 _BENCHMARKS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "ingest": _ingest,
     "graphql": _graphql,
     "e2e": _e2e,
     "identity": _identity,
     "sign_in_flood": _sign_in_flood,
+    "webhooks": _webhooks,
 }
