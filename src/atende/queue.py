@@ -17,6 +17,7 @@ import procrastinate
 
 from atende.channels import tasks as channel_tasks
 from atende.conversations import tasks as conversation_tasks
+from atende.conversations.contacts import tasks as contact_tasks
 from atende.db.pool import Connection
 from atende.identity import tasks as identity_tasks
 from atende.knowledge import tasks as knowledge_tasks
@@ -31,6 +32,7 @@ TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("mail", mail_tasks.blueprint),
     ("webhooks", webhook_tasks.blueprint),
     ("knowledge", knowledge_tasks.blueprint),
+    ("contacts", contact_tasks.blueprint),
 )
 
 

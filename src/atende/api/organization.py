@@ -11,6 +11,7 @@ from __future__ import annotations
 import strawberry
 
 from atende.channels.types import organization_channels
+from atende.conversations.contacts.types import organization_contact_import
 from atende.conversations.queries import (
     organization_contacts,
     organization_conversations,
@@ -31,6 +32,11 @@ class Organization(identity.OrganizationBase):
     )
     contacts = strawberry.field(
         resolver=organization_contacts, description="The organization's contacts, by name."
+    )
+    contact_import = strawberry.field(
+        resolver=organization_contact_import,
+        description="A CSV import of contacts (`importContacts`), to follow its progress and"
+        " read its report (owners and admins; null for others or an unknown id).",
     )
     usage = strawberry.field(
         resolver=organization_usage,

@@ -31,6 +31,7 @@ from atende.api.limits import (
     max_fields_rule,
 )
 from atende.channels.mutations import ChannelsMutation
+from atende.conversations.contacts.mutations import ContactsMutation
 from atende.conversations.mutations import ConversationsMutation
 from atende.conversations.queries import ConversationsQuery
 from atende.conversations.scheduling_mutations import SchedulingMutation
@@ -68,6 +69,7 @@ Mutation = merge_types(
         ApiKeyMutation,
         AgentMutation,
         ConversationsMutation,
+        ContactsMutation,
         SchedulingMutation,
         ChannelsMutation,
         WebhooksMutation,

@@ -14,6 +14,7 @@ from uuid import UUID
 import strawberry
 
 from atende.conversations import loaders, service
+from atende.conversations.contacts.service import normalize_tag
 from atende.conversations.types import (
     CONTACT_CURSOR,
     CONVERSATION_CURSOR,
@@ -136,6 +137,13 @@ async def organization_contacts(
         str | None,
         strawberry.argument(description="Name or phone number (3 to 100 characters)."),
     ] = None,
+    tag: Annotated[
+        str | None,
+        strawberry.argument(
+            description="Only contacts with this tag (compared as tags are stored: trimmed,"
+            " lower-case)."
+        ),
+    ] = None,
 ) -> ContactConnection:
     limit = page_size(first)
     keyset: tuple[str, UUID] | None = None
@@ -146,7 +154,9 @@ async def organization_contacts(
         except ValueError:
             raise InvalidCursor() from None
     contacts = service.ContactFilter(
-        organization_id=UUID(str(root.id)), pattern=service.search_pattern(search)
+        organization_id=UUID(str(root.id)),
+        pattern=service.search_pattern(search),
+        tag=normalize_tag(tag) if tag is not None else None,
     )
     conn = await info.context.db()
     rows, more = await service.contacts_page(conn, contacts, limit=limit, after=keyset)

@@ -24,6 +24,7 @@ from atende.graphql.errors import InvalidArgument
 from atende.graphql.pagination import NEWEST
 
 queries = load_queries("inbox")
+contact_queries = load_queries("contacts")
 
 ALL_STATUSES = ("open", "handoff", "closed")
 MIN_SEARCH_LENGTH = 3
@@ -107,9 +108,11 @@ async def count_inbox(conn: Connection, inbox: InboxFilter) -> int:
 class ContactFilter:
     organization_id: UUID
     pattern: str | None = None
+    #: Only contacts with this tag (normalised as tags are stored).
+    tag: str | None = None
 
     def parameters(self) -> dict[str, Any]:
-        return {"organization_id": self.organization_id, "pattern": self.pattern}
+        return {"organization_id": self.organization_id, "pattern": self.pattern, "tag": self.tag}
 
 
 async def contacts_page(
@@ -121,7 +124,10 @@ async def contacts_page(
 ) -> tuple[list[dict[str, Any]], bool]:
     """Up to ``limit`` contacts by name past ``after``, and whether more follow."""
     after_key, after_id = after or ("", UUID(int=0))
-    query = queries["contacts_search_page" if contacts.pattern else "contacts_page"]
+    if contacts.tag is not None:
+        query = contact_queries["contacts_tag_page"]
+    else:
+        query = queries["contacts_search_page" if contacts.pattern else "contacts_page"]
     cursor = await conn.execute(
         query,
         {**contacts.parameters(), "after_key": after_key, "after_id": after_id, "limit": limit + 1},
@@ -131,7 +137,10 @@ async def contacts_page(
 
 
 async def count_contacts(conn: Connection, contacts: ContactFilter) -> int:
-    query = queries["contacts_search_count" if contacts.pattern else "contacts_count"]
+    if contacts.tag is not None:
+        query = contact_queries["contacts_tag_count"]
+    else:
+        query = queries["contacts_search_count" if contacts.pattern else "contacts_count"]
     row = await (await conn.execute(query, contacts.parameters())).fetchone()
     return int(row["total"]) if row else 0
 

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar, cast
 from uuid import UUID
 
 import strawberry
+from strawberry.scalars import JSON
 
 from atende.channels.types import Channel  # one Channel type in the schema
 from atende.conversations import loaders, service
+from atende.conversations.contacts.types import ContactDetails, contact_details
 from atende.conversations.scheduling_types import ScheduledMessage, conversation_scheduled_messages
 from atende.conversations.service import ContactFilter, InboxFilter
 from atende.graphql.context import Info
@@ -33,9 +35,17 @@ if TYPE_CHECKING:
 
 UserType = Annotated["User", strawberry.lazy("atende.identity.types")]
 T = TypeVar("T")
+V = TypeVar("V")
 E = TypeVar("E", bound=Enum)
 #: What a resolver of a related row returns: the row at hand, or its pending load.
 Resolved: TypeAlias = T | Awaitable[T]
+
+
+async def _then(value: Resolved[T], function: Callable[[T], V]) -> V:
+    """``function`` of a value that may still be loading."""
+    if isinstance(value, Awaitable):
+        value = await value
+    return function(cast(T, value))
 
 
 def node_id(value: UUID) -> strawberry.ID:
@@ -128,6 +138,33 @@ class Contact:
         description="True while the contact has opted out: nothing can be sent."
     )
     sort_key: strawberry.Private[str | None] = None
+    #: Attributes and tags, when the row carried them; else loaded (contacts.types).
+    details: strawberry.Private[ContactDetails | None] = None
+
+    @strawberry.field(
+        description="The business's own fields about the contact: a JSON object"
+        ' (`{"plano": "ouro", "cidade": "Recife"}`).',
+        graphql_type=JSON,
+    )
+    def attributes(self, info: Info) -> Resolved[Any]:
+        if self.details is not None:
+            return self.details.attributes
+        return _then(
+            loaders.now_or_later(contact_details(info.context), UUID(self.id)),
+            lambda details: details.attributes if details else {},
+        )
+
+    @strawberry.field(
+        description="Its tags: lower-case, trimmed, sorted (see `Organization.contacts(tag)`).",
+        graphql_type=list[str],
+    )
+    def tags(self, info: Info) -> Resolved[list[str]]:
+        if self.details is not None:
+            return self.details.tags
+        return _then(
+            loaders.now_or_later(contact_details(info.context), UUID(self.id)),
+            lambda details: details.tags if details else [],
+        )
 
     @classmethod
     def from_row(cls, row: dict[str, Any], prefix: str = "") -> Contact:
@@ -158,6 +195,11 @@ class Contact:
             name=display_name or profile_name or phone_number,
             opted_out=opted_out_at is not None,
             sort_key=row.get(prefix + "sort_key"),
+            details=(
+                ContactDetails(row[prefix + "attributes"], list(row[prefix + "tags"]))
+                if prefix + "tags" in row
+                else None
+            ),
         )
 
 
