@@ -25,6 +25,7 @@ from tests.channels.world import (
 )
 from tests.factories import Factory
 from tests.graphql.client import data
+from tests.identity.test_api_keys import create_key
 from tests.twilio_fixtures import RunningSimulator
 
 CONTENT_SID = "HX" + "c3" * 16
@@ -302,3 +303,37 @@ async def test_refusals_make_nothing_and_send_nothing(
     hidden = await data(client, START, start(channel, new_number, template), user=stranger)
     assert hidden["startConversation"]["__typename"] == "NotFound"
     assert await counts(sending_services) == before
+
+
+async def test_an_api_key_starts_a_conversation_for_its_organization_alone(
+    client: httpx.AsyncClient, sending_services: Services, factory: Factory, channel: TestChannel
+) -> None:
+    template = await add_template(sending_services, channel)
+    key = await create_key(client, channel.organization, role="AGENT")
+    other_key = await create_key(client, await factory.organization(), role="ADMIN")
+
+    started = (
+        await data(client, START, start(channel, "+5561991112222", template), user=key.as_user())
+    )["startConversation"]
+    hidden = (
+        await data(
+            client, START, start(channel, "+5561991113333", template), user=other_key.as_user()
+        )
+    )["startConversation"]
+
+    assert started["__typename"] == "StartConversationSuccess", started
+    assert started["sent"]["authorMember"] is None
+    row = await fetch_one(
+        sending_services,
+        "select metadata->>'api_key_id' as key from public.messages where id = %s",
+        [uuid.UUID(started["sent"]["id"])],
+    )
+    assert row == {"key": key.id}
+    assert hidden["__typename"] == "NotFound"
+    assert (
+        await fetch_all(
+            sending_services,
+            "select id from public.contacts where phone_number = '+5561991113333'",
+        )
+        == []
+    )
