@@ -2488,10 +2488,12 @@ begin
         from public.webhook_endpoints as e
         where e.organization_id = record_webhook_event.organization_id and e.enabled
           and record_webhook_event.event_type = any (e.events)
-        returning d.id
+        returning d.id, d.endpoint_id
     loop
         perform private.defer_job('webhooks:deliver_webhook',
-                                  jsonb_build_object('delivery_id', delivery.id), 'webhooks');
+                                  jsonb_build_object('delivery_id', delivery.id,
+                                                     'endpoint_id', delivery.endpoint_id),
+                                  'webhooks');
         recorded := recorded + 1;
     end loop;
     return recorded;
@@ -4485,7 +4487,9 @@ begin
     set status = 'pending', attempts = 0, delivered_at = null, next_attempt_at = now()
     where d.id = the_delivery.id;
     perform private.defer_job('webhooks:deliver_webhook',
-                              jsonb_build_object('delivery_id', the_delivery.id), 'webhooks');
+                              jsonb_build_object('delivery_id', the_delivery.id,
+                                                 'endpoint_id', the_delivery.endpoint_id),
+                              'webhooks');
     return the_delivery.id;
 end;
 $$;

@@ -536,6 +536,56 @@ async def test_a_hanging_receiver_holds_few_of_the_processs_slots() -> None:
         await sender.close()
 
 
+async def test_a_job_put_back_from_a_slow_endpoint_comes_back_around_its_timeout() -> None:
+    now = [1000.0]
+    sender = WebhookSender(allow_private=True, per_endpoint=2, clock=lambda: now[0])
+    slow = uuid.uuid4()
+    try:
+        async with sender.lane(slow), sender.lane(slow):
+            with pytest.raises(LaneBusy) as fresh:
+                sender.check_lane(slow)
+            # Answering quickly, as far as anyone knows: back in a second or two.
+            assert delivery.BUSY_PAUSE[0] <= fresh.value.retry_in <= delivery.BUSY_PAUSE[1]
+            now[0] += 4.0  # both requests still unanswered after 4 s: a slow receiver
+            with pytest.raises(LaneBusy) as slow_lane:
+                sender.check_lane(slow)
+            # Back when the first may have timed out (10 s after it started), not sooner.
+            assert slow_lane.value.retry_in >= sender.request_timeout + 1 - 4.0
+            assert slow_lane.value.retry_in <= sender.request_timeout + 1 - 4.0 + 1.5 * 2.0
+            sender.check_lane(uuid.uuid4())  # other endpoints go ahead
+        sender.check_lane(slow)  # freed
+    finally:
+        await sender.close()
+
+
+async def test_the_job_knows_its_endpoint_and_a_full_lane_costs_no_statement(
+    client: httpx.AsyncClient, factory: Factory, services: Services, database_url: str
+) -> None:
+    organization = await factory.organization()
+    endpoint_id, _ = await add_endpoint(client, organization, "http://127.0.0.1:9/hook")
+    conversation = await factory.messaging.conversation(organization)
+    await factory.messaging.message(conversation)
+    [delivery_id] = await pending_deliveries(services)
+    with psycopg.connect(database_url) as conn:
+        [(args,)] = conn.execute(
+            "select args from procrastinate.procrastinate_jobs"
+            " where task_name = 'webhooks:deliver_webhook'"
+        ).fetchall()
+    assert args == {"delivery_id": str(delivery_id), "endpoint_id": endpoint_id}
+
+    sender = WebhookSender(allow_private=True, per_endpoint=1)
+    deliveries = deliveries_with(services, sender)
+    endpoint = uuid.UUID(endpoint_id)
+    try:
+        async with sender.lane(endpoint):
+            with pytest.raises(LaneBusy):
+                # A delivery that does not exist: had it been claimed, nothing would be
+                # raised (nothing to deliver); the lane refused it first.
+                await deliveries.deliver(uuid.uuid4(), endpoint_id=endpoint)
+    finally:
+        await sender.close()
+
+
 async def test_timing_of_a_hang_is_bounded_by_the_request_timeout() -> None:
     sender = WebhookSender(allow_private=True, request_timeout=0.3)
     async with receiver() as hooks:

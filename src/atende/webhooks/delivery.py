@@ -24,7 +24,7 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -182,7 +182,22 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
 
 class LaneBusy(AtendeError):
-    """This process is posting as many deliveries as it may (or to this endpoint)."""
+    """This process is posting as many deliveries as it may (or to this endpoint); try
+    again in ``retry_in`` seconds."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"the delivery lane is full; again in {retry_in:.1f} s")
+        self.retry_in = retry_in
+
+
+#: A job that finds its lane full comes back this long later (seconds, drawn at random so
+#: the jobs put back together do not all come back together) ...
+BUSY_PAUSE = (0.5, 2.0)
+#: ... unless the endpoint's oldest request in flight has already taken this long: then
+#: the receiver is slow or hanging, and its lane frees no sooner than that request's
+#: timeout, so the job comes back around then (and not every second or two until then,
+#: each time for nothing: bench/webhooks, a hanging receiver).
+SLOW_AFTER = 1.0
 
 
 class WebhookSender:
@@ -190,10 +205,11 @@ class WebhookSender:
 
     Its lanes bound what deliveries may hold of the process's job slots: ``slots``
     deliveries in flight at once, ``per_endpoint`` of them to one endpoint. A job that
-    finds its lane full is put back for a moment (``LaneBusy``) instead of waiting in a
-    slot, so a hanging receiver holds at most ``per_endpoint`` slots for at most
-    ``REQUEST_TIMEOUT`` an attempt, and replies and other organizations' deliveries keep
-    the rest.
+    finds its lane full is put back (``LaneBusy``) instead of waiting in a slot, so a
+    hanging receiver holds at most ``per_endpoint`` slots for at most ``REQUEST_TIMEOUT``
+    an attempt, and replies and other organizations' deliveries keep the rest; it comes
+    back in a second or two, or, when the endpoint's requests in flight are slow, around
+    when the first of them times out.
     """
 
     def __init__(
@@ -203,13 +219,16 @@ class WebhookSender:
         slots: int = 5,
         per_endpoint: int = 2,
         request_timeout: float = REQUEST_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.allow_private = allow_private
+        self.clock = clock
         self.request_timeout = request_timeout
         self.slots = slots
         self.per_endpoint = per_endpoint
         self._in_flight = 0
-        self._per_endpoint: dict[object, int] = {}
+        #: When each request in flight to an endpoint started (monotonic), by endpoint.
+        self._per_endpoint: dict[object, list[float]] = {}
         self._client = httpx.AsyncClient(
             transport=GuardedTransport(allow_private=allow_private),
             timeout=httpx.Timeout(request_timeout, connect=min(CONNECT_TIMEOUT, request_timeout)),
@@ -221,22 +240,34 @@ class WebhookSender:
     async def close(self) -> None:
         await self._client.aclose()
 
+    def check_lane(self, endpoint_id: object, *, rng: random.Random | None = None) -> None:
+        """``LaneBusy`` when there is no place to post to ``endpoint_id`` from now."""
+        pause = (rng or random).uniform(*BUSY_PAUSE)
+        started = self._per_endpoint.get(endpoint_id, [])
+        if len(started) >= self.per_endpoint:
+            oldest = self.clock() - min(started)
+            if oldest >= SLOW_AFTER:
+                # Its first slot frees at that request's timeout at the latest.
+                pause = max(pause, self.request_timeout + 1 - oldest + pause / 2)
+            raise LaneBusy(pause)
+        if self._in_flight >= self.slots:
+            raise LaneBusy(pause)
+
     @asynccontextmanager
     async def lane(self, endpoint_id: object) -> AsyncIterator[None]:
         """A place to post to ``endpoint_id`` from, or ``LaneBusy`` at once."""
-        if self._in_flight >= self.slots or self._per_endpoint.get(endpoint_id, 0) >= (
-            self.per_endpoint
-        ):
-            raise LaneBusy()
+        self.check_lane(endpoint_id)
         self._in_flight += 1
-        self._per_endpoint[endpoint_id] = self._per_endpoint.get(endpoint_id, 0) + 1
+        started = self.clock()
+        self._per_endpoint.setdefault(endpoint_id, []).append(started)
         try:
             yield
         finally:
             self._in_flight -= 1
-            left = self._per_endpoint.pop(endpoint_id) - 1
-            if left:
-                self._per_endpoint[endpoint_id] = left
+            others = self._per_endpoint.pop(endpoint_id)
+            others.remove(started)
+            if others:
+                self._per_endpoint[endpoint_id] = others
 
     async def post(self, url: str, *, secret: str, message_id: str, body: str) -> Attempt:
         """One attempt; never raises for the receiver's or the network's failures."""

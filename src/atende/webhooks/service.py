@@ -213,9 +213,15 @@ class WebhookDeliveries:
         self.sender = sender
         self.link_base = link_base
 
-    async def deliver(self, delivery_id: UUID) -> DeliveryOutcome:
+    async def deliver(
+        self, delivery_id: UUID, *, endpoint_id: UUID | None = None
+    ) -> DeliveryOutcome:
         """Post a pending delivery once and record how it went; nothing for one that is
-        no longer pending (delivered meanwhile, or its endpoint disabled or removed)."""
+        no longer pending (delivered meanwhile, or its endpoint disabled or removed).
+        ``endpoint_id`` (the job's): ``LaneBusy`` before any statement when its lane is
+        full."""
+        if endpoint_id is not None:
+            self.sender.check_lane(endpoint_id)
         row = await self.database.fetch_one(
             Caller.service(), queries["claim_delivery"], {"delivery_id": delivery_id}
         )

@@ -3,7 +3,8 @@
 The database defers it (queue ``webhooks``) in the transaction that records the event,
 and again for a redelivery. A failed attempt brings the same job back at the delivery's
 next attempt time (backoff with jitter, ``delivery.RETRY_SCHEDULE``); a job that finds
-its process's delivery lane full comes back in a moment without counting an attempt. A
+its process's delivery lane full comes back later without counting an attempt (in a
+moment, or around when the endpoint's slow request in flight times out). A
 worker killed mid-delivery leaves the job to the stalled-job upkeep, which runs it again:
 at least once, and the receiver deduplicates by ``webhook-id``.
 
@@ -13,7 +14,6 @@ at least once, and the receiver deduplicates by ``webhook-id``.
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -57,12 +57,18 @@ class DeliveryRetryStrategy(BaseRetryStrategy):
 @blueprint.task(
     name="deliver_webhook", queue="webhooks", pass_context=True, retry=DeliveryRetryStrategy()
 )
-async def deliver_webhook(context: procrastinate.JobContext, delivery_id: str) -> None:
+async def deliver_webhook(
+    context: procrastinate.JobContext, delivery_id: str, endpoint_id: str | None = None
+) -> None:
+    """``endpoint_id``: the delivery's endpoint, so a full lane is seen before any
+    statement (jobs deferred before 20261207001710 have none, and claim first)."""
     deliveries = job_dependencies(context).get(WebhookDeliveries)
     try:
-        outcome = await deliveries.deliver(UUID(delivery_id))
-    except LaneBusy:
-        pause = timedelta(seconds=random.uniform(0.5, 2.0))  # noqa: S311 - not a secret
+        outcome = await deliveries.deliver(
+            UUID(delivery_id), endpoint_id=None if endpoint_id is None else UUID(endpoint_id)
+        )
+    except LaneBusy as busy:
+        pause = timedelta(seconds=busy.retry_in)
         raise RetryDelivery(datetime.now(UTC) + pause, "the delivery lane is full") from None
     if outcome.retry_at is not None:
         raise RetryDelivery(outcome.retry_at, "the receiver did not take it")
