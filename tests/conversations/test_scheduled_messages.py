@@ -28,6 +28,7 @@ from tests import factories
 from tests.channels.world import TestChannel, fetch_all, fetch_one, make_channel, open_conversation
 from tests.factories import Factory
 from tests.graphql.client import data, graphql
+from tests.identity.test_api_keys import create_key
 from tests.reply_fixtures import EventLog, eventually
 from tests.twilio_fixtures import RunningSimulator
 
@@ -487,6 +488,10 @@ async def test_invalid_schedules_are_refused_and_other_organizations_see_nothing
         "unknown template": schedule_input(conversation, templateId=str(uuid.uuid4())),
         "bad id": schedule_input(conversation, body="Oi"),
         "opted out": schedule_input(opted_out, body="Oi"),
+        "no time zone": schedule_input(conversation, body="Oi", sendAt="2030-01-01T09:00:00"),
+        "values without a template": schedule_input(
+            conversation, body="Oi", variables=[{"key": "1", "value": "Ana"}]
+        ),
     }
     cases["bad id"]["input"]["conversationId"] = "not-an-id"
     results = {
@@ -507,6 +512,8 @@ async def test_invalid_schedules_are_refused_and_other_organizations_see_nothing
         "unknown template": ("NotFound", None),
         "bad id": ("ValidationError", "conversationId"),
         "opted out": ("SendRefused", "CONTACT_OPTED_OUT"),
+        "no time zone": ("ValidationError", "sendAt"),
+        "values without a template": ("ValidationError", "variables"),
     }
     assert "1" in results["missing value"]["message"]
 
@@ -527,3 +534,35 @@ async def test_invalid_schedules_are_refused_and_other_organizations_see_nothing
     assert [str(row["id"]) for row in visible] == [mine["scheduledMessage"]["id"]]
     # Only the one valid schedule was stored.
     assert len(await fetch_all(sending_services, "select id from public.scheduled_messages")) == 1
+
+
+async def test_an_api_key_schedules_as_the_team_without_a_member(
+    client: httpx.AsyncClient,
+    database_url: str,
+    sending_services: Services,
+    channel: TestChannel,
+    twilio_simulator: RunningSimulator,
+) -> None:
+    conversation = await open_conversation(sending_services, channel)
+    key = await create_key(client, channel.organization)
+
+    scheduled = await schedule(client, key.as_user(), conversation, body="Pedido enviado.")
+
+    assert scheduled["__typename"] == "ScheduleMessageSuccess"
+    assert scheduled["scheduledMessage"]["createdBy"] is None
+    await make_due(database_url, scheduled["scheduledMessage"]["id"])
+    await run_due_jobs(sending_services)
+    [sent] = twilio_simulator.simulator.state.messages()
+    assert sent.body == "Pedido enviado."
+    [message] = await fetch_all(
+        sending_services,
+        "select author::text, author_member_id, metadata from public.messages"
+        " where direction = 'outbound'",
+    )
+    assert (message["author"], message["author_member_id"]) == ("member", None)
+    assert message["metadata"]["api_key_id"] == key.id
+    row = await fetch_one(
+        sending_services,
+        "select created_by, created_by_api_key::text as key from public.scheduled_messages",
+    )
+    assert row == {"created_by": None, "key": key.id}
