@@ -2,6 +2,17 @@
 // index.html: src/atende/api/webapp.py).
 import { useSyncExternalStore } from "react";
 
+/** The settings page's sections, each at /settings/<section>. */
+export const SETTINGS_SECTIONS = [
+  "assistant",
+  "team",
+  "channels",
+  "knowledge",
+  "api-keys",
+  "webhooks",
+] as const;
+export type SettingsSection = (typeof SETTINGS_SECTIONS)[number];
+
 export type Route =
   | { name: "inbox" }
   | { name: "conversation"; id: string }
@@ -9,7 +20,7 @@ export type Route =
   | { name: "resetPassword"; token: string }
   | { name: "verifyEmail"; token: string }
   | { name: "forgotPassword" }
-  | { name: "settings"; section: "assistant" | "team" }
+  | { name: "settings"; section: SettingsSection }
   | { name: "usage" }
   | { name: "notFound" };
 
@@ -26,7 +37,9 @@ export function parse(pathname: string, search = ""): Route {
   if (pathname === "/settings" || pathname === "/settings/assistant") {
     return { name: "settings", section: "assistant" };
   }
-  if (pathname === "/settings/team") return { name: "settings", section: "team" };
+  const section = /^\/settings\/([a-z-]+)\/?$/.exec(pathname)?.[1];
+  const known = SETTINGS_SECTIONS.find((name) => name === section);
+  if (known) return { name: "settings", section: known };
   if (pathname === "/usage") return { name: "usage" };
   const page = ACCOUNT_PAGES[pathname as keyof typeof ACCOUNT_PAGES];
   if (page) return { name: page, token: new URLSearchParams(search).get("token") ?? "" };

@@ -598,3 +598,307 @@ export const UsageDocument = graphql(`
     }
   }
 `);
+
+// Settings: API keys, outgoing webhooks, the knowledge base's documents, channels.
+
+export const ApiKeyFields = graphql(`
+  fragment ApiKeyFields on ApiKey {
+    id
+    name
+    role
+    prefix
+    createdAt
+    lastUsedAt
+    revokedAt
+    createdBy {
+      id
+      fullName
+    }
+  }
+`);
+
+export const ApiKeysDocument = graphql(`
+  query ApiKeys($organizationId: ID!) {
+    organization(id: $organizationId) {
+      id
+      apiKeys {
+        ...ApiKeyFields
+      }
+    }
+  }
+`);
+
+export const CreateApiKeyDocument = graphql(`
+  mutation CreateApiKey($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) {
+      __typename
+      ... on CreateApiKeySuccess {
+        secret
+        apiKey {
+          ...ApiKeyFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RevokeApiKeyDocument = graphql(`
+  mutation RevokeApiKey($input: RevokeApiKeyInput!) {
+    revokeApiKey(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const WebhookEndpointFields = graphql(`
+  fragment WebhookEndpointFields on WebhookEndpoint {
+    id
+    url
+    events
+    enabled
+    disabledReason
+    failingSince
+    createdAt
+  }
+`);
+
+export const WebhookEndpointsDocument = graphql(`
+  query WebhookEndpoints($organizationId: ID!, $deliveries: Int!) {
+    organization(id: $organizationId) {
+      id
+      webhookEndpoints {
+        ...WebhookEndpointFields
+        deliveries(first: $deliveries) {
+          edges {
+            node {
+              ...WebhookDeliveryFields
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const WebhookDeliveryFields = graphql(`
+  fragment WebhookDeliveryFields on WebhookDelivery {
+    id
+    event
+    status
+    attempts
+    lastAttemptAt
+    lastStatusCode
+    lastDurationMs
+    lastError
+    nextAttemptAt
+    deliveredAt
+    createdAt
+  }
+`);
+
+export const CreateWebhookEndpointDocument = graphql(`
+  mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) {
+      __typename
+      ... on CreateWebhookEndpointSuccess {
+        secret
+        endpoint {
+          ...WebhookEndpointFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const UpdateWebhookEndpointDocument = graphql(`
+  mutation UpdateWebhookEndpoint($input: UpdateWebhookEndpointInput!) {
+    updateWebhookEndpoint(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RemoveWebhookEndpointDocument = graphql(`
+  mutation RemoveWebhookEndpoint($input: RemoveWebhookEndpointInput!) {
+    removeWebhookEndpoint(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RedeliverWebhookDocument = graphql(`
+  mutation RedeliverWebhook($input: RedeliverWebhookInput!) {
+    redeliverWebhook(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const KnowledgeDocumentFields = graphql(`
+  fragment KnowledgeDocumentFields on KnowledgeDocument {
+    id
+    title
+    status
+    error
+    chunkCount
+    sourceFormat
+    fileName
+    createdAt
+    updatedAt
+  }
+`);
+
+export const KnowledgeDocumentsDocument = graphql(`
+  query KnowledgeDocuments($organizationId: ID!, $first: Int!, $after: String) {
+    organization(id: $organizationId) {
+      id
+      knowledgeDocuments(first: $first, after: $after) {
+        totalCount
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        edges {
+          node {
+            ...KnowledgeDocumentFields
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const AddKnowledgeDocumentDocument = graphql(`
+  mutation AddKnowledgeDocument($input: AddKnowledgeDocumentInput!) {
+    addKnowledgeDocument(input: $input) {
+      __typename
+      ... on AddKnowledgeDocumentSuccess {
+        document {
+          ...KnowledgeDocumentFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const UpdateKnowledgeDocumentDocument = graphql(`
+  mutation UpdateKnowledgeDocument($input: UpdateKnowledgeDocumentInput!) {
+    updateKnowledgeDocument(input: $input) {
+      __typename
+      ... on UpdateKnowledgeDocumentSuccess {
+        document {
+          ...KnowledgeDocumentFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RemoveKnowledgeDocumentDocument = graphql(`
+  mutation RemoveKnowledgeDocument($input: RemoveKnowledgeDocumentInput!) {
+    removeKnowledgeDocument(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const ChannelFields = graphql(`
+  fragment ChannelFields on Channel {
+    id
+    kind
+    phoneNumber
+    displayName
+    twilioAccountSid
+    enabled
+    createdAt
+    updatedAt
+  }
+`);
+
+export const ChannelsDocument = graphql(`
+  query Channels($organizationId: ID!) {
+    organization(id: $organizationId) {
+      id
+      channels {
+        ...ChannelFields
+      }
+    }
+  }
+`);
+
+export const CreateChannelDocument = graphql(`
+  mutation CreateChannel($input: CreateChannelInput!) {
+    createChannel(input: $input) {
+      __typename
+      ... on CreateChannelSuccess {
+        channel {
+          ...ChannelFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const UpdateChannelDocument = graphql(`
+  mutation UpdateChannel($input: UpdateChannelInput!) {
+    updateChannel(input: $input) {
+      __typename
+      ... on UpdateChannelSuccess {
+        channel {
+          ...ChannelFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);

@@ -1,6 +1,7 @@
-// Settings: the assistant (updateAgent) and the team (members, roles, invitations).
-// Everyone may read them; only owners and admins change them (the API decides; the page
-// says so up front and shows the API's refusal otherwise).
+// Settings: the assistant (updateAgent), the team (members, roles, invitations), the
+// channels, the knowledge base, API keys and outgoing webhooks (./settings/). Only owners
+// and admins change them (the API decides; controls a member cannot use are hidden or
+// disabled, and the API's refusals are shown in words).
 import { useCallback, useEffect, useState } from "react";
 import type { FormEvent, ReactNode } from "react";
 import {
@@ -18,18 +19,35 @@ import type { AgentFieldsFragment, MembershipRole, TeamQuery } from "../gql/grap
 import { LanguageSelect, useI18n } from "../i18n";
 import type { MessageKey } from "../i18n/pt-BR";
 import { followLink } from "../router";
+import type { SettingsSection } from "../router";
+import { ApiKeysSettings } from "./settings/ApiKeys";
+import { ChannelsSettings } from "./settings/Channels";
+import { KnowledgeSettings } from "./settings/Knowledge";
+import { WebhooksSettings } from "./settings/Webhooks";
+import { canManage } from "./settings/common";
 
 const ROLES: MembershipRole[] = ["OWNER", "ADMIN", "AGENT"];
 
-export function Settings({ section }: { section: "assistant" | "team" }) {
+const SECTIONS: Record<SettingsSection, { label: MessageKey; Screen: () => ReactNode }> = {
+  assistant: { label: "settings.assistant", Screen: AssistantSettings },
+  team: { label: "settings.team", Screen: TeamSettings },
+  channels: { label: "settings.channels", Screen: ChannelsSettings },
+  knowledge: { label: "settings.knowledge", Screen: KnowledgeSettings },
+  "api-keys": { label: "settings.apiKeys", Screen: ApiKeysSettings },
+  webhooks: { label: "settings.webhooks", Screen: WebhooksSettings },
+};
+
+export function Settings({ section }: { section: SettingsSection }) {
   const { t } = useI18n();
   useEffect(() => {
     document.title = `${t("settings.title")} · ${t("app.name")}`;
   }, [t]);
-  const tabs: { id: "assistant" | "team"; label: MessageKey; path: string }[] = [
-    { id: "assistant", label: "settings.assistant", path: "/settings/assistant" },
-    { id: "team", label: "settings.team", path: "/settings/team" },
-  ];
+  const tabs = (Object.keys(SECTIONS) as SettingsSection[]).map((id) => ({
+    id,
+    label: SECTIONS[id].label,
+    path: `/settings/${id}`,
+  }));
+  const { Screen } = SECTIONS[section];
   return (
     <div className="settings">
       <h1>{t("settings.title")}</h1>
@@ -49,13 +67,9 @@ export function Settings({ section }: { section: "assistant" | "team" }) {
       <div className="settings-language">
         <LanguageSelect showLabel />
       </div>
-      {section === "assistant" ? <AssistantSettings /> : <TeamSettings />}
+      <Screen key={section} />
     </div>
   );
-}
-
-function canManage(role: MembershipRole): boolean {
-  return role === "OWNER" || role === "ADMIN";
 }
 
 interface AgentForm {
