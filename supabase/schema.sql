@@ -1499,7 +1499,7 @@ $$;
 -- Name: normalize_contact_tags(text[]); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.normalize_contact_tags(tags text[]) RETURNS text[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path TO 'pg_catalog'
     AS $$
     select coalesce(array_agg(distinct t order by t), '{}')
