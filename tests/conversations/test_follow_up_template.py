@@ -306,3 +306,44 @@ async def test_an_opted_out_customer_gets_no_follow_up_template(
         "skipped": False,
         "follow_up_skip_reason": None,
     }
+
+
+async def test_the_customer_writing_again_arms_the_next_follow_up(
+    *,
+    sending_services: Services,
+    replies: ReplyFactory,
+    tasks: ConversationTasks,
+    inspect: Inspector,
+    channel: TestChannel,
+) -> None:
+    await replies.configure_agent(
+        channel.organization.id, follow_up_message=FOLLOW_UP, follow_up_after_minutes=10
+    )
+    conversation = await quiet_since_yesterday(sending_services, channel, "+5521977770000")
+    assert await tasks.send_follow_ups() == 0  # skipped: no template
+
+    # An hour after the skip (moved into the past), the customer wrote, 20 minutes ago;
+    # the AI answered, and they went quiet again.
+    async with sending_services.database.as_service() as conn:
+        await conn.execute(
+            "update public.conversations set last_inbound_at = now() - interval '20 minutes',"
+            " follow_up_skipped_at = now() - interval '80 minutes' where id = %s",
+            [conversation],
+        )
+    answer = await queue_message(sending_services, conversation, "Temos sim!")
+    async with sending_services.database.as_service() as conn:
+        await conn.execute(
+            "update public.messages set created_at = now() - interval '15 minutes' where id = %s",
+            [answer],
+        )
+        await conn.execute(
+            "update public.conversations set last_message_at = now() - interval '15 minutes'"
+            " where id = %s",
+            [conversation],
+        )
+
+    assert await tasks.send_follow_ups() == 1
+
+    follow_up = (await inspect.outbound(conversation))[-1]
+    assert (follow_up["body"], follow_up["metadata"]) == (FOLLOW_UP, {"kind": "follow_up"})
+    assert (await follow_up_state(sending_services, conversation))["sent"] is True
