@@ -12,10 +12,10 @@ begin;
 \ir act_as.psql
 -- One test that every table is tied to a tenant, then seven per table (its rows exist,
 -- members read their own, no reading, updating, deleting or inserting across tenants,
--- the victim's rows are all still there) for the 17 tables of public, then the same
--- but the first as an API key (16 tables: read positions are a person's, a key has
+-- the victim's rows are all still there) for the 18 tables of public, then the same
+-- but the first as an API key (17 tables: read positions are a person's, a key has
 -- none): a new table changes the count.
-select plan(235);
+select plan(248);
 
 -- Two organizations with one of everything --------------------------------------------
 
@@ -91,6 +91,9 @@ begin
     returning id into endpoint;
     insert into public.webhook_deliveries (organization_id, endpoint_id, event_type, payload)
     values (organization_id, endpoint, 'message.received', '{"type": "message.received"}');
+    -- A contact import (20261207001500_contacts_management.sql).
+    insert into public.contact_imports (organization_id, created_by, file_name, source, total_rows)
+    values (organization_id, user_id, 'contatos-' || label || '.csv', 'telefone', 0);
     -- A scheduled message (20261207001540_scheduled_messages.sql).
     insert into public.scheduled_messages (organization_id, conversation_id, body, send_at)
     values (organization_id, conversation, 'Lembrete ' || label, now() + interval '1 day');
