@@ -2,32 +2,7 @@
 // with the app, working offline with the app's session.
 import { expect, test } from "@playwright/test";
 import type { Page } from "@playwright/test";
-import { demo, screenshot, signIn } from "./support";
-
-/** Controls without an accessible name (a rough check of what screen readers announce). */
-async function unnamedControls(page: Page): Promise<string[]> {
-  return page
-    .locator("button, a[href], input, select, textarea, [role=button], [role=img]")
-    .evaluateAll((elements) =>
-      elements
-        .filter((element) => {
-          const labelled = element.getAttribute("aria-labelledby");
-          const name =
-            element.getAttribute("aria-label") ??
-            (labelled ? document.getElementById(labelled)?.textContent : null) ??
-            (element instanceof HTMLInputElement ||
-            element instanceof HTMLSelectElement ||
-            element instanceof HTMLTextAreaElement
-              ? Array.from(element.labels ?? [])
-                  .map((label) => label.textContent)
-                  .join(" ")
-              : element.textContent) ??
-            "";
-          return !(name.trim() || element.getAttribute("title"));
-        })
-        .map((element) => element.outerHTML.slice(0, 120)),
-    );
-}
+import { demo, screenshot, signIn, unnamedControls } from "./support";
 
 async function tabTo(page: Page, matches: (page: Page) => Promise<boolean>): Promise<void> {
   for (let presses = 0; presses < 40; presses++) {

@@ -7,7 +7,16 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test } from "@playwright/test";
 import type { Page } from "@playwright/test";
-import { graphql, mailCount, mailedLink, ownerSession, screenshot, signIn, simulate } from "./support";
+import {
+  graphql,
+  mailCount,
+  mailedLink,
+  ownerSession,
+  screenshot,
+  signIn,
+  simulate,
+  unnamedControls,
+} from "./support";
 
 const baseUrl = process.env.ATENDE_E2E_BASE_URL ?? "http://x:1";
 const simulatorUrl = process.env.ATENDE_E2E_SIMULATOR_URL ?? "http://x:1";
@@ -20,6 +29,8 @@ async function openSection(page: Page, tab: string, heading: string | RegExp) {
     .getByRole("link", { name: tab })
     .click();
   await expect(page.getByRole("heading", { name: heading, exact: true })).toBeVisible();
+  // Every control has a name, whoever looks.
+  expect(await unnamedControls(page)).toEqual([]);
 }
 
 test("the owner creates an API key, uses its secret once, and revokes it", async ({ page }) => {
@@ -51,9 +62,12 @@ test("the owner creates an API key, uses its secret once, and revokes it", async
 
   await page.getByRole("button", { name: "Já guardei" }).click();
   await expect(page.getByLabel("Segredo", { exact: true })).toHaveCount(0);
-  await row.getByRole("button", { name: `Revogar a chave ${name}` }).click();
+  // By keyboard: the question takes the focus to its "yes".
+  await row.getByRole("button", { name: `Revogar a chave ${name}` }).focus();
+  await page.keyboard.press("Enter");
   await expect(row.getByRole("group")).toContainText("Os sistemas que a usam param de funcionar");
-  await row.getByRole("button", { name: "Sim, revogar" }).click();
+  await expect(row.getByRole("button", { name: "Sim, revogar" })).toBeFocused();
+  await page.keyboard.press("Enter");
   await expect(row).toContainText("Revogada em");
   await expect(row.getByRole("button", { name: /Revogar/ })).toHaveCount(0);
 
@@ -112,6 +126,7 @@ test("the owner adds a webhook endpoint, sees its deliveries and redelivers one"
     const delivery = row.getByRole("row").filter({ hasText: "message.received" }).first();
     await expect(delivery).toContainText("Entregue");
     await expect(delivery).toContainText("204");
+    expect(await unnamedControls(page)).toEqual([]);
     await page.locator("#main").evaluate((pane) => pane.scrollTo(0, 0));
     await row.evaluate((element) => element.scrollIntoView({ block: "center" }));
     await screenshot(page, "settings-webhooks", "desktop");

@@ -187,3 +187,28 @@ export function sql(statement: string, parameters: string[] = []): Promise<void>
     );
   });
 }
+
+/** Controls without an accessible name (a rough check of what screen readers announce). */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  return page
+    .locator("button, a[href], input, select, textarea, [role=button], [role=img]")
+    .evaluateAll((elements) =>
+      elements
+        .filter((element) => {
+          const labelled = element.getAttribute("aria-labelledby");
+          const name =
+            element.getAttribute("aria-label") ??
+            (labelled ? document.getElementById(labelled)?.textContent : null) ??
+            (element instanceof HTMLInputElement ||
+            element instanceof HTMLSelectElement ||
+            element instanceof HTMLTextAreaElement
+              ? Array.from(element.labels ?? [])
+                  .map((label) => label.textContent)
+                  .join(" ")
+              : element.textContent) ??
+            "";
+          return !(name.trim() || element.getAttribute("title"));
+        })
+        .map((element) => element.outerHTML.slice(0, 120)),
+    );
+}
