@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     #: Requests (and subscriptions) one API key makes, shared by every API process
     #: (counted in memory, reported to Postgres about once a second).
     rate_limit_api_key: str = "600/1m"
+    #: Failed API-key authentications (a key no one has, or revoked) per client address;
+    #: past it, every key from that address is refused until the window ends.
+    rate_limit_api_key_address: str = "30/15m"
 
     # Outgoing webhooks (docs/api.md#outgoing-webhooks)
     #: Whether webhooks may go to private, loopback and link-local addresses (and plain
@@ -243,6 +246,7 @@ class Settings(BaseSettings):
         "rate_limit_account_mail",
         "rate_limit_invite",
         "rate_limit_api_key",
+        "rate_limit_api_key_address",
     )
     @classmethod
     def _rate_limit_is_well_formed(cls, value: str) -> str:

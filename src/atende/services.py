@@ -27,6 +27,7 @@ from atende.dependencies import Dependencies
 from atende.identity.api_keys import ApiKeys
 from atende.identity.provider import IdentityProvider
 from atende.identity.providers import open_identity_provider
+from atende.identity.rate_limits import RateLimiter
 from atende.identity.service import IdentityService
 from atende.identity.tokens import TokenService
 from atende.knowledge.embeddings import Embedder, embedder_from_settings
@@ -184,6 +185,7 @@ async def open_services(
                 database,
                 check_seconds=settings.session_check_seconds,
                 limit=parse_rate_limit(settings.rate_limit_api_key),
+                guesses=RateLimiter(database, settings),
             ).open()
         )
         # Deliveries may hold half the worker's job slots at most (webhooks.delivery).

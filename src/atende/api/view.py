@@ -458,14 +458,14 @@ async def authenticate(
 
     An API key (``atende_...``, when ``api_keys`` is given) acts as its principal while
     it is not revoked (as ``api_keys`` knew at most the check delay ago), and counts one
-    use: ``ApiKeyRateLimited`` past its limit, ``ApiKeysUnavailable`` when the database
-    cannot say whether it is valid.
+    use: ``ApiKeyRateLimited`` past its limit (or its address past the limit of failed
+    keys), ``ApiKeysUnavailable`` when the database cannot say whether it is valid.
     """
     if token is None:
         context.caller = Caller.anonymous()
         return
     if api_keys is not None and looks_like_api_key(token):
-        principal = await api_keys.authenticate(token)
+        principal = await api_keys.authenticate(token, address=context.client_address)
         if principal is None:
             context.caller = Caller.anonymous()
             context.authentication_failed = True

@@ -22,6 +22,13 @@ This module is the API process's side of it (``ApiKeys``, one per process):
   counting what the other processes had reported at the last flush: a handful of
   requests per process may pass a limit over a flush interval, and nothing is written
   per request.
+- **Guesses.** A key that no one has (or a revoked one) counts a failed attempt against
+  the client's address, in the identity flows' shared counters (``RateLimiter``, action
+  ``api_key_guess``, ``ATENDE_RATE_LIMIT_API_KEY_ADDRESS``). Past the limit the request
+  is refused as a key over its limit is (``429``), and this process refuses every key
+  from that address, right or wrong, before looking it up, until the window ends: a
+  guesser learns nothing from a right guess, and pays no query for the wrong ones. Right
+  keys cost nothing here.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ from atende.db.pool import Connection
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
 from atende.errors import AtendeError, Forbidden, InvalidInput, NotFound, Refusal
+from atende.identity.errors import TooManyAttempts
+from atende.identity.rate_limits import RateLimiter
 from atende.identity.sessions import token_digest
 
 queries = load_queries("api_keys")
@@ -121,8 +130,12 @@ class ApiKeys:
         limit: tuple[int, int] | None,
         flush_seconds: float = FLUSH_SECONDS,
         max_size: int = 10_000,
+        guesses: RateLimiter | None = None,
     ) -> None:
         self.database = database
+        self.guesses = guesses
+        #: Addresses past the guess limit -> until when (time.monotonic()) they are refused.
+        self._refused_until: dict[str, float] = {}
         self.ttl = check_seconds
         self.limit = limit
         self.flush_seconds = flush_seconds
@@ -138,10 +151,41 @@ class ApiKeys:
 
     # -- Authentication -----------------------------------------------------------------
 
-    async def authenticate(self, secret: str) -> ApiKeyPrincipal | None:
+    async def authenticate(
+        self, secret: str, *, address: str | None = None
+    ) -> ApiKeyPrincipal | None:
         """The key whose secret this is, while it is not revoked; ``None`` otherwise.
 
-        ``ApiKeysUnavailable`` when the database cannot answer and nothing is known."""
+        ``ApiKeysUnavailable`` when the database cannot answer and nothing is known;
+        ``ApiKeyRateLimited`` when ``address`` (the client's) is past the guess limit."""
+        self._refuse_if_guessing(address)
+        principal = await self._authenticate(secret)
+        if principal is None:
+            await self._count_guess(address)
+        return principal
+
+    def _refuse_if_guessing(self, address: str | None) -> None:
+        if address is None or address not in self._refused_until:
+            return
+        left = self._refused_until[address] - time.monotonic()
+        if left > 0:
+            raise ApiKeyRateLimited(max(1, math.ceil(left)))
+        del self._refused_until[address]
+
+    async def _count_guess(self, address: str | None) -> None:
+        if self.guesses is None or address is None:
+            return
+        try:
+            await self.guesses.check("api_key_guess", account=None, address=address)
+        except TooManyAttempts as refused:
+            if len(self._refused_until) >= self.max_size:
+                now = time.monotonic()
+                self._refused_until = {a: t for a, t in self._refused_until.items() if t > now}
+            self._refused_until[address] = time.monotonic() + refused.retry_after_seconds
+            logger.warning("API keys refused from an address past the guess limit")
+            raise ApiKeyRateLimited(refused.retry_after_seconds) from None
+
+    async def _authenticate(self, secret: str) -> ApiKeyPrincipal | None:
         digest = token_digest(secret)
         known = self._by_digest.get(digest)
         if known is not None and (

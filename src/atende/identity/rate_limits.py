@@ -47,6 +47,8 @@ LIMITS: dict[str, tuple[str | None, str | None]] = {
     "change_password": ("rate_limit_sign_in", "rate_limit_sign_in_address"),
     "resend_verification_email": ("rate_limit_account_mail", None),
     "invite_member": ("rate_limit_invite", None),
+    # A bearer token that looks like an API key and is none (or a revoked one): a guess.
+    "api_key_guess": (None, "rate_limit_api_key_address"),
 }
 
 
