@@ -16,6 +16,7 @@ from typing import Any
 import procrastinate
 
 from atende.channels import tasks as channel_tasks
+from atende.channels.broadcasts import tasks as broadcast_tasks
 from atende.conversations import tasks as conversation_tasks
 from atende.conversations.contacts import tasks as contact_tasks
 from atende.db.pool import Connection
@@ -29,6 +30,7 @@ TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("identity", identity_tasks.blueprint),
     ("conversations", conversation_tasks.blueprint),
     ("channels", channel_tasks.blueprint),
+    ("channels", broadcast_tasks.blueprint),
     ("mail", mail_tasks.blueprint),
     ("webhooks", webhook_tasks.blueprint),
     ("knowledge", knowledge_tasks.blueprint),

@@ -15,7 +15,8 @@ begin;
 -- the victim's rows are all still there) for the 18 tables of public, then the same
 -- but the first as an API key (17 tables: read positions are a person's, a key has
 -- none): a new table changes the count.
-select plan(248);
+-- (+26: broadcasts and broadcast_recipients, 13 tests each)
+select plan(274);
 
 -- Two organizations with one of everything --------------------------------------------
 
@@ -30,6 +31,7 @@ declare
     conversation uuid;
     document uuid;
     endpoint uuid;
+    broadcast uuid;
     invitee uuid := gen_random_uuid();
 begin
     user_id := gen_random_uuid();
@@ -97,6 +99,14 @@ begin
     -- A scheduled message (20261207001540_scheduled_messages.sql).
     insert into public.scheduled_messages (organization_id, conversation_id, body, send_at)
     values (organization_id, conversation, 'Lembrete ' || label, now() + interval '1 day');
+    -- A broadcast and its recipient (20261207001560_broadcasts.sql).
+    insert into public.broadcasts (organization_id, channel_id, content_sid, template_name,
+                                   rate_per_second, total)
+    values (organization_id, channel, 'HX' || md5(label), 'promo', 80, 1)
+    returning id into broadcast;
+    insert into public.broadcast_recipients (broadcast_id, contact_id, organization_id,
+                                             position)
+    values (broadcast, contact, organization_id, 1);
     -- public.agents: made by a trigger with each organization.
 end;
 $$;

@@ -73,17 +73,24 @@ select results_eq(
         -- The knowledge base's writes (20261207001200_knowledge.sql): each checks the
         -- caller's role and defers the indexing job in the same transaction.
         ('add_knowledge_document_v1(uuid,text,text,text,text)'),
+        -- Broadcasts (20261207001560_broadcasts.sql): owners and admins make and cancel
+        -- them, checked inside; the rate and a recipient's state are read in the API's
+        -- queries (plain functions of their arguments).
+        ('cancel_broadcast_v1(uuid)'),
         -- Scheduled sends (20261207001540_scheduled_messages.sql): any member schedules and
         -- cancels in their organization, checked inside.
         ('cancel_scheduled_message_v1(uuid)'),
         -- API keys (20261207001310_api_keys.sql): owners and admins make and revoke them,
         -- checked inside; the channel API asks the caller's own role in an organization.
         ('create_api_key_v1(uuid,text,membership_role)'),
+        ('create_broadcast_v1(uuid,uuid,jsonb,uuid[],text)'),
         -- Contacts (20261207001500_contacts_management.sql): any member creates and changes
         -- them, owners and admins import, checked inside; the tags' check and its
         -- normalisation run as whoever updates a contact.
         ('create_contact_import_v1(uuid,text,text,integer)'),
         ('create_contact_v1(uuid,text,text,jsonb,text[])'),
+        ('private.broadcast_rate(channel_kind,numeric)'),
+        ('private.broadcast_recipient_state(broadcast_recipient_status,message_status)'),
         ('private.caller_role_in(uuid)'),
         ('private.contact_tags_are_valid(text[])'),
         ('private.normalize_contact_tags(text[])'),
@@ -161,13 +168,19 @@ select results_eq(
         -- Owners and admins read their organization's API keys, never the secret's digest
         -- (20261207001310_api_keys.sql); every write is a function's.
         ('api_keys SELECT (id, organization_id, name, role, prefix, created_by, created_at, last_used_at, revoked_at, revoked_by)'),
+        -- Members read their organizations' broadcasts under row-level security; every
+        -- write is a function's (20261207001560_broadcasts.sql).
+        ('broadcast_recipients SELECT'),
+        ('broadcasts SELECT'),
         ('channel_templates DELETE'),
         ('channel_templates INSERT (organization_id, channel_id, name, content_sid, language, variables, body)'),
         ('channel_templates SELECT'),
         ('channel_templates UPDATE (name, content_sid, language, variables, body)'),
         ('channels INSERT (organization_id, kind, phone_number, display_name, twilio_account_sid, twilio_auth_token_ciphertext)'),
-        ('channels SELECT (id, organization_id, kind, phone_number, display_name, twilio_account_sid, enabled, created_at, updated_at)'),
-        ('channels UPDATE (display_name, twilio_account_sid, twilio_auth_token_ciphertext, enabled)'),
+        -- A channel's broadcast pace, owners and admins set it under row-level security
+        -- (20261207001560_broadcasts.sql).
+        ('channels SELECT (id, organization_id, kind, phone_number, display_name, twilio_account_sid, enabled, created_at, updated_at, broadcast_rate_per_second)'),
+        ('channels UPDATE (display_name, twilio_account_sid, twilio_auth_token_ciphertext, enabled, broadcast_rate_per_second)'),
         -- Owners and admins follow their imports, never the file's text
         -- (20261207001500_contacts_management.sql); every write is a function's.
         ('contact_imports SELECT (id, organization_id, created_by, file_name, status, total_rows, checked_rows, written_rows, created_count, updated_count, refused_count, refusals, error, created_at, updated_at, finished_at)'),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import strawberry
 
+from atende.channels.broadcasts.types import organization_broadcasts
 from atende.channels.types import organization_channels
 from atende.conversations.contacts.types import organization_contact_import
 from atende.conversations.queries import (
@@ -45,6 +46,10 @@ class Organization(identity.OrganizationBase):
     # Its channels (atende.channels.types).
     channels = strawberry.field(
         resolver=organization_channels, description="The organization's channels, oldest first."
+    )
+    broadcasts = strawberry.field(
+        resolver=organization_broadcasts,
+        description="Its broadcasts (a template sent to many contacts), newest first.",
     )
     # Its knowledge base (atende.knowledge.types).
     knowledge_documents = strawberry.field(

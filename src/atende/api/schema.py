@@ -30,6 +30,7 @@ from atende.api.limits import (
     RejectNulCharacters,
     max_fields_rule,
 )
+from atende.channels.broadcasts.mutations import BroadcastsMutation
 from atende.channels.mutations import ChannelsMutation
 from atende.conversations.contacts.mutations import ContactsMutation
 from atende.conversations.mutations import ConversationsMutation
@@ -72,6 +73,7 @@ Mutation = merge_types(
         ContactsMutation,
         SchedulingMutation,
         ChannelsMutation,
+        BroadcastsMutation,
         WebhooksMutation,
         KnowledgeMutation,
     ),

@@ -17,6 +17,7 @@ from uuid import UUID
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from atende.channels.broadcasts.types import broadcast_rate_loader
 from atende.db.queries import load_queries
 from atende.graphql.context import Context, Info
 from atende.graphql.ids import Node
@@ -86,6 +87,15 @@ class Channel:
     @strawberry.field(description="The channel's approved templates, by name.")
     async def templates(self, info: Info) -> list[ChannelTemplate]:
         return await templates_loader(info.context).load(UUID(str(self.id)))
+
+    @strawberry.field(
+        description="Messages a second its broadcasts send: its setting, else Twilio's default"
+        " (80 for a WhatsApp sender, 1 for an SMS number)."
+    )
+    async def broadcast_rate_per_second(self, info: Info) -> float:
+        rate = await broadcast_rate_loader(info.context).load(UUID(str(self.id)))
+        assert rate is not None  # the channel was just read, as the same caller
+        return rate
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Channel:
