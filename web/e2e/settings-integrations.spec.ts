@@ -135,6 +135,14 @@ test("the owner adds a webhook endpoint, sees its deliveries and redelivers one"
     await expect(page.getByRole("status").filter({ hasText: "Entrega na fila de novo." }))
       .toBeVisible();
     await expect.poll(() => received.length).toBeGreaterThan(before);
+    // Each attempt is kept: the first and the redelivery's, both answered 204.
+    await expect(async () => {
+      await page.reload();
+      await row.getByRole("button", { name: /Entregas recentes/ }).click();
+      await delivery.locator("summary").click();
+      await expect(delivery.getByRole("listitem")).toHaveCount(2, { timeout: 1_000 });
+    }).toPass();
+    await expect(delivery.getByRole("listitem").last()).toContainText("204");
 
     // Off, on, removed.
     await row.getByRole("button", { name: `Desativar ${url}` }).click();

@@ -702,6 +702,13 @@ export const WebhookDeliveryFields = graphql(`
     nextAttemptAt
     deliveredAt
     createdAt
+    attemptHistory {
+      attempt
+      statusCode
+      durationMs
+      error
+      attemptedAt
+    }
   }
 `);
 

@@ -163,6 +163,7 @@ export const en: Messages = {
   "webhooks.redelivered": "Delivery queued again.",
   "webhooks.col.event": "Event",
   "webhooks.col.status": "Status",
+  "webhooks.attemptsName": "{count} attempts: see each",
   "webhooks.col.attempts": "Attempts",
   "webhooks.col.code": "HTTP status",
   "webhooks.col.duration": "Duration",

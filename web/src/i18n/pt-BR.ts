@@ -162,6 +162,7 @@ export const ptBR = {
   "webhooks.redelivered": "Entrega na fila de novo.",
   "webhooks.col.event": "Evento",
   "webhooks.col.status": "Situação",
+  "webhooks.attemptsName": "{count} tentativas: ver cada uma",
   "webhooks.col.attempts": "Tentativas",
   "webhooks.col.code": "Código HTTP",
   "webhooks.col.duration": "Duração",

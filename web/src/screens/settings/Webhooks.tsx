@@ -299,7 +299,29 @@ function EndpointRow({ endpoint, reload }: { endpoint: Endpoint; reload: () => P
                       <code>{EVENTS[delivery.event].type}</code>
                     </td>
                     <td>{t(`delivery.${delivery.status}`)}</td>
-                    <td>{delivery.attempts}</td>
+                    <td>
+                      {delivery.attemptHistory.length === 0 ? (
+                        delivery.attempts
+                      ) : (
+                        <details className="attempts">
+                          <summary
+                            aria-label={t("webhooks.attemptsName", { count: delivery.attempts })}
+                          >
+                            {delivery.attempts}
+                          </summary>
+                          <ol>
+                            {delivery.attemptHistory.map((attempt, index) => (
+                              <li key={index}>
+                                #{attempt.attempt} · {moment(attempt.attemptedAt, locale, "")} ·{" "}
+                                {attempt.statusCode ?? "—"}
+                                {attempt.durationMs != null && ` · ${attempt.durationMs} ms`}
+                                {attempt.error && ` · ${attempt.error}`}
+                              </li>
+                            ))}
+                          </ol>
+                        </details>
+                      )}
+                    </td>
                     <td>{delivery.lastStatusCode ?? "—"}</td>
                     <td>{delivery.lastDurationMs != null ? `${delivery.lastDurationMs} ms` : "—"}</td>
                     <td className="break">{delivery.lastError ?? "—"}</td>
