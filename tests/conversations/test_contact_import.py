@@ -219,6 +219,19 @@ async def test_a_file_that_cannot_be_read_is_refused_at_upload(
     assert row["n"] == 0
 
 
+async def test_an_import_without_a_file_is_refused(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    shop = await factory.organization()
+
+    result = await data(
+        client, IMPORT, {"input": {"organizationId": str(shop.id)}}, user=shop.owner
+    )
+
+    refused = result["importContacts"]
+    assert (refused["__typename"], refused["field"]) == ("ValidationError", "file")
+
+
 async def test_a_file_over_the_size_limit_is_refused(
     client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

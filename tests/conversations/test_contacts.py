@@ -16,6 +16,7 @@ from atende.errors import InvalidInput
 from tests.factories import Factory
 from tests.factories import TestUser as Person
 from tests.graphql.client import data
+from tests.identity.test_api_keys import create_key
 
 CREATE = """
 mutation Create($input: CreateContactInput!) {
@@ -250,3 +251,22 @@ async def test_the_inbox_shows_a_contacts_attributes_and_tags(
         "attributes": {"pedido": "123"},
         "tags": ["novo"],
     }
+
+
+async def test_an_api_key_creates_and_changes_contacts_of_its_organization_alone(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    shop = await factory.organization()
+    other = await factory.organization(name="Outra Loja")
+    key = await create_key(client, shop, role="AGENT")
+
+    created = await create(
+        client, key.as_user(), shop.id, phoneNumber="+55 21 98765-4321", tags=["CRM"]
+    )
+    assert created["__typename"] == "CreateContactSuccess", created
+    assert created["contact"]["phoneNumber"] == "+5521987654321"
+    changed = await update(client, key.as_user(), created["contact"]["id"], name="Do CRM")
+    assert changed["contact"]["name"] == "Do CRM"
+
+    elsewhere = await create(client, key.as_user(), other.id, phoneNumber="21 98765-4321")
+    assert elsewhere["__typename"] == "NotFound"

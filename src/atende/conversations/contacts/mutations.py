@@ -60,11 +60,14 @@ class UpdateContactInput:
 @strawberry.input(description="A CSV file of contacts to import into the organization.")
 class ImportContactsInput:
     organization_id: strawberry.ID = strawberry.field(description="The organization.")
-    file: Upload = strawberry.field(
+    # Optional in the schema, as every upload here is (clients and tools that generate
+    # operations cannot make one up); a request without it is a ValidationError.
+    file: Upload | None = strawberry.field(
+        default=None,
         description="The file (GraphQL multipart request): UTF-8 CSV, comma, semicolon or tab"
         " separated, up to 16 MB and 200,000 rows, a header row with a phone number column"
         " (telefone, celular, whatsapp, phone), optionally nome/name and tags/etiquetas;"
-        " every other column becomes an attribute named by its header."
+        " every other column becomes an attribute named by its header.",
     )
 
 
@@ -206,6 +209,8 @@ class ContactsMutation:
             organization = id_or_none(input.organization_id)
             if organization is None:
                 raise service.OrganizationNotFound()
+            if upload is None:
+                raise importer.InvalidContactFile("Envie o arquivo CSV dos contatos.")
             data = await upload.read(importer.MAX_FILE_BYTES + 1)
             contact_file = await asyncio.to_thread(importer.read_contact_file, data)
             import_id = await importer.create_import(
@@ -221,4 +226,5 @@ class ContactsMutation:
             result: ImportContactsResult = _result(error)
             return result
         finally:
-            await upload.close()
+            if upload is not None:
+                await upload.close()
