@@ -292,3 +292,45 @@ async def test_a_large_file_is_imported_by_the_job_with_its_progress(
     )
     assert row is not None
     assert row["n"] == rows
+
+
+async def test_a_rule_only_the_database_knows_fails_the_import_and_writes_nothing(
+    client: httpx.AsyncClient, factory: Factory, services: Services, contacts_worker: Worker
+) -> None:
+    shop = await factory.organization()
+    full = await factory.messaging.contact(shop, phone_number="+5511987650001")
+    await services.database.fetch_one(
+        Caller.service(),
+        "update public.contacts set tags = array(select 'tag ' || lpad(n::text, 2, '0')"
+        " from generate_series(1, 50) as n) where id = %s returning id",
+        [full],
+    )
+    # Each row passes alone; the first row's contact would end with 51 tags.
+    content = b"telefone,tags\n11 98765-0002,nova\n11 98765-0001,nova\n"
+
+    accepted = await upload(client, shop.owner, shop.id, content)
+    report = await finished(client, shop, accepted["contactImport"]["id"])
+
+    assert report["status"] == "FAILED", report
+    assert "Nada foi gravado" in report["error"]
+    assert (report["created"], report["updated"], report["writtenRows"]) == (0, 0, 0)
+    assert set(await contacts_of(services, shop.id)) == {"+5511987650001"}  # not +...0002
+
+
+async def test_a_job_that_fails_for_good_marks_its_import_failed(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    contacts_worker: Worker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> importer.Checked:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(importer, "check_rows", broken)
+    shop = await factory.organization()
+
+    accepted = await upload(client, shop.owner, shop.id, b"telefone\n11 98765-0001\n")
+    report = await finished(client, shop, accepted["contactImport"]["id"])
+
+    assert report["status"] == "FAILED", report
+    assert "erro interno" in report["error"]

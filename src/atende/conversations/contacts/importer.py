@@ -317,6 +317,10 @@ class ContactImporter:
             },
         )
 
+    async def fail(self, import_id: UUID, error: str) -> None:
+        """Mark an unfinished import failed (its job failed for good)."""
+        await self._finish(import_id, "failed", error=error)
+
     async def run(self, import_id: UUID) -> str:
         """Import it; returns the import's final status (``"gone"`` when it had
         already finished or no longer exists)."""

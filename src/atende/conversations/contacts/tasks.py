@@ -9,6 +9,7 @@ leaves nothing half-written (the rows are written in one transaction); the job r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -42,8 +43,29 @@ class ImportRetryStrategy(BaseRetryStrategy):
         return RetryDecision(retry_at=datetime.now(UTC) + timedelta(seconds=delay))
 
 
+#: What a failed import says when the job itself failed (the log has the cause).
+JOB_FAILED = (
+    "A importação falhou por um erro interno e nada foi gravado. Tente de novo; se"
+    " continuar, fale com o suporte."
+)
+
+
 @blueprint.task(name="import_contacts", pass_context=True, retry=ImportRetryStrategy())
 async def import_contacts(context: procrastinate.JobContext, import_id: str) -> None:
     importer = ContactImporter(job_dependencies(context).get(Database))
-    status = await importer.run(UUID(import_id))
+    try:
+        status = await importer.run(UUID(import_id))
+    except Exception as error:
+        job = context.job
+        retried = (
+            isinstance(error, psycopg.OperationalError)
+            and job is not None
+            and job.attempts + 1 < MAX_ATTEMPTS
+        )
+        if not retried:
+            # Nothing was written (the rows go in one transaction); say so rather than
+            # leave the client polling an import that never finishes.
+            with contextlib.suppress(Exception):
+                await importer.fail(UUID(import_id), JOB_FAILED)
+        raise
     logger.info("contact import %s: %s", import_id, status)
