@@ -8,7 +8,7 @@ select id, organization_id, name, system_prompt, model, temperature::float8 as t
        history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message,
        inactivity_hours, follow_up_message, follow_up_after_minutes, follow_up_template_id,
        ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge,
-       created_at, updated_at
+       vision_enabled, created_at, updated_at
 from public.agents
 where organization_id = %(organization_id)s;
 
@@ -50,10 +50,12 @@ set name = case when %(set_name)s then %(name)s::text else name end,
                               else knowledge_passages end,
     answer_only_from_knowledge = case when %(set_answer_only_from_knowledge)s
                                       then %(answer_only_from_knowledge)s::boolean
-                                      else answer_only_from_knowledge end
+                                      else answer_only_from_knowledge end,
+    vision_enabled = case when %(set_vision_enabled)s then %(vision_enabled)s::boolean
+                          else vision_enabled end
 where organization_id = %(organization_id)s
 returning id, organization_id, name, system_prompt, model, temperature::float8 as temperature,
           history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message,
           inactivity_hours, follow_up_message, follow_up_after_minutes, follow_up_template_id,
           ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge,
-          created_at, updated_at;
+          vision_enabled, created_at, updated_at;

@@ -34,8 +34,9 @@ limit %(limit)s;
 
 -- name: inbox_search_page
 -- inbox_page, narrowed to conversations whose contact's name or number, or any of
--- whose messages, match: both sides are trigram index scans (contacts_search_idx,
--- messages_body_search_idx), hashed and probed while walking the inbox index.
+-- whose messages (their text or their voice notes' transcripts), match: each side is a
+-- trigram index scan (contacts_search_idx, messages_body_search_idx,
+-- messages_transcript_search_idx), hashed and probed while walking the inbox index.
 select c.*
 from private.inbox_entries as c
 where c.organization_id = %(organization_id)s
@@ -63,6 +64,10 @@ where c.organization_id = %(organization_id)s
       or c.id in (
           select m.conversation_id from public.messages as m
           where m.organization_id = %(organization_id)s and m.body ilike %(pattern)s
+      )
+      or c.id in (
+          select m.conversation_id from public.messages as m
+          where m.organization_id = %(organization_id)s and m.transcript ilike %(pattern)s
       )
   )
 order by c.last_message_at desc, c.id desc
@@ -114,6 +119,10 @@ where c.organization_id = %(organization_id)s
           select m.conversation_id from public.messages as m
           where m.organization_id = %(organization_id)s and m.body ilike %(pattern)s
       )
+      or c.id in (
+          select m.conversation_id from public.messages as m
+          where m.organization_id = %(organization_id)s and m.transcript ilike %(pattern)s
+      )
   );
 
 -- name: conversations_by_id
@@ -137,7 +146,7 @@ where id = any(%(ids)s::uuid[]);
 -- Messages come with `media` as JSON text: the API parses it only for clients that ask.
 select id, organization_id, conversation_id, direction, author, author_member_id, body,
        media::text as media, status, error_code, error_message, is_error, created_at,
-       updated_at
+       updated_at, transcript, private.message_location(metadata)::text as location
 from public.messages
 where id = any(%(ids)s::uuid[]);
 
@@ -147,7 +156,8 @@ where id = any(%(ids)s::uuid[]);
 -- the first page with limit 1.
 select m.id, m.organization_id, m.conversation_id, m.direction, m.author,
        m.author_member_id, m.body, m.media::text as media, m.status, m.error_code, m.error_message,
-       m.is_error, m.created_at, m.updated_at
+       m.is_error, m.created_at, m.updated_at, m.transcript,
+       private.message_location(m.metadata)::text as location
 from unnest(%(conversation_ids)s::uuid[]) as wanted (conversation_id)
 cross join lateral (
     select *
@@ -163,7 +173,8 @@ cross join lateral (
 -- first (the caller reverses them): catching up after a cursor.
 select m.id, m.organization_id, m.conversation_id, m.direction, m.author,
        m.author_member_id, m.body, m.media::text as media, m.status, m.error_code, m.error_message,
-       m.is_error, m.created_at, m.updated_at
+       m.is_error, m.created_at, m.updated_at, m.transcript,
+       private.message_location(m.metadata)::text as location
 from unnest(%(conversation_ids)s::uuid[]) as wanted (conversation_id)
 cross join lateral (
     select *

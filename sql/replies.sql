@@ -3,13 +3,16 @@
 -- (supabase/migrations/20261207000400_ai.sql).
 
 -- name: start_reply
--- The reply job's first step (private.start_ai_reply_v2): 'nothing' to answer,
--- 'skipped' (recorded), or 'ready' with the agent's prompt settings, the history window
--- as JSON (oldest first), the organization and the agent's knowledge settings.
+-- The reply job's first step (private.start_ai_reply_v3): 'nothing' to answer,
+-- 'debounced', 'skipped' (recorded), 'waiting' for a voice note's transcript (or an image,
+-- for an agent that sees them; bounded by media_wait_seconds), or 'ready' with the agent's
+-- prompt settings, the history window as JSON (oldest first, with locations and which
+-- messages wait for an answer), the organization and the agent's knowledge and vision
+-- settings.
 select outcome, run_id, model, system_prompt, temperature, history_messages, history_tokens,
        consecutive_retries, answered_through, history, organization_id, knowledge_enabled,
-       knowledge_passages, answer_only_from_knowledge
-from private.start_ai_reply_v2(%(conversation_id)s);
+       knowledge_passages, answer_only_from_knowledge, vision_enabled
+from private.start_ai_reply_v3(%(conversation_id)s, %(media_wait_seconds)s);
 
 -- name: record_reply
 -- knowledge_sources: the passages the model request carried (JSON), or null.

@@ -296,16 +296,22 @@ CREATE TABLE public.messages (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    transcript text,
     CONSTRAINT messages_body_length CHECK ((char_length(body) <= 10000)),
     CONSTRAINT messages_inbound_from_contact CHECK (((direction = 'inbound'::public.message_direction) = (author = 'contact'::public.message_author))),
     CONSTRAINT messages_media_is_array CHECK ((jsonb_typeof(media) = 'array'::text)),
     CONSTRAINT messages_member_author CHECK (((author_member_id IS NULL) OR (author = 'member'::public.message_author))),
-    CONSTRAINT messages_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text))
+    CONSTRAINT messages_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT messages_transcript_length CHECK ((char_length(transcript) <= 20000))
 );
 
 -- Name: TABLE messages; Type: COMMENT; Schema: public
 
 COMMENT ON TABLE public.messages IS 'Every message of a conversation, inbound and outbound.';
+
+-- Name: COLUMN messages.transcript; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.messages.transcript IS 'What the customer''s voice notes in this message say (their transcripts, in order); null when it has none transcribed.';
 
 -- Name: announce_message_change(public.messages); Type: FUNCTION; Schema: private
 
@@ -1378,6 +1384,45 @@ $$;
 
 COMMENT ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) IS 'Flags a claimed message whose fate at Twilio is unknown; it is never sent again.';
 
+-- Name: media_item_awaits_transcript(jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.media_item_awaits_transcript(item jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select jsonb_typeof(item) = 'object'
+        and coalesce(item ->> 'content_type', '') like 'audio/%'
+        and coalesce(item ->> 'status', 'pending') in ('pending', 'stored')
+        and not item ? 'transcript_status'
+$$;
+
+-- Name: message_location(jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.message_location(metadata jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $_$
+    -- Nested: the casts run only on text the patterns accepted.
+    select case
+        when coalesce(metadata ->> 'latitude', '') ~ '^\s*-?[0-9]{1,3}(\.[0-9]+)?\s*$'
+            and coalesce(metadata ->> 'longitude', '') ~ '^\s*-?[0-9]{1,3}(\.[0-9]+)?\s*$'
+        then case
+            when abs((metadata ->> 'latitude')::numeric) <= 90
+                and abs((metadata ->> 'longitude')::numeric) <= 180
+            then jsonb_strip_nulls(jsonb_build_object(
+                'latitude', (metadata ->> 'latitude')::numeric,
+                'longitude', (metadata ->> 'longitude')::numeric,
+                'address', nullif(btrim(left(metadata ->> 'address', 500)), ''),
+                'label', nullif(btrim(left(metadata ->> 'label', 200)), '')
+            ))
+        end
+    end
+$_$;
+
+-- Name: FUNCTION message_location(metadata jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.message_location(metadata jsonb) IS 'A message''s shared location (latitude, longitude, address, label) from its metadata, or null.';
+
 -- Name: message_status_may_advance(public.message_status, public.message_status); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.message_status_may_advance(current public.message_status, next public.message_status) RETURNS boolean
@@ -2270,6 +2315,75 @@ $$;
 -- Name: FUNCTION record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) IS 'Records a part Twilio accepted or reported on, moving the message status forward only.';
+
+-- Name: record_message_transcript_v1(uuid, integer, jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_message public.messages;
+    item jsonb;
+    status text := outcome ->> 'status';
+begin
+    if status is null or status not in ('done', 'failed') then
+        raise exception 'a transcription is done or failed, not %', coalesce(status, 'null')
+            using errcode = 'check_violation', constraint = 'transcript_outcome_status';
+    end if;
+    select * into the_message from public.messages as m where m.id = message_id for update;
+    if not found then
+        return false;
+    end if;
+    item := the_message.media -> "position";
+    if item is null or not private.media_item_awaits_transcript(item) then
+        return false;
+    end if;
+
+    if status = 'done' then
+        item := item || jsonb_build_object(
+            'transcript_status', 'done',
+            'transcript', left(btrim(coalesce(outcome ->> 'text', '')), 10000)
+        );
+    else
+        if coalesce(btrim(outcome ->> 'error_code'), '') = ''
+            or coalesce(btrim(outcome ->> 'error_message'), '') = '' then
+            raise exception 'a failed transcription says why'
+                using errcode = 'check_violation', constraint = 'transcript_failure_reason';
+        end if;
+        item := item || jsonb_build_object(
+            'transcript_status', 'failed',
+            'transcript_error_code', left(outcome ->> 'error_code', 64),
+            'transcript_error_message', left(outcome ->> 'error_message', 500)
+        );
+    end if;
+
+    update public.messages as m
+    set media = jsonb_set(m.media, array["position"::text], item),
+        transcript = (
+            select left(string_agg(i.item ->> 'transcript', E'\n' order by i.n), 20000)
+            from jsonb_array_elements(jsonb_set(m.media, array["position"::text], item))
+                with ordinality as i (item, n)
+            where i.item ->> 'transcript_status' = 'done'
+              and btrim(coalesce(i.item ->> 'transcript', '')) <> ''
+        ),
+        updated_at = now()
+    where m.id = message_id;
+
+    perform private.publish_event(
+        the_message.organization_id,
+        'message.updated',
+        jsonb_build_object('conversation_id', the_message.conversation_id,
+                           'message_id', the_message.id)
+    );
+    return true;
+end;
+$$;
+
+-- Name: FUNCTION record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb) IS 'Records a voice note''s transcript (or why there is none, for the team) on its media item and the message''s transcript; false when there is no such item to transcribe.';
 
 -- Name: record_webhook_attempt_v1(uuid, integer, integer, text, timestamp with time zone, interval); Type: FUNCTION; Schema: private
 
@@ -3194,6 +3308,126 @@ $$;
 
 COMMENT ON FUNCTION private.start_ai_reply_v2(conversation_id uuid) IS 'start_ai_reply_v1 with the organization and the agent''s knowledge settings.';
 
+-- Name: start_ai_reply_v3(uuid, double precision); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision) RETURNS TABLE(outcome text, run_id uuid, model text, system_prompt text, temperature double precision, history_messages integer, history_tokens integer, consecutive_retries integer, answered_through timestamp with time zone, history jsonb, organization_id uuid, knowledge_enabled boolean, knowledge_passages integer, answer_only_from_knowledge boolean, vision_enabled boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_agent public.agents;
+    the_conversation public.conversations;
+    blocker text;
+    window_history jsonb;
+    newest_in_window timestamptz;
+    quiet_from timestamptz;
+    unsettled_since timestamptz;
+begin
+    select * into the_conversation from public.conversations as c where c.id = conversation_id;
+    select a.* into the_agent
+    from public.agents as a where a.organization_id = the_conversation.organization_id;
+    if the_conversation.id is null or the_agent.id is null
+        or not private.ai_reply_pending(conversation_id) then
+        return query select 'nothing'::text, null::uuid, null::text, null::text,
+            null::double precision, null::integer, null::integer, null::integer,
+            null::timestamptz, null::jsonb, null::uuid, null::boolean, null::integer,
+            null::boolean, null::boolean;
+        return;
+    end if;
+
+    -- The debounce, as in v1.
+    quiet_from := the_conversation.last_inbound_at
+        + make_interval(secs => the_agent.debounce_seconds);
+    if quiet_from > now() then
+        perform private.defer_reply_job(conversation_id, quiet_from, reschedule => true);
+        return query select 'debounced'::text, null::uuid, null::text, null::text,
+            null::double precision, null::integer, null::integer, null::integer,
+            null::timestamptz, null::jsonb, null::uuid, null::boolean, null::integer,
+            null::boolean, null::boolean;
+        return;
+    end if;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker is not null then
+        return query select 'skipped'::text,
+            private.record_ai_skip_v1(conversation_id, the_agent.model, blocker),
+            the_agent.model, null::text, null::double precision, null::integer,
+            null::integer, null::integer, null::timestamptz, null::jsonb, null::uuid,
+            null::boolean, null::integer, null::boolean, null::boolean;
+        return;
+    end if;
+
+    -- The files the answer needs: voice notes (their transcripts), and images for an
+    -- agent that sees them. Bounded: a file that takes longer is answered without.
+    select min(m.created_at) into unsettled_since
+    from public.messages as m
+    where m.conversation_id = conversation_id
+      and m.direction = 'inbound'
+      and m.created_at > coalesce(the_conversation.ai_answered_through, '-infinity')
+      and m.media <> '[]'::jsonb
+      and exists (
+          select from jsonb_array_elements(m.media) as i (item)
+          where private.media_item_awaits_transcript(i.item)
+             or (the_agent.vision_enabled
+                 and jsonb_typeof(i.item) = 'object'
+                 and coalesce(i.item ->> 'content_type', '') like 'image/%'
+                 and coalesce(i.item ->> 'status', 'pending') = 'pending')
+      );
+    if unsettled_since is not null
+        and unsettled_since + make_interval(secs => media_wait_seconds) > now() then
+        perform private.defer_reply_job(
+            conversation_id,
+            unsettled_since + make_interval(secs => media_wait_seconds),
+            reschedule => true
+        );
+        return query select 'waiting'::text, null::uuid, null::text, null::text,
+            null::double precision, null::integer, null::integer, null::integer,
+            null::timestamptz, null::jsonb, null::uuid, null::boolean, null::integer,
+            null::boolean, null::boolean;
+        return;
+    end if;
+
+    select jsonb_agg(jsonb_build_object('direction', w.direction, 'author', w.author,
+                                        'body', w.body, 'media', w.media,
+                                        'status', w.status,
+                                        'location', private.message_location(w.metadata),
+                                        'waiting', w.direction = 'inbound' and w.created_at
+                                            > coalesce(the_conversation.ai_answered_through,
+                                                       '-infinity'))
+                     order by w.created_at, w.id),
+           max(w.created_at) filter (where w.direction = 'inbound')
+    into window_history, newest_in_window
+    from (
+        select m.id, m.direction, m.author, m.body, m.media, m.status, m.metadata,
+               m.created_at
+        from public.messages as m
+        where m.conversation_id = conversation_id
+        order by m.created_at desc, m.id desc
+        limit the_agent.history_messages
+    ) as w;
+
+    return query select 'ready'::text, null::uuid, the_agent.model, the_agent.system_prompt,
+        the_agent.temperature::double precision, the_agent.history_messages,
+        the_agent.history_tokens, private.consecutive_ai_retries(conversation_id),
+        coalesce(newest_in_window, (
+            select max(m.created_at) from public.messages as m
+            where m.conversation_id = conversation_id and m.direction = 'inbound')),
+        coalesce(window_history, '[]'::jsonb),
+        the_agent.organization_id,
+        the_agent.knowledge_enabled and exists (
+            select from public.knowledge_passages as p
+            where p.organization_id = the_agent.organization_id
+        ),
+        the_agent.knowledge_passages, the_agent.answer_only_from_knowledge,
+        the_agent.vision_enabled;
+end;
+$$;
+
+-- Name: FUNCTION start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision) IS 'The reply job''s first step: nothing to answer, debounced, a skip (recorded), waiting for the files it needs (voice notes transcribed, images fetched; bounded), or the prompt, settings and history (with locations) to answer with.';
+
 -- Name: start_session_v1(uuid, text, interval); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) RETURNS uuid
@@ -3479,6 +3713,44 @@ $$;
 -- Name: FUNCTION tg_messages__fetch_media(); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.tg_messages__fetch_media() IS 'Defers the job that fetches an inbound message''s files into media storage.';
+
+-- Name: tg_messages__media_changed(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_messages__media_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'procrastinate', 'pg_catalog'
+    AS $$
+begin
+    if exists (
+        select from jsonb_array_elements(new.media) as i (item)
+        where i.item ->> 'status' = 'stored' and private.media_item_awaits_transcript(i.item)
+    ) then
+        perform private.defer_job(
+            task_name => 'ai:transcribe_audio',
+            args => jsonb_build_object('message_id', new.id),
+            queue_name => 'media',
+            queueing_lock => 'transcribe:' || new.id
+        );
+    end if;
+
+    update procrastinate.procrastinate_jobs as j
+    set scheduled_at = quiet.since
+    from (
+        select greatest(now(), c.last_inbound_at + make_interval(secs => a.debounce_seconds))
+        from public.conversations as c
+        join public.agents as a on a.organization_id = c.organization_id
+        where c.id = new.conversation_id
+    ) as quiet (since)
+    where j.queueing_lock = 'reply:' || new.conversation_id
+      and j.status = 'todo'
+      and j.scheduled_at > quiet.since;
+    return null;
+end;
+$$;
+
+-- Name: FUNCTION tg_messages__media_changed(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.tg_messages__media_changed() IS 'Defers the transcription of a stored voice note, and wakes a reply job that waits for the message''s files.';
 
 -- Name: tg_messages__publish_changes(); Type: FUNCTION; Schema: private
 
@@ -5006,7 +5278,9 @@ CREATE VIEW private.inbox_entries WITH (security_invoker='true') AS
     lm.error_message AS last_message__error_message,
     lm.is_error AS last_message__is_error,
     lm.created_at AS last_message__created_at,
-    lm.updated_at AS last_message__updated_at
+    lm.updated_at AS last_message__updated_at,
+    lm.transcript AS last_message__transcript,
+    (private.message_location(lm.metadata))::text AS last_message__location
    FROM ((private.conversations_with_window c
      LEFT JOIN public.contacts ct ON ((ct.id = c.contact_id)))
      LEFT JOIN LATERAL ( SELECT m.id,
@@ -5023,7 +5297,8 @@ CREATE VIEW private.inbox_entries WITH (security_invoker='true') AS
             m.is_error,
             m.metadata,
             m.created_at,
-            m.updated_at
+            m.updated_at,
+            m.transcript
            FROM public.messages m
           WHERE (m.conversation_id = c.id)
           ORDER BY m.created_at DESC, m.id DESC
@@ -5140,6 +5415,7 @@ CREATE TABLE public.agents (
     knowledge_passages integer DEFAULT 4 NOT NULL,
     answer_only_from_knowledge boolean DEFAULT false NOT NULL,
     follow_up_template_id uuid,
+    vision_enabled boolean DEFAULT false NOT NULL,
     CONSTRAINT agents_debounce_seconds_range CHECK (((debounce_seconds >= 0) AND (debounce_seconds <= 120))),
     CONSTRAINT agents_fallback_message_length CHECK (((char_length(btrim(fallback_message)) >= 1) AND (char_length(btrim(fallback_message)) <= 1600))),
     CONSTRAINT agents_follow_up_after_minutes_range CHECK (((follow_up_after_minutes >= 5) AND (follow_up_after_minutes <= 1380))),
@@ -5182,6 +5458,10 @@ COMMENT ON COLUMN public.agents.answer_only_from_knowledge IS 'When no passage i
 -- Name: COLUMN agents.follow_up_template_id; Type: COMMENT; Schema: public
 
 COMMENT ON COLUMN public.agents.follow_up_template_id IS 'The approved template (without variables) sent as the follow-up when it falls due outside WhatsApp''s 24-hour window; null: such follow-ups are skipped.';
+
+-- Name: COLUMN agents.vision_enabled; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.agents.vision_enabled IS 'Whether the model is sent the customer''s images and stickers (a model that accepts images); otherwise it is told in words that an image was sent.';
 
 -- Name: ai_runs; Type: TABLE; Schema: public
 
@@ -5967,6 +6247,10 @@ CREATE UNIQUE INDEX messages_message_sid_key ON public.messages USING btree (((m
 
 CREATE INDEX messages_organization_created_idx ON public.messages USING btree (organization_id, created_at);
 
+-- Name: messages_transcript_search_idx; Type: INDEX; Schema: public
+
+CREATE INDEX messages_transcript_search_idx ON public.messages USING gin (transcript extensions.gin_trgm_ops) WITH (gin_pending_list_limit='256') WHERE (transcript IS NOT NULL);
+
 -- Name: profiles_email_key; Type: INDEX; Schema: public
 
 CREATE UNIQUE INDEX profiles_email_key ON public.profiles USING btree (lower(email));
@@ -6094,6 +6378,10 @@ CREATE TRIGGER tg_memberships__set_updated_at BEFORE UPDATE ON public.membership
 -- Name: messages tg_messages__fetch_media; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_messages__fetch_media AFTER INSERT ON public.messages FOR EACH ROW WHEN (((new.direction = 'inbound'::public.message_direction) AND (new.media <> '[]'::jsonb))) EXECUTE FUNCTION private.tg_messages__fetch_media();
+
+-- Name: messages tg_messages__media_changed; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__media_changed AFTER UPDATE OF media ON public.messages FOR EACH ROW WHEN (((new.direction = 'inbound'::public.message_direction) AND (new.media IS DISTINCT FROM old.media))) EXECUTE FUNCTION private.tg_messages__media_changed();
 
 -- Name: messages tg_messages__publish_changes; Type: TRIGGER; Schema: public
 
@@ -6911,6 +7199,16 @@ GRANT ALL ON FUNCTION private.lock_organization_for_member_change(organization u
 REVOKE ALL ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) TO service_role;
 
+-- Name: FUNCTION media_item_awaits_transcript(item jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.media_item_awaits_transcript(item jsonb) FROM PUBLIC;
+
+-- Name: FUNCTION message_location(metadata jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.message_location(metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.message_location(metadata jsonb) TO authenticated;
+GRANT ALL ON FUNCTION private.message_location(metadata jsonb) TO service_role;
+
 -- Name: FUNCTION message_status_may_advance(current public.message_status, next public.message_status); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.message_status_may_advance(current public.message_status, next public.message_status) FROM PUBLIC;
@@ -7038,6 +7336,11 @@ GRANT ALL ON FUNCTION private.record_message_media_v1(message_id uuid, "position
 
 REVOKE ALL ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_message_status_v1(message_id uuid, message_sid text, twilio_status text, part_index integer, part_count integer, error_code text, error_message text) TO service_role;
+
+-- Name: FUNCTION record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_message_transcript_v1(message_id uuid, "position" integer, outcome jsonb) TO service_role;
 
 -- Name: FUNCTION record_webhook_attempt_v1(delivery_id uuid, status_code integer, duration_ms integer, error text, retry_at timestamp with time zone, disable_after interval); Type: ACL; Schema: private
 
@@ -7228,6 +7531,11 @@ GRANT ALL ON FUNCTION private.start_ai_reply_v1(conversation_id uuid) TO service
 REVOKE ALL ON FUNCTION private.start_ai_reply_v2(conversation_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.start_ai_reply_v2(conversation_id uuid) TO service_role;
 
+-- Name: FUNCTION start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.start_ai_reply_v3(conversation_id uuid, media_wait_seconds double precision) TO service_role;
+
 -- Name: FUNCTION start_session_v1(user_id uuid, refresh_token_hash text, ttl interval); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.start_session_v1(user_id uuid, refresh_token_hash text, ttl interval) FROM PUBLIC;
@@ -7283,6 +7591,10 @@ REVOKE ALL ON FUNCTION private.tg_memberships__keep_an_owner() FROM PUBLIC;
 -- Name: FUNCTION tg_messages__fetch_media(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_messages__fetch_media() FROM PUBLIC;
+
+-- Name: FUNCTION tg_messages__media_changed(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_messages__media_changed() FROM PUBLIC;
 
 -- Name: FUNCTION tg_messages__publish_changes(); Type: ACL; Schema: private
 
@@ -7629,6 +7941,10 @@ GRANT UPDATE(answer_only_from_knowledge) ON TABLE public.agents TO authenticated
 -- Name: COLUMN agents.follow_up_template_id; Type: ACL; Schema: public
 
 GRANT UPDATE(follow_up_template_id) ON TABLE public.agents TO authenticated;
+
+-- Name: COLUMN agents.vision_enabled; Type: ACL; Schema: public
+
+GRANT UPDATE(vision_enabled) ON TABLE public.agents TO authenticated;
 
 -- Name: TABLE ai_runs; Type: ACL; Schema: public
 

@@ -201,6 +201,16 @@ class Settings(BaseSettings):
     reply_retry_backoff_seconds: float = Field(default=2.0, ge=0, le=3600)
     reply_retry_max_backoff_seconds: float = Field(default=60.0, ge=0, le=3600)
 
+    # Voice notes and images (docs/messaging.md#voice-notes-images-and-locations)
+    #: The transcription model at ``OPENAI_BASE_URL`` (``whisper-1``,
+    #: ``gpt-4o-mini-transcribe``, a local server's Whisper).
+    transcription_model: str = Field(default="whisper-1", min_length=1, max_length=128)
+    #: Seconds one transcription request may take (a long voice note takes a while).
+    transcription_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    #: Longest a reply waits, after a customer's message arrived, for its voice note to be
+    #: fetched and transcribed (and its image fetched, for an agent that sees images).
+    media_wait_seconds: float = Field(default=90.0, ge=0, le=900)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -15,6 +15,7 @@ from typing import Any
 
 import procrastinate
 
+from atende.ai import tasks as ai_tasks
 from atende.channels import tasks as channel_tasks
 from atende.channels.broadcasts import tasks as broadcast_tasks
 from atende.conversations import tasks as conversation_tasks
@@ -34,6 +35,7 @@ TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("mail", mail_tasks.blueprint),
     ("webhooks", webhook_tasks.blueprint),
     ("knowledge", knowledge_tasks.blueprint),
+    ("ai", ai_tasks.blueprint),
     ("contacts", contact_tasks.blueprint),
 )
 

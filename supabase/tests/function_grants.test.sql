@@ -93,6 +93,9 @@ select results_eq(
         ('private.broadcast_recipient_state(broadcast_recipient_status,message_status)'),
         ('private.caller_role_in(uuid)'),
         ('private.contact_tags_are_valid(text[])'),
+        -- A message's shared location, read by the inbox view members query
+        -- (20261207001600_voice_images_locations.sql); it reads only its argument.
+        ('private.message_location(jsonb)'),
         ('private.normalize_contact_tags(text[])'),
         ('private.organizations_of_caller()'),
         ('private.organizations_where_caller_is(membership_role[])'),
@@ -163,7 +166,7 @@ select results_eq(
     $$ select * from pg_temp.privileges_of('authenticated') $$,
     $$ values
         ('agents SELECT'),
-        ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge, follow_up_template_id)'),
+        ('agents UPDATE (name, system_prompt, model, temperature, history_messages, history_tokens, debounce_seconds, fallback_message, handoff_message, inactivity_hours, follow_up_message, follow_up_after_minutes, ai_enabled, knowledge_enabled, knowledge_passages, answer_only_from_knowledge, follow_up_template_id, vision_enabled)'),
         ('ai_runs SELECT'),
         -- Owners and admins read their organization's API keys, never the secret's digest
         -- (20261207001310_api_keys.sql); every write is a function's.

@@ -133,10 +133,15 @@ async def test_a_voice_note_is_fetched_stored_and_shown_to_members_by_a_signed_l
         }
     ]
 
-    await run_media_jobs(services)
+    await run_media_jobs(services, rounds=3)
 
     [item] = await media_of(services, message_id)
     key = f"{channel.organization.id}/messages/{message_id}/0"
+    # The stored voice note went on to be transcribed (ai:transcribe_audio, on the same
+    # queue); no model is configured here, which the item says in words.
+    assert item.pop("transcript_status") == "failed"
+    assert item.pop("transcript_error_code") == "transcription_not_configured"
+    assert item.pop("transcript_error_message").startswith("Não foi possível transcrever")
     assert item == {
         "url": url,
         "content_type": "audio/ogg",

@@ -1,6 +1,8 @@
 """A scriptable OpenAI-compatible server for tests, so the real ``openai`` client runs.
 
-It serves ``POST /v1/chat/completions`` and ``GET /v1/models`` on a free 127.0.0.1 port,
+It serves ``POST /v1/chat/completions``, ``POST /v1/audio/transcriptions`` (scripted with
+``script_transcriptions``, recorded in ``transcriptions``; a voice note gets
+``transcript_default`` otherwise) and ``GET /v1/models`` on a free 127.0.0.1 port,
 under uvicorn in a thread of the test process (so it answers while a test blocks, and
 while other processes — a worker, the API — call it too). Point a client at
 ``fake.base_url``.
@@ -273,6 +275,30 @@ def EmptyChoicesReply() -> JSONReply:  # noqa: N802 - reads as a reply type in a
     )
 
 
+@dataclass(frozen=True)
+class TranscriptReply:
+    """A transcription, as OpenAI's ``response_format=json`` answers it."""
+
+    text: str
+
+    async def respond(self, request: RecordedRequest, fake: FakeOpenAI) -> Response:
+        return JSONResponse({"text": self.text})
+
+
+@dataclass(frozen=True)
+class RecordedTranscription:
+    """One transcription request: the file as uploaded and the form's fields."""
+
+    file_name: str
+    content_type: str
+    audio: bytes
+    model: str | None
+    language: str | None
+    response_format: str | None
+
+
+DEFAULT_TRANSCRIPT = "Vocês têm bolo de chocolate para hoje?"
+
 Responder = Scripted | Callable[[RecordedRequest], Scripted]
 
 
@@ -290,6 +316,22 @@ class FakeOpenAI:
         self.release_event = threading.Event()
         self._server: BackgroundServer | None = None
         self.port = 0
+        self._transcription_script: deque[Scripted] = deque()
+        self._transcriptions: list[RecordedTranscription] = []
+        self.transcript_default: Scripted = TranscriptReply(DEFAULT_TRANSCRIPT)
+        #: Set: transcription requests wait (polled) until it is cleared or the test ends.
+        self.hold_transcriptions = threading.Event()
+
+    def script_transcriptions(self, *replies: Scripted) -> None:
+        """Append answers for the next transcription requests, in order."""
+        with self._lock:
+            self._transcription_script.extend(replies)
+
+    @property
+    def transcriptions(self) -> list[RecordedTranscription]:
+        """Transcription requests received so far (answered or waiting), in order."""
+        with self._lock:
+            return list(self._transcriptions)
 
     # -- the script ------------------------------------------------------------------
 
@@ -339,6 +381,10 @@ class FakeOpenAI:
             self.default = EchoReply()
             self.release_event.set()
             self.release_event = threading.Event()
+            self._transcription_script.clear()
+            self._transcriptions.clear()
+            self.transcript_default = TranscriptReply(DEFAULT_TRANSCRIPT)
+            self.hold_transcriptions.clear()
 
     def next_id(self) -> int:
         with self._lock:
@@ -366,9 +412,42 @@ class FakeOpenAI:
         return Starlette(
             routes=[
                 Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
+                Route("/v1/audio/transcriptions", self._transcribe, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
             ]
         )
+
+    async def _transcribe(self, request: Request) -> Response:
+        # The form closes its uploaded file's spool when the block ends.
+        async with request.form() as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                return JSONResponse({"error": {"message": "file is required"}}, status_code=400)
+            fields = {key: value for key, value in form.items() if isinstance(value, str)}
+            recorded = RecordedTranscription(
+                file_name=upload.filename or "",
+                content_type=upload.content_type or "",
+                audio=await upload.read(),
+                model=fields.get("model"),
+                language=fields.get("language"),
+                response_format=fields.get("response_format"),
+            )
+        with self._lock:
+            self._transcriptions.append(recorded)
+            scripted = (
+                self._transcription_script.popleft()
+                if self._transcription_script
+                else self.transcript_default
+            )
+        released = self.release_event
+        # Polled, not awaited: the test's thread clears it (asyncio events are not
+        # thread-safe).
+        while self.hold_transcriptions.is_set() and not released.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        as_request = RecordedRequest(
+            request.method, request.url.path, dict(request.headers), fields
+        )
+        return await scripted.respond(as_request, self)
 
     async def _chat_completions(self, request: Request) -> Response:
         raw = await request.body()

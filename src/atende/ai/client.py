@@ -48,12 +48,14 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 
 import httpx
 import openai
 from openai import AsyncOpenAI
 from openai.types.chat import (
+    ChatCompletionContentPartParam,
     ChatCompletionFunctionToolParam,
     ChatCompletionMessageParam,
 )
@@ -127,8 +129,23 @@ _PERMANENT_STATUSES = {
     404: (ModelFailure.MODEL_NOT_FOUND, "model not found, or OPENAI_BASE_URL is wrong"),
 }
 
+#: What an image costs in a model request, roughly (OpenAI's high-detail 512-px tiles for a
+#: phone photo), for the history's token budget.
+IMAGE_TOKENS = 800
+#: Languages of the voice notes Atende transcribes: Brazilian Portuguese.
+TRANSCRIPTION_LANGUAGE = "pt"
+
 _OPENAI_KEY_PATTERN = re.compile(r"\b(sk|rk)-[A-Za-z0-9_\-*]{4,}")
 _MAX_QUOTED_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """What one voice note says."""
+
+    text: str
+    model: str
+    latency_ms: int
 
 
 class ModelClient:
@@ -221,6 +238,52 @@ class ModelClient:
             raise self._classify(error, latency_ms=_elapsed_ms(started)) from None
         latency_ms = _elapsed_ms(started)
         return _parse_completion(body, content_type, prompt=prompt, latency_ms=latency_ms)
+
+    async def transcribe(
+        self,
+        audio: bytes,
+        *,
+        file_name: str,
+        content_type: str,
+        model: str,
+        timeout_seconds: float,
+        language: str = TRANSCRIPTION_LANGUAGE,
+    ) -> Transcription:
+        """What a voice note says, through the server's audio transcription API
+        (``POST /audio/transcriptions``). ``file_name`` must end with an extension every
+        transcription model accepts (``.ogg`` for WhatsApp's Opus voice notes, never
+        ``.oga``): servers judge the format by it.
+
+        Raises :class:`TransientModelError` or :class:`PermanentModelError`, as ``generate``.
+        """
+        if self._openai is None:
+            raise ModelNotConfigured()
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                result = await self._openai.audio.transcriptions.create(
+                    file=(file_name, audio, content_type),
+                    model=model,
+                    language=language,
+                    response_format="json",
+                    timeout=timeout_seconds,
+                )
+        except TimeoutError:
+            raise TransientModelError(
+                f"no transcription from the model server within {timeout_seconds:g}s",
+                failure=ModelFailure.TIMEOUT,
+                latency_ms=_elapsed_ms(started),
+            ) from None
+        except openai.OpenAIError as error:
+            raise self._classify(error, latency_ms=_elapsed_ms(started)) from None
+        text = getattr(result, "text", None)
+        if not isinstance(text, str):
+            raise PermanentModelError(
+                "the model server answered a transcription without text",
+                failure=ModelFailure.INVALID_RESPONSE,
+                latency_ms=_elapsed_ms(started),
+            )
+        return Transcription(text=text.strip(), model=model, latency_ms=_elapsed_ms(started))
 
     def _classify(self, error: openai.OpenAIError, *, latency_ms: int) -> ModelError:
         if isinstance(error, openai.APITimeoutError):
@@ -318,7 +381,18 @@ def build_messages(
         messages.append({"role": "system", "content": knowledge_message(prompt)})
     for turn in recent_turns(prompt, history):
         content = turn.content()
-        if turn.role is TurnRole.CUSTOMER:
+        images = turn.sent_images()
+        if turn.role is TurnRole.CUSTOMER and images:
+            # Images as content parts (data URLs of Atende's own copy), after the text.
+            parts: list[ChatCompletionContentPartParam] = []
+            if content:
+                parts.append({"type": "text", "text": content})
+            parts.extend(
+                {"type": "image_url", "image_url": {"url": image.data_url or ""}}
+                for image in images
+            )
+            messages.append({"role": "user", "content": parts})
+        elif turn.role is TurnRole.CUSTOMER:
             messages.append({"role": "user", "content": content})
         elif turn.role is TurnRole.SYSTEM:
             messages.append({"role": "system", "content": content})
@@ -378,7 +452,7 @@ def recent_turns(
     kept: list[ConversationTurn] = []
     budget = prompt.max_history_tokens
     for turn in reversed(turns):
-        cost = estimate_tokens(turn.content())
+        cost = estimate_tokens(turn.content()) + IMAGE_TOKENS * len(turn.sent_images())
         if kept and cost > budget:
             break
         kept.append(turn)

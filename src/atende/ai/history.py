@@ -4,8 +4,10 @@ The reply job reads the agent's history window (its latest ``history_messages``
 messages) and turns each into a :class:`ConversationTurn`: the customer's messages are
 ``customer`` turns, the AI's and the platform's are ``assistant`` turns, the team's are
 ``team`` turns (the customer hears one voice, so the model continues from what anyone
-said). Media cannot be shown to the model; it gets a note in words instead ("o cliente
-enviou uma imagem"). Messages the customer never received (failed sends) are left out.
+said). A customer's voice notes reach it as their transcripts ("[áudio transcrito] ..."),
+a shared location as its label, address and coordinates, and, for an agent that sees
+images, their images and stickers as images; other media gets a note in words instead
+("o cliente enviou uma imagem"). Messages the customer never received (failed sends) are left out.
 The token budget (``history_tokens``) is applied by the model client.
 """
 
@@ -13,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from atende.ai.models import AgentPrompt, ConversationTurn, TurnRole
+from atende.ai.models import AgentPrompt, ConversationTurn, TurnImage, TurnRole
 
 #: Outbound statuses of messages that never reached the customer.
 UNDELIVERED_STATUSES = frozenset({"failed", "undelivered"})
@@ -44,17 +47,23 @@ def agent_prompt(agent: Mapping[str, Any]) -> AgentPrompt:
     )
 
 
-def conversation_turns(messages: Iterable[Mapping[str, Any]]) -> list[ConversationTurn]:
-    """The turns of stored messages (oldest first), skipping those with nothing to say."""
+def conversation_turns(
+    messages: Iterable[Mapping[str, Any]], *, vision: bool = False
+) -> list[ConversationTurn]:
+    """The turns of stored messages (oldest first), skipping those with nothing to say.
+
+    ``vision``: the customer's stored images and stickers become the turn's ``images`` (the
+    reply pipeline reads them) instead of a note in words.
+    """
     turns = []
     for message in messages:
-        turn = message_turn(message)
+        turn = message_turn(message, vision=vision)
         if turn is not None:
             turns.append(turn)
     return turns
 
 
-def message_turn(message: Mapping[str, Any]) -> ConversationTurn | None:
+def message_turn(message: Mapping[str, Any], *, vision: bool = False) -> ConversationTurn | None:
     direction = message["direction"]
     author = message["author"]
     if direction == "inbound":
@@ -66,12 +75,70 @@ def message_turn(message: Mapping[str, Any]) -> ConversationTurn | None:
     else:  # the AI, and the platform's own messages (fallback, follow-up) in its name
         role = TurnRole.ASSISTANT
     text = str(message.get("body") or "")
-    note = media_note(
-        message.get("media") or [], sender="o cliente" if role is TurnRole.CUSTOMER else "nós"
-    )
-    if not text.strip() and not note:
+    customer = role is TurnRole.CUSTOMER
+    described: list[Mapping[str, Any]] = []
+    transcripts: list[str] = []
+    images: list[TurnImage] = []
+    unheard = False
+    for item in message.get("media") or []:
+        if not isinstance(item, Mapping):
+            continue
+        content_type = str(item.get("content_type") or "").lower()
+        if customer and content_type.startswith("audio/"):
+            transcript = str(item.get("transcript") or "").strip()
+            if item.get("transcript_status") == "done" and transcript:
+                transcripts.append(transcript)
+                continue
+            unheard = True
+        elif (
+            customer
+            and vision
+            and content_type.startswith("image/")
+            and item.get("status") == "stored"
+            and item.get("storage_key")
+        ):
+            images.append(
+                TurnImage(
+                    storage_key=str(item["storage_key"]),
+                    content_type=content_type,
+                    size=item.get("size") if isinstance(item.get("size"), int) else None,
+                )
+            )
+            continue
+        described.append(item)
+    note = media_note(described, sender="o cliente" if customer else "nós")
+    location = location_text(message.get("location")) if customer else None
+    if not (text.strip() or note or transcripts or location or images):
         return None
-    return ConversationTurn(role=role, text=text, media_note=note)
+    return ConversationTurn(
+        role=role,
+        text=text,
+        media_note=note,
+        transcripts=tuple(transcripts),
+        location=location,
+        images=tuple(images),
+        waiting=customer and bool(message.get("waiting")),
+        unheard_audio=unheard,
+    )
+
+
+def location_text(location: object) -> str | None:
+    """A shared location in words: "Padaria Pão Quente, Rua das Flores, 12, São Paulo
+    (latitude -23.55052, longitude -46.633308)"; None when there is none."""
+    if not isinstance(location, Mapping):
+        return None
+    latitude, longitude = location.get("latitude"), location.get("longitude")
+    if not isinstance(latitude, int | float | Decimal) or not isinstance(
+        longitude, int | float | Decimal
+    ):
+        return None
+    names = [
+        str(location[key]).strip()
+        for key in ("label", "address")
+        if isinstance(location.get(key), str) and str(location[key]).strip()
+    ]
+    coordinates = f"latitude {latitude}, longitude {longitude}"
+    return f"{', '.join(names)} ({coordinates})" if names else coordinates
 
 
 def media_note(media: Sequence[Mapping[str, Any]], *, sender: str = "o cliente") -> str | None:

@@ -35,6 +35,25 @@ class TurnRole(StrEnum):
     SYSTEM = "system"
 
 
+#: How a voice note's transcript is introduced to the model.
+TRANSCRIPT_PREFIX = "[áudio transcrito]"
+#: How a shared location is introduced to the model.
+LOCATION_PREFIX = "[localização compartilhada]"
+
+
+class TurnImage(BaseModel):
+    """An image (or sticker) of a message, for a model that sees images: the stored file
+    (``storage_key``) until the reply pipeline reads it into ``data_url``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    storage_key: str
+    content_type: str
+    size: int | None = None
+    #: ``data:<type>;base64,...`` of the stored file; never Twilio's URL.
+    data_url: str | None = None
+
+
 class ConversationTurn(BaseModel):
     """One message of the conversation, as the model should see it."""
 
@@ -43,21 +62,52 @@ class ConversationTurn(BaseModel):
     role: TurnRole
     text: str = ""
     #: What a message carried besides text, said in words, e.g. "o cliente enviou uma
-    #: imagem (comprovante.jpg)". The model cannot see the media itself.
+    #: imagem (comprovante.jpg)", for what the model cannot be given.
     media_note: str | None = None
+    #: What its voice notes said (their transcripts, in order).
+    transcripts: tuple[str, ...] = ()
+    #: A shared location in words (label, address, coordinates).
+    location: str | None = None
+    #: Images given to a model that sees them (only those with a ``data_url`` are sent).
+    images: tuple[TurnImage, ...] = ()
+    #: A customer message still to be answered.
+    waiting: bool = False
+    #: It holds a voice note with no transcript (not fetched, or not transcribed).
+    unheard_audio: bool = False
 
     @model_validator(mode="after")
     def _says_something(self) -> ConversationTurn:
-        if not self.text.strip() and not (self.media_note and self.media_note.strip()):
-            raise ValueError("a turn needs text or a media note")
+        if not (
+            self.text.strip()
+            or (self.media_note and self.media_note.strip())
+            or any(t.strip() for t in self.transcripts)
+            or self.location
+            or self.images
+        ):
+            raise ValueError("a turn needs text or a media note (or a transcript, location, image)")
         return self
 
+    def spoken_text(self) -> str:
+        """What the customer said: the text, what their voice notes said, the place they
+        shared (for searching the knowledge base)."""
+        parts = [self.text.strip(), *(t.strip() for t in self.transcripts)]
+        if self.location:
+            parts.append(self.location)
+        return " ".join(part for part in parts if part)
+
     def content(self) -> str:
-        """The text the model receives: the message, then its media note in brackets."""
+        """The text the model receives: the message, its transcripts and location, then
+        its media note in brackets."""
         parts = [self.text.strip()] if self.text.strip() else []
+        parts.extend(f"{TRANSCRIPT_PREFIX} {t.strip()}" for t in self.transcripts if t.strip())
+        if self.location:
+            parts.append(f"{LOCATION_PREFIX} {self.location}")
         if self.media_note and self.media_note.strip():
             parts.append(f"[{self.media_note.strip()}]")
         return "\n".join(parts)
+
+    def sent_images(self) -> list[TurnImage]:
+        return [image for image in self.images if image.data_url]
 
 
 class KnowledgeExcerpt(BaseModel):

@@ -85,6 +85,10 @@ class UpdateAgentInput:
         default=strawberry.UNSET,
         description="Answer only from the knowledge base; hand over when it has nothing.",
     )
+    vision_enabled: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Send the customer's images to the model as images (a vision model).",
+    )
 
     def changes(self) -> dict[str, Any]:
         """The settings the client sent (null included), by their Python names."""

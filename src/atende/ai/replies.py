@@ -29,6 +29,7 @@ is handed over (the handoff path, with the agent's handoff message).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -38,12 +39,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from atende.ai.errors import ModelError, TransientModelError
-from atende.ai.history import agent_prompt, conversation_turns
+from atende.ai.history import agent_prompt, conversation_turns, media_note
 from atende.ai.models import (
     AgentPrompt,
     ConversationTurn,
     KnowledgeExcerpt,
     ModelReply,
+    TurnImage,
     TurnRole,
 )
 from atende.config import Settings
@@ -53,6 +55,7 @@ from atende.db.session import Caller, Database
 from atende.knowledge.errors import EmbeddingError
 from atende.knowledge.models import Passage
 from atende.knowledge.search import KnowledgeSearch
+from atende.media.storage import MediaStorage, MediaStorageError
 
 if TYPE_CHECKING:  # the openai package is slow to import; the worker imports it at start
     from atende.ai.client import ModelClient
@@ -75,6 +78,14 @@ NOTHING_IN_KNOWLEDGE_REASON = (
     "A base de conhecimento não tem informação para a pergunta do cliente "
     "(o assistente responde só com ela)."
 )
+#: The answer to a voice note the assistant could not hear (no transcript: the
+#: transcription failed, or took longer than ``ATENDE_MEDIA_WAIT_SECONDS``).
+UNHEARD_AUDIO_TEXT = (
+    "Desculpe, não consegui ouvir o seu áudio. Pode escrever a sua mensagem, por favor?"
+)
+#: Images a model that sees them gets in one request (the newest), and the largest sent.
+VISION_MAX_IMAGES = 4
+VISION_MAX_IMAGE_BYTES = 5_000_000
 #: Tokens of a run decided without asking the model.
 NO_MODEL_CALL_TOKENS = 0
 #: A query shorter than this (in words) also takes the customer's message before it
@@ -87,8 +98,9 @@ class ReplyResult:
     """What one run of the reply job did."""
 
     #: ``replied``, ``handoff``, ``fallback``, ``retrying``, ``skipped`` (recorded in
-    #: ai_runs), ``nothing`` (no customer message waited; nothing recorded) or
-    #: ``debounced`` (the customer is still writing: a later job answers).
+    #: ai_runs), ``nothing`` (no customer message waited; nothing recorded),
+    #: ``debounced`` (the customer is still writing: a later job answers) or ``waiting``
+    #: (a voice note's transcript, or an image, is on its way: a later job answers).
     outcome: str
     run_id: UUID | None = None
     message_id: UUID | None = None
@@ -96,6 +108,7 @@ class ReplyResult:
 
 NOTHING_TO_DO = ReplyResult("nothing")
 DEBOUNCED = ReplyResult("debounced")
+WAITING_FOR_MEDIA = ReplyResult("waiting")
 
 
 @dataclass(frozen=True)
@@ -143,12 +156,16 @@ class ReplyPipeline:
         model: ModelClient,
         settings: Settings,
         knowledge: KnowledgeSearch | None = None,
+        storage: MediaStorage | None = None,
     ) -> None:
         self.database = database
         self.model = model
         self.settings = settings
         #: Retrieval for agents with knowledge on; ``None``: no retrieval.
         self.knowledge = knowledge
+        #: Where the customer's images are read from for agents that see them; ``None``:
+        #: images are said in words.
+        self.storage = storage
 
     async def generate_reply(self, conversation_id: UUID) -> ReplyResult:
         """Answer what the customer wrote since the last answer, if the AI may.
@@ -231,6 +248,69 @@ class ReplyPipeline:
             )
             return []
 
+    async def _ask_to_write(self, conversation_id: UUID, context: ReplyContext) -> ReplyResult:
+        """The fixed, kind answer to a voice note without a transcript; the AI keeps the
+        conversation and answers what the customer writes next."""
+        logger.info("unheard voice note in conversation %s: asking to write", conversation_id)
+        row = await self.database.fetch_one(
+            Caller.service(),
+            queries["record_reply"],
+            {
+                "conversation_id": conversation_id,
+                "answered_through": context.answered_through,
+                "model": context.prompt.model,
+                "prompt_tokens": NO_MODEL_CALL_TOKENS,
+                "completion_tokens": NO_MODEL_CALL_TOKENS,
+                "latency_ms": 0,
+                "knowledge_sources": None,
+                "body": UNHEARD_AUDIO_TEXT,
+            },
+        )
+        return _result(row)
+
+    async def _with_images(self, turns: list[ConversationTurn]) -> list[ConversationTurn]:
+        """The turns with the customer's newest images read from media storage as data
+        URLs (at most ``VISION_MAX_IMAGES``, each at most ``VISION_MAX_IMAGE_BYTES``); an
+        image not sent is said in words, as for a model that sees none."""
+        budget = VISION_MAX_IMAGES
+        loaded: list[ConversationTurn] = []
+        for turn in reversed(turns):
+            if not turn.images:
+                loaded.append(turn)
+                continue
+            images: list[TurnImage] = []
+            unsent: list[dict[str, str]] = []
+            for image in turn.images:
+                data_url = None
+                if budget > 0 and (image.size or 0) <= VISION_MAX_IMAGE_BYTES:
+                    data_url = await self._data_url(image)
+                if data_url is None:
+                    unsent.append({"content_type": image.content_type})
+                    continue
+                budget -= 1
+                images.append(image.model_copy(update={"data_url": data_url}))
+            note = media_note(unsent)
+            if turn.media_note and note:
+                note = f"{turn.media_note}; {note}"
+            loaded.append(
+                turn.model_copy(
+                    update={"images": tuple(images), "media_note": note or turn.media_note}
+                )
+            )
+        return loaded[::-1]
+
+    async def _data_url(self, image: TurnImage) -> str | None:
+        if self.storage is None:
+            return None
+        try:
+            data = await self.storage.get(image.storage_key)
+        except MediaStorageError as error:
+            logger.warning("image %s not read for the model: %s", image.storage_key, error)
+            return None
+        if len(data) > VISION_MAX_IMAGE_BYTES:
+            return None
+        return f"data:{image.content_type};base64,{base64.b64encode(data).decode('ascii')}"
+
     async def _hand_over_unknown(self, conversation_id: UUID, context: ReplyContext) -> ReplyResult:
         """Nothing in the knowledge base, and the agent answers only from it."""
         row = await self.database.fetch_one(
@@ -257,18 +337,22 @@ class ReplyPipeline:
         asked in SQL, in the order the job acts on them, and a skip is recorded there.
         """
         start = await self.database.fetch_one(
-            Caller.service(), queries["start_reply"], {"conversation_id": conversation_id}
+            Caller.service(),
+            queries["start_reply"],
+            {
+                "conversation_id": conversation_id,
+                "media_wait_seconds": self.settings.media_wait_seconds,
+            },
         )
-        if start is None or start["outcome"] == "nothing":
-            return NOTHING_TO_DO
-        if start["outcome"] == "debounced":
-            return DEBOUNCED
-        if start["outcome"] == "skipped":
-            return ReplyResult("skipped", run_id=start["run_id"])
-        turns = conversation_turns(start["history"])
+        if start is None or start["outcome"] != "ready":
+            return _not_ready(start)
+        vision = bool(start.get("vision_enabled"))
+        turns = conversation_turns(start["history"], vision=vision)
+        if vision:
+            turns = await self._with_images(turns)
         if not turns:
             return await self._record_skip(conversation_id, start["model"], "no_readable_messages")
-        return ReplyContext(
+        context = ReplyContext(
             prompt=agent_prompt(start),
             turns=turns,
             # What the model sees is what it answers: the newest customer message in
@@ -280,6 +364,11 @@ class ReplyPipeline:
             knowledge_passages=int(start.get("knowledge_passages") or 4),
             answer_only_from_knowledge=bool(start.get("answer_only_from_knowledge")),
         )
+        if any(turn.waiting and turn.unheard_audio for turn in turns):
+            # A voice note the assistant could not hear (its transcription failed, or took
+            # longer than the wait): it asks the customer to write instead of guessing.
+            return await self._ask_to_write(conversation_id, context)
+        return context
 
     async def _record_reply(
         self,
@@ -412,12 +501,13 @@ def customer_question(turns: Sequence[ConversationTurn]) -> str:
             if waiting:
                 answered = True
             continue
-        if not turn.text.strip():
+        said = turn.spoken_text()
+        if not said:
             continue
         if not answered:
-            waiting.insert(0, turn.text.strip())
+            waiting.insert(0, said)
         else:
-            earlier.insert(0, turn.text.strip())
+            earlier.insert(0, said)
             break
     text = " ".join(waiting)
     if len(text.split()) < SHORT_QUERY_WORDS and earlier:
@@ -427,6 +517,18 @@ def customer_question(turns: Sequence[ConversationTurn]) -> str:
 
 def excerpt(passage: Passage) -> KnowledgeExcerpt:
     return KnowledgeExcerpt(title=passage.title, heading=passage.heading, text=passage.content)
+
+
+def _not_ready(start: Mapping[str, Any] | None) -> ReplyResult:
+    """What the job did when the first step found nothing to ask the model now."""
+    outcome = None if start is None else start["outcome"]
+    if outcome == "debounced":
+        return DEBOUNCED
+    if outcome == "waiting":
+        return WAITING_FOR_MEDIA
+    if outcome == "skipped" and start is not None:
+        return ReplyResult("skipped", run_id=start["run_id"])
+    return NOTHING_TO_DO
 
 
 def _result(row: Mapping[str, Any] | None) -> ReplyResult:

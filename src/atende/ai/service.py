@@ -50,6 +50,7 @@ CHANGEABLE = (
     "knowledge_enabled",
     "knowledge_passages",
     "answer_only_from_knowledge",
+    "vision_enabled",
 )
 
 #: Which setting a database constraint is about, for the rare change that passes the
@@ -105,6 +106,7 @@ class AgentSettings(BaseModel):
     knowledge_passages: int = 4
     answer_only_from_knowledge: bool = False
     follow_up_template_id: UUID | None = None
+    vision_enabled: bool = False
 
 
 async def get_agent(conn: Connection, organization_id: UUID) -> AgentSettings | None:
@@ -263,4 +265,5 @@ _CHECKS: dict[str, Any] = {
     "knowledge_enabled": _flag,
     "knowledge_passages": _whole(1, 10, unit="trechos"),
     "answer_only_from_knowledge": _flag,
+    "vision_enabled": _flag,
 }

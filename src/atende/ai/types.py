@@ -69,6 +69,12 @@ class Agent:
             "is told the team will check and the conversation is handed over."
         )
     )
+    vision_enabled: bool = strawberry.field(
+        description=(
+            "Whether the model is sent the customer's images and stickers as images (for a "
+            "model that accepts them); off: it is told in words that an image was sent."
+        )
+    )
     updated_at: datetime = strawberry.field(description="When its settings last changed.")
 
     @classmethod
@@ -97,5 +103,6 @@ class Agent:
             knowledge_enabled=agent.knowledge_enabled,
             knowledge_passages=agent.knowledge_passages,
             answer_only_from_knowledge=agent.answer_only_from_knowledge,
+            vision_enabled=agent.vision_enabled,
             updated_at=agent.updated_at,
         )

@@ -29,6 +29,7 @@ from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
 from atende.dependencies import job_dependencies
 from atende.knowledge.search import KnowledgeSearch
+from atende.media.storage import MediaStorage
 
 if TYPE_CHECKING:  # the openai package is slow to import; the worker imports it at start
     from atende.ai.client import ModelClient
@@ -63,12 +64,17 @@ class ConversationTasks:
         settings: Settings,
         job_manager: JobManager | None = None,
         knowledge: KnowledgeSearch | None = None,
+        storage: MediaStorage | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
         self.job_manager = job_manager
         self.replies = ReplyPipeline(
-            database=database, model=model, settings=settings, knowledge=knowledge
+            database=database,
+            model=model,
+            settings=settings,
+            knowledge=knowledge,
+            storage=storage,
         )
 
     @classmethod
@@ -82,6 +88,7 @@ class ConversationTasks:
             settings=dependencies.get(Settings),
             job_manager=context.app.job_manager,
             knowledge=dependencies.get(KnowledgeSearch),
+            storage=dependencies.get(MediaStorage),  # type: ignore[type-abstract]
         )
 
     async def generate_reply(self, conversation_id: UUID) -> ReplyResult:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar, cast
+from urllib.parse import urlencode
 from uuid import UUID
 
 import strawberry
@@ -226,10 +228,24 @@ class Message:
         description="When it was received or queued: the history's order."
     )
     updated_at: datetime = strawberry.field(description="When its status last changed.")
+    transcript: str | None = strawberry.field(
+        default=None,
+        description="What the customer's voice notes in it say (their transcripts, in order;"
+        " searched by the inbox); null until transcribed, and for messages without one.",
+    )
     author_member_id: strawberry.Private[UUID | None] = None
     row_id: strawberry.Private[UUID | None] = None
     #: As stored (JSON text), parsed only when a client selects ``media``.
     media_json: strawberry.Private[str] = "[]"
+    #: The shared location as JSON text (``private.message_location``), or None.
+    location_json: strawberry.Private[str | None] = None
+
+    @strawberry.field(
+        description="The place the customer shared (WhatsApp's location message); null for"
+        " other messages."
+    )
+    def location(self) -> MessageLocation | None:
+        return message_location(self.location_json)
 
     @strawberry.field(description="Attached files, in order.")
     def media(self, info: Info) -> list[MessageMedia]:
@@ -293,6 +309,8 @@ class Message:
         )
         row_id = row[id_]
         return cls(
+            transcript=row.get(prefix + "transcript"),
+            location_json=row.get(prefix + "location"),
             id=node_id(row_id),
             conversation_id=node_id(row[conversation_id]),
             direction=MESSAGE_DIRECTION(row[direction]),
@@ -312,6 +330,36 @@ class Message:
     def cursor(self) -> str:
         assert self.row_id is not None
         return encode_time_cursor(MESSAGE_CURSOR, self.created_at, self.row_id)
+
+
+@strawberry.type(description="A place a customer shared, with a link to it on a map.")
+class MessageLocation:
+    latitude: float = strawberry.field(description="Degrees north (negative: south).")
+    longitude: float = strawberry.field(description="Degrees east (negative: west).")
+    address: str | None = strawberry.field(description="Its address, when WhatsApp sent one.")
+    label: str | None = strawberry.field(description="Its name (a business, a place), if any.")
+    map_url: str = strawberry.field(description="The place on Google Maps.")
+
+
+def message_location(location_json: str | None) -> MessageLocation | None:
+    """The location of ``private.message_location``'s JSON (checked there: numbers on the
+    globe), with a map link."""
+    if not location_json:
+        return None
+    raw = json.loads(location_json)
+    if not isinstance(raw, dict):
+        return None
+    latitude, longitude = raw.get("latitude"), raw.get("longitude")
+    if not isinstance(latitude, int | float) or not isinstance(longitude, int | float):
+        return None
+    query = urlencode({"api": "1", "query": f"{latitude},{longitude}"})
+    return MessageLocation(
+        latitude=float(latitude),
+        longitude=float(longitude),
+        address=raw.get("address") if isinstance(raw.get("address"), str) else None,
+        label=raw.get("label") if isinstance(raw.get("label"), str) else None,
+        map_url=f"https://www.google.com/maps/search/?{query}",
+    )
 
 
 MESSAGE_CURSOR = "message"

@@ -11,7 +11,9 @@ person ("atendente", "humano", "pessoa", "human") it calls the ``handoff_to_huma
 as a real model would.
 
 It answers ``POST /v1/chat/completions`` (non-streaming; ``stream: true`` gets a clear
-400) and ``GET /v1/models``, with OpenAI's JSON shapes, error bodies included.
+400), ``POST /v1/audio/transcriptions`` (a voice note gets a plainly marked demo
+transcript that names the file it received, so ``make dev`` shows the whole voice-note
+path) and ``GET /v1/models``, with OpenAI's JSON shapes, error bodies included.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -39,6 +43,7 @@ DEMO_MODEL_PORT = 8030
 #: What ``atende dev`` sets ``OPENAI_API_KEY`` to for its children; the demo ignores it.
 DEMO_MODEL_API_KEY = "offline-demo"
 DEMO_LABEL = "[Modelo de demonstração offline]"
+DEMO_TRANSCRIPT_LABEL = "[Transcrição de demonstração]"
 DEMO_HANDOFF_REASON = (
     "O cliente pediu para falar com uma pessoa (detectado pelo modelo de demonstração offline)."
 )
@@ -81,8 +86,35 @@ def create_demo_model_app() -> Starlette:
     return Starlette(
         routes=[
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
             Route("/v1/models", list_models, methods=["GET"]),
         ]
+    )
+
+
+async def transcriptions(request: Request) -> Response:
+    """OpenAI's transcription API, for demos: it does not listen to the audio; it says so,
+    with the file's name and size, in the shape a real model answers (``{"text": ...}``)."""
+    try:
+        # The form closes its uploaded file's spool when the block ends.
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                return _error(
+                    400, "Envie o áudio como multipart/form-data no campo 'file'.", "file"
+                )
+            audio = await upload.read()
+            name = upload.filename or "audio"
+    except (HTTPException, MultiPartException, ValueError):
+        return _error(400, "Envie o áudio como multipart/form-data no campo 'file'.", "file")
+    return JSONResponse({"text": demo_transcript(name, len(audio))})
+
+
+def demo_transcript(file_name: str, size: int) -> str:
+    """The demo's transcript of a voice note: it says it is not one."""
+    return (
+        f"{DEMO_TRANSCRIPT_LABEL} O modelo de demonstração não ouve áudios; recebeu "
+        f"{file_name} ({size} bytes). Configure OPENAI_API_KEY para transcrições reais."
     )
 
 

@@ -1147,11 +1147,15 @@ def inbound_message_params(
     profile_name: str | None = None,
     media: Sequence[tuple[str, str]] = (),
     messaging_service_sid: str | None = None,
+    location: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The form Twilio posts for a message a customer sent to ``to``.
 
     WhatsApp when the addresses start with ``whatsapp:`` (adds ``ProfileName``, ``WaId``,
-    ``MessageType``), SMS otherwise. ``media`` is (URL, content type) pairs.
+    ``MessageType``), SMS otherwise. ``media`` is (URL, content type) pairs. ``location``
+    (``latitude``, ``longitude``, optional ``address`` and ``label``) is a shared location,
+    as WhatsApp sends it: ``Latitude``, ``Longitude``, ``Address``, ``Label``,
+    ``MessageType=location`` and, usually, an empty ``Body``.
     """
     sid = message_sid or new_sid()
     channel = channel_of(from_)
@@ -1178,6 +1182,12 @@ def inbound_message_params(
         params["WaId"] = phone_number_of(from_).removeprefix("+")
         params["MessageType"] = media[0][1].split("/")[0] if media else "text"
         params["ReferralNumMedia"] = "0"
+    if location is not None:
+        for key in ("latitude", "longitude", "address", "label"):
+            if location.get(key):
+                params[key.capitalize()] = location[key]
+        if channel is Channel.WHATSAPP:
+            params["MessageType"] = "location"
     return params
 
 

@@ -199,6 +199,12 @@ class MediaItem(BaseModel):
     file_name: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    #: A voice note's transcription (``ai:transcribe_audio``): ``done`` or ``failed``;
+    #: absent while it is still to come.
+    transcript_status: str | None = None
+    transcript: str | None = None
+    transcript_error_code: str | None = None
+    transcript_error_message: str | None = None
 
 
 def media_items(value: Sequence[Mapping[str, Any]] | None) -> list[MediaItem | None]:

@@ -39,6 +39,19 @@ class MessageMedia:
         " media_type_unsupported, media_host_refused, media_unavailable...); null otherwise."
     )
     error_message: str | None = strawberry.field(description="The reason, in words.")
+    transcript: str | None = strawberry.field(
+        default=None,
+        description="What a customer's voice note says (its transcription); null for other"
+        " files, and while it is on its way or when it failed.",
+    )
+    transcript_error_code: str | None = strawberry.field(
+        default=None,
+        description="Why a voice note has no transcript (transcription_timeout,"
+        " transcription_model_not_found, ...); null otherwise.",
+    )
+    transcript_error_message: str | None = strawberry.field(
+        default=None, description="That reason, in words the team reads."
+    )
 
 
 def message_media(message_id: UUID | None, media_json: str, urls: MediaUrls) -> list[MessageMedia]:
@@ -64,6 +77,9 @@ def message_media(message_id: UUID | None, media_json: str, urls: MediaUrls) -> 
                 status=MediaStatus[item.status.name],
                 error_code=item.error_code,
                 error_message=item.error_message,
+                transcript=item.transcript if item.transcript_status == "done" else None,
+                transcript_error_code=item.transcript_error_code,
+                transcript_error_message=item.transcript_error_message,
             )
         )
     return found
