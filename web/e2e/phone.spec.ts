@@ -29,3 +29,33 @@ test("the inbox and a conversation on a phone", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Conversas" })).toBeVisible();
   await expect(composer).toBeHidden();
 });
+
+test("every settings section fits a phone's screen", async ({ page }) => {
+  await page.goto("/");
+  await page.getByLabel("E-mail").fill(demo.email);
+  await page.getByLabel("Senha").fill(demo.password);
+  await page.getByRole("button", { name: "Entrar" }).tap();
+  await expect(page.getByRole("link", { name: /Maria/ })).toBeVisible();
+  for (const [section, heading] of [
+    ["assistant", "Configurações"],
+    ["team", "Membros"],
+    ["channels", "Números"],
+    ["knowledge", "Novo documento"],
+    ["api-keys", "Nova chave"],
+    ["webhooks", "Novo endereço"],
+  ] as const) {
+    await page.goto(`/settings/${section}`);
+    await expect(page.getByRole("heading", { name: heading, exact: true })).toBeVisible();
+    // Nothing is wider than the screen, the page or the settings pane.
+    const overflow = await page.evaluate(() => {
+      const pane = document.getElementById("main");
+      const page = document.documentElement;
+      return Math.max(
+        page.scrollWidth - page.clientWidth,
+        pane ? pane.scrollWidth - pane.clientWidth : 0,
+      );
+    });
+    expect(overflow, section).toBeLessThanOrEqual(0);
+  }
+  await screenshot(page, "settings-webhooks", "phone");
+});

@@ -11,7 +11,11 @@ import {
   UpdateKnowledgeDocumentDocument,
 } from "../../api/operations";
 import { useWorkspace } from "../../context";
-import type { KnowledgeDocumentFieldsFragment } from "../../gql/graphql";
+import type {
+  KnowledgeDocumentFieldsFragment,
+  KnowledgeDocumentsQuery,
+  KnowledgeDocumentsQueryVariables,
+} from "../../gql/graphql";
 import { useI18n } from "../../i18n";
 import { ConfirmButton, FormError, Loading, canManage, moment, refusal } from "./common";
 
@@ -20,30 +24,38 @@ const POLL_MS = 2_000;
 const ACCEPT = ".pdf,.md,.markdown,.txt,.html,.htm,application/pdf,text/plain,text/markdown,text/html";
 
 type Document = KnowledgeDocumentFieldsFragment;
+type KnowledgeConnection = NonNullable<KnowledgeDocumentsQuery["organization"]>["knowledgeDocuments"];
 
 export function KnowledgeSettings() {
   const { t } = useI18n();
   const { api, organizationId, role } = useWorkspace();
   const [documents, setDocuments] = useState<Document[] | null>(null);
   const [total, setTotal] = useState(0);
-  const [next, setNext] = useState<string | null>(null);
-  const [shown, setShown] = useState(PAGE);
+  const [hasMore, setHasMore] = useState(false);
+  /** How many pages are shown ("show more" adds one); each load fetches them all again,
+   * following the cursors, so a document being indexed on any of them is refreshed. */
+  const [pages, setPages] = useState(1);
   const manager = canManage(role);
 
   const load = useCallback(async () => {
-    const result = await api.client
-      .query(
-        KnowledgeDocumentsDocument,
-        { organizationId, first: Math.min(shown, 100) },
-        { requestPolicy: "network-only" },
-      )
-      .toPromise();
-    const page = result.data?.organization?.knowledgeDocuments;
-    if (!page) return;
-    setDocuments(page.edges.map((edge) => edge.node));
-    setTotal(page.totalCount);
-    setNext(page.pageInfo.hasNextPage ? page.pageInfo.endCursor ?? null : null);
-  }, [api, organizationId, shown]);
+    const shown: Document[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < pages; page += 1) {
+      const variables: KnowledgeDocumentsQueryVariables = { organizationId, first: PAGE, after };
+      const result = await api.client
+        .query(KnowledgeDocumentsDocument, variables, { requestPolicy: "network-only" })
+        .toPromise();
+      const connection: KnowledgeConnection | undefined =
+        result.data?.organization?.knowledgeDocuments;
+      if (!connection) return;
+      shown.push(...connection.edges.map((edge) => edge.node));
+      setTotal(connection.totalCount);
+      after = connection.pageInfo.hasNextPage ? (connection.pageInfo.endCursor ?? null) : null;
+      if (!after) break;
+    }
+    setDocuments(shown);
+    setHasMore(after !== null);
+  }, [api, organizationId, pages]);
   useEffect(() => {
     void load();
   }, [load]);
@@ -71,8 +83,8 @@ export function KnowledgeSettings() {
             <DocumentRow key={document.id} document={document} manager={manager} reload={load} />
           ))}
         </ul>
-        {next && shown < 100 && (
-          <button type="button" onClick={() => setShown(100)}>
+        {hasMore && (
+          <button type="button" onClick={() => setPages(pages + 1)}>
             {t("knowledge.more")}
           </button>
         )}
