@@ -57,11 +57,13 @@ RECEIVERS = 10
 #: The receiver that hangs in the hanging rounds (its organization's endpoint).
 HANGING = 0
 SECRET_KEY = "bench-webhooks-secret-key-0123456789-abcdef"  # noqa: S105 - bench only
-#: Events per second for the p50/p99 figures and the hanging rounds.
-FIXED_RATE = 50
+#: Events per second for the p50/p99 figures and the hanging rounds: well under what one
+#: worker delivered on the shared 2-core machine under other work (load average 10: 10-20
+#: events/s held), so that a round measures latency, not a backlog.
+FIXED_RATE = 10
 #: Rates tried, in turn, for the highest rate held.
-RATES = (25, 50, 100, 200, 400, 800)
-QUICK_RATES = (25, 50, 100)
+RATES = (10, 20, 50, 100, 200, 400, 800)
+QUICK_RATES = (10, 50)
 #: A rate is held when every event arrives within this long after its step and the step's
 #: p99 is under HELD_P99_MS (a sender that falls behind builds a backlog: its p99 grows
 #: with the step's length).
@@ -554,9 +556,11 @@ class Run:
 
 
 async def _measure(url: str, quick: bool) -> Result:
-    fixed_seconds = 3.0 if quick else 20.0
-    step_seconds = 1.5 if quick else 5.0
-    round_seconds = 5.0 if quick else 25.0
+    fixed_seconds = 2.0 if quick else 20.0
+    step_seconds = 1.0 if quick else 5.0
+    # A full round outlasts the hanging requests' 10 s timeout, so its retries and the
+    # jobs put back while it hangs are part of what the others live with.
+    round_seconds = 4.0 if quick else 30.0
     pairs = 1 if quick else 3
     rates = QUICK_RATES if quick else RATES
     receivers = Receivers()
