@@ -238,28 +238,21 @@ where organization_id = %(organization_id)s
       ilike %(pattern)s;
 
 -- name: usage
--- An organization's usage over [from, to): one pass over its messages of the period
--- (messages_organization_created_idx) and one over its AI runs
--- (ai_runs_organization_created_idx). Aggregates without GROUP BY: always one row.
-with traffic as (
-    select count(distinct m.conversation_id) as conversations,
-           count(*) filter (where m.direction = 'inbound') as messages_in,
-           count(*) filter (where m.direction = 'outbound') as messages_out,
-           count(*) filter (where m.direction = 'outbound' and m.author = 'ai'
-                            and not m.is_error) as ai_replies,
-           count(*) filter (where m.direction = 'outbound' and m.author = 'ai'
-                            and m.is_error) as fallbacks
-    from public.messages as m
-    where m.organization_id = %(organization_id)s
-      and m.created_at >= %(from)s and m.created_at < %(to)s
-), runs as (
-    select coalesce(sum(r.prompt_tokens), 0)::bigint as tokens_in,
-           coalesce(sum(r.completion_tokens), 0)::bigint as tokens_out
-    from public.ai_runs as r
-    where r.organization_id = %(organization_id)s
-      and r.created_at >= %(from)s and r.created_at < %(to)s
-)
-select traffic.*, runs.* from traffic cross join runs;
+-- An organization's usage over [from, to), from public.usage_counters (kept when messages
+-- expire or a contact is erased): every UTC hour that overlaps the period, on
+-- usage_counters_organization_hour_idx. Aggregates without GROUP BY: always one row.
+select count(distinct u.conversation_id) filter (where u.messages_in + u.messages_out > 0)
+           ::integer as conversations,
+       coalesce(sum(u.messages_in), 0)::integer as messages_in,
+       coalesce(sum(u.messages_out), 0)::integer as messages_out,
+       coalesce(sum(u.ai_replies), 0)::integer as ai_replies,
+       coalesce(sum(u.fallbacks), 0)::integer as fallbacks,
+       coalesce(sum(u.tokens_in), 0)::bigint as tokens_in,
+       coalesce(sum(u.tokens_out), 0)::bigint as tokens_out
+from public.usage_counters as u
+where u.organization_id = %(organization_id)s
+  and u.hour >= date_bin(interval '1 hour', %(from)s, timestamptz '2000-01-01 00:00:00+00')
+  and u.hour < %(to)s;
 
 -- name: send_member_message
 select outcome, message_id

@@ -660,6 +660,22 @@ $$;
 
 COMMENT ON FUNCTION private.claim_endpoint_disabled_notice_v1(endpoint_id uuid) IS 'The owners to mail about an endpoint disabled for failing, once (marks it notified).';
 
+-- Name: claim_media_deletions_v1(integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.claim_media_deletions_v1(batch_size integer) RETURNS TABLE(id bigint, storage_key text)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select d.id, d.storage_key from private.media_deletions as d
+    order by d.id
+    limit batch_size
+    for update skip locked
+$$;
+
+-- Name: FUNCTION claim_media_deletions_v1(batch_size integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.claim_media_deletions_v1(batch_size integer) IS 'Locks up to batch_size queued file removals for the calling transaction (deleted by it once storage has removed them).';
+
 -- Name: claim_outbound_message_v1(uuid); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.claim_outbound_message_v1(message_id uuid) RETURNS TABLE(outcome text, organization_id uuid, conversation_id uuid, body text, media jsonb, metadata jsonb, attempts integer, channel_kind public.channel_kind, channel_phone_number text, twilio_account_sid text, twilio_auth_token_ciphertext text, contact_phone_number text)
@@ -826,6 +842,46 @@ $$;
 
 COMMENT ON FUNCTION private.close_inactive_conversations_v1(batch_size integer) IS 'Closes up to batch_size conversations inactive for their agent''s inactivity_hours.';
 
+-- Name: compact_usage_counters_v1(timestamp with time zone, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.compact_usage_counters_v1(since timestamp with time zone, batch_size integer) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    -- Folds up to batch_size (organization, hour, conversation) groups of several rows
+    -- into one. The rows it sums are exactly those it deleted (RETURNING), so a row
+    -- written meanwhile, or a second compaction side by side, loses or doubles nothing.
+    with groups as (
+        select u.organization_id, u.hour, u.conversation_id
+        from public.usage_counters as u
+        where u.hour >= since and u.hour < now() - interval '1 hour'
+        group by 1, 2, 3
+        having count(*) > 1
+        limit batch_size
+    ), folded as (
+        delete from public.usage_counters as u
+        using groups as g
+        where u.organization_id = g.organization_id and u.hour = g.hour
+          and u.conversation_id is not distinct from g.conversation_id
+        returning u.*
+    ), written as (
+        insert into public.usage_counters (organization_id, hour, conversation_id,
+                                           messages_in, messages_out, ai_replies, fallbacks,
+                                           tokens_in, tokens_out)
+        select f.organization_id, f.hour, f.conversation_id, sum(f.messages_in),
+               sum(f.messages_out), sum(f.ai_replies), sum(f.fallbacks), sum(f.tokens_in),
+               sum(f.tokens_out)
+        from folded as f
+        group by 1, 2, 3
+        returning 1
+    )
+    select count(*)::integer from written
+$$;
+
+-- Name: FUNCTION compact_usage_counters_v1(since timestamp with time zone, batch_size integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.compact_usage_counters_v1(since timestamp with time zone, batch_size integer) IS 'Folds the usage counters of hours since `since` (up to an hour ago) into one row per organization, hour and conversation; returns the groups folded.';
+
 -- Name: consecutive_ai_retries(uuid); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.consecutive_ai_retries(conversation_id uuid) RETURNS integer
@@ -964,6 +1020,109 @@ $$;
 -- Name: FUNCTION defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) IS 'Defers a conversation''s reply job (its lock and queueing lock); null when one already waits.';
+
+-- Name: delete_expired_messages_v1(integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.delete_expired_messages_v1(batch_size integer) RETURNS TABLE(messages integer, runs integer, deliveries integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    gone jsonb;
+begin
+    -- Oldest first, per organization, on messages_organization_created_idx: each call is
+    -- one short transaction over at most batch_size rows, so nothing waits behind it.
+    with expired as (
+        select m.id
+        from public.organizations as o
+        cross join lateral (
+            select m.id from public.messages as m
+            where m.organization_id = o.id
+              and m.created_at < now() - make_interval(days => o.message_retention_days)
+            order by m.created_at
+            limit batch_size
+        ) as m
+        where o.message_retention_days is not null
+        limit batch_size
+    ), deleted as (
+        delete from public.messages as m
+        using expired as e
+        where m.id = e.id
+        returning m.organization_id, m.media
+    )
+    select coalesce(jsonb_agg(jsonb_build_object('organization_id', d.organization_id,
+                                                 'media', d.media))
+                    filter (where d.media <> '[]'::jsonb), '[]'::jsonb),
+           count(*)::integer
+    into gone, messages
+    from deleted as d;
+    perform private.queue_media_deletions(gone);
+
+    -- The AI runs and outgoing-webhook deliveries of that age: their payloads and errors
+    -- may quote what the messages said. (Usage keeps their counts.)
+    with expired as (
+        select r.id
+        from public.organizations as o
+        cross join lateral (
+            select r.id from public.ai_runs as r
+            where r.organization_id = o.id
+              and r.created_at < now() - make_interval(days => o.message_retention_days)
+            order by r.created_at
+            limit batch_size
+        ) as r
+        where o.message_retention_days is not null
+        limit batch_size
+    ), deleted as (
+        delete from public.ai_runs as r using expired as e where r.id = e.id returning 1
+    )
+    select count(*)::integer into runs from deleted;
+
+    with expired as (
+        select d.id
+        from public.organizations as o
+        join public.webhook_endpoints as w on w.organization_id = o.id
+        cross join lateral (
+            select d.id from public.webhook_deliveries as d
+            where d.endpoint_id = w.id
+              and d.created_at < now() - make_interval(days => o.message_retention_days)
+            order by d.created_at
+            limit batch_size
+        ) as d
+        where o.message_retention_days is not null
+        limit batch_size
+    ), deleted as (
+        delete from public.webhook_deliveries as d using expired as e where d.id = e.id
+        returning 1
+    )
+    select count(*)::integer into deliveries from deleted;
+    return next;
+end;
+$$;
+
+-- Name: FUNCTION delete_expired_messages_v1(batch_size integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.delete_expired_messages_v1(batch_size integer) IS 'Deletes up to batch_size messages (and as many AI runs and webhook deliveries) older than their organization''s message_retention_days, queueing their files for removal.';
+
+-- Name: delete_jobs_naming(text[]); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.delete_jobs_naming(ids text[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'procrastinate', 'pg_catalog'
+    AS $$
+declare
+    deleted integer;
+begin
+    delete from procrastinate.procrastinate_jobs as j
+    where j.status <> 'doing'
+      and exists (select from jsonb_each_text(j.args) as a where a.value = any(ids));
+    get diagnostics deleted = row_count;
+    return deleted;
+end;
+$$;
+
+-- Name: FUNCTION delete_jobs_naming(ids text[]); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.delete_jobs_naming(ids text[]) IS 'Deletes the jobs (waiting or finished; not running) one of whose arguments is one of ids.';
 
 -- Name: end_other_sessions_v1(uuid, uuid); Type: FUNCTION; Schema: private
 
@@ -1674,6 +1833,38 @@ $$;
 -- Name: FUNCTION queue_mail_v1(recipient text, kind text, subject text, text text, html text); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.queue_mail_v1(recipient text, kind text, subject text, text text, html text) IS 'Writes a rendered mail into the outbox and defers mail:send_mail, in one transaction.';
+
+-- Name: queue_media_deletions(jsonb); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.queue_media_deletions(gone_media jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    queued integer;
+begin
+    -- gone_media: [{organization_id, media}] of deleted messages.
+    insert into private.media_deletions (organization_id, storage_key)
+    select (g ->> 'organization_id')::uuid, item ->> 'storage_key'
+    from jsonb_array_elements(gone_media) as g
+    cross join lateral jsonb_array_elements(g -> 'media') as item
+    where jsonb_typeof(item) = 'object' and item ->> 'storage_key' is not null;
+    get diagnostics queued = row_count;
+    if queued > 0 then
+        perform private.defer_job(
+            task_name => 'conversations:delete_media_files',
+            args => '{}'::jsonb,
+            queue_name => 'upkeep',
+            queueing_lock => 'upkeep:delete_media_files'
+        );
+    end if;
+    return queued;
+end;
+$$;
+
+-- Name: FUNCTION queue_media_deletions(gone_media jsonb); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.queue_media_deletions(gone_media jsonb) IS 'Queues the stored files of deleted messages for removal from media storage, with the job that removes them.';
 
 -- Name: queue_outbound_message(uuid, public.message_author, text, uuid, boolean, text, text, jsonb); Type: FUNCTION; Schema: private
 
@@ -2547,12 +2738,18 @@ CREATE TABLE public.organizations (
     name text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    message_retention_days integer,
+    CONSTRAINT organizations_message_retention_days CHECK (((message_retention_days >= 30) AND (message_retention_days <= 3650))),
     CONSTRAINT organizations_name_length CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 120)))
 );
 
 -- Name: TABLE organizations; Type: COMMENT; Schema: public
 
 COMMENT ON TABLE public.organizations IS 'A business using Atende: the tenant every row belongs to.';
+
+-- Name: COLUMN organizations.message_retention_days; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.organizations.message_retention_days IS 'How many days messages are kept (null: forever); older ones are deleted by the upkeep (private.delete_expired_messages_v1). Owners set it (set_message_retention_v1).';
 
 -- Name: register_organization_v1(uuid, text, text); Type: FUNCTION; Schema: private
 
@@ -3568,6 +3765,26 @@ begin
 end;
 $$;
 
+-- Name: tg_ai_runs__count_usage(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_ai_runs__count_usage() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    insert into public.usage_counters (organization_id, hour, tokens_in, tokens_out)
+    values (new.organization_id, private.usage_hour(new.created_at),
+            new.prompt_tokens - case when tg_op = 'UPDATE' then old.prompt_tokens else 0 end,
+            new.completion_tokens
+                - case when tg_op = 'UPDATE' then old.completion_tokens else 0 end);
+    return null;
+end;
+$$;
+
+-- Name: FUNCTION tg_ai_runs__count_usage(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.tg_ai_runs__count_usage() IS 'Counts an AI run''s tokens (or a change of them) in public.usage_counters.';
+
 -- Name: tg_contacts__webhook_events(); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.tg_contacts__webhook_events() RETURNS trigger
@@ -3692,6 +3909,41 @@ begin
     return null;
 end;
 $$;
+
+-- Name: tg_messages__count_usage(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_messages__count_usage() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    ai_reply integer := (new.direction = 'outbound' and new.author = 'ai' and not new.is_error)::integer;
+    fallback integer := (new.direction = 'outbound' and new.author = 'ai' and new.is_error)::integer;
+begin
+    if tg_op = 'UPDATE' then
+        -- A reply whose send failed counts as a fallback from then on (as it always did).
+        ai_reply := ai_reply
+            - (old.direction = 'outbound' and old.author = 'ai' and not old.is_error)::integer;
+        fallback := fallback
+            - (old.direction = 'outbound' and old.author = 'ai' and old.is_error)::integer;
+        insert into public.usage_counters (organization_id, hour, conversation_id, ai_replies,
+                                           fallbacks)
+        values (new.organization_id, private.usage_hour(new.created_at), new.conversation_id,
+                ai_reply, fallback);
+        return null;
+    end if;
+    insert into public.usage_counters (organization_id, hour, conversation_id, messages_in,
+                                       messages_out, ai_replies, fallbacks)
+    values (new.organization_id, private.usage_hour(new.created_at), new.conversation_id,
+            (new.direction = 'inbound')::integer, (new.direction = 'outbound')::integer,
+            ai_reply, fallback);
+    return null;
+end;
+$$;
+
+-- Name: FUNCTION tg_messages__count_usage(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.tg_messages__count_usage() IS 'Counts a new message (or a change of its AI reply/fallback kind) in public.usage_counters.';
 
 -- Name: tg_messages__fetch_media(); Type: FUNCTION; Schema: private
 
@@ -3881,6 +4133,19 @@ $$;
 -- Name: FUNCTION unuse_account_token_v1(token_hash text); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.unuse_account_token_v1(token_hash text) IS 'Makes a spent token usable again after the step that followed it failed.';
+
+-- Name: usage_hour(timestamp with time zone); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.usage_hour(at timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $$
+    select date_bin(interval '1 hour', at, timestamptz '2000-01-01 00:00:00+00')
+$$;
+
+-- Name: FUNCTION usage_hour(at timestamp with time zone); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.usage_hour(at timestamp with time zone) IS 'The UTC hour a usage count belongs to, whatever the session''s time zone.';
 
 -- Name: use_account_token_v1(text, text); Type: FUNCTION; Schema: private
 
@@ -4413,6 +4678,115 @@ $$;
 
 COMMENT ON FUNCTION public.create_contact_v1(organization_id uuid, phone_number text, display_name text, attributes jsonb, tags text[]) IS 'Adds a contact to the organization (any member); ''exists'' when the number is already one.';
 
+-- Name: contact_erasures; Type: TABLE; Schema: public
+
+CREATE TABLE public.contact_erasures (
+    organization_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    erased_contact_id uuid NOT NULL,
+    phone_digest text NOT NULL,
+    erased_by uuid,
+    erased_at timestamp with time zone DEFAULT now() NOT NULL,
+    conversations integer NOT NULL,
+    messages integer NOT NULL,
+    files integer NOT NULL
+);
+
+-- Name: TABLE contact_erasures; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.contact_erasures IS 'The audit trail of erasures (LGPD): who (a user or API key id) erased which contact, when, and how much went. Owners read it.';
+
+-- Name: erase_contact_v1(uuid); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.erase_contact_v1(contact_id uuid) RETURNS public.contact_erasures
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $_$
+declare
+    target public.contacts;
+    caller_role public.membership_role;
+    conversation_ids uuid[];
+    named text[];
+    scheduled text[] := '{}';
+    gone jsonb;
+    message_count integer;
+    file_count integer;
+    erasure public.contact_erasures;
+begin
+    select * into target from public.contacts as ct where ct.id = erase_contact_v1.contact_id
+    for update;
+    if found then
+        caller_role := private.caller_role_in(target.organization_id);
+    end if;
+    if not found or caller_role is null then
+        raise sqlstate 'PT404' using message = 'contact not found';
+    end if;
+    if caller_role = 'agent' then
+        raise sqlstate 'PT403' using message = 'only owners and admins can erase contacts';
+    end if;
+
+    select coalesce(array_agg(c.id), '{}') into conversation_ids
+    from public.conversations as c where c.contact_id = target.id;
+
+    -- Every id a job or a payload could name the contact by.
+    select array[target.id::text] || coalesce(array_agg(m.id::text), '{}')
+           || conversation_ids::text[],
+           coalesce(jsonb_agg(jsonb_build_object('organization_id', m.organization_id,
+                                                 'media', m.media))
+                    filter (where m.media <> '[]'::jsonb), '[]'::jsonb),
+           count(m.id)::integer
+    into named, gone, message_count
+    from public.messages as m
+    where m.conversation_id = any(conversation_ids);
+    file_count := private.queue_media_deletions(gone);
+
+    -- Outgoing-webhook deliveries whose payload names the contact, and their jobs.
+    with deleted as (
+        delete from public.webhook_deliveries as d
+        where d.organization_id = target.organization_id
+          and (d.payload #>> '{data,contact,id}' = target.id::text
+               or d.payload #>> '{data,conversation,contact_id}' = target.id::text
+               or d.payload #>> '{data,message,conversation_id}' = any(conversation_ids::text[]))
+        returning d.id::text
+    )
+    select named || coalesce(array_agg(deleted.id), '{}') into named from deleted;
+
+    -- Scheduled messages (20261207001540) go with their conversation; their jobs too.
+    if to_regclass('public.scheduled_messages') is not null then
+        execute 'select coalesce(array_agg(s.id::text), ''{}'') from public.scheduled_messages as s'
+                ' where s.conversation_id = any($1)'
+        into strict scheduled using conversation_ids;
+        named := named || scheduled;
+    end if;
+
+    -- Jobs whose arguments name the contact, a conversation, message or delivery of
+    -- theirs (waiting, finished or failed; one running now finds nothing when it looks).
+    perform private.delete_jobs_naming(named);
+
+    -- The contact, and with it (foreign keys, on delete cascade) its conversations,
+    -- messages, AI runs, read positions, scheduled messages and broadcast recipients.
+    delete from public.contacts as ct where ct.id = target.id;
+
+    -- Usage keeps its counts, under an id that leads nowhere.
+    update public.usage_counters as u set conversation_id = r.replacement
+    from (select unnest(conversation_ids) as original, gen_random_uuid() as replacement) as r
+    where u.organization_id = target.organization_id and u.conversation_id = r.original;
+
+    insert into public.contact_erasures (organization_id, erased_contact_id, phone_digest,
+                                         erased_by, conversations, messages, files)
+    values (target.organization_id, target.id,
+            encode(sha256(convert_to(target.organization_id::text || ':' || target.phone_number,
+                                     'UTF8')), 'hex'),
+            (select auth.uid()), cardinality(conversation_ids), message_count, file_count)
+    returning * into erasure;
+    return erasure;
+end;
+$_$;
+
+-- Name: FUNCTION erase_contact_v1(contact_id uuid); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.erase_contact_v1(contact_id uuid) IS 'Erases a contact (owners and admins): their conversations, messages, files, AI runs, jobs and webhook deliveries; usage keeps its counts; recorded in contact_erasures.';
+
 -- Name: redeliver_webhook_v1(uuid); Type: FUNCTION; Schema: public
 
 CREATE FUNCTION public.redeliver_webhook_v1(delivery_id uuid) RETURNS uuid
@@ -4892,6 +5266,31 @@ $$;
 
 COMMENT ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) IS 'A member (or API key) sends an approved template (ContentSid) in a conversation; queued with its send job.';
 
+-- Name: set_message_retention_v1(uuid, integer); Type: FUNCTION; Schema: public
+
+CREATE FUNCTION public.set_message_retention_v1(organization_id uuid, days integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    caller_role public.membership_role := private.caller_role_in(set_message_retention_v1.organization_id);
+begin
+    if caller_role is null then
+        raise sqlstate 'PT404' using message = 'organization not found';
+    end if;
+    if caller_role <> 'owner' then
+        raise sqlstate 'PT403' using message = 'only owners can change how long messages are kept';
+    end if;
+    update public.organizations as o set message_retention_days = days
+    where o.id = set_message_retention_v1.organization_id;
+    return days;
+end;
+$$;
+
+-- Name: FUNCTION set_message_retention_v1(organization_id uuid, days integer); Type: COMMENT; Schema: public
+
+COMMENT ON FUNCTION public.set_message_retention_v1(organization_id uuid, days integer) IS 'Sets how many days an organization keeps its messages (owners; null: forever; 30 to 3650).';
+
 -- Name: start_conversation_v1(uuid, text, uuid, jsonb); Type: FUNCTION; Schema: public
 
 CREATE FUNCTION public.start_conversation_v1(channel_id uuid, phone_number text, template_id uuid, variables jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(conversation_id uuid, message_id uuid)
@@ -5341,6 +5740,30 @@ COMMENT ON COLUMN private.mail_outbox.text IS 'The plain-text part; may hold a o
 
 COMMENT ON COLUMN private.mail_outbox.last_error IS 'The last failure, as the SMTP server or the network said it (never the SMTP password).';
 
+-- Name: media_deletions; Type: TABLE; Schema: private
+
+CREATE TABLE private.media_deletions (
+    id bigint NOT NULL,
+    organization_id uuid NOT NULL,
+    storage_key text NOT NULL,
+    queued_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+-- Name: TABLE media_deletions; Type: COMMENT; Schema: private
+
+COMMENT ON TABLE private.media_deletions IS 'Files in media storage whose messages are gone: the job conversations:delete_media_files removes them after the commit that queued them.';
+
+-- Name: media_deletions_id_seq; Type: SEQUENCE; Schema: private
+
+ALTER TABLE private.media_deletions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME private.media_deletions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 -- Name: rate_limit_counters; Type: TABLE; Schema: private
 
 CREATE TABLE private.rate_limit_counters (
@@ -5744,6 +6167,36 @@ COMMENT ON COLUMN public.scheduled_messages.message_id IS 'The outbound message 
 
 COMMENT ON COLUMN public.scheduled_messages.job_id IS 'The Procrastinate job due at send_at (deleted when the message is cancelled).';
 
+-- Name: usage_counters; Type: TABLE; Schema: public
+
+CREATE TABLE public.usage_counters (
+    organization_id uuid NOT NULL,
+    id bigint NOT NULL,
+    hour timestamp with time zone NOT NULL,
+    conversation_id uuid,
+    messages_in integer DEFAULT 0 NOT NULL,
+    messages_out integer DEFAULT 0 NOT NULL,
+    ai_replies integer DEFAULT 0 NOT NULL,
+    fallbacks integer DEFAULT 0 NOT NULL,
+    tokens_in bigint DEFAULT 0 NOT NULL,
+    tokens_out bigint DEFAULT 0 NOT NULL
+);
+
+-- Name: TABLE usage_counters; Type: COMMENT; Schema: public
+
+COMMENT ON TABLE public.usage_counters IS 'What Organization.usage counts, per organization, UTC hour and conversation (message rows) or none (AI runs'' tokens); never deleted with messages. Rows are deltas: sum them.';
+
+-- Name: usage_counters_id_seq; Type: SEQUENCE; Schema: public
+
+ALTER TABLE public.usage_counters ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.usage_counters_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 -- Name: webhook_deliveries; Type: TABLE; Schema: public
 
 CREATE TABLE public.webhook_deliveries (
@@ -5850,6 +6303,11 @@ ALTER TABLE ONLY private.account_tokens
 ALTER TABLE ONLY private.mail_outbox
     ADD CONSTRAINT mail_outbox_pkey PRIMARY KEY (id);
 
+-- Name: media_deletions media_deletions_pkey; Type: CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.media_deletions
+    ADD CONSTRAINT media_deletions_pkey PRIMARY KEY (id);
+
 -- Name: pending_users pending_users_pkey; Type: CONSTRAINT; Schema: private
 
 ALTER TABLE ONLY private.pending_users
@@ -5944,6 +6402,11 @@ ALTER TABLE ONLY public.channels
 
 COMMENT ON CONSTRAINT channels_twilio_account_sid_kind_phone_number_key ON public.channels IS 'One channel per Twilio account, kind and number; accounts may share the Sandbox number.';
 
+-- Name: contact_erasures contact_erasures_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.contact_erasures
+    ADD CONSTRAINT contact_erasures_pkey PRIMARY KEY (organization_id, id);
+
 -- Name: contact_imports contact_imports_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.contact_imports
@@ -6023,6 +6486,11 @@ ALTER TABLE ONLY public.profiles
 
 ALTER TABLE ONLY public.scheduled_messages
     ADD CONSTRAINT scheduled_messages_pkey PRIMARY KEY (id);
+
+-- Name: usage_counters usage_counters_pkey; Type: CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.usage_counters
+    ADD CONSTRAINT usage_counters_pkey PRIMARY KEY (organization_id, id);
 
 -- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public
 
@@ -6134,6 +6602,10 @@ CREATE INDEX channel_templates_organization_id_idx ON public.channel_templates U
 -- Name: channels_organization_id_idx; Type: INDEX; Schema: public
 
 CREATE INDEX channels_organization_id_idx ON public.channels USING btree (organization_id);
+
+-- Name: contact_erasures_organization_erased_idx; Type: INDEX; Schema: public
+
+CREATE INDEX contact_erasures_organization_erased_idx ON public.contact_erasures USING btree (organization_id, erased_at DESC);
 
 -- Name: contact_imports_created_by_idx; Type: INDEX; Schema: public
 
@@ -6279,6 +6751,14 @@ CREATE INDEX scheduled_messages_organization_id_idx ON public.scheduled_messages
 
 CREATE INDEX scheduled_messages_template_id_idx ON public.scheduled_messages USING btree (template_id) WHERE (template_id IS NOT NULL);
 
+-- Name: usage_counters_hour_idx; Type: INDEX; Schema: public
+
+CREATE INDEX usage_counters_hour_idx ON public.usage_counters USING btree (hour);
+
+-- Name: usage_counters_organization_hour_idx; Type: INDEX; Schema: public
+
+CREATE INDEX usage_counters_organization_hour_idx ON public.usage_counters USING btree (organization_id, hour);
+
 -- Name: webhook_deliveries_endpoint_created_idx; Type: INDEX; Schema: public
 
 CREATE INDEX webhook_deliveries_endpoint_created_idx ON public.webhook_deliveries USING btree (endpoint_id, created_at DESC, id DESC);
@@ -6314,6 +6794,14 @@ CREATE TRIGGER tg_agents__follow_up_template_without_variables BEFORE INSERT OR 
 -- Name: agents tg_agents__set_updated_at; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_agents__set_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: ai_runs tg_ai_runs__count_usage; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_ai_runs__count_usage AFTER INSERT ON public.ai_runs FOR EACH ROW WHEN (((new.prompt_tokens <> 0) OR (new.completion_tokens <> 0))) EXECUTE FUNCTION private.tg_ai_runs__count_usage();
+
+-- Name: ai_runs tg_ai_runs__count_usage_change; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_ai_runs__count_usage_change AFTER UPDATE OF prompt_tokens, completion_tokens ON public.ai_runs FOR EACH ROW WHEN (((old.prompt_tokens IS DISTINCT FROM new.prompt_tokens) OR (old.completion_tokens IS DISTINCT FROM new.completion_tokens))) EXECUTE FUNCTION private.tg_ai_runs__count_usage();
 
 -- Name: broadcasts tg_broadcasts__set_updated_at; Type: TRIGGER; Schema: public
 
@@ -6374,6 +6862,14 @@ CREATE CONSTRAINT TRIGGER tg_memberships__keep_an_owner AFTER DELETE OR UPDATE O
 -- Name: memberships tg_memberships__set_updated_at; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_memberships__set_updated_at BEFORE UPDATE ON public.memberships FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
+
+-- Name: messages tg_messages__count_usage; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__count_usage AFTER INSERT ON public.messages FOR EACH ROW EXECUTE FUNCTION private.tg_messages__count_usage();
+
+-- Name: messages tg_messages__count_usage_change; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__count_usage_change AFTER UPDATE OF is_error ON public.messages FOR EACH ROW WHEN (((old.is_error IS DISTINCT FROM new.is_error) AND (new.author = 'ai'::public.message_author))) EXECUTE FUNCTION private.tg_messages__count_usage();
 
 -- Name: messages tg_messages__fetch_media; Type: TRIGGER; Schema: public
 
@@ -6547,6 +7043,11 @@ ALTER TABLE ONLY public.channel_templates
 ALTER TABLE ONLY public.channels
     ADD CONSTRAINT channels_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
+-- Name: contact_erasures contact_erasures_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.contact_erasures
+    ADD CONSTRAINT contact_erasures_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 -- Name: contact_imports contact_imports_created_by_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.contact_imports
@@ -6692,6 +7193,11 @@ ALTER TABLE ONLY public.scheduled_messages
 ALTER TABLE ONLY public.scheduled_messages
     ADD CONSTRAINT scheduled_messages_template_id_fkey FOREIGN KEY (template_id) REFERENCES public.channel_templates(id) ON DELETE SET NULL;
 
+-- Name: usage_counters usage_counters_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
+
+ALTER TABLE ONLY public.usage_counters
+    ADD CONSTRAINT usage_counters_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 -- Name: webhook_deliveries webhook_deliveries_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.webhook_deliveries
@@ -6803,6 +7309,10 @@ CREATE POLICY "Members can read their organizations' messages" ON public.message
 
 CREATE POLICY "Members can read their organizations' templates" ON public.channel_templates FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
 
+-- Name: usage_counters Members can read their organizations' usage; Type: POLICY; Schema: public
+
+CREATE POLICY "Members can read their organizations' usage" ON public.usage_counters FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_of_caller() AS organizations_of_caller)));
+
 -- Name: conversation_reads Members can read their own read positions; Type: POLICY; Schema: public
 
 CREATE POLICY "Members can read their own read positions" ON public.conversation_reads FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
@@ -6883,6 +7393,10 @@ CREATE POLICY "Owners and admins can remove their webhook endpoints" ON public.w
 
 CREATE POLICY "Owners and admins can rename their organizations" ON public.organizations FOR UPDATE TO authenticated USING ((id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is))) WITH CHECK ((id IN ( SELECT private.organizations_where_caller_is('{owner,admin}'::public.membership_role[]) AS organizations_where_caller_is)));
 
+-- Name: contact_erasures Owners can read their organization's erasures; Type: POLICY; Schema: public
+
+CREATE POLICY "Owners can read their organization's erasures" ON public.contact_erasures FOR SELECT TO authenticated USING ((organization_id IN ( SELECT private.organizations_where_caller_is('{owner}'::public.membership_role[]) AS organizations_where_caller_is)));
+
 -- Name: profiles Users can read their own profile; Type: POLICY; Schema: public
 
 CREATE POLICY "Users can read their own profile" ON public.profiles FOR SELECT TO authenticated USING ((id = ( SELECT auth.uid() AS uid)));
@@ -6918,6 +7432,10 @@ ALTER TABLE public.channel_templates ENABLE ROW LEVEL SECURITY;
 -- Name: channels; Type: ROW SECURITY; Schema: public
 
 ALTER TABLE public.channels ENABLE ROW LEVEL SECURITY;
+
+-- Name: contact_erasures; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.contact_erasures ENABLE ROW LEVEL SECURITY;
 
 -- Name: contact_imports; Type: ROW SECURITY; Schema: public
 
@@ -6966,6 +7484,10 @@ ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
 -- Name: scheduled_messages; Type: ROW SECURITY; Schema: public
 
 ALTER TABLE public.scheduled_messages ENABLE ROW LEVEL SECURITY;
+
+-- Name: usage_counters; Type: ROW SECURITY; Schema: public
+
+ALTER TABLE public.usage_counters ENABLE ROW LEVEL SECURITY;
 
 -- Name: webhook_deliveries; Type: ROW SECURITY; Schema: public
 
@@ -7088,6 +7610,11 @@ GRANT ALL ON FUNCTION private.claim_broadcast_batch_v1(broadcast_id uuid, batch_
 REVOKE ALL ON FUNCTION private.claim_endpoint_disabled_notice_v1(endpoint_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.claim_endpoint_disabled_notice_v1(endpoint_id uuid) TO service_role;
 
+-- Name: FUNCTION claim_media_deletions_v1(batch_size integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.claim_media_deletions_v1(batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.claim_media_deletions_v1(batch_size integer) TO service_role;
+
 -- Name: FUNCTION claim_outbound_message_v1(message_id uuid); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.claim_outbound_message_v1(message_id uuid) FROM PUBLIC;
@@ -7102,6 +7629,11 @@ GRANT ALL ON FUNCTION private.claim_webhook_delivery_v1(delivery_id uuid) TO ser
 
 REVOKE ALL ON FUNCTION private.close_inactive_conversations_v1(batch_size integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.close_inactive_conversations_v1(batch_size integer) TO service_role;
+
+-- Name: FUNCTION compact_usage_counters_v1(since timestamp with time zone, batch_size integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.compact_usage_counters_v1(since timestamp with time zone, batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.compact_usage_counters_v1(since timestamp with time zone, batch_size integer) TO service_role;
 
 -- Name: FUNCTION consecutive_ai_retries(conversation_id uuid); Type: ACL; Schema: private
 
@@ -7133,6 +7665,15 @@ GRANT ALL ON FUNCTION private.defer_knowledge_indexing(document_id uuid) TO serv
 
 REVOKE ALL ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.defer_reply_job(conversation_id uuid, scheduled_at timestamp with time zone, reschedule boolean) TO service_role;
+
+-- Name: FUNCTION delete_expired_messages_v1(batch_size integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.delete_expired_messages_v1(batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.delete_expired_messages_v1(batch_size integer) TO service_role;
+
+-- Name: FUNCTION delete_jobs_naming(ids text[]); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.delete_jobs_naming(ids text[]) FROM PUBLIC;
 
 -- Name: FUNCTION end_other_sessions_v1(user_id uuid, kept uuid); Type: ACL; Schema: private
 
@@ -7276,6 +7817,10 @@ GRANT ALL ON FUNCTION private.purge_webhook_attempts_v1(keep interval, batch int
 
 REVOKE ALL ON FUNCTION private.queue_mail_v1(recipient text, kind text, subject text, text text, html text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.queue_mail_v1(recipient text, kind text, subject text, text text, html text) TO service_role;
+
+-- Name: FUNCTION queue_media_deletions(gone_media jsonb); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.queue_media_deletions(gone_media jsonb) FROM PUBLIC;
 
 -- Name: FUNCTION queue_outbound_message(conversation_id uuid, author public.message_author, body text, author_member_id uuid, is_error boolean, error_code text, error_message text, metadata jsonb); Type: ACL; Schema: private
 
@@ -7564,6 +8109,10 @@ REVOKE ALL ON FUNCTION private.tg__set_updated_at() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION private.tg_agents__follow_up_template_without_variables() FROM PUBLIC;
 
+-- Name: FUNCTION tg_ai_runs__count_usage(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_ai_runs__count_usage() FROM PUBLIC;
+
 -- Name: FUNCTION tg_contacts__webhook_events(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_contacts__webhook_events() FROM PUBLIC;
@@ -7587,6 +8136,10 @@ REVOKE ALL ON FUNCTION private.tg_conversations__webhook_events() FROM PUBLIC;
 -- Name: FUNCTION tg_memberships__keep_an_owner(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_memberships__keep_an_owner() FROM PUBLIC;
+
+-- Name: FUNCTION tg_messages__count_usage(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_messages__count_usage() FROM PUBLIC;
 
 -- Name: FUNCTION tg_messages__fetch_media(); Type: ACL; Schema: private
 
@@ -7625,6 +8178,11 @@ GRANT ALL ON FUNCTION private.twilio_message_status(twilio_status text) TO servi
 
 REVOKE ALL ON FUNCTION private.unuse_account_token_v1(token_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.unuse_account_token_v1(token_hash text) TO service_role;
+
+-- Name: FUNCTION usage_hour(at timestamp with time zone); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.usage_hour(at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.usage_hour(at timestamp with time zone) TO service_role;
 
 -- Name: FUNCTION use_account_token_v1(token_hash text, purpose text); Type: ACL; Schema: private
 
@@ -7713,6 +8271,17 @@ REVOKE ALL ON FUNCTION public.create_contact_v1(organization_id uuid, phone_numb
 GRANT ALL ON FUNCTION public.create_contact_v1(organization_id uuid, phone_number text, display_name text, attributes jsonb, tags text[]) TO authenticated;
 GRANT ALL ON FUNCTION public.create_contact_v1(organization_id uuid, phone_number text, display_name text, attributes jsonb, tags text[]) TO service_role;
 
+-- Name: TABLE contact_erasures; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.contact_erasures TO service_role;
+GRANT SELECT ON TABLE public.contact_erasures TO authenticated;
+
+-- Name: FUNCTION erase_contact_v1(contact_id uuid); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.erase_contact_v1(contact_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.erase_contact_v1(contact_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.erase_contact_v1(contact_id uuid) TO service_role;
+
 -- Name: FUNCTION redeliver_webhook_v1(delivery_id uuid); Type: ACL; Schema: public
 
 REVOKE ALL ON FUNCTION public.redeliver_webhook_v1(delivery_id uuid) FROM PUBLIC;
@@ -7764,6 +8333,12 @@ GRANT ALL ON FUNCTION public.send_member_message_v2(conversation_id uuid, body t
 REVOKE ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) TO service_role;
 GRANT ALL ON FUNCTION public.send_template_message_v1(conversation_id uuid, template_id uuid, variables jsonb) TO authenticated;
+
+-- Name: FUNCTION set_message_retention_v1(organization_id uuid, days integer); Type: ACL; Schema: public
+
+REVOKE ALL ON FUNCTION public.set_message_retention_v1(organization_id uuid, days integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.set_message_retention_v1(organization_id uuid, days integer) TO authenticated;
+GRANT ALL ON FUNCTION public.set_message_retention_v1(organization_id uuid, days integer) TO service_role;
 
 -- Name: FUNCTION start_conversation_v1(channel_id uuid, phone_number text, template_id uuid, variables jsonb); Type: ACL; Schema: public
 
@@ -7860,6 +8435,10 @@ GRANT SELECT ON TABLE private.inbox_entries TO service_role;
 -- Name: TABLE mail_outbox; Type: ACL; Schema: private
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.mail_outbox TO service_role;
+
+-- Name: TABLE media_deletions; Type: ACL; Schema: private
+
+GRANT ALL ON TABLE private.media_deletions TO service_role;
 
 -- Name: TABLE refresh_tokens; Type: ACL; Schema: private
 
@@ -8114,6 +8693,15 @@ GRANT UPDATE(full_name) ON TABLE public.profiles TO authenticated;
 
 GRANT SELECT ON TABLE public.scheduled_messages TO authenticated;
 GRANT SELECT ON TABLE public.scheduled_messages TO service_role;
+
+-- Name: TABLE usage_counters; Type: ACL; Schema: public
+
+GRANT ALL ON TABLE public.usage_counters TO service_role;
+GRANT SELECT ON TABLE public.usage_counters TO authenticated;
+
+-- Name: SEQUENCE usage_counters_id_seq; Type: ACL; Schema: public
+
+GRANT ALL ON SEQUENCE public.usage_counters_id_seq TO service_role;
 
 -- Name: TABLE webhook_deliveries; Type: ACL; Schema: public
 

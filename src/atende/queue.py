@@ -18,6 +18,7 @@ import procrastinate
 from atende.ai import tasks as ai_tasks
 from atende.channels import tasks as channel_tasks
 from atende.channels.broadcasts import tasks as broadcast_tasks
+from atende.conversations import privacy_tasks
 from atende.conversations import tasks as conversation_tasks
 from atende.conversations.contacts import tasks as contact_tasks
 from atende.db.pool import Connection
@@ -30,6 +31,7 @@ from atende.webhooks import tasks as webhook_tasks
 TASK_BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("identity", identity_tasks.blueprint),
     ("conversations", conversation_tasks.blueprint),
+    ("conversations", privacy_tasks.blueprint),
     ("channels", channel_tasks.blueprint),
     ("channels", broadcast_tasks.blueprint),
     ("mail", mail_tasks.blueprint),

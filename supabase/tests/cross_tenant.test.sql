@@ -12,11 +12,11 @@ begin;
 \ir act_as.psql
 -- One test that every table is tied to a tenant, then seven per table (its rows exist,
 -- members read their own, no reading, updating, deleting or inserting across tenants,
--- the victim's rows are all still there) for the 18 tables of public, then the same
--- but the first as an API key (17 tables: read positions are a person's, a key has
+-- the victim's rows are all still there) for the 23 tables of public, then the same
+-- but the first as an API key (22 tables: read positions are a person's, a key has
 -- none): a new table changes the count.
 -- (+26: broadcasts and broadcast_recipients, 13 tests each)
-select plan(274);
+select plan(300);
 
 -- Two organizations with one of everything --------------------------------------------
 
@@ -107,6 +107,11 @@ begin
     insert into public.broadcast_recipients (broadcast_id, contact_id, organization_id,
                                              position)
     values (broadcast, contact, organization_id, 1);
+    -- An erasure's audit row (20261207001800_retention_and_erasure.sql); the usage
+    -- counters come with the message and the AI run above, by trigger.
+    insert into public.contact_erasures (organization_id, erased_contact_id, phone_digest,
+                                         erased_by, conversations, messages, files)
+    values (organization_id, gen_random_uuid(), md5(label), user_id, 1, 1, 0);
     -- public.agents: made by a trigger with each organization.
 end;
 $$;

@@ -89,6 +89,9 @@ select results_eq(
         -- normalisation run as whoever updates a contact.
         ('create_contact_import_v1(uuid,text,text,integer)'),
         ('create_contact_v1(uuid,text,text,jsonb,text[])'),
+        -- Retention and erasure (20261207001800_retention_and_erasure.sql): owners and
+        -- admins erase a contact, owners set the retention, checked inside.
+        ('erase_contact_v1(uuid)'),
         ('private.broadcast_rate(channel_kind,numeric)'),
         ('private.broadcast_recipient_state(broadcast_recipient_status,message_status)'),
         ('private.caller_role_in(uuid)'),
@@ -113,6 +116,7 @@ select results_eq(
         -- the caller's membership and the files' keys, kinds and sizes inside.
         ('send_member_message_v2(uuid,text,jsonb)'),
         ('send_template_message_v1(uuid,uuid,jsonb)'),
+        ('set_message_retention_v1(uuid,integer)'),
         -- Starting a conversation (20261207001520_start_conversation.sql): any member or
         -- key of the channel's organization, checked inside, like send_template_message_v1.
         ('start_conversation_v1(uuid,text,uuid,jsonb)'),
@@ -184,6 +188,9 @@ select results_eq(
         -- (20261207001560_broadcasts.sql).
         ('channels SELECT (id, organization_id, kind, phone_number, display_name, twilio_account_sid, enabled, created_at, updated_at, broadcast_rate_per_second)'),
         ('channels UPDATE (display_name, twilio_account_sid, twilio_auth_token_ciphertext, enabled, broadcast_rate_per_second)'),
+        -- Owners read their organization's erasures, members its usage counters; the
+        -- platform writes both (20261207001800_retention_and_erasure.sql).
+        ('contact_erasures SELECT'),
         -- Owners and admins follow their imports, never the file's text
         -- (20261207001500_contacts_management.sql); every write is a function's.
         ('contact_imports SELECT (id, organization_id, created_by, file_name, status, total_rows, checked_rows, written_rows, created_count, updated_count, refused_count, refusals, error, created_at, updated_at, finished_at)'),
@@ -215,6 +222,7 @@ select results_eq(
         -- Members read their organization's scheduled messages; every write is a function's
         -- (20261207001540_scheduled_messages.sql).
         ('scheduled_messages SELECT'),
+        ('usage_counters SELECT'),
         -- Outgoing webhooks (20261207001320_outgoing_webhooks.sql): owners and admins manage
         -- endpoints under row-level security and may write their secret, never read it;
         -- deliveries are the platform's to write.

@@ -434,6 +434,18 @@ def test_the_schedule_defers_each_upkeep_job_on_the_upkeep_queue() -> None:
             "upkeep:rescue_unanswered_conversations",
         ),
         "conversations:delete_old_jobs": ("17 * * * *", "upkeep", "upkeep:delete_old_jobs"),
+        # Retention (atende.conversations.privacy_tasks).
+        "conversations:delete_expired_messages": (
+            "*/15 * * * *",
+            "upkeep",
+            "upkeep:delete_expired_messages",
+        ),
+        "conversations:sweep_media_files": ("23 * * * *", "upkeep", "upkeep:sweep_media_files"),
+        "conversations:compact_usage_counters": (
+            "29 * * * *",
+            "upkeep",
+            "upkeep:compact_usage_counters",
+        ),
     }
 
 

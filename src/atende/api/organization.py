@@ -13,6 +13,10 @@ import strawberry
 from atende.channels.broadcasts.types import organization_broadcasts
 from atende.channels.types import organization_channels
 from atende.conversations.contacts.types import organization_contact_import
+from atende.conversations.privacy_mutations import (
+    organization_contact_erasures,
+    organization_message_retention_days,
+)
 from atende.conversations.queries import (
     organization_contacts,
     organization_conversations,
@@ -42,6 +46,15 @@ class Organization(identity.OrganizationBase):
     usage = strawberry.field(
         resolver=organization_usage,
         description="Conversations, messages, AI replies and tokens in a period.",
+    )
+    # Retention and erasure (atende.conversations.privacy_mutations).
+    message_retention_days = strawberry.field(
+        resolver=organization_message_retention_days,
+        description="Days its messages are kept (`setMessageRetention`); null: forever.",
+    )
+    contact_erasures = strawberry.field(
+        resolver=organization_contact_erasures,
+        description="Contacts erased (`eraseContact`), newest first (owners; empty for others).",
     )
     # Its channels (atende.channels.types).
     channels = strawberry.field(

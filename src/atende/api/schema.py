@@ -34,6 +34,7 @@ from atende.channels.broadcasts.mutations import BroadcastsMutation
 from atende.channels.mutations import ChannelsMutation
 from atende.conversations.contacts.mutations import ContactsMutation
 from atende.conversations.mutations import ConversationsMutation
+from atende.conversations.privacy_mutations import PrivacyMutation
 from atende.conversations.queries import ConversationsQuery
 from atende.conversations.scheduling_mutations import SchedulingMutation
 from atende.conversations.subscriptions import ConversationsSubscription
@@ -70,6 +71,7 @@ Mutation = merge_types(
         ApiKeyMutation,
         AgentMutation,
         ConversationsMutation,
+        PrivacyMutation,
         ContactsMutation,
         SchedulingMutation,
         ChannelsMutation,
