@@ -46,6 +46,10 @@ test("the owner creates an API key, uses its secret once, and revokes it", async
   await expect(page.getByText("você não verá este segredo de novo")).toBeVisible();
   const secret = await page.getByLabel("Segredo", { exact: true }).inputValue();
   expect(secret).toMatch(/^atende_/);
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.getByRole("button", { name: "Copiar" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Copiado." })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
   const row = page.getByRole("listitem").filter({ hasText: name });
   await expect(row).toContainText(secret.slice(0, 15));
   await expect(row).toContainText("último uso: nunca");
