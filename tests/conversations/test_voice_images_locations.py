@@ -15,8 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from procrastinate.jobs import Job
 
 from atende.ai.replies import UNHEARD_AUDIO_TEXT
+from atende.ai.tasks import RetryTranscription, TranscriptionRetryStrategy
+from atende.ai.transcription import TRANSCRIBE_ATTEMPTS, AudioTranscriber
+from atende.channels.media import InboundMediaFetcher
 from atende.config import Settings
 from atende.services import Services
 from tests.channels.world import ACCOUNT_SID, TestChannel, deliver, fetch_one, make_channel
@@ -47,10 +51,16 @@ query ($id: ID!) { conversation(id: $id) { messages(first: 10) { edges { node {
 
 
 @pytest.fixture
-def settings(settings: Settings, twilio_simulator: RunningSimulator) -> Settings:
-    """Twilio is the simulator (its media URLs are the ones fetched)."""
+def settings(
+    settings: Settings, twilio_simulator: RunningSimulator, reply_settings: dict[str, Any]
+) -> Settings:
+    """Twilio is the simulator (its media URLs are the ones fetched); a reply waits up to a
+    minute for a voice note unless the test says otherwise."""
     return settings.model_copy(
-        update={"twilio_api_base_url": twilio_simulator.base_url, "media_wait_seconds": 60.0}
+        update={
+            "twilio_api_base_url": twilio_simulator.base_url,
+            "media_wait_seconds": reply_settings.get("media_wait_seconds", 60.0),
+        }
     )
 
 
@@ -343,3 +353,93 @@ async def test_a_location_is_answered_with_its_text_in_the_prompt_and_shown_with
         "mapUrl": "https://www.google.com/maps/search/?api=1&query=-23.5613%2C-46.6565",
     }
     assert shown["body"] == ""
+
+
+@pytest.mark.parametrize("reply_settings", [{"media_wait_seconds": 0.0}], indirect=True)
+async def test_a_voice_note_not_transcribed_within_the_wait_gets_the_kind_message(  # noqa: PLR0917 (fixtures)
+    client: httpx.AsyncClient,
+    services: Services,
+    channel: TestChannel,
+    twilio_simulator: RunningSimulator,
+    fake_openai: FakeOpenAI,
+    inspect: Inspector,
+) -> None:
+    """No worker fetches or transcribes here: past the wait, the reply goes on without."""
+    url = served(twilio_simulator, VOICE_NOTE, "audio/ogg")
+    _, conversation_id = await receive(
+        client, services, channel, body="", media=[(url, "audio/ogg")]
+    )
+    async with open_queue_app(services):
+        replies_only = Worker(services, ["replies"])
+        await replies_only.start()
+        try:
+            assert await answered(inspect, conversation_id) == [UNHEARD_AUDIO_TEXT]
+        finally:
+            await replies_only.stop()
+    assert fake_openai.requests == []
+    assert fake_openai.transcriptions == []
+
+
+async def test_transcription_is_retried_a_bounded_number_of_times_then_recorded(
+    client: httpx.AsyncClient,
+    services: Services,
+    channel: TestChannel,
+    twilio_simulator: RunningSimulator,
+    fake_openai: FakeOpenAI,
+) -> None:
+    url = served(twilio_simulator, VOICE_NOTE, "audio/ogg")
+    message_id, _ = await receive(client, services, channel, body="", media=[(url, "audio/ogg")])
+    fetcher = InboundMediaFetcher(
+        services.database, services.transport, services.media_storage, services.settings
+    )
+    assert (await fetcher.fetch(message_id)).stored == [0]
+    transcriber = AudioTranscriber(
+        database=services.database,
+        model=services.model,
+        storage=services.media_storage,
+        settings=services.settings,
+    )
+
+    async def item() -> dict[str, Any]:
+        row = await fetch_one(
+            services, "select media from public.messages where id = %s", [message_id]
+        )
+        first: dict[str, Any] = row["media"][0]
+        return first
+
+    # A server error on a run that is not the last: to be retried, nothing recorded.
+    fake_openai.script_transcriptions(ErrorReply(503), ErrorReply(503))
+    outcome = await transcriber.transcribe(message_id, last_attempt=False)
+    assert (outcome.retry, outcome.failed) == ([0], {})
+    assert "transcript_status" not in await item()
+    # The last run records it, in words.
+    outcome = await transcriber.transcribe(message_id, last_attempt=True)
+    assert outcome.failed == {0: "transcription_server_error"}
+    recorded = await item()
+    assert recorded["transcript_status"] == "failed"
+    assert recorded["transcript_error_message"].startswith(
+        "Não foi possível transcrever o áudio (whisper-1): o serviço de transcrição falhou."
+    )
+    # Settled: a job that runs again sends nothing more.
+    assert (await transcriber.transcribe(message_id)).failed == {}
+    assert len(fake_openai.transcriptions) == 2
+
+    strategy = TranscriptionRetryStrategy()
+    retry = RetryTranscription(3.0)
+    decisions = [
+        strategy.get_retry_decision(exception=retry, job=_job(attempts))
+        for attempts in range(TRANSCRIBE_ATTEMPTS)
+    ]
+    assert [decision is not None for decision in decisions] == [True, True, False]
+
+
+def _job(attempts: int) -> Job:
+    return Job(
+        id=1,
+        queue="media",
+        lock=None,
+        queueing_lock=None,
+        task_name="ai:transcribe_audio",
+        task_kwargs={"message_id": str(uuid.uuid4())},
+        attempts=attempts,
+    )
