@@ -21,6 +21,7 @@ from atende.devtools.demo_model import (
     DEMO_LABEL,
     DEMO_MODEL_API_KEY,
     DEMO_MODEL_ID,
+    DEMO_TRANSCRIPT_LABEL,
     asks_for_a_person,
     create_demo_model_app,
     demo_model_environment,
@@ -115,6 +116,24 @@ def test_long_messages_are_quoted_shortly() -> None:
 
     assert len(text) < 400
     assert "…”" in text
+
+
+async def test_a_voice_note_gets_a_plainly_marked_demo_transcript(
+    demo_client: ModelClient, demo_server: BackgroundServer
+) -> None:
+    transcription = await demo_client.transcribe(
+        b"OggS" + bytes(100),
+        file_name="audio-1.ogg",
+        content_type="audio/ogg",
+        model="whisper-1",
+        timeout_seconds=5,
+    )
+    assert transcription.text.startswith(DEMO_TRANSCRIPT_LABEL)
+    assert "audio-1.ogg (104 bytes)" in transcription.text
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{demo_server.url}/v1/audio/transcriptions", data={"x": "1"})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == "file"
 
 
 async def test_stream_true_is_a_clear_400(demo_server: BackgroundServer) -> None:
