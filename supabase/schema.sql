@@ -3972,6 +3972,9 @@ CREATE FUNCTION private.tg_messages__media_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'procrastinate', 'pg_catalog'
     AS $$
+declare
+    woken record;
+    payload text;
 begin
     if exists (
         select from jsonb_array_elements(new.media) as i (item)
@@ -3985,17 +3988,26 @@ begin
         );
     end if;
 
-    update procrastinate.procrastinate_jobs as j
-    set scheduled_at = quiet.since
-    from (
-        select greatest(now(), c.last_inbound_at + make_interval(secs => a.debounce_seconds))
-        from public.conversations as c
-        join public.agents as a on a.organization_id = c.organization_id
-        where c.id = new.conversation_id
-    ) as quiet (since)
-    where j.queueing_lock = 'reply:' || new.conversation_id
-      and j.status = 'todo'
-      and j.scheduled_at > quiet.since;
+    for woken in
+        update procrastinate.procrastinate_jobs as j
+        set scheduled_at = quiet.since
+        from (
+            select greatest(now(), c.last_inbound_at + make_interval(secs => a.debounce_seconds))
+            from public.conversations as c
+            join public.agents as a on a.organization_id = c.organization_id
+            where c.id = new.conversation_id
+        ) as quiet (since)
+        where j.queueing_lock = 'reply:' || new.conversation_id
+          and j.status = 'todo'
+          and j.scheduled_at > quiet.since
+        returning j.id, j.queue_name
+    loop
+        -- What Procrastinate's own insert trigger says (procrastinate_notify_queue_job_
+        -- inserted_v1): a listening worker fetches the job at once, not at its next poll.
+        payload := json_build_object('type', 'job_inserted', 'job_id', woken.id)::text;
+        perform pg_notify('procrastinate_queue_v1#' || woken.queue_name, payload);
+        perform pg_notify('procrastinate_any_queue_v1', payload);
+    end loop;
     return null;
 end;
 $$;
