@@ -36,6 +36,15 @@ figure at 50/s is stated with its spread over the step's four quarters (by posti
 Targets: overhead p50 <= 30 ms and p99 <= 100 ms at 50/s, 50/s held, and no
 conversation doubled (more than one AI reply, inbound message or replied run).
 
+The voice-note case (after the rates): voice notes (an Ogg file Twilio's stand-in holds,
+an empty body) at a light 2 a second for 20 s (5 s with ``--quick``), and text messages
+at the same rate just before. A voice note goes through everything a real one does: the
+media job downloads it from the stand-in, the transcription job sends it to the demo
+model's transcription endpoint, and the reply, which waited for the transcript, is woken
+by it. Reported: the voice notes' overhead p50/p99 and what they add to the text path's
+at the same rate, and the download and transcription jobs' own times (their Procrastinate
+events). Every voice note must be answered; the text path keeps its targets.
+
 CPU is read from /proc per process over each step and divided by its conversations:
 the platform (API, workers, Postgres) and, apart, the harness (this load process, the
 Twilio simulator, the demo model).
@@ -59,6 +68,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -415,8 +425,11 @@ class Delivery:
 CUSTOMER_NUMBERS = itertools.count(uuid.uuid4().int % 10**8)
 
 
-def deliveries(count: int, signed_url: str) -> list[Delivery]:
-    """``count`` webhooks, each from a new customer, signed before the clock starts."""
+def deliveries(
+    count: int, signed_url: str, media: tuple[tuple[str, str], ...] = ()
+) -> list[Delivery]:
+    """``count`` webhooks, each from a new customer, signed before the clock starts; with
+    ``media`` (URL, content type), each is that file with an empty body (a voice note)."""
     from atende.devtools.twilio_simulator import inbound_message_params  # noqa: PLC0415
     from atende.transports.twilio.signature import signature_headers  # noqa: PLC0415
 
@@ -427,8 +440,9 @@ def deliveries(count: int, signed_url: str) -> list[Delivery]:
             account_sid=ACCOUNT_SID,
             from_=customer,
             to=f"whatsapp:{BUSINESS_NUMBER}",
-            body=f"Oi! Pedido número {index}, vocês entregam hoje?",
+            body="" if media else f"Oi! Pedido número {index}, vocês entregam hoje?",
             profile_name="Cliente",
+            media=media,
         )
         headers = {
             **signature_headers(signed_url, params, AUTH_TOKEN),
@@ -522,10 +536,10 @@ async def received(simulator_url: str) -> dict[str, float]:
         return {str(to): float(at) for to, at in (await answer.json()).items()}
 
 
-async def drive(product: Product, step: Step) -> None:
+async def drive(product: Product, step: Step, media: tuple[tuple[str, str], ...] = ()) -> None:
     """Post ``rate`` pre-signed webhooks a second for ``seconds``, sampling the backlog;
     then wait (bounded) for every answer."""
-    work = deliveries(int(step.rate * step.seconds), product.webhook_url)
+    work = deliveries(int(step.rate * step.seconds), product.webhook_url, media)
     connector = aiohttp.TCPConnector(limit=500)
     async with aiohttp.ClientSession(connector=connector) as http:
         answered_before = await received_count(http, product.simulator_url)
@@ -747,6 +761,97 @@ def between(held: list[Step], not_held: list[Step]) -> float | None:
     return None if middle in (low, high) else float(middle)
 
 
+# -- the voice-note case ---------------------------------------------------------------------
+
+#: The voice-note case's rate and length: light load, so its figures are the pipeline's
+#: own (the text path is measured beside it at the same rate).
+VOICE_RATE = 2.0
+VOICE_SECONDS = 20.0
+#: A voice note as WhatsApp sends one: Opus in Ogg, about 10 seconds (~16 kB).
+VOICE_NOTE = b"OggS\x00\x02" + bytes(range(256)) * 64
+
+VOICE_JOBS_QUERY = """
+select j.task_name,
+       extract(epoch from (max(e.at) filter (where e.type in ('succeeded', 'failed'))
+                           - min(e.at) filter (where e.type = 'started'))) * 1000 as took_ms
+from procrastinate.procrastinate_jobs as j
+join procrastinate.procrastinate_events as e on e.job_id = j.id
+join public.messages as m on m.id = (j.args ->> 'message_id')::uuid
+join public.conversations as c on c.id = m.conversation_id
+join public.contacts as ct on ct.id = c.contact_id
+where j.task_name in ('channels:fetch_media', 'ai:transcribe_audio')
+  and ct.phone_number = any(%s)
+group by j.id, j.task_name
+"""
+
+
+async def voice_note_url(simulator_url: str) -> str:
+    """The voice note, held by Twilio's stand-in as a customer's file: its MediaUrl."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{simulator_url}/__simulator/media?account_sid={ACCOUNT_SID}",
+            data=VOICE_NOTE,
+            headers={"Content-Type": "audio/ogg"},
+        ) as answer,
+    ):
+        answer.raise_for_status()
+        return str((await answer.json())["url"])
+
+
+async def voice_note_case(product: Product, database_url: str, seconds: float) -> dict[str, Any]:
+    """Voice notes against text at the same light rate: the latency a voice note adds
+    (download from Twilio's stand-in, transcription by the stand-in model, the reply
+    woken by the transcript), and each job's own time."""
+    text = Step(VOICE_RATE, seconds)
+    await drive(product, text)
+    await measure(database_url, product.simulator_url, text)
+    voice = Step(VOICE_RATE, seconds)
+    await drive(product, voice, media=((await voice_note_url(product.simulator_url), "audio/ogg"),))
+    await measure(database_url, product.simulator_url, voice)
+    phones = [customer.removeprefix("whatsapp:") for customer in voice.sent]
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        rows = await (await conn.execute(VOICE_JOBS_QUERY, [phones])).fetchall()
+        [transcribed] = await (
+            await conn.execute(
+                "select count(*) from public.messages as m"
+                " join public.conversations as c on c.id = m.conversation_id"
+                " join public.contacts as ct on ct.id = c.contact_id"
+                " where ct.phone_number = any(%s) and m.transcript is not null",
+                [phones],
+            )
+        ).fetchone() or (0,)
+    jobs: dict[str, list[float]] = {"channels:fetch_media": [], "ai:transcribe_audio": []}
+    for task_name, took_ms in rows:
+        if took_ms is not None:
+            jobs[task_name].append(float(took_ms))
+    figures = {
+        "voice_overhead_p50": percentile(voice.overhead_ms, 0.5),
+        "voice_overhead_p99": percentile(voice.overhead_ms, 0.99),
+        "text_overhead_p50": percentile(text.overhead_ms, 0.5),
+        "text_overhead_p99": percentile(text.overhead_ms, 0.99),
+        "download_p50": percentile(jobs["channels:fetch_media"], 0.5),
+        "download_p99": percentile(jobs["channels:fetch_media"], 0.99),
+        "transcription_p50": percentile(jobs["ai:transcribe_audio"], 0.5),
+        "transcription_p99": percentile(jobs["ai:transcribe_audio"], 0.99),
+    }
+    print(
+        f"  voice notes at {VOICE_RATE:g}/s: {voice.replied}/{len(voice.sent)} answered,"
+        f" {transcribed} transcribed; overhead p50 {figures['voice_overhead_p50']:.1f} ms,"
+        f" p99 {figures['voice_overhead_p99']:.1f} ms (text at the same rate: p50"
+        f" {figures['text_overhead_p50']:.1f}, p99 {figures['text_overhead_p99']:.1f});"
+        f" download job p50 {figures['download_p50']:.1f} / p99 {figures['download_p99']:.1f},"
+        f" transcription job p50 {figures['transcription_p50']:.1f} /"
+        f" p99 {figures['transcription_p99']:.1f} ms"
+    )
+    return {
+        **figures,
+        "answered": voice.replied,
+        "sent": len(voice.sent),
+        "transcribed": int(transcribed),
+    }
+
+
 async def run(quick: bool) -> Result:
     seconds = 5 if quick else 20
     unloaded: Step
@@ -790,6 +895,9 @@ async def run(quick: bool) -> Result:
                 steps.append(
                     await offer(product, database_url, meter, rate=next_rate, seconds=seconds)
                 )
+            voice = await voice_note_case(
+                product, database_url, VOICE_SECONDS / 4 if quick else VOICE_SECONDS
+            )
             doubled = await doubled_conversations(database_url)
             print(
                 "  conversations with more than one AI reply, inbound message or replied run:"
@@ -816,6 +924,10 @@ async def run(quick: bool) -> Result:
             ),
             "max_held_rate_searched_up_to": max(QUICK_RATES if quick else RATES),
             "conversations_doubled": doubled,
+            "voice_notes": {
+                key: round(value, 1) if isinstance(value, float) else value
+                for key, value in voice.items()
+            },
             "steps": [
                 {
                     "rate": step.rate,
@@ -843,6 +955,20 @@ async def run(quick: bool) -> Result:
             "max_held_rate": Metric(max(held, default=0.0), "conversations/s"),
             "platform_cpu_at_target": Metric(platform_cpu, "ms/conversation"),
             "harness_cpu_at_target": Metric(harness_cpu, "ms/conversation"),
+            # A voice note's overhead (webhook stored to the reply at Twilio) at a light
+            # rate, and what it adds to a text message's at the same rate: the download
+            # from Twilio's stand-in and the transcription by the stand-in model included.
+            "voice_note_overhead_p50": Metric(voice["voice_overhead_p50"], "ms"),
+            "voice_note_overhead_p99": Metric(voice["voice_overhead_p99"], "ms"),
+            "voice_note_added_p50": Metric(
+                voice["voice_overhead_p50"] - voice["text_overhead_p50"], "ms"
+            ),
+            "voice_note_added_p99": Metric(
+                voice["voice_overhead_p99"] - voice["text_overhead_p99"], "ms"
+            ),
+            "voice_note_download_p50": Metric(voice["download_p50"], "ms"),
+            "voice_note_transcription_p50": Metric(voice["transcription_p50"], "ms"),
+            "voice_notes_answered": Metric(voice["answered"] / max(1, voice["sent"]) * 100, "%"),
         },
         baseline={
             "overhead_p50": Metric(percentile(unloaded.overhead_ms, 0.5), "ms"),
@@ -868,6 +994,7 @@ async def run(quick: bool) -> Result:
             "overhead_p99": "<= 100",
             "max_held_rate": f">= {TARGET_RATE:g}",
             "doubled_conversations": "<= 0",
+            "voice_notes_answered": ">= 100",
         },
         quick=quick,
     )
