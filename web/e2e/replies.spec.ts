@@ -1,5 +1,9 @@
 // What a conversation shows beyond text: the knowledge passages an assistant's answer
-// used, and, outside WhatsApp's 24-hour window, the approved templates instead of a reply.
+// used, a voice note's transcript, and, outside WhatsApp's 24-hour window, the approved
+// templates instead of a reply.
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { graphql, ownerSession, screenshot, sentToCustomer, signIn, simulate, sql } from "./support";
 
@@ -42,6 +46,23 @@ test("an answer shows the knowledge passages it used", async ({ page }) => {
   await expect(answer).toContainText("Assistente");
   await answer.getByText(/Fontes da base de conhecimento/).click();
   await expect(answer.getByText("Horários", { exact: true })).toBeVisible();
+});
+
+test("a voice note shows its transcript, and the assistant answered what it said", async ({
+  page,
+}) => {
+  // A voice note as WhatsApp sends one (Opus in Ogg); the demo model transcribes it with a
+  // marked demo transcript, which the assistant's answer quotes.
+  const file = join(tmpdir(), `atende-e2e-voice-${Date.now()}.ogg`);
+  writeFileSync(file, Buffer.concat([Buffer.from("OggS"), Buffer.alloc(2000, 7)]));
+  await signIn(page);
+  const sent = await simulate("", { from: "+5521933332222", name: "Lia", media: [file] });
+  expect(sent.code, sent.output).toBe(0);
+  await page.getByRole("link", { name: /Lia/ }).click();
+  const log = page.getByRole("log");
+  await expect(log.getByTestId("transcript")).toContainText("Transcrição de demonstração");
+  const answer = log.getByRole("listitem").filter({ hasText: "áudio transcrito" });
+  await expect(answer).toContainText("Assistente");
 });
 
 test("outside the 24-hour window, an approved template is sent instead", async ({ page }) => {

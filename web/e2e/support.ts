@@ -37,7 +37,8 @@ export function simulate(
     timeout = 30,
     from = demo.customer,
     name = demo.customerName,
-  }: { timeout?: number; from?: string; name?: string } = {},
+    media = [],
+  }: { timeout?: number; from?: string; name?: string; media?: string[] } = {},
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -52,6 +53,7 @@ export function simulate(
         name,
         "--timeout",
         String(timeout),
+        ...media.flatMap((file) => ["--media", file]),
         text,
       ],
       { env: process.env, stdio: ["ignore", "pipe", "pipe"] },

@@ -54,6 +54,13 @@ export const MessageFields = graphql(`
     media {
       url
       contentType
+      transcriptErrorMessage
+    }
+    transcript
+    location {
+      label
+      address
+      mapUrl
     }
     authorMember {
       id

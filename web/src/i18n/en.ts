@@ -289,6 +289,8 @@ export const en: Messages = {
   "message.failed": "Failed to send",
   "message.media": "Attachment ({type})",
   "message.sources": "Knowledge base sources ({count})",
+  "message.transcript": "Transcript:",
+  "message.location": "Location on the map",
   "template.legend": "Send an approved template",
   "template.choose": "Template",
   "template.none": "This channel has no approved templates yet.",

@@ -288,6 +288,8 @@ export const ptBR = {
   "message.failed": "Falha no envio",
   "message.media": "Anexo ({type})",
   "message.sources": "Fontes da base de conhecimento ({count})",
+  "message.transcript": "Transcrição:",
+  "message.location": "Localização no mapa",
   "template.legend": "Enviar um modelo aprovado",
   "template.choose": "Modelo",
   "template.none": "Este canal ainda não tem modelos aprovados.",

@@ -430,6 +430,11 @@ function WindowNotice({ conversation, now }: { conversation: ConversationData; n
   );
 }
 
+/** A shared place's name and address, as WhatsApp sent them ("MASP — Av. Paulista, 1578"). */
+function placeName(location: { label?: string | null; address?: string | null }): string {
+  return [location.label, location.address].filter(Boolean).join(" — ");
+}
+
 function MessageItem({ message, locale }: { message: MessageData; locale: string }) {
   const { t } = useI18n();
   const inbound = message.direction === "INBOUND";
@@ -462,6 +467,29 @@ function MessageItem({ message, locale }: { message: MessageData; locale: string
             {t("message.media", { type: media.contentType ?? "?" })}
           </span>
         ),
+      )}
+      {message.transcript && (
+        <p className="transcript" data-testid="transcript">
+          <span className="label">{t("message.transcript")}</span> {message.transcript}
+        </p>
+      )}
+      {message.media.map((media, index) =>
+        media.transcriptErrorMessage ? (
+          <span key={`transcript-${index}`} className="flag" role="note">
+            {media.transcriptErrorMessage}
+          </span>
+        ) : null,
+      )}
+      {message.location && (
+        <a
+          className="location"
+          href={message.location.mapUrl}
+          target="_blank"
+          rel="noreferrer"
+          data-testid="location"
+        >
+          {[t("message.location"), placeName(message.location)].filter(Boolean).join(": ")}
+        </a>
       )}
       {message.knowledgeSources && message.knowledgeSources.length > 0 && (
         <details className="sources">
