@@ -26,6 +26,7 @@ BENCHMARKS: tuple[str, ...] = (
     "knowledge",
     "web",
     "webhooks",
+    "broadcast",
 )
 
 

@@ -599,14 +599,13 @@ begin
     select count(*) into remaining from public.broadcast_recipients as r
     where r.broadcast_id = the_broadcast.id and r.status = 'queued';
 
-    -- The pace: each batch of n earns n / rate seconds. A broadcast that fell behind (a
-    -- worker died, the queue was busy) starts again from now rather than catching up in
-    -- a burst above the channel's rate.
+    -- The pace: each batch of n earns n / rate seconds after the previous one's slot. A
+    -- broadcast a little behind (a slow batch, a busy machine) catches up, by at most one
+    -- second's worth (Twilio queues a short burst at the sender's rate); one far behind
+    -- (a worker died) starts again from now rather than bursting above the rate.
     interval_seconds := done / the_broadcast.rate_per_second;
-    next_at := coalesce(the_broadcast.next_batch_at, started);
-    if next_at < started - make_interval(secs => interval_seconds) then
-        next_at := started;
-    end if;
+    next_at := greatest(coalesce(the_broadcast.next_batch_at, started),
+                        started - interval '1 second');
     next_at := next_at + make_interval(secs => interval_seconds);
 
     update public.broadcasts as b
