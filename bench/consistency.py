@@ -218,7 +218,7 @@ def _webhooks(result: dict[str, Any]) -> list[str]:
     pairs = params["pairs"]
     rounds = params["pair_rounds"]
     if len(rounds) != pairs or any(sorted(r) != ["hanging", "normal"] for r in rounds):
-        found.append(f"pair rounds {rounds} are not {pairs} pairs of normal and hanging")
+        return [*found, f"pair rounds {rounds} are not {pairs} pairs of normal and hanging"]
     orders = params["round_order"]["orders"]
     if len(orders) != pairs or any(sorted(order) != ["hanging", "normal"] for order in orders):
         found.append(f"round orders {orders} are not {pairs} orders of normal and hanging")
