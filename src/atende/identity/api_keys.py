@@ -181,6 +181,8 @@ class ApiKeys:
             if len(self._refused_until) >= self.max_size:
                 now = time.monotonic()
                 self._refused_until = {a: t for a, t in self._refused_until.items() if t > now}
+                while len(self._refused_until) >= self.max_size:  # the oldest go first
+                    del self._refused_until[next(iter(self._refused_until))]
             self._refused_until[address] = time.monotonic() + refused.retry_after_seconds
             logger.warning("API keys refused from an address past the guess limit")
             raise ApiKeyRateLimited(refused.retry_after_seconds) from None
