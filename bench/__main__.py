@@ -27,6 +27,7 @@ BENCHMARKS: tuple[str, ...] = (
     "web",
     "webhooks",
     "broadcast",
+    "erasure",
 )
 
 
