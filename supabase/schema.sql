@@ -3559,6 +3559,10 @@ begin
 
     -- The files the answer needs: voice notes (their transcripts), and images for an
     -- agent that sees them. Bounded: a file that takes longer is answered without.
+    -- Taken with the lock tg_messages__media_changed takes to wake a waiting job: a file
+    -- settled while this runs is either seen below, or its change waits for this
+    -- transaction and then finds (and wakes) the job it defers.
+    perform pg_advisory_xact_lock(hashtextextended('atende.reply_media:' || conversation_id, 0));
     select min(m.created_at) into unsettled_since
     from public.messages as m
     where m.conversation_id = conversation_id
@@ -3990,6 +3994,11 @@ begin
         );
     end if;
 
+    -- See start_ai_reply_v3: the same lock, so a job deferred to wait for these files is
+    -- committed (and found here) or sees them settled.
+    perform pg_advisory_xact_lock(
+        hashtextextended('atende.reply_media:' || new.conversation_id, 0)
+    );
     for woken in
         update procrastinate.procrastinate_jobs as j
         set scheduled_at = quiet.since

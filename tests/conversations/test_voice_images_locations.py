@@ -137,6 +137,7 @@ def image_parts(request: RecordedRequest) -> list[dict[str, Any]]:
 
 async def test_a_voice_notes_transcript_reaches_the_model_the_team_and_the_search(  # noqa: PLR0917 (fixtures)
     client: httpx.AsyncClient,
+    factory: Factory,
     services: Services,
     channel: TestChannel,
     twilio_simulator: RunningSimulator,
@@ -186,6 +187,10 @@ async def test_a_voice_notes_transcript_reaches_the_model_the_team_and_the_searc
             user=channel.organization.owner,
         )
         assert len(result["organization"]["conversations"]["edges"]) == found, words
+    # Another organization's member neither sees the message nor finds it by its words.
+    stranger = (await factory.organization()).owner
+    hidden = await data(client, MESSAGES_QUERY, {"id": str(conversation_id)}, user=stranger)
+    assert hidden == {"conversation": None}
 
 
 async def test_the_reply_waits_for_the_transcript(  # noqa: PLR0917 (fixtures)
