@@ -929,21 +929,23 @@ COMMENT ON FUNCTION private.contact_tags_are_valid(tags text[]) IS 'At most 50 n
 
 CREATE FUNCTION private.continue_broadcast_v1(broadcast_id uuid) RETURNS bigint
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'procrastinate', 'pg_catalog'
     AS $$
-    select private.defer_job(
-        task_name => 'channels:send_broadcast',
-        args => jsonb_build_object('broadcast_id', continue_broadcast_v1.broadcast_id),
-        queue_name => 'broadcasts',
-        lock => 'broadcast:' || continue_broadcast_v1.broadcast_id
-    )
+    -- private.defer_job's insert (the columns procrastinate_defer_jobs_v1 fills, so its
+    -- triggers fire as for it), with a priority, which defer_job does not take.
+    insert into procrastinate.procrastinate_jobs
+        (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
+    select 'broadcasts', 'channels:send_broadcast', 10,
+           'broadcast:' || continue_broadcast_v1.broadcast_id, null,
+           jsonb_build_object('broadcast_id', continue_broadcast_v1.broadcast_id), null
     from public.broadcasts as b
     where b.id = continue_broadcast_v1.broadcast_id and b.status = 'sending'
+    returning id
 $$;
 
 -- Name: FUNCTION continue_broadcast_v1(broadcast_id uuid); Type: COMMENT; Schema: private
 
-COMMENT ON FUNCTION private.continue_broadcast_v1(broadcast_id uuid) IS 'Defers the next link of a broadcast''s job chain (a job runs for a bounded time, so a worker stopping never waits on a long broadcast).';
+COMMENT ON FUNCTION private.continue_broadcast_v1(broadcast_id uuid) IS 'Defers the next link of a broadcast''s job chain, ahead of the sends (priority 10): a job runs for a bounded time, so a worker stopping never waits on a long broadcast.';
 
 -- Name: defer_job(text, jsonb, text, text, text, timestamp with time zone, boolean); Type: FUNCTION; Schema: private
 

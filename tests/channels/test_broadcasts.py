@@ -332,10 +332,12 @@ async def test_the_job_hands_over_and_the_next_one_keeps_the_pace(
     assert (run.handled, run.remaining, run.handed_over) == (1, 2, True)
     jobs = await fetch_all(
         services,
-        "select args from procrastinate.procrastinate_jobs"
+        "select args, priority from procrastinate.procrastinate_jobs"
         " where task_name = 'channels:send_broadcast' order by id",
     )
-    assert len(jobs) == 2  # the first, and the one it handed over to
+    # The first, and the one it handed over to: ahead of the sends it queued.
+    assert [job["priority"] for job in jobs] == [0, 10]
+    assert jobs[1]["args"] == {"broadcast_id": str(broadcast)}
     # The next job, starting at once, sends nothing before the pace allows.
     early = await fetch_one(
         services, "select * from private.claim_broadcast_batch_v1(%s, 1)", [broadcast]
