@@ -521,8 +521,9 @@ async def test_erasing_follows_the_roles_and_the_tenant(
 async def test_a_contacts_jobs_go_with_them_whatever_their_status(
     factory: Factory, services: Services
 ) -> None:
-    """Jobs whose arguments name the contact's messages (here: fetching their files) are
-    deleted with them, waiting or finished; another customer's stay."""
+    """Jobs whose arguments name the contact's messages (here: fetching their files) or
+    their scheduled messages are deleted with them, waiting or finished; another
+    customer's stay."""
     organization = await factory.organization()
     await webhook_endpoint(services, organization)
     contact = await factory.messaging.contact(organization)
@@ -547,6 +548,21 @@ async def test_a_contacts_jobs_go_with_them_whatever_their_status(
         " where args->>'message_id' = %s returning id",
         [str(message)],
     )
+    # A message scheduled in their conversation, its job waiting for its time.
+    async with services.database.transaction(Caller.user(organization.owner.claims)) as conn:
+        cursor = await conn.execute(
+            "select public.schedule_message_v1(%s, now() + interval '1 day', 'Lembrete',"
+            " null, '{}'::jsonb) as id",
+            [conversation],
+        )
+        scheduled = await cursor.fetchone()
+    assert scheduled is not None
+    scheduled_jobs = await fetch_all(
+        services,
+        "select id from procrastinate.procrastinate_jobs where args->>'scheduled_message_id' = %s",
+        [str(scheduled["id"])],
+    )
+    assert len(scheduled_jobs) == 1
     async with services.database.transaction(Caller.user(organization.owner.claims)) as conn:
         await conn.execute("select public.erase_contact_v1(%s)", [contact])
 
@@ -557,3 +573,11 @@ async def test_a_contacts_jobs_go_with_them_whatever_their_status(
         [[str(message), str(other)]],
     )
     assert [row["message_id"] for row in left] == [str(other)]
+    assert (
+        await fetch_all(
+            services,
+            "select id from procrastinate.procrastinate_jobs where id = %s",
+            [scheduled_jobs[0]["id"]],
+        )
+        == []
+    )
