@@ -15,6 +15,7 @@ test("the owner changes the assistant's settings", async ({ page }) => {
   await page.getByLabel("Esperar mais mensagens do cliente por (segundos)").fill("2");
   await page.getByLabel("Texto do lembrete (vazio: nenhum)").fill("Posso ajudar em algo mais?");
   await page.getByLabel("Enviar após (minutos)").fill("30");
+  await page.getByLabel("Enviar à IA as fotos e figurinhas do cliente").check();
   await page.getByRole("button", { name: "Salvar" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Alterações salvas." })).toBeVisible();
   await page.locator("#main").evaluate((pane) => pane.scrollTo(0, 0));
@@ -23,6 +24,7 @@ test("the owner changes the assistant's settings", async ({ page }) => {
   await page.reload();
   await expect(page.getByLabel("Nome do assistente")).toHaveValue("Assistente da Padaria");
   await expect(page.getByLabel("Enviar após (minutos)")).toHaveValue("30");
+  await expect(page.getByLabel("Enviar à IA as fotos e figurinhas do cliente")).toBeChecked();
 
   // The API's refusal, beside the field it names.
   await page.getByLabel("Modelo").fill("um modelo com espaços!");

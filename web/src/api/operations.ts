@@ -443,6 +443,7 @@ export const AgentFields = graphql(`
     knowledgeEnabled
     knowledgePassages
     answerOnlyFromKnowledge
+    visionEnabled
     updatedAt
   }
 `);

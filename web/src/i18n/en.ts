@@ -69,6 +69,7 @@ export const en: Messages = {
   "agent.name": "Assistant's name",
   "agent.systemPrompt": "Instructions (who it is, what it knows, how it speaks)",
   "agent.model": "Model",
+  "agent.visionEnabled": "Send the customer's photos and stickers to the AI (for an AI that sees images)",
   "agent.temperature": "Creativity (0 to 2)",
   "agent.debounceSeconds": "Wait for more customer messages for (seconds)",
   "agent.fallbackMessage": "Message when the assistant fails",

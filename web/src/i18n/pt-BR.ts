@@ -68,6 +68,7 @@ export const ptBR = {
   "agent.name": "Nome do assistente",
   "agent.systemPrompt": "Instruções (quem é, o que sabe, como fala)",
   "agent.model": "Modelo",
+  "agent.visionEnabled": "Enviar à IA as fotos e figurinhas do cliente (para IA que enxerga imagens)",
   "agent.temperature": "Criatividade (0 a 2)",
   "agent.debounceSeconds": "Esperar mais mensagens do cliente por (segundos)",
   "agent.fallbackMessage": "Mensagem quando o assistente falha",

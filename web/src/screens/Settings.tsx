@@ -87,6 +87,7 @@ interface AgentForm {
   knowledgeEnabled: boolean;
   knowledgePassages: string;
   answerOnlyFromKnowledge: boolean;
+  visionEnabled: boolean;
 }
 
 function formOf(agent: AgentFieldsFragment): AgentForm {
@@ -105,6 +106,7 @@ function formOf(agent: AgentFieldsFragment): AgentForm {
     knowledgeEnabled: agent.knowledgeEnabled,
     knowledgePassages: String(agent.knowledgePassages),
     answerOnlyFromKnowledge: agent.answerOnlyFromKnowledge,
+    visionEnabled: agent.visionEnabled,
   };
 }
 
@@ -157,6 +159,7 @@ function AssistantSettings() {
           knowledgeEnabled: form.knowledgeEnabled,
           knowledgePassages: Number(form.knowledgePassages),
           answerOnlyFromKnowledge: form.answerOnlyFromKnowledge,
+          visionEnabled: form.visionEnabled,
         },
       })
       .toPromise();
@@ -238,6 +241,7 @@ function AssistantSettings() {
         {area("systemPrompt", "agent.systemPrompt", 8)}
         <div className="row">
           {text("model", "agent.model")}
+          {check("visionEnabled", "agent.visionEnabled")}
           {text("temperature", "agent.temperature", "number", { min: 0, max: 2, step: 0.01 })}
           {text("debounceSeconds", "agent.debounceSeconds", "number", { min: 0, max: 120 })}
           {text("inactivityHours", "agent.inactivityHours", "number", { min: 1, max: 720 })}
