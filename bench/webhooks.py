@@ -22,8 +22,9 @@ Phases, each measured for Atende and the baseline alike:
   answers) and ``hanging`` (receiver 0 holds every request without answering, until the
   round ends), in an order drawn anew for each pair. The target: the other nine's p50 and
   p99 move by no more than 20% (the median over pairs of hanging/normal, stated with each
-  pair's own). Between rounds the hanging endpoint's leftovers (requests held, retries
-  queued) are answered and drained, so the next round starts clean.
+  pair's own). After a hanging round its leftovers (requests held, jobs put back or
+  retrying later) are answered, brought forward and drained, so the next round starts
+  clean.
 
 Also targets: every event delivered to the receivers that answer, and the fixed rate held.
 """
@@ -456,10 +457,17 @@ async def job_timings(url: str, after: int, skip: uuid.UUID) -> dict[str, float]
 
 
 async def settle(url: str, endpoint: uuid.UUID, receivers: Receivers) -> None:
-    """After a hanging round: answer what the hanging receiver holds, and let its
-    deliveries' jobs finish."""
+    """After a hanging round: answer what the hanging receiver holds, bring its
+    deliveries' jobs waiting for later (put back for a full lane, or retrying after a
+    timeout) to now, and let them finish: the next round starts with none of them."""
     receivers.release.set()
     receivers.hanging = False
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute("set search_path to procrastinate, public")  # its triggers need it
+        await conn.execute(
+            "update procrastinate.procrastinate_jobs set scheduled_at = now()"
+            " where queue_name = 'webhooks' and status = 'todo' and scheduled_at > now()"
+        )
     await quiesce(url)
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         # Failing since the hang: back to answering, as the endpoint's team would see it.
