@@ -270,6 +270,12 @@ def mail_catcher(host: str, port: int, smtp_port: int) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A file the customer sends with TEXT (a photo, a voice note...); repeatable.",
 )
+@click.option(
+    "--location",
+    default=None,
+    metavar="LAT,LON[,LABEL[,ADDRESS]]",
+    help="A location the customer shares (TEXT is usually empty: WhatsApp sends none).",
+)
 @click.argument("text")
 @reports_errors
 def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
@@ -280,6 +286,7 @@ def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
     simulator_url: str | None,
     timeout: float,
     media_files: tuple[Path, ...],
+    location: str | None,
     text: str,
 ) -> None:
     """Write TEXT to a channel as a customer would, and print the replies.
@@ -330,6 +337,7 @@ def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
             on_reply=show,
             database_url=database_url(settings),
             media=media_files,
+            location=_shared_location(location),
         )
     )
     if conversation.no_ai_reply is not None:
@@ -338,6 +346,21 @@ def simulate(  # noqa: PLR0917 - one parameter per option, as click passes them
     if not conversation.replies:
         click.echo(f"(no reply within {timeout:.0f}s)")
         sys.exit(1)
+
+
+def _shared_location(value: str | None) -> dict[str, str] | None:
+    """``--location LAT,LON[,LABEL[,ADDRESS]]`` as the webhook's fields (the address may
+    hold commas: everything after the label is the address)."""
+    if value is None:
+        return None
+    parts = [part.strip() for part in value.split(",", 3)]
+    try:
+        float(parts[0])
+        float(parts[1])
+    except (IndexError, ValueError):
+        raise click.BadParameter("use LAT,LON[,LABEL[,ADDRESS]]", param_hint="--location") from None
+    keys = ("latitude", "longitude", "label", "address")
+    return {key: part for key, part in zip(keys, parts, strict=False) if part}
 
 
 @main.command("export-schema")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,9 +168,12 @@ async def simulate_customer(
     on_reply: Callable[[dict[str, Any]], None] | None = None,
     database_url: str | None = None,
     media: Sequence[Path] = (),
+    location: Mapping[str, str] | None = None,
 ) -> Conversation:
     """Post the customer's message (with ``media``: files the simulator then serves as
-    Twilio serves a customer's files), then collect the replies sent back to them.
+    Twilio serves a customer's files; with ``location``: a shared location, ``latitude``,
+    ``longitude`` and optionally ``label`` and ``address``, as WhatsApp sends one), then
+    collect the replies sent back to them.
 
     With ``database_url``, stop waiting as soon as the conversation shows that no AI reply
     will come (``Conversation.no_ai_reply`` says why) rather than at the timeout.
@@ -194,6 +197,7 @@ async def simulate_customer(
             profile_name=profile_name,
             http_client=http,
             media=files,
+            location=location,
         )
         if delivery.status_code != 200:
             raise SimulationFailed(
