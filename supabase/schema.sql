@@ -852,8 +852,13 @@ CREATE FUNCTION private.compact_usage_counters_v1(since timestamp with time zone
     -- written meanwhile, or a second compaction side by side, loses or doubles nothing.
     with groups as (
         select u.organization_id, u.hour, u.conversation_id
-        from public.usage_counters as u
-        where u.hour >= since and u.hour < now() - interval '1 hour'
+        from public.organizations as o
+        cross join lateral (
+            select u.organization_id, u.hour, u.conversation_id
+            from public.usage_counters as u
+            where u.organization_id = o.id
+              and u.hour >= since and u.hour < now() - interval '1 hour'
+        ) as u
         group by 1, 2, 3
         having count(*) > 1
         limit batch_size
@@ -6783,10 +6788,6 @@ CREATE INDEX scheduled_messages_organization_id_idx ON public.scheduled_messages
 -- Name: scheduled_messages_template_id_idx; Type: INDEX; Schema: public
 
 CREATE INDEX scheduled_messages_template_id_idx ON public.scheduled_messages USING btree (template_id) WHERE (template_id IS NOT NULL);
-
--- Name: usage_counters_hour_idx; Type: INDEX; Schema: public
-
-CREATE INDEX usage_counters_hour_idx ON public.usage_counters USING btree (hour);
 
 -- Name: usage_counters_organization_hour_idx; Type: INDEX; Schema: public
 
