@@ -275,7 +275,9 @@ class ModelClient:
                 latency_ms=_elapsed_ms(started),
             ) from None
         except openai.OpenAIError as error:
-            raise self._classify(error, latency_ms=_elapsed_ms(started)) from None
+            raise self._classify(
+                error, latency_ms=_elapsed_ms(started), timeout_seconds=timeout_seconds
+            ) from None
         text = getattr(result, "text", None)
         if not isinstance(text, str):
             raise PermanentModelError(
@@ -285,10 +287,13 @@ class ModelClient:
             )
         return Transcription(text=text.strip(), model=model, latency_ms=_elapsed_ms(started))
 
-    def _classify(self, error: openai.OpenAIError, *, latency_ms: int) -> ModelError:
+    def _classify(
+        self, error: openai.OpenAIError, *, latency_ms: int, timeout_seconds: float | None = None
+    ) -> ModelError:
         if isinstance(error, openai.APITimeoutError):
+            waited = self.timeout_seconds if timeout_seconds is None else timeout_seconds
             return TransientModelError(
-                f"no answer from the model server within {self.timeout_seconds:g}s",
+                f"no answer from the model server within {waited:g}s",
                 failure=ModelFailure.TIMEOUT,
                 latency_ms=latency_ms,
             )
