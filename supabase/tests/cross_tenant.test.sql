@@ -12,11 +12,10 @@ begin;
 \ir act_as.psql
 -- One test that every table is tied to a tenant, then seven per table (its rows exist,
 -- members read their own, no reading, updating, deleting or inserting across tenants,
--- the victim's rows are all still there) for the 23 tables of public, then the same
--- but the first as an API key (22 tables: read positions are a person's, a key has
--- none): a new table changes the count.
--- (+26: broadcasts and broadcast_recipients, 13 tests each)
-select plan(300);
+-- the victim's rows are all still there) for the 24 tables of public, then the same but
+-- the first as an API key (23 tables: read positions are a person's, a key has none):
+-- a new table changes the count.
+select plan(312);
 
 -- Two organizations with one of everything --------------------------------------------
 
@@ -31,6 +30,7 @@ declare
     conversation uuid;
     document uuid;
     endpoint uuid;
+    delivery uuid;
     broadcast uuid;
     invitee uuid := gen_random_uuid();
 begin
@@ -92,7 +92,12 @@ begin
             'ciphertext')
     returning id into endpoint;
     insert into public.webhook_deliveries (organization_id, endpoint_id, event_type, payload)
-    values (organization_id, endpoint, 'message.received', '{"type": "message.received"}');
+    values (organization_id, endpoint, 'message.received', '{"type": "message.received"}')
+    returning id into delivery;
+    -- One attempt of it (20261207001700_webhook_delivery_attempts.sql).
+    insert into public.webhook_delivery_attempts (organization_id, delivery_id, attempt,
+                                                  status_code, duration_ms)
+    values (organization_id, delivery, 1, 500, 12);
     -- A contact import (20261207001500_contacts_management.sql).
     insert into public.contact_imports (organization_id, created_by, file_name, source, total_rows)
     values (organization_id, user_id, 'contatos-' || label || '.csv', 'telefone', 0);
@@ -221,11 +226,13 @@ begin
     end;
     return next is(affected, 0::bigint, format('%s: no deleting across tenants%s', table_name, who));
 
-    -- A copy of the victim's row (its generated columns left to the table):
+    -- A copy of the victim's row (its generated and always-identity columns left to the
+    -- table, which refuses values for them before any privilege is checked):
     -- row-level security (or the grants) must refuse it before any constraint gets a say.
     select string_agg(format('%I', a.attname), ', ' order by a.attnum) into insertable_columns
     from pg_attribute as a
-    where a.attrelid = target and a.attnum > 0 and not a.attisdropped and a.attgenerated = '';
+    where a.attrelid = target and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
+      and a.attidentity <> 'a';
     begin
         execute format('insert into %s (%s) select %s from (select ($1::%s).*) as victim',
                        target, insertable_columns, insertable_columns, target)
