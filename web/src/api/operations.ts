@@ -917,3 +917,69 @@ export const UpdateChannelDocument = graphql(`
     }
   }
 `);
+
+export const ScheduledMessageFields = graphql(`
+  fragment ScheduledMessageFields on ScheduledMessage {
+    id
+    body
+    templateName
+    variables {
+      key
+      value
+    }
+    sendAt
+    status
+    reason
+    createdAt
+    createdBy {
+      id
+      fullName
+    }
+  }
+`);
+
+export const ScheduledMessagesDocument = graphql(`
+  query ScheduledMessages($id: ID!) {
+    conversation(id: $id) {
+      id
+      scheduledMessages {
+        ...ScheduledMessageFields
+      }
+    }
+  }
+`);
+
+export const ScheduleMessageDocument = graphql(`
+  mutation ScheduleMessage($input: ScheduleMessageInput!) {
+    scheduleMessage(input: $input) {
+      __typename
+      ... on ScheduleMessageSuccess {
+        scheduledMessage {
+          ...ScheduledMessageFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const CancelScheduledMessageDocument = graphql(`
+  mutation CancelScheduledMessage($input: CancelScheduledMessageInput!) {
+    cancelScheduledMessage(input: $input) {
+      __typename
+      ... on CancelScheduledMessageSuccess {
+        scheduledMessage {
+          ...ScheduledMessageFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);

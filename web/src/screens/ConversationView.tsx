@@ -12,6 +12,7 @@ import {
 import { TemplatePicker } from "../components/TemplatePicker";
 import type { Template } from "../components/TemplatePicker";
 import { DeliveryTicks } from "../components/DeliveryTicks";
+import { ScheduledMessages } from "../components/ScheduledMessages";
 import { useWorkspace } from "../context";
 import type { BusEvent, ConversationData, MessageData } from "../events";
 import { fullMoment, timeLeft, timeOfDay } from "../format";
@@ -393,6 +394,7 @@ export function ConversationView({ id }: { id: string }) {
             {t("reply.keys")} {conversation.aiEnabled ? t("reply.pausesAi") : ""}
           </p>
         )}
+        <ScheduledMessages conversationId={id} templates={templates} />
       </div>
     </div>
   );
