@@ -22,6 +22,7 @@ export type Route =
   | { name: "forgotPassword" }
   | { name: "settings"; section: SettingsSection }
   | { name: "usage" }
+  | { name: "contacts" }
   | { name: "notFound" };
 
 /** The pages the mails link to (ATENDE_APP_URL + path + ?token=): docs/api.md#accounts. */
@@ -41,6 +42,7 @@ export function parse(pathname: string, search = ""): Route {
   const known = SETTINGS_SECTIONS.find((name) => name === section);
   if (known) return { name: "settings", section: known };
   if (pathname === "/usage") return { name: "usage" };
+  if (pathname === "/contacts" || pathname === "/contacts/") return { name: "contacts" };
   const page = ACCOUNT_PAGES[pathname as keyof typeof ACCOUNT_PAGES];
   if (page) return { name: page, token: new URLSearchParams(search).get("token") ?? "" };
   const conversation = /^\/c\/([^/]+)\/?$/.exec(pathname);

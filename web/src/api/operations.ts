@@ -983,3 +983,123 @@ export const CancelScheduledMessageDocument = graphql(`
     }
   }
 `);
+
+export const ContactFields = graphql(`
+  fragment ContactFields on Contact {
+    id
+    name
+    displayName
+    profileName
+    phoneNumber
+    optedOut
+    tags
+    lastInboundAt
+  }
+`);
+
+export const ContactsDocument = graphql(`
+  query Contacts($org: ID!, $first: Int!, $after: String, $search: String, $tag: String) {
+    organization(id: $org) {
+      id
+      contacts(first: $first, after: $after, search: $search, tag: $tag) {
+        totalCount
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        edges {
+          node {
+            ...ContactFields
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const ChannelTemplatesDocument = graphql(`
+  query ChannelTemplates($org: ID!) {
+    organization(id: $org) {
+      id
+      channels {
+        id
+        kind
+        phoneNumber
+        displayName
+        enabled
+        templates {
+          id
+          name
+          language
+          body
+          variables {
+            key
+            name
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const CreateContactDocument = graphql(`
+  mutation CreateContact($input: CreateContactInput!) {
+    createContact(input: $input) {
+      __typename
+      ... on CreateContactSuccess {
+        contact {
+          ...ContactFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const UpdateContactDocument = graphql(`
+  mutation UpdateContact($input: UpdateContactInput!) {
+    updateContact(input: $input) {
+      __typename
+      ... on UpdateContactSuccess {
+        contact {
+          ...ContactFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+// `message` is the template's Message here and a refusal's String in UserError: GraphQL
+// refuses both under one name in a selection, so the success's is aliased.
+export const StartConversationDocument = graphql(`
+  mutation StartConversation($input: StartConversationInput!) {
+    startConversation(input: $input) {
+      __typename
+      ... on StartConversationSuccess {
+        conversation {
+          id
+        }
+        sent: message {
+          id
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);

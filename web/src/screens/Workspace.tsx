@@ -29,6 +29,7 @@ import { Inbox } from "./Inbox";
 // Settings are visited now and then: their code loads when they are opened.
 const Settings = lazy(() => import("./Settings").then((module) => ({ default: module.Settings })));
 const Usage = lazy(() => import("./Usage").then((module) => ({ default: module.Usage })));
+const Contacts = lazy(() => import("./Contacts").then((module) => ({ default: module.Contacts })));
 
 const ORGANIZATION_KEY = "atende.organization";
 
@@ -156,12 +157,14 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
   );
 
   const conversationId = route.name === "conversation" ? route.id : null;
+  // The screens in a pane of their own (no inbox beside them).
+  const fullPane = route.name === "settings" || route.name === "usage" || route.name === "contacts";
 
   return (
     <div className="app">
       <a
         className="skip-link"
-        href={conversationId || route.name === "settings" || route.name === "usage" ? "#main" : "#inbox"}
+        href={conversationId || fullPane ? "#main" : "#inbox"}
       >
         {t("app.skipToContent")}
       </a>
@@ -188,10 +191,17 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
         <nav aria-label={t("nav.main")} className="main-nav">
           <a
             href="/"
-            aria-current={route.name !== "settings" && route.name !== "usage" ? "page" : undefined}
+            aria-current={!fullPane ? "page" : undefined}
             onClick={(event) => followLink(event, "/")}
           >
             {t("nav.inbox")}
+          </a>
+          <a
+            href="/contacts"
+            aria-current={route.name === "contacts" ? "page" : undefined}
+            onClick={(event) => followLink(event, "/contacts")}
+          >
+            {t("nav.contacts")}
           </a>
           <a
             href="/usage"
@@ -240,7 +250,7 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
       )}
       {workspace && (
         <WorkspaceContext.Provider value={workspace}>
-          {route.name === "settings" || route.name === "usage" ? (
+          {fullPane ? (
             <main id="main" className="settings-pane" tabIndex={-1}>
               <Suspense
                 fallback={
@@ -249,7 +259,13 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
                   </p>
                 }
               >
-                {route.name === "settings" ? <Settings section={route.section} /> : <Usage />}
+                {route.name === "settings" ? (
+                  <Settings section={route.section} />
+                ) : route.name === "contacts" ? (
+                  <Contacts />
+                ) : (
+                  <Usage />
+                )}
               </Suspense>
             </main>
           ) : (

@@ -1,0 +1,87 @@
+// Contacts: a new one with a Brazilian number typed loosely (the API stores it in E.164),
+// found by search and by tag, renamed, and a conversation started with one of the demo
+// channel's approved templates (the demo workspace has none: the test adds one through
+// the API, as an integration would), which opens.
+import { expect, test } from "@playwright/test";
+import { graphql, ownerSession, screenshot, sentToCustomer, signIn, unnamedControls } from "./support";
+
+test("create a contact, find it, rename it, start a conversation with a template", async ({
+  page,
+}) => {
+  const owner = await ownerSession();
+  const channels = await graphql<{ organization: { channels: { id: string }[] } }>(
+    "query ($org: ID!) { organization(id: $org) { channels { id } } }",
+    { org: owner.organizationId },
+    owner.token,
+  );
+  const template = `Boas-vindas ${Date.now()}`;
+  await graphql(
+    `mutation ($channel: ID!, $name: String!) {
+      createChannelTemplate(input: {channelId: $channel, name: $name,
+        contentSid: "HX0123456789abcdef0123456789abcdee", language: "pt_BR",
+        variables: [{key: "1", name: "Nome"}],
+        body: "Olá {{1}}, aqui é a Padaria Pão Quente!"}) { __typename }
+    }`,
+    { channel: channels.organization.channels[0]?.id, name: template },
+    owner.token,
+  );
+  // A number of this run, typed as people write it.
+  const digits = String(Date.now()).slice(-7);
+  const typed = `(21) 9 8${digits.slice(0, 3)}-${digits.slice(3)}`;
+  const e164 = `+552198${digits}`;
+
+  await signIn(page);
+  await page.getByRole("navigation", { name: "Navegação principal" }).getByRole("link", { name: "Contatos" }).click();
+  await expect(page).toHaveURL(/\/contacts$/);
+  await expect(page.getByRole("heading", { name: "Contatos", level: 1 })).toBeVisible();
+
+  const form = page.getByRole("group", { name: "Novo contato" });
+  // A refusal from the API's union is shown in words, beside the form.
+  await form.getByLabel("Número de telefone").fill("123");
+  await form.getByRole("button", { name: "Adicionar contato" }).click();
+  await expect(form.getByRole("alert")).not.toBeEmpty();
+
+  await form.getByLabel("Número de telefone").fill(typed);
+  await form.getByLabel("Nome").fill("Joana Teste");
+  await form.getByLabel("Etiquetas").fill("VIP,  Clientes RJ");
+  await form.getByRole("button", { name: "Adicionar contato" }).click();
+  await expect(
+    page.getByRole("status").filter({ hasText: `Contato Joana Teste adicionado (${e164}).` }),
+  ).toBeVisible();
+
+  const list = page.getByRole("list", { name: "Lista de contatos" });
+  const row = list.getByTestId("contact").filter({ hasText: e164 });
+  await expect(row).toContainText("Joana Teste");
+  await expect(row.getByText("vip", { exact: true })).toBeVisible();
+  await expect(row.getByText("clientes rj", { exact: true })).toBeVisible();
+
+  await page.getByLabel("Buscar por nome ou número").fill("Joana");
+  await expect(page.getByTestId("contacts-count")).toHaveText("1 contato(s)");
+  await page.getByLabel("Buscar por nome ou número").fill("");
+  await page.getByLabel("Só com a etiqueta").fill("vip");
+  await expect(row).toBeVisible();
+  await expect(list.getByTestId("contact").filter({ hasNotText: "vip" })).toHaveCount(0);
+
+  await row.getByRole("button", { name: "Editar Joana Teste" }).click();
+  await row.getByLabel("Nome").fill("Joana Souza");
+  await row.getByRole("button", { name: "Salvar" }).click();
+  await expect(row.getByText("Joana Souza", { exact: true })).toBeVisible();
+  expect(await unnamedControls(page)).toEqual([]);
+  await screenshot(page, "contacts", "desktop");
+
+  await row.getByRole("button", { name: "Iniciar uma conversa com Joana Souza" }).click();
+  const start = page.getByRole("group", { name: "Iniciar uma conversa com Joana Souza" });
+  await start.getByLabel("Modelo").selectOption({ label: `${template} (pt_BR)` });
+  await start.getByLabel("Nome", { exact: true }).fill("Joana");
+  await expect(start.getByLabel("Como o cliente vai ler")).toHaveText(
+    "Olá Joana, aqui é a Padaria Pão Quente!",
+  );
+  expect(await unnamedControls(page)).toEqual([]);
+  await start.getByRole("button", { name: "Enviar e abrir a conversa" }).click();
+  await expect(page).toHaveURL(/\/c\//);
+  await expect(page.getByRole("heading", { name: "Joana Souza" })).toBeVisible();
+  await expect(page.getByRole("log")).toContainText("Olá Joana");
+  await expect
+    .poll(async () => (await sentToCustomer(e164)).some((m) => m.content_variables?.["1"] === "Joana"))
+    .toBe(true);
+});
