@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import operator
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -236,6 +237,25 @@ def _webhooks(result: dict[str, Any]) -> list[str]:
     return found
 
 
+def _web(result: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    messages = int(result["params"]["messages"])
+    seen, unseen = _count(result, "messages_seen"), _count(result, "messages_unseen")
+    if seen + unseen != messages:
+        found.append(f"seen {seen} + unseen {unseen} != {messages} messages posted")
+    runs = int(result["params"]["lighthouse"]["runs"])
+    for key, target in (("lighthouse_accessibility", ">= 95"), ("lighthouse_performance", ">= 90")):
+        if result["targets"].get(key) != target:
+            found.append(f"{key}: target {result['targets'].get(key)!r}, not {target!r}")
+        rounds = result["spreads"].get(key, {}).get("rounds", [])
+        value = _value(result, key)
+        if len(rounds) != runs:
+            found.append(f"{key}: {len(rounds)} rounds stated for {runs} Lighthouse runs")
+        elif value is not None and abs(statistics.median(rounds) - value) > _ROUNDING:
+            found.append(f"{key}: {value} is not the median of its runs {rounds}")
+    return found
+
+
 _BENCHMARKS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "ingest": _ingest,
     "graphql": _graphql,
@@ -243,4 +263,5 @@ _BENCHMARKS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "identity": _identity,
     "sign_in_flood": _sign_in_flood,
     "webhooks": _webhooks,
+    "web": _web,
 }

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -56,7 +55,14 @@ from atende.config import DEVELOPMENT_JWT_SECRET
 from atende.db.embedded import EmbeddedPostgres
 from atende.db.migrations import apply_migrations
 from atende.identity.tokens import TokenService
-from bench.harness import Metric, Result, RoundOrder, benchmark_environment, percentile
+from bench.harness import (
+    Metric,
+    Result,
+    RoundOrder,
+    benchmark_environment,
+    ensure_node_modules,
+    percentile,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(__file__).parent
@@ -222,25 +228,6 @@ def add_messages(conn: psycopg.Connection[Any], organization: uuid.UUID, count: 
 # -- the servers ----------------------------------------------------------------------------
 
 
-def ensure_postgraphile() -> None:
-    """PostGraphile 4 in bench/node_modules, exactly as bench/package-lock.json pins it:
-    ``npm ci`` at first use, and again whenever the lockfile is newer than the install."""
-    installed = BENCH_DIR / "node_modules" / ".package-lock.json"
-    lockfile = BENCH_DIR / "package-lock.json"
-    if installed.exists() and installed.stat().st_mtime >= lockfile.stat().st_mtime:
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm is needed to install PostGraphile 4 (Node 20+)")
-    subprocess.run(  # noqa: S603 - fixed arguments
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=BENCH_DIR,
-        check=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 class Server:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int) -> None:
         self.name = name
@@ -270,7 +257,7 @@ class Server:
 
 
 def start_servers(url: str) -> dict[str, Server]:
-    ensure_postgraphile()
+    ensure_node_modules()
     ports = {name: free_port() for name in ("postgraphile", "floor")}
     common = {"DATABASE_URL": url, "ATENDE_JWT_SECRET": DEVELOPMENT_JWT_SECRET}
     return {

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import random
+import shutil
 import statistics
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,6 +22,7 @@ import psycopg
 T = TypeVar("T")
 
 RESULTS_DIR = Path(__file__).parent / "results"
+BENCH_DIR = Path(__file__).parent
 
 
 @dataclass
@@ -255,3 +257,23 @@ def load_process_without_gc_pauses() -> Iterator[None]:
         gc.enable()
         gc.unfreeze()
         gc.collect()
+
+
+def ensure_node_modules() -> None:
+    """The benchmarks' Node tools (PostGraphile 4 for ``graphql``, Lighthouse for ``web``)
+    in bench/node_modules, exactly as bench/package-lock.json pins them: ``npm ci`` at
+    first use, and again whenever the lockfile is newer than the install."""
+    installed = BENCH_DIR / "node_modules" / ".package-lock.json"
+    lockfile = BENCH_DIR / "package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= lockfile.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is needed to install the benchmarks' Node tools (Node 20+)")
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=BENCH_DIR,
+        check=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
