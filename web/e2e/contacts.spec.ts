@@ -85,3 +85,45 @@ test("create a contact, find it, rename it, start a conversation with a template
     .poll(async () => (await sentToCustomer(e164)).some((m) => m.content_variables?.["1"] === "Joana"))
     .toBe(true);
 });
+
+test("import a CSV file: refused rows by line, then the fixed file imported", async ({ page }) => {
+  const digits = String(Date.now()).slice(-7);
+  const good = `(21) 9 7${digits.slice(0, 3)}-${digits.slice(3)}`;
+  const e164 = `+552197${digits}`;
+  await signIn(page);
+  await page.goto("/");
+  await page.getByRole("link", { name: "Contatos" }).click();
+  const form = page.getByRole("group", { name: "Importar um arquivo CSV" });
+  const file = form.getByLabel("Arquivo CSV");
+
+  await file.setInputFiles({
+    name: "clientes.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(`telefone;nome;etiquetas\n${good};Carla CSV;importados\n123;Errado;\n`),
+  });
+  await form.getByRole("button", { name: "Importar" }).click();
+  const report = page.getByTestId("contact-import");
+  await expect(report.getByRole("status")).toContainText(
+    "Nada foi importado: 1 linha(s) recusada(s).",
+    { timeout: 30_000 },
+  );
+  const refused = report.getByRole("table", { name: "Linhas recusadas" });
+  await expect(refused.getByRole("row")).toHaveCount(2);
+  await expect(refused.getByRole("cell").first()).toHaveText("3");
+  await expect(refused.getByRole("cell").nth(1)).not.toBeEmpty();
+  await screenshot(page, "contacts-import", "desktop");
+
+  await file.setInputFiles({
+    name: "clientes.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(`telefone;nome;etiquetas\n${good};Carla CSV;importados\n`),
+  });
+  await form.getByRole("button", { name: "Importar" }).click();
+  await expect(report.getByRole("status")).toContainText(
+    "Importado: 1 novo(s), 0 atualizado(s).",
+    { timeout: 30_000 },
+  );
+  const row = page.getByTestId("contact").filter({ hasText: e164 });
+  await expect(row).toContainText("Carla CSV");
+  await expect(row.getByText("importados", { exact: true })).toBeVisible();
+});

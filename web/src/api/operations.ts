@@ -1103,3 +1103,50 @@ export const StartConversationDocument = graphql(`
     }
   }
 `);
+
+export const ContactImportFields = graphql(`
+  fragment ContactImportFields on ContactImport {
+    id
+    status
+    fileName
+    totalRows
+    checkedRows
+    writtenRows
+    created
+    updated
+    refusedCount
+    error
+    finishedAt
+  }
+`);
+
+export const ImportContactsDocument = graphql(`
+  mutation ImportContacts($input: ImportContactsInput!) {
+    importContacts(input: $input) {
+      __typename
+      ... on ImportContactsSuccess {
+        contactImport {
+          ...ContactImportFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const ContactImportDocument = graphql(`
+  query ContactImport($org: ID!, $id: ID!, $afterLine: Int) {
+    organization(id: $org) {
+      id
+      contactImport(id: $id) {
+        ...ContactImportFields
+        refusals(first: 100, afterLine: $afterLine) {
+          line
+          reason
+        }
+      }
+    }
+  }
+`);

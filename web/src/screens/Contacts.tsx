@@ -1,5 +1,5 @@
 // Contacts (loaded when first opened): the organization's customers by name, searched and
-// filtered by tag; a new one (the number typed as people write it, stored in E.164 by the
+// filtered by tag; a CSV file imported (owners and admins); a new one (the number typed as people write it, stored in E.164 by the
 // API); a name and tags edited; and a conversation started with one of a channel's
 // approved templates, which then opens.
 import { useCallback, useEffect, useState } from "react";
@@ -16,7 +16,8 @@ import { useWorkspace } from "../context";
 import type { ChannelTemplatesQuery, ContactFieldsFragment } from "../gql/graphql";
 import { useI18n } from "../i18n";
 import { conversationPath, navigate } from "../router";
-import { FormError, Loading, refusal } from "./settings/common";
+import { ContactImport } from "./ContactImport";
+import { FormError, Loading, canManage, refusal } from "./settings/common";
 
 type Contact = ContactFieldsFragment;
 type Channel = NonNullable<ChannelTemplatesQuery["organization"]>["channels"][number];
@@ -33,7 +34,7 @@ function tagList(text: string): string[] {
 
 export function Contacts() {
   const { t } = useI18n();
-  const { api, organizationId } = useWorkspace();
+  const { api, organizationId, role } = useWorkspace();
   const [search, setSearch] = useState("");
   const [tag, setTag] = useState("");
   const [filters, setFilters] = useState({ search: "", tag: "" });
@@ -91,6 +92,7 @@ export function Contacts() {
     void load();
     return api.onResync(() => void load());
   }, [api, load]);
+  const reloadFirstPage = useCallback(() => void load(), [load]);
 
   useEffect(() => {
     void api.client
@@ -109,6 +111,7 @@ export function Contacts() {
       <h1>{t("contacts.title")}</h1>
       <div className="settings-form">
         <NewContact onCreated={() => void load()} />
+        {canManage(role) && <ContactImport onImported={reloadFirstPage} />}
         <section aria-labelledby="contacts-list-title">
           <h2 id="contacts-list-title">{t("contacts.list")}</h2>
           <div className="row" role="search">
