@@ -42,47 +42,52 @@ test("create a contact, find it, rename it, start a conversation with a template
   await expect(form.getByRole("alert")).not.toBeEmpty();
 
   await form.getByLabel("Número de telefone").fill(typed);
-  await form.getByLabel("Nome").fill("Joana Teste");
+  await form.getByLabel("Nome").fill("Tereza Teste");
   await form.getByLabel("Etiquetas").fill("VIP,  Clientes RJ");
   await form.getByRole("button", { name: "Adicionar contato" }).click();
   await expect(
-    page.getByRole("status").filter({ hasText: `Contato Joana Teste adicionado (${e164}).` }),
+    page.getByRole("status").filter({ hasText: `Contato Tereza Teste adicionado (${e164}).` }),
   ).toBeVisible();
 
   const list = page.getByRole("list", { name: "Lista de contatos" });
   const row = list.getByTestId("contact").filter({ hasText: e164 });
-  await expect(row).toContainText("Joana Teste");
+  await expect(row).toContainText("Tereza Teste");
   await expect(row.getByText("vip", { exact: true })).toBeVisible();
   await expect(row.getByText("clientes rj", { exact: true })).toBeVisible();
 
-  await page.getByLabel("Buscar por nome ou número").fill("Joana");
+  await page.getByLabel("Buscar por nome ou número").fill("Tereza");
   await expect(page.getByTestId("contacts-count")).toHaveText("1 contato(s)");
   await page.getByLabel("Buscar por nome ou número").fill("");
+  // The demo customer, untagged, is listed again, then filtered out by the tag.
+  const maria = list.getByTestId("contact").filter({ hasText: "Maria" });
+  await expect(maria).toBeVisible();
   await page.getByLabel("Só com a etiqueta").fill("vip");
+  await expect(maria).toHaveCount(0);
   await expect(row).toBeVisible();
   await expect(list.getByTestId("contact").filter({ hasNotText: "vip" })).toHaveCount(0);
 
-  await row.getByRole("button", { name: "Editar Joana Teste" }).click();
-  await row.getByLabel("Nome").fill("Joana Souza");
+  await row.getByRole("button", { name: "Editar Tereza Teste" }).click();
+  await row.getByLabel("Nome").fill("Tereza Souza");
   await row.getByRole("button", { name: "Salvar" }).click();
-  await expect(row.getByText("Joana Souza", { exact: true })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: "Alterações salvas." })).toBeVisible();
+  await expect(row.getByText("Tereza Souza", { exact: true })).toBeVisible();
   expect(await unnamedControls(page)).toEqual([]);
   await screenshot(page, "contacts", "desktop");
 
-  await row.getByRole("button", { name: "Iniciar uma conversa com Joana Souza" }).click();
-  const start = page.getByRole("group", { name: "Iniciar uma conversa com Joana Souza" });
+  await row.getByRole("button", { name: "Iniciar uma conversa com Tereza Souza" }).click();
+  const start = page.getByRole("group", { name: "Iniciar uma conversa com Tereza Souza" });
   await start.getByLabel("Modelo").selectOption({ label: `${template} (pt_BR)` });
-  await start.getByLabel("Nome", { exact: true }).fill("Joana");
+  await start.getByLabel("Nome", { exact: true }).fill("Tereza");
   await expect(start.getByLabel("Como o cliente vai ler")).toHaveText(
-    "Olá Joana, aqui é a Padaria Pão Quente!",
+    "Olá Tereza, aqui é a Padaria Pão Quente!",
   );
   expect(await unnamedControls(page)).toEqual([]);
   await start.getByRole("button", { name: "Enviar e abrir a conversa" }).click();
   await expect(page).toHaveURL(/\/c\//);
-  await expect(page.getByRole("heading", { name: "Joana Souza" })).toBeVisible();
-  await expect(page.getByRole("log")).toContainText("Olá Joana");
+  await expect(page.getByRole("heading", { name: "Tereza Souza" })).toBeVisible();
+  await expect(page.getByRole("log")).toContainText("Olá Tereza");
   await expect
-    .poll(async () => (await sentToCustomer(e164)).some((m) => m.content_variables?.["1"] === "Joana"))
+    .poll(async () => (await sentToCustomer(e164)).some((m) => m.content_variables?.["1"] === "Tereza"))
     .toBe(true);
 });
 

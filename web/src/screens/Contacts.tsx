@@ -2,7 +2,7 @@
 // filtered by tag; a CSV file imported (owners and admins); a new one (the number typed as people write it, stored in E.164 by the
 // API); a name and tags edited; and a conversation started with one of a channel's
 // approved templates, which then opens.
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { FormEvent } from "react";
 import {
   ChannelTemplatesDocument,
@@ -44,6 +44,9 @@ export function Contacts() {
   const [hasMore, setHasMore] = useState(false);
   const [channels, setChannels] = useState<Channel[]>([]);
   const [error, setError] = useState<string | null>(null);
+  // Only the latest request's answer is shown: typing fires several, which may answer out
+  // of order.
+  const latest = useRef(0);
 
   useEffect(() => {
     document.title = `${t("contacts.title")} · ${t("app.name")}`;
@@ -60,6 +63,7 @@ export function Contacts() {
 
   const load = useCallback(
     async (after: string | null = null) => {
+      const request = ++latest.current;
       const result = await api.client
         .query(
           ContactsDocument,
@@ -73,6 +77,7 @@ export function Contacts() {
           { requestPolicy: "network-only" },
         )
         .toPromise();
+      if (request !== latest.current) return;
       const page = result.data?.organization?.contacts;
       if (!page) {
         if (result.error && !result.error.networkError) setError(result.error.message);
