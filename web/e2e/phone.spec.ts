@@ -59,3 +59,21 @@ test("every settings section fits a phone's screen", async ({ page }) => {
   }
   await screenshot(page, "settings-webhooks", "phone");
 });
+
+test("the contacts screen fits a phone's screen, from the navigation", async ({ page }) => {
+  await page.goto("/");
+  await page.getByLabel("E-mail").fill(demo.email);
+  await page.getByLabel("Senha").fill(demo.password);
+  await page.getByRole("button", { name: "Entrar" }).tap();
+  await expect(page.getByRole("link", { name: /Maria/ })).toBeVisible();
+  await page.getByRole("navigation", { name: "Navegação principal" }).getByRole("link", { name: "Contatos" }).tap();
+  await expect(page.getByRole("heading", { name: "Contatos", level: 1 })).toBeVisible();
+  await expect(page.getByTestId("contact").filter({ hasText: "Maria" })).toBeVisible();
+  const overflow = await page.evaluate(() => {
+    const pane = document.getElementById("main");
+    const page = document.documentElement;
+    return Math.max(page.scrollWidth - page.clientWidth, pane ? pane.scrollWidth - pane.clientWidth : 0);
+  });
+  expect(overflow).toBeLessThanOrEqual(0);
+  await screenshot(page, "contacts", "phone");
+});
