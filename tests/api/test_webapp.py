@@ -47,6 +47,7 @@ async def http(dist: Path) -> AsyncIterator[httpx.AsyncClient]:
         "/forgot-password",
         "/settings/team",
         "/usage",
+        "/contacts",
         "/accept-invitation?token=abc",
         "/reset-password?token=abc",
         "/verify-email?token=abc",

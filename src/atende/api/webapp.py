@@ -48,6 +48,7 @@ APP_PATHS = (
     "/settings",
     "/settings/{section}",
     "/usage",
+    "/contacts",
     # Where the account mails link (docs/api.md#accounts), with ?token=.
     "/accept-invitation",
     "/reset-password",
