@@ -30,7 +30,7 @@ export default defineConfig({
   projects: [
     {
       name: "desktop",
-      testMatch: /(core|states|keyboard|accounts|replies|settings|settings-integrations|usage|scheduled|contacts)\.spec\.ts/,
+      testMatch: /(core|states|keyboard|accounts|replies|settings|settings-integrations|usage|scheduled|contacts|templates|broadcasts)\.spec\.ts/,
       use: { viewport: { width: 1280, height: 800 } },
     },
     {

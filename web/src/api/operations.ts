@@ -869,12 +869,59 @@ export const ChannelFields = graphql(`
   }
 `);
 
+export const ChannelTemplateFields = graphql(`
+  fragment ChannelTemplateFields on ChannelTemplate {
+    id
+    name
+    contentSid
+    language
+    body
+    variables {
+      key
+      name
+    }
+  }
+`);
+
+export const CreateChannelTemplateDocument = graphql(`
+  mutation CreateChannelTemplate($input: CreateChannelTemplateInput!) {
+    createChannelTemplate(input: $input) {
+      __typename
+      ... on ChannelTemplateSuccess {
+        template {
+          ...ChannelTemplateFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const DeleteChannelTemplateDocument = graphql(`
+  mutation DeleteChannelTemplate($input: DeleteChannelTemplateInput!) {
+    deleteChannelTemplate(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
 export const ChannelsDocument = graphql(`
   query Channels($organizationId: ID!) {
     organization(id: $organizationId) {
       id
       channels {
         ...ChannelFields
+        templates {
+          ...ChannelTemplateFields
+        }
       }
     }
   }

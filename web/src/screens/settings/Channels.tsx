@@ -1,15 +1,16 @@
 // Channels: the business's Twilio numbers. Every member reads them; owners and admins
 // add one, rename it, give it new Twilio credentials (confirmed with Twilio first: its
-// refusal is shown in words) and switch it off and on.
+// refusal is shown in words) and switch it off and on. Under each, its templates.
 import { useCallback, useEffect, useState } from "react";
 import type { FormEvent } from "react";
 import { ChannelsDocument, CreateChannelDocument, UpdateChannelDocument } from "../../api/operations";
 import { useWorkspace } from "../../context";
-import type { ChannelFieldsFragment, ChannelKind } from "../../gql/graphql";
+import type { ChannelKind, ChannelsQuery } from "../../gql/graphql";
 import { useI18n } from "../../i18n";
+import { ChannelTemplates } from "./ChannelTemplates";
 import { FormError, Loading, canManage, moment, refusal } from "./common";
 
-type Channel = ChannelFieldsFragment;
+type Channel = NonNullable<ChannelsQuery["organization"]>["channels"][number];
 const KINDS: ChannelKind[] = ["WHATSAPP", "SMS"];
 
 export function ChannelsSettings() {
@@ -192,6 +193,13 @@ function ChannelRow({
           <FormError message={error} />
         </form>
       )}
+      <ChannelTemplates
+        channelId={channel.id}
+        label={label}
+        templates={channel.templates}
+        manager={manager}
+        reload={reload}
+      />
     </li>
   );
 }
