@@ -80,5 +80,8 @@ from private.claim_broadcast_batch_v1(%(broadcast_id)s, %(batch_size)s);
 -- name: continue_broadcast
 select private.continue_broadcast_v1(%(broadcast_id)s) as job_id;
 
+-- name: give_up_broadcast
+select private.give_up_broadcast_v1(%(broadcast_id)s, %(reason)s)::text as status;
+
 -- name: broadcast_rate
 select rate_per_second from public.broadcasts where id = %(broadcast_id)s;

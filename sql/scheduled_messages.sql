@@ -34,3 +34,7 @@ order by s.conversation_id, s.send_at, s.id;
 -- name: send_scheduled_message
 select status::text as status, reason, message_id
 from private.send_scheduled_message_v1(%(scheduled_message_id)s);
+
+-- name: give_up_scheduled_message
+select private.give_up_scheduled_message_v1(%(scheduled_message_id)s, %(reason)s)::text
+    as status;

@@ -36,8 +36,13 @@ CREATE TYPE public.broadcast_recipient_status AS ENUM (
 CREATE TYPE public.broadcast_status AS ENUM (
     'sending',
     'completed',
-    'cancelled'
+    'cancelled',
+    'failed'
 );
+
+-- Name: TYPE broadcast_status; Type: COMMENT; Schema: public
+
+COMMENT ON TYPE public.broadcast_status IS 'sending: recipients still being handed out at the channel''s pace; completed: every recipient handled; cancelled: by the team; failed: its job was given up (the recipients not sent to say why).';
 
 -- Name: channel_kind; Type: TYPE; Schema: public
 
@@ -1224,6 +1229,66 @@ $$;
 -- Name: FUNCTION fail_outbound_message_v1(message_id uuid, error_code text, error_message text); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.fail_outbound_message_v1(message_id uuid, error_code text, error_message text) IS 'Fails an outbound message visibly with Twilio''s code and message.';
+
+-- Name: give_up_broadcast_v1(uuid, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.give_up_broadcast_v1(broadcast_id uuid, reason text) RETURNS public.broadcast_status
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_broadcast public.broadcasts;
+begin
+    -- The broadcast's lock orders this with a batch claim or a cancel still running.
+    select * into the_broadcast from public.broadcasts as b
+    where b.id = broadcast_id
+    for update;
+    if not found then
+        return null;
+    end if;
+    if the_broadcast.status <> 'sending' then
+        return the_broadcast.status;
+    end if;
+    update public.broadcast_recipients as r
+    set status = 'failed', reason = left(reason, 200), handled_at = now()
+    where r.broadcast_id = the_broadcast.id and r.status = 'queued';
+    update public.broadcasts as b
+    set status = 'failed', finished_at = now()
+    where b.id = the_broadcast.id;
+    return 'failed';
+end;
+$$;
+
+-- Name: FUNCTION give_up_broadcast_v1(broadcast_id uuid, reason text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.give_up_broadcast_v1(broadcast_id uuid, reason text) IS 'The stalled-job sweep gave up a broadcast''s job: a broadcast still sending fails, its queued recipients fail with the reason, what was sent stays sent; returns its status.';
+
+-- Name: give_up_scheduled_message_v1(uuid, text); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.give_up_scheduled_message_v1(scheduled_message_id uuid, reason text) RETURNS public.scheduled_message_status
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+#variable_conflict use_variable
+declare
+    the_status public.scheduled_message_status;
+begin
+    update public.scheduled_messages as s
+    set status = 'failed', reason = reason, processed_at = now()
+    where s.id = scheduled_message_id and s.status = 'scheduled'
+    returning s.status into the_status;
+    if not found then
+        select s.status into the_status from public.scheduled_messages as s
+        where s.id = scheduled_message_id;
+    end if;
+    return the_status;
+end;
+$$;
+
+-- Name: FUNCTION give_up_scheduled_message_v1(scheduled_message_id uuid, reason text); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.give_up_scheduled_message_v1(scheduled_message_id uuid, reason text) IS 'The stalled-job sweep gave up the send job of a scheduled message: a message still scheduled fails with the reason; returns its status (null when it no longer exists).';
 
 -- Name: hand_off_conversation(uuid, text, text); Type: FUNCTION; Schema: private
 
@@ -7728,6 +7793,16 @@ GRANT ALL ON FUNCTION private.fail_outbound_message(message_id uuid, error_code 
 
 REVOKE ALL ON FUNCTION private.fail_outbound_message_v1(message_id uuid, error_code text, error_message text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.fail_outbound_message_v1(message_id uuid, error_code text, error_message text) TO service_role;
+
+-- Name: FUNCTION give_up_broadcast_v1(broadcast_id uuid, reason text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.give_up_broadcast_v1(broadcast_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.give_up_broadcast_v1(broadcast_id uuid, reason text) TO service_role;
+
+-- Name: FUNCTION give_up_scheduled_message_v1(scheduled_message_id uuid, reason text); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.give_up_scheduled_message_v1(scheduled_message_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.give_up_scheduled_message_v1(scheduled_message_id uuid, reason text) TO service_role;
 
 -- Name: FUNCTION hand_off_conversation(conversation_id uuid, reason text, source text); Type: ACL; Schema: private
 

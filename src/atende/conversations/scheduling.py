@@ -179,3 +179,14 @@ async def send_due(database: Database, scheduled_message_id: UUID) -> SendOutcom
         ).fetchone()
     assert row is not None
     return SendOutcome(status=row["status"], reason=row["reason"], message_id=row["message_id"])
+
+
+async def give_up(database: Database, scheduled_message_id: UUID, reason: str) -> str | None:
+    """Its send job was given up: a message still ``scheduled`` fails with ``reason``
+    (in SQL: ``private.give_up_scheduled_message_v1``); returns the row's status."""
+    row = await database.fetch_one(
+        Caller.service(),
+        queries["give_up_scheduled_message"],
+        {"scheduled_message_id": scheduled_message_id, "reason": reason},
+    )
+    return None if row is None else row["status"]

@@ -13,6 +13,7 @@ side.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -23,8 +24,10 @@ from procrastinate.jobs import Job, Status
 from procrastinate.manager import JobManager
 
 from atende.ai.replies import REPLY_QUEUE, REPLY_TASK, ReplyPipeline, ReplyResult
+from atende.channels.broadcasts.service import give_up_broadcast
 from atende.config import Settings
 from atende.conversations import scheduling
+from atende.conversations.contacts.importer import ContactImporter
 from atende.db.queries import load_queries
 from atende.db.session import Caller, Database
 from atende.dependencies import job_dependencies
@@ -51,6 +54,12 @@ RESCUE_GRACE_SECONDS = 120.0
 MAX_STALLED_ATTEMPTS = 3
 #: ``error_code`` of the fallback of a reply job given up after its workers died.
 STALLED_JOB = "stalled_job"
+#: What a contact import whose job was given up says (its rows go in one transaction,
+#: so nothing was written).
+STALLED_IMPORT = (
+    "A importação parou: o processo que a executava caiu {times} vezes e nada foi gravado."
+    " Tente de novo; se continuar, fale com o suporte."
+)
 
 
 class ConversationTasks:
@@ -141,7 +150,8 @@ class ConversationTasks:
         """Retry the jobs of workers that stopped sending heartbeats (they died).
 
         A job that stalled ``MAX_STALLED_ATTEMPTS`` times is given up (it may be what
-        kills its workers); a reply job given up sends the fallback. A job whose
+        kills its workers) and its row ended (``_GIVE_UP``): a reply job sends the
+        fallback; a scheduled message, a broadcast or a contact import fails, with why. A job whose
         conversation already has a reply job waiting is finished instead of retried:
         the waiting one does the same work.
         """
@@ -165,17 +175,43 @@ class ConversationTasks:
 
     async def _give_up_stalled(self, job: Job) -> None:
         await self._jobs().finish_job(job, status=Status.FAILED, delete_job=False)
+        times = job.attempts + 1
         logger.error(
-            "giving up job %s (%s): its workers died %d times",
-            job.id,
-            job.task_name,
-            job.attempts + 1,
+            "giving up job %s (%s): its workers died %d times", job.id, job.task_name, times
         )
-        if job.task_name == REPLY_TASK and "conversation_id" in job.task_kwargs:
+        # Each kind of job ends its row visibly (nothing waits forever on a dead job).
+        handler = _GIVE_UP.get(job.task_name or "")
+        if handler is not None:
+            await handler(self, job.task_kwargs, times)
+
+    async def _give_up_reply(self, kwargs: Mapping[str, Any], times: int) -> None:
+        if "conversation_id" in kwargs:
             await self.replies.fall_back(
-                UUID(str(job.task_kwargs["conversation_id"])),
+                UUID(str(kwargs["conversation_id"])),
                 code=STALLED_JOB,
-                reason=f"the reply job stopped with its worker {job.attempts + 1} times",
+                reason=f"the reply job stopped with its worker {times} times",
+            )
+
+    async def _give_up_scheduled_message(self, kwargs: Mapping[str, Any], times: int) -> None:
+        if "scheduled_message_id" in kwargs:
+            await scheduling.give_up(
+                self.database,
+                UUID(str(kwargs["scheduled_message_id"])),
+                f"its send job stopped with its worker {times} times",
+            )
+
+    async def _give_up_broadcast(self, kwargs: Mapping[str, Any], times: int) -> None:
+        if "broadcast_id" in kwargs:
+            await give_up_broadcast(
+                self.database,
+                UUID(str(kwargs["broadcast_id"])),
+                f"its broadcast job stopped with its worker {times} times",
+            )
+
+    async def _give_up_contact_import(self, kwargs: Mapping[str, Any], times: int) -> None:
+        if "import_id" in kwargs:
+            await ContactImporter(self.database).fail(
+                UUID(str(kwargs["import_id"])), STALLED_IMPORT.format(times=times)
             )
 
     async def delete_old_jobs(self) -> None:
@@ -191,6 +227,19 @@ class ConversationTasks:
         if self.job_manager is None:
             raise RuntimeError("ConversationTasks needs the queue's job manager for this")
         return self.job_manager
+
+
+#: What ends the row of a job given up, by task name: a reply falls back; a scheduled
+#: message, a broadcast and a contact import fail with the reason (in SQL where the row's
+#: rules are). A job not named here has no row waiting on it.
+_GIVE_UP: dict[
+    str, Callable[[ConversationTasks, Mapping[str, Any], int], Coroutine[Any, Any, None]]
+] = {
+    REPLY_TASK: ConversationTasks._give_up_reply,
+    "conversations:send_scheduled_message": ConversationTasks._give_up_scheduled_message,
+    "channels:send_broadcast": ConversationTasks._give_up_broadcast,
+    "contacts:import_contacts": ConversationTasks._give_up_contact_import,
+}
 
 
 # -- the Procrastinate tasks ---------------------------------------------------------------

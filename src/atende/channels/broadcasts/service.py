@@ -206,6 +206,18 @@ class BroadcastRun:
     handed_over: bool
 
 
+async def give_up_broadcast(database: Database, broadcast_id: UUID, reason: str) -> str | None:
+    """Its job was given up (its workers died): a broadcast still sending fails, its queued
+    recipients fail with ``reason``, what was sent stays sent (in SQL:
+    ``private.give_up_broadcast_v1``); returns the broadcast's status."""
+    row = await database.fetch_one(
+        Caller.service(),
+        queries["give_up_broadcast"],
+        {"broadcast_id": broadcast_id, "reason": reason},
+    )
+    return None if row is None else row["status"]
+
+
 class BroadcastSender:
     """Sends a broadcast's recipients at its rate, batch by batch, for a bounded time."""
 

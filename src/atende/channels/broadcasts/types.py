@@ -46,6 +46,11 @@ class BroadcastStatus(Enum):
     CANCELLED = strawberry.enum_value(
         "cancelled", description="Cancelled: what was sent stays sent, the rest was not."
     )
+    FAILED = strawberry.enum_value(
+        "failed",
+        description="Its job was given up (its workers died): what was sent stays sent,"
+        " the recipients still queued failed, with the reason.",
+    )
 
 
 @strawberry.enum(description="Where one recipient of a broadcast stands.")
@@ -144,7 +149,7 @@ class Broadcast:
     cancelled: int = strawberry.field(description="Recipients not sent to: cancelled.")
     created_at: datetime = strawberry.field(description="When it was made.")
     finished_at: datetime | None = strawberry.field(
-        description="When it completed or was cancelled."
+        description="When it completed, was cancelled or failed."
     )
 
     @classmethod
