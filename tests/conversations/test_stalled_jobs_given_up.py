@@ -26,8 +26,9 @@ from tests.channels.test_broadcasts import (
 from tests.channels.test_channel_api import graphql
 from tests.channels.world import fetch_all, fetch_one, make_channel, open_conversation
 from tests.conversations.test_contact_import import follow, upload
-from tests.conversations.test_scheduled_messages import schedule
+from tests.conversations.test_scheduled_messages import SCHEDULED, schedule
 from tests.factories import Factory
+from tests.graphql.client import data
 from tests.reply_fixtures import open_queue_app
 
 
@@ -96,6 +97,10 @@ async def test_a_scheduled_message_whose_job_is_given_up_fails_with_the_reason(
     )
     assert row["processed_at"] is not None
     assert await fetch_all(services, "select id from public.messages") == []
+    # The API says it with its code.
+    seen = await data(client, SCHEDULED, {"id": str(conversation)}, user=channel.organization.owner)
+    [shown] = seen["conversation"]["scheduledMessages"]
+    assert (shown["status"], shown["reason"]) == ("FAILED", "STALLED_JOB")
 
 
 async def test_a_broadcast_whose_job_is_given_up_fails_and_keeps_what_was_sent(

@@ -181,12 +181,25 @@ async def send_due(database: Database, scheduled_message_id: UUID) -> SendOutcom
     return SendOutcome(status=row["status"], reason=row["reason"], message_id=row["message_id"])
 
 
-async def give_up(database: Database, scheduled_message_id: UUID, reason: str) -> str | None:
-    """Its send job was given up: a message still ``scheduled`` fails with ``reason``
-    (in SQL: ``private.give_up_scheduled_message_v1``); returns the row's status."""
+#: The reason, in words, of a message whose send job was given up (GraphQL's
+#: ``STALLED_JOB``): the row says how many times the worker died.
+STALLED_JOB_REASON = "its send job stopped with its worker {times} times"
+
+
+def is_stalled_job_reason(reason: str) -> bool:
+    return reason.startswith(STALLED_JOB_REASON.split("{", 1)[0])
+
+
+async def give_up(database: Database, scheduled_message_id: UUID, times: int) -> str | None:
+    """Its send job was given up after its worker died ``times`` times: a message still
+    ``scheduled`` fails, saying so (in SQL: ``private.give_up_scheduled_message_v1``);
+    returns the row's status."""
     row = await database.fetch_one(
         Caller.service(),
         queries["give_up_scheduled_message"],
-        {"scheduled_message_id": scheduled_message_id, "reason": reason},
+        {
+            "scheduled_message_id": scheduled_message_id,
+            "reason": STALLED_JOB_REASON.format(times=times),
+        },
     )
     return None if row is None else row["status"]

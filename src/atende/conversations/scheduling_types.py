@@ -68,6 +68,11 @@ class ScheduledMessageReason(Enum):
         "template_variables_invalid",
         description="Its template's placeholders changed and the values no longer fit.",
     )
+    STALLED_JOB = strawberry.enum_value(
+        "stalled_job",
+        description="Its send job was given up: the worker running it died 3 times (nothing"
+        " was sent).",
+    )
 
 
 @strawberry.type(description="A value given for a template placeholder.")
@@ -78,6 +83,13 @@ class TemplateVariableValue:
 
 _STATUS = {member.value: member for member in ScheduledMessageStatus}
 _REASON = {member.value: member for member in ScheduledMessageReason}
+
+
+def _reason(reason: Any) -> ScheduledMessageReason | None:
+    # A given-up job's reason is in words (how many times its worker died), not a code.
+    if isinstance(reason, str) and scheduling.is_stalled_job_reason(reason):
+        return ScheduledMessageReason.STALLED_JOB
+    return _REASON.get(reason) if reason is not None else None
 
 
 @strawberry.type(
@@ -142,7 +154,7 @@ class ScheduledMessage:
             ],
             send_at=row["send_at"],
             status=_STATUS[row["status"]],
-            reason=_REASON.get(row["reason"]) if row["reason"] is not None else None,
+            reason=_reason(row["reason"]),
             created_at=row["created_at"],
             processed_at=row["processed_at"],
             created_by_id=row["created_by"],

@@ -195,9 +195,7 @@ class ConversationTasks:
     async def _give_up_scheduled_message(self, kwargs: Mapping[str, Any], times: int) -> None:
         if "scheduled_message_id" in kwargs:
             await scheduling.give_up(
-                self.database,
-                UUID(str(kwargs["scheduled_message_id"])),
-                f"its send job stopped with its worker {times} times",
+                self.database, UUID(str(kwargs["scheduled_message_id"])), times
             )
 
     async def _give_up_broadcast(self, kwargs: Mapping[str, Any], times: int) -> None:
