@@ -383,6 +383,7 @@ export const en: Messages = {
   "schedule.reason.CONVERSATION_CLOSED": "the conversation was closed and the contact has a newer one",
   "schedule.reason.TEMPLATE_NOT_FOUND": "the template was removed from the channel",
   "schedule.reason.TEMPLATE_VARIABLES_INVALID": "the template's placeholders changed",
+  "schedule.reason.STALLED_JOB": "its send job failed 3 times in a row (nothing was sent)",
   "message.status.RECEIVED": "Received",
   "message.status.QUEUED": "Queued",
   "message.status.SENDING": "Sending",

@@ -382,6 +382,7 @@ export const ptBR = {
   "schedule.reason.CONVERSATION_CLOSED": "a conversa foi encerrada e o contato tem outra mais nova",
   "schedule.reason.TEMPLATE_NOT_FOUND": "o modelo foi removido do canal",
   "schedule.reason.TEMPLATE_VARIABLES_INVALID": "os campos do modelo mudaram",
+  "schedule.reason.STALLED_JOB": "o envio falhou 3 vezes seguidas (nada foi enviado)",
   "message.status.RECEIVED": "Recebida",
   "message.status.QUEUED": "Na fila",
   "message.status.SENDING": "Enviando",
