@@ -6252,7 +6252,7 @@ COMMENT ON TABLE public.scheduled_messages IS 'Messages the team scheduled for l
 
 -- Name: COLUMN scheduled_messages.reason; Type: COMMENT; Schema: public
 
-COMMENT ON COLUMN public.scheduled_messages.reason IS 'Why it was skipped or failed: contact_opted_out, channel_disabled, outside_customer_service_window, conversation_closed, template_not_found, template_variables_invalid.';
+COMMENT ON COLUMN public.scheduled_messages.reason IS 'Why it was skipped or failed: contact_opted_out, channel_disabled, outside_customer_service_window, conversation_closed, template_not_found, template_variables_invalid; or, in words, that its send job stopped with its worker N times (given up by the stalled-job sweep; GraphQL''s STALLED_JOB).';
 
 -- Name: COLUMN scheduled_messages.message_id; Type: COMMENT; Schema: public
 

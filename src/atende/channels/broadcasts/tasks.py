@@ -5,7 +5,8 @@
 job of a broadcast runs at a time) in the transaction that stores the broadcast; each job
 paces batches for a bounded time and defers its successor (``BroadcastSender``). A worker
 killed mid-job leaves it ``doing``; the stalled-job sweep retries it, and the retry claims
-what the dead worker had not committed.
+what the dead worker had not committed. A job whose workers died three times is given up
+and the broadcast ends ``failed`` (``give_up_broadcast``, called by the sweep).
 """
 
 from __future__ import annotations

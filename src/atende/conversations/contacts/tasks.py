@@ -4,7 +4,9 @@
 import) in the transaction that stores the file. The work is
 ``atende.conversations.contact_import.ContactImporter``. A worker killed mid-import
 leaves nothing half-written (the rows are written in one transaction); the job run again
-(a retry, or the upkeep's stalled-job rescue) starts the import over from its file.
+(a retry, or the upkeep's stalled-job rescue) starts the import over from its file. A job
+whose workers died three times is given up by that rescue, and the import ends FAILED
+(``ContactImporter.fail``, as here when the job fails for good).
 """
 
 from __future__ import annotations
