@@ -34,10 +34,12 @@ test("a dropped live connection reconnects and fetches what it missed", async ({
   const inbox = page.getByRole("list", { name: "Lista de conversas" });
   await expect.poll(() => sockets.length).toBeGreaterThan(0);
 
-  // New customers arrive live while the connection is up...
+  // New customers arrive live while the connection is up... (a name no other test gives,
+  // since the tests share one database)
+  const customer = "Joana Reconexão";
   const hello = `Oi, sou a Joana (${Date.now()})`;
-  await simulate(hello, { from: "+5521977776666", name: "Joana", timeout: 10 });
-  const joana = inbox.getByRole("link", { name: /Joana/ });
+  await simulate(hello, { from: "+5521977776666", name: customer, timeout: 10 });
+  const joana = inbox.getByRole("link", { name: customer });
   await expect(joana).toContainText(demoReply(hello));
 
   // ...then the connection drops, and stays down for a while.
@@ -46,7 +48,7 @@ test("a dropped live connection reconnects and fetches what it missed", async ({
   const reconnecting = page.getByRole("status").filter({ hasText: "Reconectando" });
   await expect(reconnecting).toBeVisible();
   const missed = `Ainda estão aí? (${Date.now()})`;
-  await simulate(missed, { from: "+5521977776666", name: "Joana", timeout: 10 });
+  await simulate(missed, { from: "+5521977776666", name: customer, timeout: 10 });
   await page.waitForTimeout(1_000);
   await expect(joana).not.toContainText(demoReply(missed));
 
