@@ -48,6 +48,7 @@ async def http(dist: Path) -> AsyncIterator[httpx.AsyncClient]:
         "/settings/team",
         "/usage",
         "/contacts",
+        "/broadcasts",
         "/accept-invitation?token=abc",
         "/reset-password?token=abc",
         "/verify-email?token=abc",

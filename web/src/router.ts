@@ -23,6 +23,7 @@ export type Route =
   | { name: "settings"; section: SettingsSection }
   | { name: "usage" }
   | { name: "contacts" }
+  | { name: "broadcasts" }
   | { name: "notFound" };
 
 /** The pages the mails link to (ATENDE_APP_URL + path + ?token=): docs/api.md#accounts. */
@@ -43,6 +44,7 @@ export function parse(pathname: string, search = ""): Route {
   if (known) return { name: "settings", section: known };
   if (pathname === "/usage") return { name: "usage" };
   if (pathname === "/contacts" || pathname === "/contacts/") return { name: "contacts" };
+  if (pathname === "/broadcasts" || pathname === "/broadcasts/") return { name: "broadcasts" };
   const page = ACCOUNT_PAGES[pathname as keyof typeof ACCOUNT_PAGES];
   if (page) return { name: page, token: new URLSearchParams(search).get("token") ?? "" };
   const conversation = /^\/c\/([^/]+)\/?$/.exec(pathname);

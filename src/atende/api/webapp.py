@@ -49,6 +49,7 @@ APP_PATHS = (
     "/settings/{section}",
     "/usage",
     "/contacts",
+    "/broadcasts",
     # Where the account mails link (docs/api.md#accounts), with ?token=.
     "/accept-invitation",
     "/reset-password",

@@ -1197,3 +1197,130 @@ export const ContactImportDocument = graphql(`
     }
   }
 `);
+
+export const BroadcastFields = graphql(`
+  fragment BroadcastFields on Broadcast {
+    id
+    channelId
+    templateName
+    body
+    ratePerSecond
+    status
+    total
+    queued
+    sent
+    delivered
+    failed
+    skipped
+    cancelled
+    createdAt
+    finishedAt
+  }
+`);
+
+export const BroadcastsDocument = graphql(`
+  query Broadcasts($org: ID!) {
+    organization(id: $org) {
+      id
+      channels {
+        id
+        phoneNumber
+        displayName
+        enabled
+        broadcastRatePerSecond
+        templates {
+          id
+          name
+          language
+          body
+          variables {
+            key
+            name
+          }
+        }
+      }
+      broadcasts(first: 20) {
+        edges {
+          cursor
+          node {
+            ...BroadcastFields
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const BroadcastRecipientsDocument = graphql(`
+  query BroadcastRecipients($org: ID!, $before: String, $after: String) {
+    organization(id: $org) {
+      id
+      broadcasts(first: 1, after: $before) {
+        edges {
+          node {
+            id
+            recipients(first: 100, after: $after) {
+              edges {
+                node {
+                  contactId
+                  status
+                  reason
+                  conversationId
+                  handledAt
+                }
+              }
+              pageInfo {
+                hasNextPage
+                endCursor
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const CreateBroadcastDocument = graphql(`
+  mutation CreateBroadcast($input: CreateBroadcastInput!) {
+    createBroadcast(input: $input) {
+      __typename
+      ... on CreateBroadcastSuccess {
+        broadcast {
+          ...BroadcastFields
+        }
+      }
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const CancelBroadcastDocument = graphql(`
+  mutation CancelBroadcast($input: CancelBroadcastInput!) {
+    cancelBroadcast(input: $input) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const SetChannelBroadcastRateDocument = graphql(`
+  mutation SetChannelBroadcastRate($input: SetChannelBroadcastRateInput!) {
+    setChannelBroadcastRate(input: $input) {
+      __typename
+      ... on ValidationError {
+        field
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);

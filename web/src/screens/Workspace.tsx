@@ -29,6 +29,9 @@ import { Inbox } from "./Inbox";
 // Settings are visited now and then: their code loads when they are opened.
 const Settings = lazy(() => import("./Settings").then((module) => ({ default: module.Settings })));
 const Usage = lazy(() => import("./Usage").then((module) => ({ default: module.Usage })));
+const Broadcasts = lazy(() =>
+  import("./Broadcasts").then((module) => ({ default: module.Broadcasts })),
+);
 const Contacts = lazy(() => import("./Contacts").then((module) => ({ default: module.Contacts })));
 
 const ORGANIZATION_KEY = "atende.organization";
@@ -158,7 +161,11 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
 
   const conversationId = route.name === "conversation" ? route.id : null;
   // The screens in a pane of their own (no inbox beside them).
-  const fullPane = route.name === "settings" || route.name === "usage" || route.name === "contacts";
+  const fullPane =
+    route.name === "settings" ||
+    route.name === "usage" ||
+    route.name === "contacts" ||
+    route.name === "broadcasts";
 
   return (
     <div className="app">
@@ -202,6 +209,13 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
             onClick={(event) => followLink(event, "/contacts")}
           >
             {t("nav.contacts")}
+          </a>
+          <a
+            href="/broadcasts"
+            aria-current={route.name === "broadcasts" ? "page" : undefined}
+            onClick={(event) => followLink(event, "/broadcasts")}
+          >
+            {t("nav.broadcasts")}
           </a>
           <a
             href="/usage"
@@ -263,6 +277,8 @@ export function WorkspaceScreen({ api, session }: { api: Api; session: SessionSt
                   <Settings section={route.section} />
                 ) : route.name === "contacts" ? (
                   <Contacts />
+                ) : route.name === "broadcasts" ? (
+                  <Broadcasts />
                 ) : (
                   <Usage />
                 )}
