@@ -2,7 +2,8 @@
 // once and used against /graphql, revoked), outgoing webhooks (an endpoint on this test's
 // own receiver, its signing secret, a delivery and a redelivery), the knowledge base
 // (typed text and an uploaded file indexed, edited, removed), channels (renamed; a new one
-// refused by Twilio's check, then added), and an agent, who sees none of the controls.
+// refused by Twilio's check, then added), and an agent, who sees none of the controls
+// (channel templates and broadcasts included).
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test } from "@playwright/test";
@@ -299,4 +300,14 @@ test("an agent reads the settings but sees none of the controls", async ({ page 
   await expect(page.locator("li.channel").first()).toContainText("WhatsApp");
   await expect(page.getByRole("button", { name: /^(Editar|Desativar|Ativar)/ })).toHaveCount(0);
   await expect(page.getByRole("button", { name: "Adicionar número" })).toHaveCount(0);
+  // The channel's templates, read-only.
+  await expect(page.getByRole("heading", { name: /^Modelos de/ }).first()).toBeVisible();
+  await expect(page.getByRole("button", { name: /^(Adicionar um modelo|Remover o modelo)/ })).toHaveCount(0);
+
+  // Broadcasts, read-only: no form, no pace, no cancel.
+  await page.getByRole("navigation", { name: "Navegação principal" }).getByRole("link", { name: "Disparos" }).click();
+  await expect(page.getByRole("heading", { name: "Últimos disparos" })).toBeVisible();
+  await expect(page.getByText("Só proprietários e administradores fazem, cancelam e ajustam disparos")).toBeVisible();
+  await expect(page.getByRole("button", { name: /^(Disparar|Cancelar o disparo|Salvar o ritmo)/ })).toHaveCount(0);
+  expect(await unnamedControls(page)).toEqual([]);
 });

@@ -46,7 +46,7 @@ export const ptBR = {
   "nav.contacts": "Contatos",
   "nav.broadcasts": "Disparos",
   "broadcasts.title": "Disparos",
-  "broadcasts.readOnly": "Só donos e administradores fazem, cancelam e ajustam disparos; você pode acompanhá-los.",
+  "broadcasts.readOnly": "Só proprietários e administradores fazem, cancelam e ajustam disparos; você pode acompanhá-los.",
   "broadcasts.latest": "Últimos disparos",
   "broadcasts.none": "Nenhum disparo ainda.",
   "broadcasts.named": "{name}, {date}",
