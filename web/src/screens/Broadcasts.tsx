@@ -175,7 +175,7 @@ function BroadcastRow({
           />
         )}
       </div>
-      <dl className="broadcast-counts" aria-label={t("broadcasts.summary", { name: label })}>
+      <dl className="broadcast-counts" role="group" aria-label={t("broadcasts.summary", { name: label })}>
         {COUNTS.map((count) => (
           <div key={count} data-testid={`count-${count}`}>
             <dt>{t(`broadcasts.count.${count}`)}</dt>
