@@ -4126,6 +4126,12 @@ CREATE FUNCTION private.tg_messages__webhook_events() RETURNS trigger
     SET search_path TO 'pg_catalog'
     AS $$
 begin
+    if not exists (
+        select from public.webhook_endpoints as e
+        where e.organization_id = new.organization_id and e.enabled
+    ) then
+        return null;
+    end if;
     if tg_op = 'INSERT' then
         if new.direction = 'inbound' then
             perform private.record_webhook_event(new.organization_id, 'message.received',
