@@ -2,11 +2,11 @@
 
 Starts ``atende serve`` on a database of its own (``DATABASE_URL``, or a throwaway
 embedded cluster on a free port, so a running ``atende dev`` is never touched), registers
-an organization,
-then signs in from this process over loopback, interleaving three kinds of attempt: the
-right password (for reference), a wrong password for the registered e-mail (the baseline),
-and an unknown e-mail, in an order drawn anew each round. The ratio of the medians is what
-matters: an attacker who could tell "unknown e-mail" by its speed could enumerate users.
+an organization, then signs in from this process over loopback, interleaving three kinds
+of attempt: the right password (for reference), a wrong password for the registered e-mail
+(the baseline), and an unknown e-mail, in an order drawn anew each round. The ratio of the
+medians is what matters: an attacker who could tell "unknown e-mail" by its speed could
+enumerate users.
 Each ratio is stated with its spread over five blocks of consecutive rounds.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import time
@@ -23,7 +22,7 @@ import uuid
 import httpx
 
 from atende.db.migrations import apply_migrations
-from bench.graphql import bench_database
+from bench.graphql import bench_database, free_port
 from bench.harness import Metric, Result, RoundOrder, benchmark_environment, percentile
 
 #: The rounds fall into this many blocks of consecutive rounds, each ratio's spread.
@@ -37,12 +36,6 @@ mutation ($input: RegisterOrganizationInput!) {
   registerOrganization(input: $input) { __typename }
 }
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _wait_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:
@@ -88,7 +81,7 @@ async def run(quick: bool) -> Result:
 
 
 async def _measure(url: str, rounds: int, quick: bool) -> Result:
-    port = _free_port()
+    port = free_port()
     env = benchmark_environment({"DATABASE_URL": url, "ATENDE_LOG_LEVEL": "WARNING"})
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "atende", "serve", "--port", str(port), env=env

@@ -51,9 +51,9 @@ from atende.knowledge.embeddings import LocalEmbedder
 from atende.knowledge.models import SearchMode
 from atende.knowledge.search import KnowledgeSearch
 from atende.knowledge.service import Indexer
-from bench.graphql import bench_database, issue_token
+from bench.graphql import bench_database, free_port, issue_token
 from bench.harness import Metric, Result, benchmark_environment, percentile
-from bench.identity import _free_port, _wait_ready
+from bench.identity import _wait_ready
 
 NAME = "knowledge"
 SET_DIR = Path(__file__).parent / "knowledge_set"
@@ -385,7 +385,7 @@ async def run(quick: bool) -> Result:
             for number, scale in enumerate(scales):
                 await populate(url, organizations, documents, scale - stored, number, embedder)
                 stored = scale
-                port = _free_port()
+                port = free_port()
                 env = benchmark_environment(
                     {
                         "DATABASE_URL": url,

@@ -32,7 +32,7 @@ import httpx
 from atende.config import DEVELOPMENT_JWT_SECRET, Settings
 from atende.db.migrations import apply_migrations
 from atende.identity.passwords import HASH_THREAD_NICENESS
-from bench.graphql import ATENDE_QUERY, bench_database, issue_token, seed
+from bench.graphql import ATENDE_QUERY, bench_database, free_port, issue_token, seed
 from bench.harness import (
     Metric,
     Result,
@@ -41,7 +41,7 @@ from bench.harness import (
     load_process_without_gc_pauses,
     percentile,
 )
-from bench.identity import _free_port, _wait_ready
+from bench.identity import _wait_ready
 
 NAME = "sign_in_flood"
 CASES = ("quiet", "flood")
@@ -158,7 +158,7 @@ async def run(quick: bool) -> Result:
     with bench_database() as (url, _cluster):
         await asyncio.to_thread(apply_migrations, url)
         organization, owner, email = await asyncio.to_thread(seed, url)
-        port = _free_port()
+        port = free_port()
         env = benchmark_environment(
             {
                 "DATABASE_URL": url,
