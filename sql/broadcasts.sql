@@ -61,11 +61,15 @@ order by created_at desc, id desc
 limit %(limit)s;
 
 -- name: recipients_of_broadcast
--- A page of a broadcast's recipients in sending order, after a position.
+-- A page of a broadcast's recipients in sending order, after a position, each with how to
+-- show its contact (a recipient goes with its contact: the key cascades).
 select r.broadcast_id, r.contact_id, r.position, r.reason, r.conversation_id, r.message_id,
        r.handled_at, private.broadcast_recipient_state(r.status, m.status) as state,
-       m.error_code, m.error_message
+       m.error_code, m.error_message,
+       coalesce(c.display_name, c.profile_name, c.phone_number) as contact_name,
+       c.phone_number as contact_phone_number
 from public.broadcast_recipients as r
+join public.contacts as c on c.id = r.contact_id
 left join public.messages as m on m.id = r.message_id
 where r.broadcast_id = %(broadcast_id)s and r.position > %(after_position)s
 order by r.position

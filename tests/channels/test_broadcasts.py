@@ -70,7 +70,11 @@ query ($id: ID!, $first: Int, $after: String) {
         node {
           id status total sent delivered failed skipped
           recipients(first: $first, after: $after) {
-            edges { node { contactId status reason conversationId messageId } }
+            edges {
+              node {
+                contactId contactName contactPhoneNumber status reason conversationId messageId
+              }
+            }
             pageInfo { hasNextPage endCursor }
           }
         }
@@ -226,6 +230,31 @@ async def test_a_broadcast_reaches_each_contact_in_their_conversation_and_skips_
     assert statuses == [
         (str(existing_contact), "DELIVERED", None),
         (str(new_contact), "FAILED", "63016"),
+    ]
+    # Shown by the team's name for them, else the WhatsApp name, else the number.
+    existing_row = await fetch_one(
+        services,
+        "select phone_number, profile_name from contacts where id = %s",
+        [existing_contact],
+    )
+    new_row = await fetch_one(
+        services,
+        "update contacts set display_name = 'Maria Lima' where id = %s returning phone_number",
+        [new_contact],
+    )
+    renamed = await graphql(
+        client, BROADCASTS, {"id": str(channel.organization.id), "first": 2}, owner
+    )
+    shown = [
+        (e["node"]["contactName"], e["node"]["contactPhoneNumber"])
+        for e in renamed["organization"]["broadcasts"]["edges"][0]["node"]["recipients"]["edges"]
+    ]
+    assert shown == [
+        (
+            existing_row["profile_name"] or existing_row["phone_number"],
+            existing_row["phone_number"],
+        ),
+        ("Maria Lima", new_row["phone_number"]),
     ]
     rest = await graphql(
         client,

@@ -85,6 +85,10 @@ test("broadcast a template to a tag, watch it reach everyone but the one who opt
   await broadcast.getByRole("button", { name: /^Destinatários de/ }).click();
   const recipients = broadcast.getByTestId("recipient");
   await expect(recipients).toHaveCount(3);
+  // Each by the name the team gave them, with the number beside it.
+  for (const [index, number] of numbers.entries()) {
+    await expect(recipients.filter({ hasText: `Cliente ${index + 1} ${run}` })).toContainText(number);
+  }
   await expect(recipients.filter({ hasText: "Pulado" })).toContainText("pediu para não receber mensagens");
   // Twilio reports the deliveries after the broadcast finished: still shown as they come.
   await expect(recipients.filter({ hasText: "Entregue" })).toHaveCount(2);

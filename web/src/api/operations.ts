@@ -1263,6 +1263,8 @@ export const BroadcastRecipientsDocument = graphql(`
               edges {
                 node {
                   contactId
+                  contactName
+                  contactPhoneNumber
                   status
                   reason
                   conversationId

@@ -88,7 +88,6 @@ export const en: Messages = {
   "broadcasts.recipientStatus": "Status",
   "broadcasts.reason": "Reason",
   "broadcasts.handledAt": "When",
-  "broadcasts.openConversation": "Conversation with {id}…",
   "broadcasts.moreRecipients": "Show more recipients",
   "broadcasts.new": "New broadcast",
   "broadcasts.channel": "Number",

@@ -87,7 +87,6 @@ export const ptBR = {
   "broadcasts.recipientStatus": "Situação",
   "broadcasts.reason": "Motivo",
   "broadcasts.handledAt": "Quando",
-  "broadcasts.openConversation": "Conversa com {id}…",
   "broadcasts.moreRecipients": "Mostrar mais destinatários",
   "broadcasts.new": "Novo disparo",
   "broadcasts.channel": "Número",

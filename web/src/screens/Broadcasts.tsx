@@ -261,10 +261,13 @@ function Recipients({ broadcast, before }: { broadcast: Broadcast; before: strin
                     navigate(conversationPath(recipient.conversationId ?? ""));
                   }}
                 >
-                  {t("broadcasts.openConversation", { id: recipient.contactId.slice(0, 8) })}
+                  {recipient.contactName}
                 </a>
               ) : (
-                <code>{recipient.contactId.slice(0, 8)}</code>
+                recipient.contactName
+              )}
+              {recipient.contactName !== recipient.contactPhoneNumber && (
+                <span className="muted"> {recipient.contactPhoneNumber}</span>
               )}
             </td>
             <td>{status("broadcasts.recipientStatus", recipient.status)}</td>

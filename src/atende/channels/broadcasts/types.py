@@ -75,6 +75,11 @@ class BroadcastRecipientStatus(Enum):
 @strawberry.type(description="One contact of a broadcast and what happened to their message.")
 class BroadcastRecipient:
     contact_id: strawberry.ID = strawberry.field(description="The contact.")
+    contact_name: str = strawberry.field(
+        description="How to show the contact: the team's name for them, else their WhatsApp"
+        " profile name, else the phone number (as `Contact.name`)."
+    )
+    contact_phone_number: str = strawberry.field(description="The contact's number, E.164.")
     status: BroadcastRecipientStatus = strawberry.field(description="Where it stands.")
     reason: str | None = strawberry.field(
         description=(
@@ -98,6 +103,8 @@ class BroadcastRecipient:
             reason = row["error_code"]
         return cls(
             contact_id=strawberry.ID(str(row["contact_id"])),
+            contact_name=row["contact_name"],
+            contact_phone_number=row["contact_phone_number"],
             status=status,
             reason=reason,
             conversation_id=_id_or_none(row["conversation_id"]),
