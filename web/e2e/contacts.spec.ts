@@ -68,9 +68,33 @@ test("create a contact, find it, rename it, start a conversation with a template
 
   await row.getByRole("button", { name: "Editar Tereza Teste" }).click();
   await row.getByLabel("Nome").fill("Tereza Souza");
+  // The business's own fields: two added, then one of them removed before saving.
+  await row.getByRole("button", { name: "Adicionar campo" }).click();
+  await row.getByLabel("Campo", { exact: true }).last().fill("plano");
+  await row.getByLabel("Valor").last().fill("ouro");
+  await row.getByRole("button", { name: "Adicionar campo" }).click();
+  await row.getByLabel("Campo", { exact: true }).last().fill("rascunho");
+  await row.getByRole("button", { name: "Remover o campo rascunho" }).click();
+  await row.getByRole("button", { name: "Adicionar campo" }).click();
+  await row.getByLabel("Campo", { exact: true }).last().fill("cidade");
+  await row.getByLabel("Valor").last().fill("Niterói");
+  expect(await unnamedControls(page)).toEqual([]);
   await row.getByRole("button", { name: "Salvar" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Alterações salvas." })).toBeVisible();
   await expect(row.getByText("Tereza Souza", { exact: true })).toBeVisible();
+  await expect(row.getByLabel("Campos")).toHaveText("plano: ouro · cidade: Niterói");
+  const stored = await graphql<{
+    organization: { contacts: { edges: { node: { attributes: unknown } }[] } };
+  }>(
+    `query ($org: ID!) {
+      organization(id: $org) { contacts(search: "Tereza Souza") { edges { node { attributes } } } }
+    }`,
+    { org: owner.organizationId },
+    owner.token,
+  );
+  expect(stored.organization.contacts.edges.map((edge) => edge.node.attributes)).toEqual([
+    { plano: "ouro", cidade: "Niterói" },
+  ]);
   expect(await unnamedControls(page)).toEqual([]);
   await screenshot(page, "contacts", "desktop");
 

@@ -1040,6 +1040,7 @@ export const ContactFields = graphql(`
     phoneNumber
     optedOut
     tags
+    attributes
     lastInboundAt
   }
 `);

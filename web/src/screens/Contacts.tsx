@@ -1,6 +1,6 @@
 // Contacts (loaded when first opened): the organization's customers by name, searched and
 // filtered by tag; a CSV file imported (owners and admins); a new one (the number typed as people write it, stored in E.164 by the
-// API); a name and tags edited; and a conversation started with one of a channel's
+// API); a name, tags and the business's own fields (attributes) edited; and a conversation started with one of a channel's
 // approved templates, which then opens.
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { FormEvent } from "react";
@@ -23,6 +23,34 @@ type Contact = ContactFieldsFragment;
 type Channel = NonNullable<ChannelTemplatesQuery["organization"]>["channels"][number];
 
 const PAGE_SIZE = 50;
+
+/** One of a contact's own fields as edited: its value as text, and the value it came with
+ * (a number or a list from an integration stays what it was unless its text changes). */
+type AttributeRow = { key: string; text: string; original?: unknown };
+
+function attributeText(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function attributeRows(attributes: unknown): AttributeRow[] {
+  if (attributes === null || typeof attributes !== "object" || Array.isArray(attributes)) return [];
+  return Object.entries(attributes as Record<string, unknown>).map(([key, value]) => ({
+    key,
+    text: attributeText(value),
+    original: value,
+  }));
+}
+
+function attributesOf(rows: AttributeRow[]): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  for (const row of rows) {
+    const key = row.key.trim();
+    if (!key) continue;
+    const unchanged = row.original !== undefined && attributeText(row.original) === row.text;
+    attributes[key] = unchanged ? row.original : row.text;
+  }
+  return attributes;
+}
 
 /** "VIP, clientes sp" as the API's list of tags (it normalises them). */
 function tagList(text: string): string[] {
@@ -298,6 +326,13 @@ function ContactRow({
               ))}
             </span>
           )}
+          {attributeRows(contact.attributes).length > 0 && (
+            <span className="muted small attributes" aria-label={t("contacts.attributes")}>
+              {attributeRows(contact.attributes)
+                .map((row) => `${row.key}: ${row.text}`)
+                .join(" · ")}
+            </span>
+          )}
           {contact.optedOut && <span className="small status-off">{t("contacts.optedOut")}</span>}
         </span>
         {panel === null && (
@@ -347,6 +382,9 @@ function EditContact({
   const { api, notify } = useWorkspace();
   const [name, setName] = useState(contact.displayName ?? "");
   const [tags, setTags] = useState(contact.tags.join(", "));
+  const [attributes, setAttributes] = useState<AttributeRow[]>(() =>
+    attributeRows(contact.attributes),
+  );
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const prefix = `contact-${contact.id}`;
@@ -357,7 +395,12 @@ function EditContact({
     setError(null);
     const result = await api.client
       .mutation(UpdateContactDocument, {
-        input: { contactId: contact.id, name: name.trim(), tags: tagList(tags) },
+        input: {
+          contactId: contact.id,
+          name: name.trim(),
+          tags: tagList(tags),
+          attributes: attributesOf(attributes),
+        },
       })
       .toPromise();
     setBusy(false);
@@ -393,6 +436,49 @@ function EditContact({
             />
           </div>
         </div>
+        <fieldset className="attributes-editor">
+          <legend>{t("contacts.attributes")}</legend>
+          {attributes.map((row, index) => {
+            const change = (changed: Partial<AttributeRow>) =>
+              setAttributes((rows) =>
+                rows.map((other, at) => (at === index ? { ...other, ...changed } : other)),
+              );
+            const label = row.key.trim() || String(index + 1);
+            return (
+              <div className="row" key={index} data-testid="attribute">
+                <div className="field">
+                  <label htmlFor={`${prefix}-attribute-${index}-key`}>{t("contacts.attributeKey")}</label>
+                  <input
+                    id={`${prefix}-attribute-${index}-key`}
+                    maxLength={100}
+                    value={row.key}
+                    onChange={(event) => change({ key: event.target.value })}
+                  />
+                </div>
+                <div className="field grow">
+                  <label htmlFor={`${prefix}-attribute-${index}-value`}>
+                    {t("contacts.attributeValue")}
+                  </label>
+                  <input
+                    id={`${prefix}-attribute-${index}-value`}
+                    value={row.text}
+                    onChange={(event) => change({ text: event.target.value })}
+                  />
+                </div>
+                <button
+                  type="button"
+                  aria-label={t("contacts.removeAttribute", { key: label })}
+                  onClick={() => setAttributes((rows) => rows.filter((_, at) => at !== index))}
+                >
+                  {t("contacts.remove")}
+                </button>
+              </div>
+            );
+          })}
+          <button type="button" onClick={() => setAttributes((rows) => [...rows, { key: "", text: "" }])}>
+            {t("contacts.addAttribute")}
+          </button>
+        </fieldset>
         <div className="row">
           <button type="submit" className="primary">
             {t("settings.save")}
