@@ -45,13 +45,15 @@ join public.channels as ch on ch.id = cv.channel_id
 where m.id = %(message_id)s and m.direction = 'outbound';
 
 -- name: status_target_by_sid
--- The message whose first part has this sid, and its channel.
+-- The message whose first part has this sid, and its channel: through the sid's row in
+-- private.message_sids, whose created_at takes the lookup to one partition of messages.
 select m.id as message_id, ch.id as channel_id, ch.twilio_account_sid,
        ch.twilio_auth_token_ciphertext
-from public.messages as m
+from private.message_sids as s
+join public.messages as m on m.id = s.message_id and m.created_at = s.message_created_at
 join public.conversations as cv on cv.id = m.conversation_id
 join public.channels as ch on ch.id = cv.channel_id
-where m.metadata ->> 'message_sid' = %(message_sid)s and m.direction = 'outbound';
+where s.message_sid = %(message_sid)s and m.direction = 'outbound';
 
 -- name: record_message_statuses
 -- Several status callbacks in one transaction (atende.channels.ingest), in order.

@@ -27,6 +27,12 @@ limit %(limit)s;
 -- name: delete_expired_messages
 select messages, runs, deliveries from private.delete_expired_messages_v1(%(batch_size)s);
 
+-- name: maintain_message_partitions
+-- public.messages' monthly partitions: made ahead, the oldest empty ones dropped
+-- (migration 20261207002002_maintain_message_partitions).
+select action, partition_name, row_count
+from private.maintain_message_partitions(%(ahead)s, coalesce(%(as_of)s::timestamptz, now()));
+
 -- name: compact_usage_counters
 select private.compact_usage_counters_v1(%(since)s, %(batch_size)s) as folded;
 

@@ -308,11 +308,12 @@ CREATE TABLE public.messages (
     CONSTRAINT messages_member_author CHECK (((author_member_id IS NULL) OR (author = 'member'::public.message_author))),
     CONSTRAINT messages_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT messages_transcript_length CHECK ((char_length(transcript) <= 20000))
-);
+)
+PARTITION BY RANGE (created_at);
 
 -- Name: TABLE messages; Type: COMMENT; Schema: public
 
-COMMENT ON TABLE public.messages IS 'Every message of a conversation, inbound and outbound.';
+COMMENT ON TABLE public.messages IS 'Every message of a conversation, inbound and outbound. Partitioned by month on created_at (partitions in the schema partitions, made and dropped by private.maintain_message_partitions); its key is (id, organization_id, created_at); a sid is unique through private.message_sids.';
 
 -- Name: COLUMN messages.transcript; Type: COMMENT; Schema: public
 
@@ -1350,6 +1351,8 @@ declare
     new_message_id uuid;
     job bigint;
     received_at timestamptz := now();
+    known_id uuid;
+    known_at timestamptz;
 begin
     select * into strict the_channel from public.channels where id = channel_id;
     select * into strict the_agent from public.agents
@@ -1387,11 +1390,17 @@ begin
                 coalesce(metadata, '{}') || jsonb_build_object('message_sid', message_sid))
         returning id into new_message_id;
     exception when unique_violation then
-        -- Only the message sid can collide here: this delivery was stored before.
+        -- Only the message sid can collide here (private.message_sids' key, claimed by
+        -- tg_messages__claim_keys as the message goes in): this delivery was stored
+        -- before, maybe in another month's partition. Found by id and created_at, so the
+        -- lookup reaches one partition.
+        select s.message_id, s.message_created_at into known_id, known_at
+        from private.message_sids as s
+        where s.message_sid = ingest_inbound_message_v1.message_sid;
         return query select m.id, m.conversation_id, c.contact_id, true, null::bigint
             from public.messages as m
             join public.conversations as c on c.id = m.conversation_id
-            where m.metadata ->> 'message_sid' = ingest_inbound_message_v1.message_sid;
+            where m.id = known_id and m.created_at = known_at;
         return;
     end;
 
@@ -1591,6 +1600,93 @@ $$;
 
 COMMENT ON FUNCTION private.lock_organization_for_member_change(organization uuid) IS 'Serialises membership changes of one organization; PT404 unless the caller is a member, PT403 for an API key.';
 
+-- Name: maintain_message_partitions(integer, timestamp with time zone); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.maintain_message_partitions(ahead integer DEFAULT 3, as_of timestamp with time zone DEFAULT now()) RETURNS TABLE(action text, partition_name text, row_count bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET lock_timeout TO '2s'
+    AS $_$
+declare
+    this_month timestamp := date_trunc('month', as_of at time zone 'UTC');
+    next_month timestamp;
+    name text;
+    moved bigint;
+    old record;
+    holds_rows boolean;
+begin
+    if ahead is null or ahead < 0 or ahead > 24 then
+        raise exception 'ahead must be between 0 and 24 months, not %', ahead
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    -- 1. Ahead.
+    loop
+        select m.month + interval '1 month' into next_month
+        from private.message_partition_months() as m order by m.month desc limit 1;
+        exit when next_month > this_month + make_interval(months => ahead);
+        name := 'messages_' || to_char(next_month, 'YYYY_MM');
+        begin
+            alter table public.messages detach partition partitions.messages_after;
+            execute format('create table partitions.%I (like public.messages'
+                           ' including defaults including constraints)', name);
+            execute format('with moved as (delete from partitions.messages_after'
+                           ' where created_at < $1 returning *)'
+                           ' insert into partitions.%I select * from moved', name)
+            using (next_month + interval '1 month') at time zone 'UTC';
+            get diagnostics moved = row_count;
+            execute format('alter table public.messages attach partition partitions.%I'
+                           ' for values from (%L) to (%L)', name,
+                           next_month at time zone 'UTC',
+                           (next_month + interval '1 month') at time zone 'UTC');
+            execute format('alter table public.messages attach partition'
+                           ' partitions.messages_after for values from (%L) to (maxvalue)',
+                           (next_month + interval '1 month') at time zone 'UTC');
+            return query select 'created'::text, name, moved;
+        exception when lock_not_available then
+            return query select 'busy'::text, name, null::bigint;
+            exit;
+        end;
+    end loop;
+
+    -- 2. Behind.
+    for old in
+        select m.partition_name as name, m.month from private.message_partition_months() as m
+        where m.month + interval '1 month' <= this_month
+        order by m.month
+    loop
+        execute format('select exists (select from partitions.%I)', old.name) into holds_rows;
+        exit when holds_rows;
+        begin
+            execute format('alter table public.messages detach partition partitions.%I',
+                           old.name);
+            -- Detached under ACCESS EXCLUSIVE on messages: nothing wrote to it since.
+            execute format('select exists (select from partitions.%I)', old.name)
+            into holds_rows;
+            if holds_rows then
+                raise exception using errcode = 'object_in_use';
+            end if;
+            execute format('drop table partitions.%I', old.name);
+            alter table public.messages detach partition partitions.messages_before;
+            execute format('alter table public.messages attach partition'
+                           ' partitions.messages_before for values from (minvalue) to (%L)',
+                           (old.month + interval '1 month') at time zone 'UTC');
+            return query select 'dropped'::text, old.name, 0::bigint;
+        exception
+            when lock_not_available then
+                return query select 'busy'::text, old.name, null::bigint;
+                exit;
+            when object_in_use then
+                exit;
+        end;
+    end loop;
+end;
+$_$;
+
+-- Name: FUNCTION maintain_message_partitions(ahead integer, as_of timestamp with time zone); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.maintain_message_partitions(ahead integer, as_of timestamp with time zone) IS 'The upkeep of public.messages'' monthly partitions (UTC months, as of as_of): makes this month''s and the next `ahead` months'', moving the rows messages_after caught into them; detaches and drops the oldest empty ones entirely before this month, messages_before taking over their range; returns what it did (created with the rows moved, dropped, busy).';
+
 -- Name: mark_delivery_unknown_v1(uuid, text); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) RETURNS boolean
@@ -1655,6 +1751,26 @@ $_$;
 -- Name: FUNCTION message_location(metadata jsonb); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.message_location(metadata jsonb) IS 'A message''s shared location (latitude, longitude, address, label) from its metadata, or null.';
+
+-- Name: message_partition_months(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.message_partition_months() RETURNS TABLE(partition_name text, month timestamp without time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $_$
+    select c.relname::text, to_date(substr(c.relname, 10), 'YYYY_MM')::timestamp
+    from pg_catalog.pg_inherits as i
+    join pg_catalog.pg_class as c on c.oid = i.inhrelid
+    join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where i.inhparent = 'public.messages'::regclass
+      and n.nspname = 'partitions'
+      and c.relname ~ '^messages_[0-9]{4}_[0-9]{2}$'
+    order by 2
+$_$;
+
+-- Name: FUNCTION message_partition_months(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.message_partition_months() IS 'public.messages'' monthly partitions (partitions.messages_YYYY_MM) and their months (UTC), oldest first.';
 
 -- Name: message_status_may_advance(public.message_status, public.message_status); Type: FUNCTION; Schema: private
 
@@ -2487,14 +2603,20 @@ declare
     total integer;
     next_status public.message_status;
     cleared boolean;
+    known_id uuid;
+    known_at timestamptz;
 begin
     if message_id is not null then
         select * into the_message from public.messages as m
         where m.id = record_message_status_v1.message_id
         for update;
     else
+        -- Through the sid's judge, which knows the message's created_at: one partition.
+        select s.message_id, s.message_created_at into known_id, known_at
+        from private.message_sids as s
+        where s.message_sid = record_message_status_v1.message_sid;
         select * into the_message from public.messages as m
-        where m.metadata ->> 'message_sid' = message_sid
+        where m.id = known_id and m.created_at = known_at
         for update;
         part_index := 0;
     end if;
@@ -2562,7 +2684,7 @@ begin
                                    'O Twilio informou que a mensagem não foi entregue.'), 1000)
             when cleared then null
             else m.error_message end
-    where m.id = the_message.id
+    where m.id = the_message.id and m.created_at = the_message.created_at
     returning * into the_message;
 
     if the_message.status is distinct from previous.status
@@ -3988,6 +4110,67 @@ begin
 end;
 $$;
 
+-- Name: tg_messages__claim_keys(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_messages__claim_keys() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if tg_op = 'UPDATE' then
+        delete from private.message_sids as s
+        where s.message_sid = old.metadata ->> 'message_sid' and s.message_id = old.id
+          and (old.metadata ->> 'message_sid') is distinct from (new.metadata ->> 'message_sid');
+        delete from private.message_broadcast_recipients as b
+        where b.broadcast_recipient = old.metadata ->> 'broadcast_recipient'
+          and b.message_id = old.id
+          and (old.metadata ->> 'broadcast_recipient')
+              is distinct from (new.metadata ->> 'broadcast_recipient');
+    end if;
+    if new.metadata ? 'message_sid' then
+        insert into private.message_sids as s (message_sid, organization_id, message_id,
+                                               message_created_at)
+        values (new.metadata ->> 'message_sid', new.organization_id, new.id, new.created_at)
+        on conflict (message_sid) do update
+            set organization_id = excluded.organization_id,
+                message_created_at = excluded.message_created_at
+            where s.message_id = excluded.message_id;
+        if not found then
+            raise unique_violation using
+                message = format('duplicate key value violates unique constraint "%s"',
+                                 'messages_message_sid_key'),
+                detail = format('Key (message_sid)=(%s) already exists.',
+                                new.metadata ->> 'message_sid'),
+                constraint = 'messages_message_sid_key',
+                schema = 'private', table = 'message_sids';
+        end if;
+    end if;
+    if new.metadata ? 'broadcast_recipient' then
+        insert into private.message_broadcast_recipients as b (broadcast_recipient,
+                                                              organization_id, message_id,
+                                                              message_created_at)
+        values (new.metadata ->> 'broadcast_recipient', new.organization_id, new.id,
+                new.created_at)
+        on conflict (broadcast_recipient) do update
+            set organization_id = excluded.organization_id,
+                message_created_at = excluded.message_created_at
+            where b.message_id = excluded.message_id;
+        if not found then
+            raise unique_violation using
+                message = format('duplicate key value violates unique constraint "%s"',
+                                 'messages_broadcast_recipient_key'),
+                constraint = 'messages_broadcast_recipient_key',
+                schema = 'private', table = 'message_broadcast_recipients';
+        end if;
+    end if;
+    return new;
+end;
+$$;
+
+-- Name: FUNCTION tg_messages__claim_keys(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.tg_messages__claim_keys() IS 'Claims a message''s sid (private.message_sids) and broadcast recipient (private.message_broadcast_recipients) as it is stored or changed: unique_violation when another message holds either.';
+
 -- Name: tg_messages__count_usage(); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.tg_messages__count_usage() RETURNS trigger
@@ -4043,6 +4226,30 @@ $$;
 -- Name: FUNCTION tg_messages__fetch_media(); Type: COMMENT; Schema: private
 
 COMMENT ON FUNCTION private.tg_messages__fetch_media() IS 'Defers the job that fetches an inbound message''s files into media storage.';
+
+-- Name: tg_messages__forget(); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.tg_messages__forget() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    delete from private.message_sids as s using gone as g
+    where s.message_sid = g.metadata ->> 'message_sid' and s.message_id = g.id;
+    delete from private.message_broadcast_recipients as b using gone as g
+    where b.broadcast_recipient = g.metadata ->> 'broadcast_recipient' and b.message_id = g.id;
+    update public.ai_runs as r set message_id = null from gone as g where r.message_id = g.id;
+    update public.scheduled_messages as s set message_id = null
+    from gone as g where s.message_id = g.id;
+    update public.broadcast_recipients as r set message_id = null
+    from gone as g where r.message_id = g.id;
+    return null;
+end;
+$$;
+
+-- Name: FUNCTION tg_messages__forget(); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.tg_messages__forget() IS 'After messages are deleted: their sids and broadcast keys are forgotten, and the AI runs, scheduled messages and broadcast recipients that named them keep the row with message_id null (the foreign keys'' on delete set null, which a partitioned key made too wide to keep).';
 
 -- Name: tg_messages__media_changed(); Type: FUNCTION; Schema: private
 
@@ -5865,6 +6072,32 @@ ALTER TABLE private.media_deletions ALTER COLUMN id ADD GENERATED ALWAYS AS IDEN
     CACHE 1
 );
 
+-- Name: message_broadcast_recipients; Type: TABLE; Schema: private
+
+CREATE TABLE private.message_broadcast_recipients (
+    broadcast_recipient text NOT NULL,
+    organization_id uuid NOT NULL,
+    message_id uuid NOT NULL,
+    message_created_at timestamp with time zone NOT NULL
+);
+
+-- Name: TABLE message_broadcast_recipients; Type: COMMENT; Schema: private
+
+COMMENT ON TABLE private.message_broadcast_recipients IS 'One message per broadcast and contact (metadata.broadcast_recipient, "<broadcast>:<contact>"), whatever happens to the broadcast job: the judge public.messages cannot hold across partitions. Claimed and forgotten with the message, as private.message_sids.';
+
+-- Name: message_sids; Type: TABLE; Schema: private
+
+CREATE TABLE private.message_sids (
+    message_sid text NOT NULL,
+    organization_id uuid NOT NULL,
+    message_id uuid NOT NULL,
+    message_created_at timestamp with time zone NOT NULL
+);
+
+-- Name: TABLE message_sids; Type: COMMENT; Schema: private
+
+COMMENT ON TABLE private.message_sids IS 'Each Twilio message sid Atende stored (inbound, and outbound once Twilio accepted the first part), once: the webhook idempotency judge across partitions of public.messages (a unique index there would have to include created_at). Claimed by the trigger tg_messages__claim_keys in the statement that stores the message; gone with it (tg_messages__forget). Lookups by sid read message_created_at to reach one partition.';
+
 -- Name: rate_limit_counters; Type: TABLE; Schema: private
 
 CREATE TABLE private.rate_limit_counters (
@@ -6409,6 +6642,16 @@ ALTER TABLE ONLY private.mail_outbox
 ALTER TABLE ONLY private.media_deletions
     ADD CONSTRAINT media_deletions_pkey PRIMARY KEY (id);
 
+-- Name: message_broadcast_recipients messages_broadcast_recipient_key; Type: CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.message_broadcast_recipients
+    ADD CONSTRAINT messages_broadcast_recipient_key PRIMARY KEY (broadcast_recipient);
+
+-- Name: message_sids messages_message_sid_key; Type: CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.message_sids
+    ADD CONSTRAINT messages_message_sid_key PRIMARY KEY (message_sid);
+
 -- Name: pending_users pending_users_pkey; Type: CONSTRAINT; Schema: private
 
 ALTER TABLE ONLY private.pending_users
@@ -6571,7 +6814,7 @@ ALTER TABLE ONLY public.memberships
 -- Name: messages messages_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.messages
-    ADD CONSTRAINT messages_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT messages_pkey PRIMARY KEY (id, organization_id, created_at);
 
 -- Name: organizations organizations_pkey; Type: CONSTRAINT; Schema: public
 
@@ -6810,27 +7053,19 @@ CREATE INDEX memberships_user_id_idx ON public.memberships USING btree (user_id)
 
 -- Name: messages_body_search_idx; Type: INDEX; Schema: public
 
-CREATE INDEX messages_body_search_idx ON public.messages USING gin (body extensions.gin_trgm_ops) WITH (gin_pending_list_limit='256');
-
--- Name: messages_broadcast_recipient_key; Type: INDEX; Schema: public
-
-CREATE UNIQUE INDEX messages_broadcast_recipient_key ON public.messages USING btree (((metadata ->> 'broadcast_recipient'::text))) WHERE (metadata ? 'broadcast_recipient'::text);
+CREATE INDEX messages_body_search_idx ON ONLY public.messages USING gin (body extensions.gin_trgm_ops) WITH (gin_pending_list_limit='256');
 
 -- Name: messages_conversation_created_idx; Type: INDEX; Schema: public
 
-CREATE INDEX messages_conversation_created_idx ON public.messages USING btree (conversation_id, created_at DESC, id DESC);
-
--- Name: messages_message_sid_key; Type: INDEX; Schema: public
-
-CREATE UNIQUE INDEX messages_message_sid_key ON public.messages USING btree (((metadata ->> 'message_sid'::text)));
+CREATE INDEX messages_conversation_created_idx ON ONLY public.messages USING btree (conversation_id, created_at DESC, id DESC);
 
 -- Name: messages_organization_created_idx; Type: INDEX; Schema: public
 
-CREATE INDEX messages_organization_created_idx ON public.messages USING btree (organization_id, created_at);
+CREATE INDEX messages_organization_created_idx ON ONLY public.messages USING btree (organization_id, created_at);
 
 -- Name: messages_transcript_search_idx; Type: INDEX; Schema: public
 
-CREATE INDEX messages_transcript_search_idx ON public.messages USING gin (transcript extensions.gin_trgm_ops) WITH (gin_pending_list_limit='256') WHERE (transcript IS NOT NULL);
+CREATE INDEX messages_transcript_search_idx ON ONLY public.messages USING gin (transcript extensions.gin_trgm_ops) WITH (gin_pending_list_limit='256') WHERE (transcript IS NOT NULL);
 
 -- Name: profiles_email_key; Type: INDEX; Schema: public
 
@@ -6968,6 +7203,14 @@ CREATE CONSTRAINT TRIGGER tg_memberships__keep_an_owner AFTER DELETE OR UPDATE O
 
 CREATE TRIGGER tg_memberships__set_updated_at BEFORE UPDATE ON public.memberships FOR EACH ROW EXECUTE FUNCTION private.tg__set_updated_at();
 
+-- Name: messages tg_messages__claim_keys; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__claim_keys BEFORE INSERT ON public.messages FOR EACH ROW WHEN (((new.metadata ? 'message_sid'::text) OR (new.metadata ? 'broadcast_recipient'::text))) EXECUTE FUNCTION private.tg_messages__claim_keys();
+
+-- Name: messages tg_messages__claim_keys_on_update; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__claim_keys_on_update BEFORE UPDATE OF metadata, created_at, organization_id ON public.messages FOR EACH ROW WHEN ((((old.metadata ->> 'message_sid'::text) IS DISTINCT FROM (new.metadata ->> 'message_sid'::text)) OR ((old.metadata ->> 'broadcast_recipient'::text) IS DISTINCT FROM (new.metadata ->> 'broadcast_recipient'::text)) OR (((new.metadata ? 'message_sid'::text) OR (new.metadata ? 'broadcast_recipient'::text)) AND ((old.created_at IS DISTINCT FROM new.created_at) OR (old.organization_id IS DISTINCT FROM new.organization_id))))) EXECUTE FUNCTION private.tg_messages__claim_keys();
+
 -- Name: messages tg_messages__count_usage; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_messages__count_usage AFTER INSERT ON public.messages FOR EACH ROW EXECUTE FUNCTION private.tg_messages__count_usage();
@@ -6979,6 +7222,10 @@ CREATE TRIGGER tg_messages__count_usage_change AFTER UPDATE OF is_error ON publi
 -- Name: messages tg_messages__fetch_media; Type: TRIGGER; Schema: public
 
 CREATE TRIGGER tg_messages__fetch_media AFTER INSERT ON public.messages FOR EACH ROW WHEN (((new.direction = 'inbound'::public.message_direction) AND (new.media <> '[]'::jsonb))) EXECUTE FUNCTION private.tg_messages__fetch_media();
+
+-- Name: messages tg_messages__forget; Type: TRIGGER; Schema: public
+
+CREATE TRIGGER tg_messages__forget AFTER DELETE ON public.messages REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION private.tg_messages__forget();
 
 -- Name: messages tg_messages__media_changed; Type: TRIGGER; Schema: public
 
@@ -7033,6 +7280,16 @@ CREATE TRIGGER tg_webhook_endpoints__set_updated_at BEFORE UPDATE ON public.webh
 ALTER TABLE ONLY private.account_tokens
     ADD CONSTRAINT account_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
+-- Name: message_broadcast_recipients message_broadcast_recipients_organization_id_fkey; Type: FK CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.message_broadcast_recipients
+    ADD CONSTRAINT message_broadcast_recipients_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+-- Name: message_sids message_sids_organization_id_fkey; Type: FK CONSTRAINT; Schema: private
+
+ALTER TABLE ONLY private.message_sids
+    ADD CONSTRAINT message_sids_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 -- Name: refresh_tokens refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: private
 
 ALTER TABLE ONLY private.refresh_tokens
@@ -7057,11 +7314,6 @@ ALTER TABLE ONLY public.agents
 
 ALTER TABLE ONLY public.ai_runs
     ADD CONSTRAINT ai_runs_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
-
--- Name: ai_runs ai_runs_message_id_fkey; Type: FK CONSTRAINT; Schema: public
-
-ALTER TABLE ONLY public.ai_runs
-    ADD CONSTRAINT ai_runs_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE SET NULL;
 
 -- Name: ai_runs ai_runs_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7097,11 +7349,6 @@ ALTER TABLE ONLY public.broadcast_recipients
 
 ALTER TABLE ONLY public.broadcast_recipients
     ADD CONSTRAINT broadcast_recipients_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE SET NULL;
-
--- Name: broadcast_recipients broadcast_recipients_message_id_fkey; Type: FK CONSTRAINT; Schema: public
-
-ALTER TABLE ONLY public.broadcast_recipients
-    ADD CONSTRAINT broadcast_recipients_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE SET NULL;
 
 -- Name: broadcast_recipients broadcast_recipients_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7250,17 +7497,17 @@ ALTER TABLE ONLY public.memberships
 
 -- Name: messages messages_author_member_id_fkey; Type: FK CONSTRAINT; Schema: public
 
-ALTER TABLE ONLY public.messages
+ALTER TABLE public.messages
     ADD CONSTRAINT messages_author_member_id_fkey FOREIGN KEY (author_member_id) REFERENCES public.profiles(id) ON DELETE SET NULL;
 
 -- Name: messages messages_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
 
-ALTER TABLE ONLY public.messages
+ALTER TABLE public.messages
     ADD CONSTRAINT messages_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
 
 -- Name: messages messages_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
-ALTER TABLE ONLY public.messages
+ALTER TABLE public.messages
     ADD CONSTRAINT messages_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 -- Name: profiles profiles_id_fkey; Type: FK CONSTRAINT; Schema: public
@@ -7282,11 +7529,6 @@ ALTER TABLE ONLY public.scheduled_messages
 
 ALTER TABLE ONLY public.scheduled_messages
     ADD CONSTRAINT scheduled_messages_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
-
--- Name: scheduled_messages scheduled_messages_message_id_fkey; Type: FK CONSTRAINT; Schema: public
-
-ALTER TABLE ONLY public.scheduled_messages
-    ADD CONSTRAINT scheduled_messages_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE SET NULL;
 
 -- Name: scheduled_messages scheduled_messages_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7850,6 +8092,11 @@ GRANT ALL ON FUNCTION private.issue_password_reset_v1(email text, token_hash tex
 REVOKE ALL ON FUNCTION private.lock_organization_for_member_change(organization uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.lock_organization_for_member_change(organization uuid) TO service_role;
 
+-- Name: FUNCTION maintain_message_partitions(ahead integer, as_of timestamp with time zone); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.maintain_message_partitions(ahead integer, as_of timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.maintain_message_partitions(ahead integer, as_of timestamp with time zone) TO service_role;
+
 -- Name: FUNCTION mark_delivery_unknown_v1(message_id uuid, error_message text); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_message text) FROM PUBLIC;
@@ -7864,6 +8111,11 @@ REVOKE ALL ON FUNCTION private.media_item_awaits_transcript(item jsonb) FROM PUB
 REVOKE ALL ON FUNCTION private.message_location(metadata jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.message_location(metadata jsonb) TO authenticated;
 GRANT ALL ON FUNCTION private.message_location(metadata jsonb) TO service_role;
+
+-- Name: FUNCTION message_partition_months(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.message_partition_months() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.message_partition_months() TO service_role;
 
 -- Name: FUNCTION message_status_may_advance(current public.message_status, next public.message_status); Type: ACL; Schema: private
 
@@ -8252,6 +8504,10 @@ REVOKE ALL ON FUNCTION private.tg_conversations__webhook_events() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION private.tg_memberships__keep_an_owner() FROM PUBLIC;
 
+-- Name: FUNCTION tg_messages__claim_keys(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_messages__claim_keys() FROM PUBLIC;
+
 -- Name: FUNCTION tg_messages__count_usage(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_messages__count_usage() FROM PUBLIC;
@@ -8259,6 +8515,10 @@ REVOKE ALL ON FUNCTION private.tg_messages__count_usage() FROM PUBLIC;
 -- Name: FUNCTION tg_messages__fetch_media(); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.tg_messages__fetch_media() FROM PUBLIC;
+
+-- Name: FUNCTION tg_messages__forget(); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.tg_messages__forget() FROM PUBLIC;
 
 -- Name: FUNCTION tg_messages__media_changed(); Type: ACL; Schema: private
 
@@ -8554,6 +8814,14 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.mail_outbox TO service_role;
 -- Name: TABLE media_deletions; Type: ACL; Schema: private
 
 GRANT ALL ON TABLE private.media_deletions TO service_role;
+
+-- Name: TABLE message_broadcast_recipients; Type: ACL; Schema: private
+
+GRANT SELECT ON TABLE private.message_broadcast_recipients TO service_role;
+
+-- Name: TABLE message_sids; Type: ACL; Schema: private
+
+GRANT SELECT ON TABLE private.message_sids TO service_role;
 
 -- Name: TABLE refresh_tokens; Type: ACL; Schema: private
 

@@ -446,6 +446,11 @@ def test_the_schedule_defers_each_upkeep_job_on_the_upkeep_queue() -> None:
             "upkeep",
             "upkeep:compact_usage_counters",
         ),
+        "conversations:maintain_message_partitions": (
+            "41 3 * * *",
+            "upkeep",
+            "upkeep:maintain_message_partitions",
+        ),
     }
 
 

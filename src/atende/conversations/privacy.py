@@ -38,6 +38,8 @@ MEDIA_BATCH_SIZE = 100
 #: Usage counters are folded over the last days' hours (later rows stay correct unfolded).
 COMPACTION_WINDOW = timedelta(days=3)
 COMPACTION_BATCH_SIZE = 1000
+#: Months of public.messages' partitions made ahead of the current one.
+PARTITION_MONTHS_AHEAD = 3
 
 _FORBIDDEN = {
     "only owners can change how long messages are kept": (
@@ -51,6 +53,16 @@ _NOT_FOUND = {
     "organization not found": "Organização não encontrada.",
     "contact not found": "Contato não encontrado.",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionChange:
+    """One thing the partitions' upkeep did: ``created`` (with the rows it moved out of
+    ``messages_after``), ``dropped``, or ``busy`` (the lock was not free: next run)."""
+
+    action: str
+    partition: str
+    rows: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +143,44 @@ class Upkeep:
                 deliveries,
             )
         return RetentionRun(messages=messages, runs=runs, deliveries=deliveries)
+
+    async def maintain_message_partitions(
+        self, ahead: int = PARTITION_MONTHS_AHEAD, now: datetime | None = None
+    ) -> list[PartitionChange]:
+        """Make the coming months' partitions of messages; drop the old empty ones.
+
+        One transaction (``private.maintain_message_partitions``): each detach holds the
+        table's lock only for a moment, and gives up after 2 s behind a long query.
+        """
+        rows = await self.database.fetch_all(
+            Caller.service(),
+            queries["maintain_message_partitions"],
+            {"ahead": ahead, "as_of": now},
+        )
+        changes = [
+            PartitionChange(
+                action=str(row["action"]),
+                partition=str(row["partition_name"]),
+                rows=None if row["row_count"] is None else int(row["row_count"]),
+            )
+            for row in rows
+        ]
+        for change in changes:
+            if change.action == "busy":
+                logger.warning(
+                    "messages partition %s left for the next run: its lock was busy",
+                    change.partition,
+                )
+            elif change.rows:
+                logger.warning(
+                    "messages partition %s made with %d row(s) messages_after had caught"
+                    " (the upkeep had not run for months?)",
+                    change.partition,
+                    change.rows,
+                )
+            else:
+                logger.info("messages partition %s %s", change.partition, change.action)
+        return changes
 
     async def compact_usage_counters(self, now: datetime | None = None) -> int:
         """Fold the recent hours' usage counters into one row per conversation and hour."""

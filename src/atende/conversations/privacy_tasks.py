@@ -6,6 +6,8 @@
 * ``conversations:delete_media_files`` (deferred by the SQL that deleted the messages,
   in its transaction, and hourly for whatever a failed run left): their stored files.
 * ``conversations:compact_usage_counters`` (hourly): folds the usage counters.
+* ``conversations:maintain_message_partitions`` (daily): the coming months' partitions
+  of messages made, the old empty ones (emptied by retention) dropped.
 
 Each is set-based and safe to run twice or side by side (see the SQL functions).
 """
@@ -73,3 +75,14 @@ async def sweep_media_files(context: procrastinate.JobContext, timestamp: int) -
 )
 async def compact_usage_counters(context: procrastinate.JobContext, timestamp: int) -> None:
     await _upkeep(context).compact_usage_counters()
+
+
+@blueprint.periodic(cron="41 3 * * *", periodic_id="daily")
+@blueprint.task(
+    name="maintain_message_partitions",
+    queue=UPKEEP_QUEUE,
+    queueing_lock="upkeep:maintain_message_partitions",
+    pass_context=True,
+)
+async def maintain_message_partitions(context: procrastinate.JobContext, timestamp: int) -> None:
+    await _upkeep(context).maintain_message_partitions()

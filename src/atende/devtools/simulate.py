@@ -54,10 +54,11 @@ select private.ai_reply_blocker(c.id) as blocker,
        exists (select from public.messages as o
                where o.conversation_id = c.id and o.direction = 'outbound'
                  and o.created_at >= m.created_at) as answered
-from public.messages as m
+from private.message_sids as s
+join public.messages as m on m.id = s.message_id and m.created_at = s.message_created_at
 join public.conversations as c on c.id = m.conversation_id
 left join public.profiles as p on p.id = c.assignee_id
-where m.metadata ->> 'message_sid' = %(message_sid)s and m.direction = 'inbound'
+where s.message_sid = %(message_sid)s and m.direction = 'inbound'
 """
 
 #: When the conversation is the team's (``private.ai_reply_blocker``'s code): why, and
