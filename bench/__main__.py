@@ -28,6 +28,7 @@ BENCHMARKS: tuple[str, ...] = (
     "webhooks",
     "broadcast",
     "erasure",
+    "scale",
 )
 
 

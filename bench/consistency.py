@@ -256,6 +256,52 @@ def _web(result: dict[str, Any]) -> list[str]:
     return found
 
 
+#: bench/scale's ratios (large over small) and the figure each is the ratio of.
+_SCALE_RATIOS = {
+    "ingest_throughput_large_vs_small": "ingest_throughput",
+    "inbox_p99_large_vs_small": "inbox_p99",
+    "reply_p50_large_vs_small": "reply_p50",
+}
+_SCALE_DETACH = "partition_detach_drop_ms"
+
+
+def _scale(result: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    params = result["params"]
+    rounds = params["rounds"]
+    for key in (*_SCALE_RATIOS, "failures", _SCALE_DETACH):
+        if key not in result["targets"]:
+            found.append(f"no target for {key}")
+    for key, figure in _SCALE_RATIOS.items():
+        stated = result["ratios"].get(key)
+        large = result["metrics"][figure]["value"]
+        small = result["baseline"][figure]["value"]
+        if stated is not None and small and abs(stated - large / small) > 2 * _ROUNDING:
+            found.append(f"{key} is {stated}, but the figures give {large / small:.3f}")
+        per_round = result["spreads"].get(key, {}).get("rounds", [])
+        by_size = params["rounds_by_size"][figure]
+        if len(per_round) != rounds or any(len(by_size[s]) != rounds for s in ("small", "large")):
+            found.append(f"{key}: not {rounds} rounds")
+    orders = params["round_order"]["orders"]
+    if len(orders) != len(_SCALE_RATIOS) * rounds or any(
+        sorted(order) != ["large", "small"] for order in orders
+    ):
+        found.append(f"round orders {orders} are not {len(_SCALE_RATIOS) * rounds} of both")
+    if params["messages_partitioned"] == (_SCALE_DETACH in result["unmeasured"]):
+        found.append(
+            f"messages {'is' if params['messages_partitioned'] else 'is not'} partitioned,"
+            f" but {_SCALE_DETACH} is {result['verdicts'].get(_SCALE_DETACH)}"
+        )
+    counted = params["messages"]
+    added = params["generated_messages"] + params["inbox_history_messages"]
+    if counted["large"] != counted["small"] + added:
+        found.append(
+            f"the large database holds {counted['large']} messages, not the small one's"
+            f" {counted['small']} + {added} generated"
+        )
+    return found
+
+
 _BENCHMARKS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "ingest": _ingest,
     "graphql": _graphql,
@@ -264,4 +310,5 @@ _BENCHMARKS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "sign_in_flood": _sign_in_flood,
     "webhooks": _webhooks,
     "web": _web,
+    "scale": _scale,
 }
