@@ -369,6 +369,7 @@ def ensure_history_partitions(conn: psycopg.Connection[Any], days: int) -> list[
     and attached again for the range before the history. Returns the partitions made."""
     if not is_partitioned(conn):
         return []
+    conn.execute("set timezone = 'UTC'")  # the bounds' text, compared below, in UTC
     months = [
         row[0]
         for row in conn.execute(
@@ -679,18 +680,46 @@ class Detached:
     rows: int
     detach_ms: float
     drop_ms: float
+    #: Extending the catch-all partition for older rows over the dropped month's range
+    #: (as ``private.maintain_message_partitions`` does after a drop), when there is one.
+    rerange_ms: float = 0.0
+
+    @property
+    def total_ms(self) -> float:
+        return self.detach_ms + self.drop_ms + self.rerange_ms
+
+
+_TO = re.compile(r"\) TO \('([^']+)'\)")
 
 
 def detach_oldest_partition(url: str) -> Detached | None:
     """The oldest month's partition of ``messages`` detached, then dropped, each timed
-    (``alter table ... detach partition``, ``drop table``); None when not partitioned."""
+    (``alter table ... detach partition``, ``drop table``: the product's maintenance
+    only drops months retention emptied, this one holds its rows); then, when a
+    catch-all partition for older rows (``FROM (MINVALUE)``) ended where the month
+    began, it is attached again over the month's range, so the ranges stay contiguous
+    as the maintenance keeps them (timed too). None when not partitioned."""
     with psycopg.connect(url, autocommit=True) as conn:
         if not is_partitioned(conn):
             return None
-        partitions = [(f"{schema}.{name}", bound) for schema, name, bound in partition_bounds(conn)]
+        conn.execute("set timezone = 'UTC'")
+        bounds = partition_bounds(conn)
+        partitions = [(f"{schema}.{name}", bound) for schema, name, bound in bounds]
         name = oldest_partition(partitions)
         if name is None:
             return None
+        bound = dict(partitions)[name]
+        start, end = _FROM.search(bound), _TO.search(bound)
+        assert start is not None
+        assert end is not None
+        before = next(
+            (
+                sql.Identifier(schema, other)
+                for schema, other, other_bound in bounds
+                if (match := _BEFORE.search(other_bound)) and match.group(1) == start.group(1)
+            ),
+            None,
+        )
         partition = sql.Identifier(*name.split(".", 1))
         row = conn.execute(sql.SQL("select count(*) from {}").format(partition)).fetchone()
         assert row is not None
@@ -699,7 +728,25 @@ def detach_oldest_partition(url: str) -> Detached | None:
         detached = time.perf_counter()
         conn.execute(sql.SQL("drop table {}").format(partition))
         dropped = time.perf_counter()
-    return Detached(name, int(row[0]), (detached - started) * 1000, (dropped - detached) * 1000)
+        if before is not None:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL("alter table public.messages detach partition {}").format(before)
+                )
+                conn.execute(
+                    sql.SQL(
+                        "alter table public.messages attach partition {}"
+                        " for values from (minvalue) to ({})"
+                    ).format(before, sql.Literal(end.group(1)))
+                )
+        reranged = time.perf_counter()
+    return Detached(
+        name,
+        int(row[0]),
+        (detached - started) * 1000,
+        (dropped - detached) * 1000,
+        (reranged - dropped) * 1000,
+    )
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -758,7 +805,8 @@ async def run(quick: bool) -> Result:
         params["detached_partition"] = {"name": detached.partition, "rows": detached.rows}
         print(
             f"  detached {detached.partition} ({detached.rows:,} rows) in"
-            f" {detached.detach_ms:.1f} ms, dropped in {detached.drop_ms:.1f} ms"
+            f" {detached.detach_ms:.1f} ms, dropped in {detached.drop_ms:.1f} ms, the older"
+            f" rows' partition over its range in {detached.rerange_ms:.1f} ms"
         )
     result = summarize(rounds, erase_ms, detached, generation_seconds, params, quick=quick)
     result.print_table()
@@ -829,7 +877,8 @@ def summarize(
     else:
         metrics["partition_detach_ms"] = Metric(detached.detach_ms, "ms")
         metrics["partition_drop_ms"] = Metric(detached.drop_ms, "ms")
-        metrics["partition_detach_drop_ms"] = Metric(detached.detach_ms + detached.drop_ms, "ms")
+        metrics["partition_rerange_ms"] = Metric(detached.rerange_ms, "ms")
+        metrics["partition_detach_drop_ms"] = Metric(detached.total_ms, "ms")
     targets["partition_detach_drop_ms"] = f"< {DETACH_TARGET_MS:.0f}"
     return Result(
         name=NAME,

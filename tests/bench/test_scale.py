@@ -26,8 +26,10 @@ from bench.scale import (
     is_partitioned,
     next_month,
     oldest_partition,
+    partition_bounds,
     secondary_indexes,
     summarize,
+    utc_literal,
 )
 
 
@@ -203,5 +205,10 @@ def test_the_generated_history_is_a_consistent_database(database_url: str) -> No
             "select count(*) from pg_class where relname = %s",
             [detached.partition.split(".", 1)[1]],
         ).fetchone()
+        before = [bound for _, _, bound in partition_bounds(conn) if "MINVALUE" in bound]
     assert sids == (messages,)
     assert left == (0,)
+    # The older rows' partition took the dropped month's range: still contiguous.
+    year, month = detached.partition.rsplit("_", 2)[-2:]
+    following = utc_literal(next_month(datetime(int(year), int(month), 1)))
+    assert before == [f"FOR VALUES FROM (MINVALUE) TO ('{following}')"]
