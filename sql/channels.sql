@@ -36,13 +36,17 @@ cross join lateral private.ingest_inbound_message_v1(
 order by m.position;
 
 -- name: status_target_by_message_id
--- The message a status callback names (its URL carries the id) and its channel.
+-- The message a status callback names (its URL carries the id) and its channel; its
+-- created_at (private.message_created_at, recent partitions first) takes the lookup to
+-- one partition of messages.
 select m.id as message_id, ch.id as channel_id, ch.twilio_account_sid,
        ch.twilio_auth_token_ciphertext
 from public.messages as m
 join public.conversations as cv on cv.id = m.conversation_id
 join public.channels as ch on ch.id = cv.channel_id
-where m.id = %(message_id)s and m.direction = 'outbound';
+where m.id = %(message_id)s
+  and m.created_at = private.message_created_at(%(message_id)s)
+  and m.direction = 'outbound';
 
 -- name: status_target_by_sid
 -- The message whose first part has this sid, and its channel: through the sid's row in

@@ -698,6 +698,7 @@ declare
 begin
     select * into the_message from public.messages as m
     where m.id = claim_outbound_message_v1.message_id
+      and m.created_at = private.message_created_at(claim_outbound_message_v1.message_id)
     for update;
     if not found then
         return query select 'not_found', null::uuid, null::uuid, null::text, null::jsonb,
@@ -725,7 +726,7 @@ begin
                     error_code = 'delivery_unknown',
                     error_message = 'O envio foi interrompido e não sabemos se a mensagem '
                         'chegou ao Twilio; ela não será reenviada automaticamente.'
-                where id = the_message.id
+                where id = the_message.id and created_at = the_message.created_at
                 returning * into the_message;
                 perform private.announce_message_change(the_message);
             end if;
@@ -752,7 +753,7 @@ begin
         set status = 'sending',
             metadata = the_message.metadata || jsonb_build_object(
                 'send_attempts', coalesce((the_message.metadata ->> 'send_attempts')::integer, 0) + 1)
-        where id = the_message.id
+        where id = the_message.id and created_at = the_message.created_at
         returning * into the_message;
         perform private.announce_message_change(the_message);
     end if;
@@ -1725,6 +1726,31 @@ CREATE FUNCTION private.media_item_awaits_transcript(item jsonb) RETURNS boolean
         and not item ? 'transcript_status'
 $$;
 
+-- Name: message_created_at(uuid); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.message_created_at(message_id uuid) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+declare
+    found_at timestamptz;
+begin
+    select m.created_at into found_at from public.messages as m
+    where m.id = message_created_at.message_id
+      and m.created_at >= now() - interval '32 days'
+      and m.created_at < now() + interval '1 day';
+    if not found then
+        select m.created_at into found_at from public.messages as m
+        where m.id = message_created_at.message_id;
+    end if;
+    return found_at;
+end;
+$$;
+
+-- Name: FUNCTION message_created_at(message_id uuid); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.message_created_at(message_id uuid) IS 'A message''s created_at (its partition of public.messages), looked for in the last 32 days'' partitions first, then in all; null when there is no such message.';
+
 -- Name: message_location(jsonb); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.message_location(metadata jsonb) RETURNS jsonb
@@ -2609,6 +2635,7 @@ begin
     if message_id is not null then
         select * into the_message from public.messages as m
         where m.id = record_message_status_v1.message_id
+          and m.created_at = private.message_created_at(record_message_status_v1.message_id)
         for update;
     else
         -- Through the sid's judge, which knows the message's created_at: one partition.
@@ -8105,6 +8132,11 @@ GRANT ALL ON FUNCTION private.mark_delivery_unknown_v1(message_id uuid, error_me
 -- Name: FUNCTION media_item_awaits_transcript(item jsonb); Type: ACL; Schema: private
 
 REVOKE ALL ON FUNCTION private.media_item_awaits_transcript(item jsonb) FROM PUBLIC;
+
+-- Name: FUNCTION message_created_at(message_id uuid); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.message_created_at(message_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.message_created_at(message_id uuid) TO service_role;
 
 -- Name: FUNCTION message_location(metadata jsonb); Type: ACL; Schema: private
 

@@ -290,3 +290,25 @@ async def test_deleted_messages_take_their_sids_and_leave_runs_without_them(
         services, "select message_id from public.ai_runs where id = %s", [run["id"]]
     )
     assert after["message_id"] is None
+
+
+async def test_a_message_is_found_by_id_alone_however_old(
+    services: Services, channel: TestChannel
+) -> None:
+    """private.message_created_at looks in the last 32 days' partitions first, then in
+    every one: an old message (a status callback for a send of long ago) is still found."""
+    conversation = await open_conversation(services, channel, phone_number=random_phone())
+    now = datetime.now(UTC)
+    recent, _ = await insert_message(services, conversation, now - timedelta(minutes=1))
+    old, _ = await insert_message(services, conversation, now - timedelta(days=200))
+    rows = await fetch_all(
+        services,
+        "select m.id, private.message_created_at(m.id) = m.created_at as found"
+        " from public.messages as m where m.id = any(%s) order by m.created_at",
+        [[recent, old]],
+    )
+    assert rows == [{"id": old, "found": True}, {"id": recent, "found": True}]
+    missing = await fetch_one(
+        services, "select private.message_created_at(gen_random_uuid()) as created_at"
+    )
+    assert missing["created_at"] is None
