@@ -275,8 +275,11 @@ async def wait_until_ready(
 
 
 @contextlib.asynccontextmanager
-async def running_product(database_url: str) -> AsyncIterator[Product]:
-    """The API, the workers, the demo model and the tapped Twilio simulator."""
+async def running_product(
+    database_url: str, *, ready_timeout: float = 60.0
+) -> AsyncIterator[Product]:
+    """The API, the workers, the demo model and the tapped Twilio simulator (``ready_timeout``:
+    how long they may take to answer, a busy machine's start included)."""
     api_port, model_port, simulator_port = free_port(), free_port(), free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     model_url = f"http://127.0.0.1:{model_port}/v1"
@@ -325,6 +328,7 @@ async def running_product(database_url: str) -> AsyncIterator[Product]:
             [f"{api_url}/readyz", f"{model_url}/models", f"{simulator_url}/__bench/received/count"],
             database_url,
             processes,
+            timeout=ready_timeout,
         )
         names = {"twilio-simulator": "twilio simulator", "demo-model": "demo model"}
         yield Product(
