@@ -78,12 +78,14 @@ select private.reindex_knowledge_v1(
 -- query's words) and nearest neighbours by cosine distance among the passages the
 -- current embedder made, each ranked, then fused by reciprocal rank fusion (1/(60 +
 -- rank) summed). A passage is kept when it matched some word of the query or is at
--- least min_similarity close. The vector leg's `vector(768)` and `dimensions = 768` are
--- replaced by the embedder's size (atende.knowledge.search); with one of the sizes the
--- HNSW indexes cover, the planner may use them. Each leg carries the columns the answer
--- needs: joining the fused rows back to the table made the planner scan all of it (every
--- tenant's passages) at 100,000 passages. The operator is schema-qualified, so the
--- statement does not depend on the search path.
+-- least min_similarity close. The vector leg compares the half-precision copies in
+-- knowledge_passages_organization_vectors_idx (an index-only scan of the organization's
+-- entries, 20261207002200); for sizes that index does not cover, atende.knowledge.search
+-- rewrites it to compare the full vectors (`embedding::extensions.vector(N)`), with one of
+-- the sizes the HNSW indexes cover the planner may use them. The legs rank ids; the few
+-- passages kept are read at the end by primary key, their organization named so the
+-- planner does not scan every tenant's passages. The operator is schema-qualified, so
+-- the statement does not depend on the search path.
 with terms as (
     select string_agg(quote_literal(lexeme), ' | ')::tsquery as query
     from unnest(tsvector_to_array(
@@ -94,7 +96,7 @@ full_text as (
     -- ts_rank without length normalisation: a passage that matches more of the
     -- customer's words ranks first, however long (normalising by length cost the full-text
     -- leg 0.08 of MRR on bench/knowledge_set).
-    select p.id, p.document_id, p.heading, p.content,
+    select p.id,
            row_number() over (
                order by ts_rank(p.search_vector, terms.query) desc, octet_length(p.content),
                         p.position, p.id
@@ -107,44 +109,47 @@ full_text as (
     limit %(candidates)s
 ),
 nearest as (
-    select p.id, p.document_id, p.heading, p.content,
-           p.embedding::extensions.vector(768) operator(extensions.<=>)
-               %(embedding)s::extensions.vector(768) as distance
-    from public.knowledge_passages as p
+    select e.id,
+           e.embedding_half::extensions.halfvec(768) operator(extensions.<=>)
+               %(embedding)s::extensions.halfvec(768) as distance
+    from public.knowledge_passages as e
     where %(use_vector)s
-      and p.organization_id = %(organization_id)s
-      and p.embedder = %(embedder)s
-      and p.dimensions = 768
-    order by p.embedding::extensions.vector(768) operator(extensions.<=>)
-             %(embedding)s::extensions.vector(768)
+      and e.organization_id = %(organization_id)s
+      and e.embedder = %(embedder)s
+      and e.dimensions = 768
+    order by distance
     limit %(candidates)s
 ),
 nearest_ranked as (
-    select *, row_number() over (order by distance, id) as rank from nearest
+    select id, distance, row_number() over (order by distance, id) as rank from nearest
 ),
 fused as (
     select coalesce(f.id, n.id) as id,
-           coalesce(f.document_id, n.document_id) as document_id,
-           coalesce(f.heading, n.heading) as heading,
-           coalesce(f.content, n.content) as content,
            f.rank as full_text_rank,
            n.rank as vector_rank,
            1 - n.distance as similarity,
            coalesce(1.0 / (60 + f.rank), 0) + coalesce(1.0 / (60 + n.rank), 0) as score
     from full_text as f
     full join nearest_ranked as n on n.id = f.id
+),
+kept as (
+    select * from fused
+    where fused.full_text_rank is not null or fused.similarity >= %(min_similarity)s
+    -- Equal scores are common (rank 3 in one list only, against rank 3 in the other
+    -- only): the closer passage goes first, so a search answers the same way every time.
+    order by fused.score desc, fused.similarity desc nulls last, fused.full_text_rank,
+             fused.id
+    limit %(limit)s
 )
-select fused.id, fused.document_id,
-       (select d.title from public.knowledge_documents as d where d.id = fused.document_id)
+select kept.id, p.document_id,
+       (select d.title from public.knowledge_documents as d where d.id = p.document_id)
            as title,
-       fused.heading, fused.content, fused.score::float8 as score, fused.full_text_rank,
-       fused.vector_rank, fused.similarity::float8 as similarity
-from fused
-where fused.full_text_rank is not null or fused.similarity >= %(min_similarity)s
--- Equal scores are common (rank 3 in one list only, against rank 3 in the other only):
--- the closer passage goes first, so a search answers the same way every time.
-order by fused.score desc, fused.similarity desc nulls last, fused.full_text_rank, fused.id
-limit %(limit)s;
+       p.heading, p.content, kept.score::float8 as score, kept.full_text_rank,
+       kept.vector_rank, kept.similarity::float8 as similarity
+from kept
+join public.knowledge_passages as p
+    on p.id = kept.id and p.organization_id = %(organization_id)s
+order by kept.score desc, kept.similarity desc nulls last, kept.full_text_rank, kept.id;
 
 -- name: knowledge_sources_of_messages
 -- The passages each AI message's model request carried (ai_runs.knowledge_sources).
