@@ -136,3 +136,45 @@ async def test_what_a_service_statement_switches_for_itself_ends_with_it(
     for _ in range(3):  # whichever connection the pool hands out
         row = await services.database.fetch_one(Caller.service(), "select current_user as r")
         assert row == {"r": "service_role"}
+
+
+async def test_statements_each_run_as_the_caller_on_their_own(
+    services: Services, factory: Factory
+) -> None:
+    """A read-only operation's statements (Database.statements): each as the caller, each
+    its own transaction; nothing of the caller's stays on the connection afterwards."""
+    user = await factory.user()
+    async with services.database.statements(Caller.user(user.claims)) as conn:
+        first = await (
+            await conn.execute(
+                "select current_user as role, auth.uid() as uid,"
+                " current_setting('statement_timeout') as timeout,"
+                " txid_current() as txid"
+            )
+        ).fetchone()
+        second = await (await conn.execute("select txid_current() as txid")).fetchone()
+    assert first is not None
+    assert second is not None
+    assert (first["role"], first["uid"]) == ("authenticated", user.id)
+    assert first["timeout"] != "0"  # the caller's timeout, not the session's default
+    assert first["txid"] != second["txid"]
+    async with services.database.pool.connection() as conn:
+        assert not conn.autocommit
+        row = await (
+            await conn.execute(
+                "select current_user = session_user as reset,"
+                " coalesce(current_setting('request.jwt.claims', true), '') as claims"
+            )
+        ).fetchone()
+    assert row == {"reset": True, "claims": ""}
+
+
+async def test_a_failing_statement_leaves_the_next_one_its_caller(
+    services: Services, factory: Factory
+) -> None:
+    user = await factory.user()
+    async with services.database.statements(Caller.user(user.claims)) as conn:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await conn.execute("select 1 / 0")
+        row = await (await conn.execute("select auth.uid() as uid")).fetchone()
+    assert row == {"uid": user.id}

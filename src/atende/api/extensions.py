@@ -9,6 +9,7 @@ import psycopg
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult, StreamExecutionResult
+from strawberry.types.graphql import OperationType
 
 from atende.graphql.context import Context
 from atende.graphql.errors import (
@@ -52,7 +53,11 @@ class TransactionExtension(SchemaExtension):
         if not isinstance(context, Context):
             yield
             return
-        token = context.begin_operation()
+        execution = self.execution_context
+        # A query only reads: its statements need no transaction around them.
+        token = context.begin_operation(
+            reads_only=lambda: execution.operation_type is OperationType.QUERY
+        )
         scope = context.operation
         try:
             yield
