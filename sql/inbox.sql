@@ -126,8 +126,10 @@ where c.organization_id = %(organization_id)s
   );
 
 -- name: conversations_by_id
+-- With each one's contact and newest message, as the inbox has them: whoever asks for a
+-- conversation shows those too, and they come in this round trip.
 select c.*
-from private.conversations_with_window as c
+from private.inbox_entries as c
 where c.id = any(%(ids)s::uuid[]);
 
 -- name: contacts_by_id
@@ -201,9 +203,11 @@ left join public.conversation_reads as r
     on r.conversation_id = wanted.conversation_id and r.user_id = (select auth.uid());
 
 -- name: contacts_page
--- One page of an organization's contacts by name (contacts_organization_name_idx).
+-- One page of an organization's contacts by name (contacts_organization_name_idx), with
+-- their attributes and tags: the contact list shows them, and a second statement for them
+-- cost the page more than this one.
 select id, organization_id, phone_number, profile_name, display_name, opted_out_at,
-       last_inbound_at, created_at,
+       last_inbound_at, created_at, attributes, tags,
        lower(coalesce(display_name, profile_name, phone_number)) as sort_key
 from public.contacts
 where organization_id = %(organization_id)s
@@ -214,7 +218,7 @@ limit %(limit)s;
 
 -- name: contacts_search_page
 select id, organization_id, phone_number, profile_name, display_name, opted_out_at,
-       last_inbound_at, created_at,
+       last_inbound_at, created_at, attributes, tags,
        lower(coalesce(display_name, profile_name, phone_number)) as sort_key
 from public.contacts
 where organization_id = %(organization_id)s

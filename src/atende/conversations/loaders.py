@@ -75,11 +75,12 @@ def forget(loader: DataLoader[K, Any], key: K) -> None:
 
 
 def conversations(context: Context) -> DataLoader[UUID, Conversation | None]:
+    """Conversations by id, each with its contact and newest message (inbox rows)."""
     return _by_id(
         context,
         "conversations.conversations",
         queries["conversations_by_id"],
-        conversation_types.Conversation.from_row,
+        conversation_types.Conversation.with_related,
     )
 
 

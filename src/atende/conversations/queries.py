@@ -25,7 +25,6 @@ from atende.conversations.types import (
     ConversationConnection,
     ConversationEdge,
     ConversationStatus,
-    Message,
     Usage,
     contact_cursor,
 )
@@ -113,18 +112,7 @@ async def organization_conversations(
 def attach_inbox_rows(rows: list[dict[str, Any]]) -> list[Conversation]:
     """Conversations of an inbox page, each with the contact and newest message its row
     carries (contact__*, last_message__*), so those fields load nothing more."""
-    conversations = []
-    for row in rows:
-        conversation = Conversation.from_row(row)
-        if row["contact__id"] is not None:
-            conversation.prefetched["contact"] = Contact.from_row(row, prefix="contact__")
-        conversation.prefetched["last_message"] = (
-            Message.from_row(row, prefix="last_message__")
-            if row["last_message__id"] is not None
-            else None
-        )
-        conversations.append(conversation)
-    return conversations
+    return [Conversation.with_related(row) for row in rows]
 
 
 async def organization_contacts(
