@@ -152,8 +152,12 @@ def _graphql(result: dict[str, Any]) -> list[str]:
         for name, per_round in params["throughput_rounds"][mode].items():
             if len(per_round) != rounds or min(per_round) <= 0:
                 found.append(f"{mode} {name}: rounds {per_round}")
+    for case in params.get("extra_cases", []):
+        key = f"throughput_vs_postgraphile_{case}"
+        if len(result["spreads"].get(key, {}).get("rounds", [])) != rounds:
+            found.append(f"{key}: not {rounds} rounds")
     orders = params["round_order"]["orders"]
-    runs = sorted(f"{m}:{n}" for m in ("verify", "cached") for n in params["throughput_rounds"][m])
+    runs = sorted(f"{m}:{n}" for m, names in params["throughput_rounds"].items() for n in names)
     if len(orders) != rounds or any(sorted(order) != runs for order in orders):
         found.append(f"round orders {orders} are not {rounds} orders of {runs}")
     return found

@@ -1,4 +1,5 @@
-"""bench/graphql: the inbox query, Atende against PostGraphile 4 and a hand-written floor.
+"""bench/graphql: the inbox query, Atende against PostGraphile 4 and a hand-written floor;
+and two more of the web app's queries against PostGraphile.
 
 The query: one organization's 20 most recent conversations with their contact and last
 message, as an authenticated member, RLS on. Three servers answer it from the same
@@ -22,6 +23,10 @@ request: many clients, each with its own token), and ``cached``, one token throu
 One load process (bench/graphql_load.py) drives each server in each mode in turn, at the
 same concurrency, in rounds whose order is shuffled anew each round (the machine is
 shared: only ratios compare, and each ratio is stated with its rounds' spread). Then the inbox's
+The same rounds also time, in the cached mode, a conversation with its 50 messages and
+the contact list (50 contacts), each as the web app sends it (web/src/api/operations.ts)
+to Atende and as PostGraphile's generated API selects the same columns and relations
+(no floor: the floor serves the inbox only). Then the inbox's
 latency is measured alone with 10k and with 1M messages in the database (100k with
 --quick), which must stay flat: every part of the query is index-backed. On its own
 cluster the benchmark keeps both sizes side by side (a second database, a second
@@ -122,6 +127,132 @@ query Inbox($org: UUID!, $first: Int!) {
 """
 
 
+#: The web app's fragments and queries for a conversation and the contact list
+#: (web/src/api/operations.ts, verbatim).
+CONVERSATION_FIELDS = """
+fragment ConversationFields on Conversation {
+  id status aiEnabled unreadCount windowExpiresAt lastMessageAt closedAt
+  contact { id name phoneNumber optedOut }
+  channel { id kind phoneNumber displayName }
+  assignee { id fullName }
+  lastMessage { id body direction author status isError createdAt }
+}
+"""
+
+MESSAGE_FIELDS = """
+fragment MessageFields on Message {
+  id conversationId direction author body status errorCode errorMessage isError createdAt
+  media { url contentType transcriptErrorMessage }
+  transcript
+  location { label address mapUrl }
+  authorMember { id fullName }
+  knowledgeSources { text document { id title } }
+}
+"""
+
+ATENDE_CONVERSATION_QUERY = (
+    """
+query Conversation($id: ID!, $first: Int!, $after: String) {
+  conversation(id: $id) {
+    ...ConversationFields
+    channel { id templates { id name language body variables { key name } } }
+    messages(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { ...MessageFields } }
+    }
+  }
+}
+"""
+    + CONVERSATION_FIELDS
+    + MESSAGE_FIELDS
+)
+
+ATENDE_CONTACTS_QUERY = """
+query Contacts($org: ID!, $first: Int!, $after: String, $search: String, $tag: String) {
+  organization(id: $org) {
+    id
+    contacts(first: $first, after: $after, search: $search, tag: $tag) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { node { ...ContactFields } }
+    }
+  }
+}
+fragment ContactFields on Contact {
+  id name displayName profileName phoneNumber optedOut tags lastInboundAt
+}
+"""
+
+#: PostGraphile's equivalents: the same columns and relations from its generated API. What
+#: Atende computes has its inputs here: the read position for unreadCount, the channel's
+#: kind and lastInboundAt for windowExpiresAt, metadata for location, the AI run's
+#: knowledge sources (while PostGraphile sees that relation); a contact's name is
+#: displayName or profileName. The contacts are ordered by profile name (Atende sorts by
+#: name, an expression PostGraphile cannot order by). Relation fields are named after
+#: their foreign keys, which may gain organization_id (``...ByChannelIdAndOrganizationId``):
+#: ``{names}`` are looked up in the running PostGraphile's schema (``postgraphile_relations``).
+POSTGRAPHILE_CONVERSATION_QUERY = """
+query Conversation($id: UUID!, $first: Int!) {{
+  allConversations(condition: {{ id: $id }}) {{
+    nodes {{
+      id status aiEnabled lastInboundAt lastMessageAt closedAt
+      reads: {Conversation_conversationReadsByConversationId}(first: 1) {{ nodes {{ lastReadAt }} }}
+      contact: {Conversation_contactByContactId} {{
+        id displayName profileName phoneNumber optedOutAt
+      }}
+      channel: {Conversation_channelByChannelId} {{
+        id kind phoneNumber displayName
+        templates: {Channel_channelTemplatesByChannelId}(
+          orderBy: [NAME_ASC, LANGUAGE_ASC, ID_ASC]
+        ) {{
+          nodes {{ id name language body variables }}
+        }}
+      }}
+      assignee: {Conversation_profileByAssigneeId} {{ id fullName }}
+      lastMessage: {Conversation_messagesByConversationId}(
+        first: 1, orderBy: [CREATED_AT_DESC, ID_DESC]
+      ) {{
+        nodes {{ id body direction author status isError createdAt }}
+      }}
+      messages: {Conversation_messagesByConversationId}(
+        first: $first, orderBy: [CREATED_AT_DESC, ID_DESC]
+      ) {{
+        pageInfo {{ hasNextPage endCursor }}
+        edges {{
+          node {{
+            id conversationId direction author body status errorCode errorMessage isError
+            createdAt media transcript metadata
+            authorMember: {Message_profileByAuthorMemberId} {{ id fullName }}
+            {knowledge}
+          }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+POSTGRAPHILE_CONTACTS_QUERY = """
+query Contacts($org: UUID!, $first: Int!) {
+  allContacts(
+    condition: { organizationId: $org }
+    orderBy: [PROFILE_NAME_ASC, ID_ASC]
+    first: $first
+  ) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node { id displayName profileName phoneNumber optedOutAt tags lastInboundAt }
+    }
+  }
+}
+"""
+
+#: The cases beside the inbox, timed against PostGraphile in the cached mode.
+EXTRA_CASES = ("conversation", "contacts")
+CONTACTS_PAGE = 50
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -196,6 +327,20 @@ def seed(url: str) -> tuple[uuid.UUID, uuid.UUID, str]:
                 "n": CONVERSATIONS,
                 "phone": "+5511" + str(uuid.uuid4().int % 10**9).zfill(9),
             },
+        )
+        conn.execute(
+            """
+            insert into public.channel_templates (organization_id, channel_id, name,
+                                                  content_sid, variables, body)
+            select ch.organization_id, ch.id, t.name, 'HX' || md5(t.name), t.variables, t.body
+            from public.channels as ch,
+                 (values ('pedido_pronto', '[{"key": "1", "name": "nome"}]'::jsonb,
+                          'Olá {{1}}, seu pedido está pronto.'),
+                         ('retomar_conversa', '[]'::jsonb, 'Podemos continuar?')
+                 ) as t (name, variables, body)
+            where ch.organization_id = %s
+            """,
+            [organization],
         )
         add_messages(conn, organization, MESSAGES_PER_CONVERSATION * CONVERSATIONS)
     return organization, owner, email
@@ -288,6 +433,135 @@ def request_body(name: str, organization: uuid.UUID) -> dict[str, Any]:
     return {"query": query, "variables": {"org": str(organization), "first": PAGE}}
 
 
+#: PostGraphile's relation fields the queries use, as ``<type>_<prefix>``.
+RELATIONS = (
+    "Conversation_contactByContactId",
+    "Conversation_messagesByConversationId",
+    "Conversation_conversationReadsByConversationId",
+    "Conversation_channelByChannelId",
+    "Conversation_profileByAssigneeId",
+    "Channel_channelTemplatesByChannelId",
+    "Message_profileByAuthorMemberId",
+)
+#: Relations the queries use when PostGraphile has them: ai_runs' foreign key to messages
+#: goes once messages is partitioned (a trigger keeps its rule), and with it the relation.
+OPTIONAL_RELATIONS = ("Message_aiRunsByMessageId",)
+
+
+async def postgraphile_relations(server: Server, token: str) -> dict[str, str]:
+    """Each of ``RELATIONS`` as the running PostGraphile names it: the field of that type
+    whose name starts with the prefix (a foreign key that includes organization_id adds
+    ``AndOrganizationId``)."""
+    types = sorted({key.split("_", 1)[0] for key in RELATIONS + OPTIONAL_RELATIONS})
+    query = (
+        "{ " + " ".join(f'{t}: __type(name: "{t}") {{ fields {{ name }} }}' for t in types) + " }"
+    )
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            f"http://127.0.0.1:{server.port}/graphql",
+            json={"query": query},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    data = response.json()["data"]
+    names: dict[str, str] = {}
+    for key in RELATIONS + OPTIONAL_RELATIONS:
+        type_name, prefix = key.split("_", 1)
+        fields = sorted(field["name"] for field in data[type_name]["fields"])
+        found = [name for name in fields if name.startswith(prefix)]
+        if found:
+            names[key] = min(found, key=len)
+        elif key in RELATIONS:
+            raise RuntimeError(f"PostGraphile's {type_name} has no field like {prefix}")
+    ai_runs = names.get("Message_aiRunsByMessageId")
+    names["knowledge"] = (
+        f"knowledge: {ai_runs}(first: 1) {{ nodes {{ knowledgeSources }} }}" if ai_runs else ""
+    )
+    return names
+
+
+def case_body(
+    case: str, name: str, world: dict[str, Any], relations: dict[str, str]
+) -> dict[str, Any]:
+    """The request ``name`` (atende or postgraphile) gets in ``case``."""
+    if case == "inbox":
+        body = request_body(name, world["organization"])
+        if name == "postgraphile":
+            query = body["query"]
+            for key in ("Conversation_contactByContactId", "Conversation_messagesByConversationId"):
+                query = query.replace(key.split("_", 1)[1], relations[key])
+            body["query"] = query
+        return body
+    if case == "conversation":
+        if name == "postgraphile":
+            return {
+                "query": POSTGRAPHILE_CONVERSATION_QUERY.format(**relations),
+                "variables": {"id": world["conversation"], "first": MESSAGES_PER_CONVERSATION},
+            }
+        return {
+            "query": ATENDE_CONVERSATION_QUERY,
+            "variables": {
+                "id": world["conversation"],
+                "first": MESSAGES_PER_CONVERSATION,
+                "after": None,
+            },
+        }
+    if name == "postgraphile":
+        return {
+            "query": POSTGRAPHILE_CONTACTS_QUERY,
+            "variables": {"org": str(world["organization"]), "first": CONTACTS_PAGE},
+        }
+    return {
+        "query": ATENDE_CONTACTS_QUERY,
+        "variables": {
+            "org": str(world["organization"]),
+            "first": CONTACTS_PAGE,
+            "after": None,
+            "search": None,
+            "tag": None,
+        },
+    }
+
+
+def case_items(case: str, name: str, body: dict[str, Any]) -> list[str]:
+    """The ids a ``case`` answer lists: the conversation's messages, or the contacts."""
+    data = body["data"]
+    if case == "conversation":
+        if name == "postgraphile":
+            page = data["allConversations"]["nodes"][0]["messages"]
+        else:
+            page = data["conversation"]["messages"]
+    elif name == "postgraphile":
+        page = data["allContacts"]
+    else:
+        page = data["organization"]["contacts"]
+    return [edge["node"]["id"] for edge in page["edges"]]
+
+
+async def check_extra_cases(
+    servers: dict[str, Server], world: dict[str, Any], token: str, relations: dict[str, str]
+) -> None:
+    """Atende and PostGraphile list the same messages of the conversation (all 50), and
+    each 50 contacts, or we stop here."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        for case in EXTRA_CASES:
+            answers = {}
+            for name in ("atende", "postgraphile"):
+                response = await http.post(
+                    f"http://127.0.0.1:{servers[name].port}/graphql",
+                    json=case_body(case, name, world, relations),
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    raise RuntimeError(f"{name} {case}: {response.text[:500]}")
+                answers[name] = case_items(case, name, body)
+            expected = MESSAGES_PER_CONVERSATION if case == "conversation" else CONTACTS_PAGE
+            if len(answers["atende"]) != expected or len(answers["postgraphile"]) != expected:
+                raise RuntimeError(f"{case}: expected {expected} items, got {answers}")
+            if case == "conversation" and answers["atende"] != answers["postgraphile"]:
+                raise RuntimeError(f"the servers disagree about the conversation: {answers}")
+
+
 def edges_of(name: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     if name == "postgraphile":
         edges: list[dict[str, Any]] = body["data"]["allConversations"]["edges"]
@@ -319,16 +593,28 @@ async def first_page(server: Server, body: dict[str, Any], token: str) -> list[s
 
 async def wait_until_serving(
     servers: dict[str, Server], organization: uuid.UUID, token: str
-) -> None:
-    """Every server answers the inbox with the same 20 conversations, or we stop here."""
+) -> tuple[list[str], dict[str, str]]:
+    """Every server answers the inbox with the same 20 conversations, or we stop here:
+    their ids (newest first), and PostGraphile's relation fields."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            relations = await postgraphile_relations(servers["postgraphile"], token)
+            break
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            if time.monotonic() > deadline or servers["postgraphile"].process.poll() is not None:
+                raise
+            await asyncio.sleep(0.25)
+    world = {"organization": organization}
     answers = {
-        name: await first_page(server, request_body(name, organization), token)
+        name: await first_page(server, case_body("inbox", name, world, relations), token)
         for name, server in servers.items()
     }
     if not (answers["atende"] == answers["postgraphile"] == answers["floor"]):
         raise RuntimeError(f"the servers disagree about the inbox: {answers}")
     if len(answers["atende"]) != PAGE:
         raise RuntimeError(f"expected {PAGE} conversations, got {len(answers['atende'])}")
+    return answers["atende"], relations
 
 
 def issue_token(owner: uuid.UUID, email: str) -> str:
@@ -473,6 +759,8 @@ async def run(quick: bool) -> Result:
         "latency_bursts": bursts,
         "latency_seconds_per_burst": latency_seconds,
         "quick": quick,
+        "extra_cases": list(EXTRA_CASES),
+        "extra_cases_page": {"conversation": MESSAGES_PER_CONVERSATION, "contacts": CONTACTS_PAGE},
     }
     order = RoundOrder()
     with bench_database() as (url, cluster):
@@ -481,10 +769,13 @@ async def run(quick: bool) -> Result:
         token = issue_token(owner, email)
         servers = start_servers(url)
         try:
-            await wait_until_serving(servers, organization, token)
+            inbox, relations = await wait_until_serving(servers, organization, token)
+            world = {"organization": organization, "conversation": inbox[0]}
+            await check_extra_cases(servers, world, token, relations)
             samples = throughput_rounds(
                 servers,
-                organization,
+                world,
+                relations,
                 token,
                 order,
                 rounds=rounds,
@@ -514,13 +805,15 @@ async def run(quick: bool) -> Result:
     return result
 
 
-#: samples[mode][server]: each round's measurements, in round order.
+#: samples[mode][server]: each round's measurements, in round order; the inbox's under its
+#: token modes, each extra case's under its name (cached mode, Atende and PostGraphile).
 Samples = dict[str, dict[str, list[dict[str, Any]]]]
 
 
 def throughput_rounds(
     servers: dict[str, Server],
-    organization: uuid.UUID,
+    world: dict[str, Any],
+    relations: dict[str, str],
     token: str,
     order: RoundOrder,
     *,
@@ -528,16 +821,21 @@ def throughput_rounds(
     concurrency: int,
     seconds: float,
 ) -> Samples:
-    """Every server in every token mode, once a round, in an order shuffled per round."""
+    """Every server in every token mode, and the extra cases, once a round, in an order
+    shuffled per round."""
     names = list(servers)
     auth = {mode: token_auth(token, mode) for mode in TOKEN_MODES}
-    samples: Samples = {mode: {name: [] for name in names} for mode in TOKEN_MODES}
+    auth.update({case: token_auth(token, "cached") for case in EXTRA_CASES})
+    runs = dict.fromkeys(TOKEN_MODES, names)
+    runs.update({case: ["atende", "postgraphile"] for case in EXTRA_CASES})
+    samples: Samples = {mode: {name: [] for name in runs[mode]} for mode in runs}
     for number in range(rounds):
-        for run_name in order.shuffled([f"{m}:{n}" for m in TOKEN_MODES for n in names]):
+        for run_name in order.shuffled([f"{m}:{n}" for m in runs for n in runs[m]]):
             mode, name = run_name.split(":")
+            case = mode if mode in EXTRA_CASES else "inbox"
             sample = drive_with(
                 servers[name],
-                request_body(name, organization),
+                case_body(case, name, world, relations),
                 auth[mode],
                 concurrency=concurrency,
                 seconds=seconds,
@@ -558,8 +856,6 @@ def summarize(
     *,
     quick: bool,
 ) -> Result:
-    names = ["atende", "postgraphile", "floor"]
-
     def best(bursts: list[dict[str, Any]], fraction: float) -> float:
         return min(percentile(burst["latencies_ms"], fraction) for burst in bursts)
 
@@ -581,8 +877,8 @@ def summarize(
 
     # Every round's throughput, for whoever wants to see the noise behind the medians.
     params["throughput_rounds"] = {
-        mode: {name: [round(value, 1) for value in per_round(mode, name)] for name in names}
-        for mode in TOKEN_MODES
+        mode: {name: [round(value, 1) for value in per_round(mode, name)] for name in servers}
+        for mode, servers in samples.items()
     }
     print("throughput per round (req/s):", json.dumps(params["throughput_rounds"]))
     metrics: dict[str, Metric] = {}
@@ -600,11 +896,20 @@ def summarize(
         baseline[f"p99_{mode}"] = Metric(percentile(latencies(mode, "floor"), 0.99), "ms")
         for key, other, target in (
             (f"throughput_vs_baseline_{mode}", "floor", ">= 0.50"),
-            (f"throughput_vs_postgraphile_{mode}", "postgraphile", ">= 1.00"),
+            (f"throughput_vs_postgraphile_{mode}", "postgraphile", ">= 1.10"),
         ):
             ratios[key] = throughput(mode, "atende") / throughput(mode, other)
             spreads[key] = round_ratios(mode, "atende", other)
             targets[key] = target
+    # The extra cases: measured and stated with their spread, without a target of their own.
+    for case in EXTRA_CASES:
+        for prefix, name in ((f"{case}_", "atende"), (f"postgraphile_{case}_", "postgraphile")):
+            metrics[f"{prefix}throughput"] = Metric(throughput(case, name), "req/s")
+            metrics[f"{prefix}p50"] = Metric(percentile(latencies(case, name), 0.5), "ms")
+            metrics[f"{prefix}p99"] = Metric(percentile(latencies(case, name), 0.99), "ms")
+        key = f"throughput_vs_postgraphile_{case}"
+        ratios[key] = throughput(case, "atende") / throughput(case, "postgraphile")
+        spreads[key] = round_ratios(case, "atende", "postgraphile")
     small_p50 = [percentile(burst["latencies_ms"], 0.5) for burst in small]
     big_p50 = [percentile(burst["latencies_ms"], 0.5) for burst in big]
     metrics.update(

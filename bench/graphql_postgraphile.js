@@ -58,6 +58,9 @@ const middleware = postgraphile(process.env.DATABASE_URL, ["public"], {
   retryOnInitFail: false,
   dynamicJson: true,
   setofFunctionsContainNulls: false,
+  // messages is a partitioned table (monthly partitions): serve the parent, as one table,
+  // and not its partitions (PostGraphile 4 leaves partitioned tables out by default).
+  usePartitionedParent: true,
   pgSettings: async (req) => {
     const claims = claimsOf(req);
     if (claims === null) return { role: "anon" };
