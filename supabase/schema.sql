@@ -1754,11 +1754,12 @@ COMMENT ON FUNCTION private.message_created_at(message_id uuid) IS 'A message''s
 -- Name: message_location(jsonb); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.message_location(metadata jsonb) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog'
     AS $_$
+begin
     -- Nested: the casts run only on text the patterns accepted.
-    select case
+    return case
         when coalesce(metadata ->> 'latitude', '') ~ '^\s*-?[0-9]{1,3}(\.[0-9]+)?\s*$'
             and coalesce(metadata ->> 'longitude', '') ~ '^\s*-?[0-9]{1,3}(\.[0-9]+)?\s*$'
         then case
@@ -1771,7 +1772,8 @@ CREATE FUNCTION private.message_location(metadata jsonb) RETURNS jsonb
                 'label', nullif(btrim(left(metadata ->> 'label', 200)), '')
             ))
         end
-    end
+    end;
+end
 $_$;
 
 -- Name: FUNCTION message_location(metadata jsonb); Type: COMMENT; Schema: private
@@ -1896,13 +1898,16 @@ COMMENT ON FUNCTION private.normalize_email(email text, parameter text) IS 'Trim
 -- Name: organizations_of_caller(); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.organizations_of_caller() RETURNS SETOF uuid
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog'
     AS $$
+begin
+    return query
     select organization_id from public.memberships where user_id = (select auth.uid())
     union all
     select k.organization_id from public.api_keys as k
-    where k.id = (select auth.uid()) and k.revoked_at is null
+    where k.id = (select auth.uid()) and k.revoked_at is null;
+end
 $$;
 
 -- Name: FUNCTION organizations_of_caller(); Type: COMMENT; Schema: private
@@ -2434,19 +2439,65 @@ CREATE FUNCTION private.record_ai_reply_v2(conversation_id uuid, body text, answ
     AS $$
 #variable_conflict use_variable
 declare
-    recorded record;
+    the_conversation public.conversations;
+    blocker text;
+    new_run_id uuid := gen_random_uuid();
+    new_message_id uuid;
+    refused_by text;
 begin
-    select * into recorded from private.record_ai_reply_v1(
-        conversation_id, body, answered_through, model, prompt_tokens, completion_tokens,
-        latency_ms);
-    if recorded.run_id is null then
+    select * into the_conversation from public.conversations as c
+    where c.id = conversation_id
+    for update;
+    if not found then
         return;
     end if;
-    if knowledge_sources is not null then
-        update public.ai_runs as r set knowledge_sources = knowledge_sources
-        where r.id = recorded.run_id;
+
+    blocker := private.ai_reply_blocker(conversation_id);
+    if blocker is null and exists (
+        select from public.messages as m
+        where m.conversation_id = conversation_id and m.author = 'member'
+          and m.created_at > coalesce(answered_through, '-infinity')
+    ) then
+        blocker := 'team_replied';
     end if;
-    return query select recorded.run_id, recorded.outcome, recorded.message_id;
+
+    if blocker is null then
+        begin
+            new_message_id := private.queue_outbound_message(
+                conversation_id => conversation_id,
+                author => 'ai',
+                body => body,
+                metadata => jsonb_build_object('ai_run_id', new_run_id, 'kind', 'reply')
+            );
+        exception when check_violation then
+            get stacked diagnostics refused_by = constraint_name;
+            blocker := coalesce(nullif(refused_by, ''), 'refused');
+        end;
+    end if;
+
+    if blocker is not null then
+        insert into public.ai_runs (id, organization_id, conversation_id, model, prompt_tokens,
+                                    completion_tokens, latency_ms, outcome, error,
+                                    knowledge_sources)
+        values (new_run_id, the_conversation.organization_id, conversation_id, model,
+                coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0),
+                coalesce(latency_ms, 0), 'skipped',
+                'the reply was not sent: ' || blocker, knowledge_sources);
+        return query select new_run_id, 'skipped'::text, null::uuid;
+        return;
+    end if;
+
+    update public.conversations as c
+    set ai_answered_through = greatest(c.ai_answered_through, answered_through)
+    where c.id = conversation_id;
+
+    insert into public.ai_runs (id, organization_id, conversation_id, message_id, model,
+                                prompt_tokens, completion_tokens, latency_ms, outcome,
+                                knowledge_sources)
+    values (new_run_id, the_conversation.organization_id, conversation_id, new_message_id, model,
+            coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0), coalesce(latency_ms, 0),
+            'replied', knowledge_sources);
+    return query select new_run_id, 'replied'::text, new_message_id;
 end;
 $$;
 
@@ -6453,15 +6504,23 @@ CREATE TABLE public.knowledge_passages (
     dimensions integer NOT NULL,
     embedding extensions.vector NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    embedding_half extensions.halfvec GENERATED ALWAYS AS (
+CASE
+    WHEN (dimensions <= 1024) THEN (embedding)::extensions.halfvec
+    ELSE NULL::extensions.halfvec
+END) STORED,
     CONSTRAINT knowledge_passages_content_not_blank CHECK ((btrim(content) <> ''::text)),
     CONSTRAINT knowledge_passages_dimensions CHECK ((((dimensions >= 1) AND (dimensions <= 16000)) AND (extensions.vector_dims(embedding) = dimensions)))
 )
-WITH (toast_tuple_target='8160');
-ALTER TABLE ONLY public.knowledge_passages ALTER COLUMN embedding SET STORAGE MAIN;
+WITH (autovacuum_vacuum_insert_scale_factor='0.02');
 
 -- Name: TABLE knowledge_passages; Type: COMMENT; Schema: public
 
 COMMENT ON TABLE public.knowledge_passages IS 'Passages of knowledge documents with their full-text and embedding vectors, searched together.';
+
+-- Name: COLUMN knowledge_passages.embedding_half; Type: COMMENT; Schema: public
+
+COMMENT ON COLUMN public.knowledge_passages.embedding_half IS 'The embedding in half precision (up to 1,024 dimensions), for the covering index the search scans.';
 
 -- Name: profiles; Type: TABLE; Schema: public
 
@@ -7073,6 +7132,10 @@ CREATE INDEX knowledge_passages_organization_idx ON public.knowledge_passages US
 -- Name: knowledge_passages_organization_search_idx; Type: INDEX; Schema: public
 
 CREATE INDEX knowledge_passages_organization_search_idx ON public.knowledge_passages USING gin (organization_id, search_vector);
+
+-- Name: knowledge_passages_organization_vectors_idx; Type: INDEX; Schema: public
+
+CREATE INDEX knowledge_passages_organization_vectors_idx ON public.knowledge_passages USING btree (organization_id, embedder, dimensions) INCLUDE (id, embedding_half) WHERE (dimensions <= 1024);
 
 -- Name: memberships_user_id_idx; Type: INDEX; Schema: public
 
