@@ -312,3 +312,33 @@ async def test_a_message_is_found_by_id_alone_however_old(
         services, "select private.message_created_at(gen_random_uuid()) as created_at"
     )
     assert missing["created_at"] is None
+
+
+async def test_a_contact_deleted_takes_its_messages_sids_with_them(
+    client: httpx.AsyncClient, services: Services, channel: TestChannel
+) -> None:
+    """Erasure deletes the contact; its conversations and messages go by cascade, and the
+    judge's rows with them (nothing of the contact left in private.message_sids)."""
+    phone = random_phone()
+    delivery = await deliver(client, channel, from_=phone)
+    assert delivery.status_code == 200
+    assert await fetch_all(
+        services,
+        "select 1 from private.message_sids where message_sid = %s",
+        [delivery.message_sid],
+    ) == [{"?column?": 1}]
+
+    await fetch_all(
+        services,
+        "delete from public.contacts where organization_id = %s and phone_number = %s returning id",
+        [channel.organization.id, phone],
+    )
+
+    assert (
+        await fetch_all(
+            services,
+            "select 1 from private.message_sids where message_sid = %s",
+            [delivery.message_sid],
+        )
+        == []
+    )
