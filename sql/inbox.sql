@@ -312,11 +312,13 @@ where c.id = %(conversation_id)s;
 
 -- name: mark_conversation_read
 -- A person's read position; an API key (no profile of its own) has none: nothing found.
+-- The conflict target is the primary key, organization_id last (migration
+-- 20261207002100_tenant_keys): a trigger sets it from the conversation before the check.
 insert into public.conversation_reads (conversation_id, user_id, last_read_at)
 select c.id, (select auth.uid()), now()
 from public.conversations as c
 where c.id = %(conversation_id)s
   and exists (select from public.profiles as p where p.id = (select auth.uid()))
-on conflict (conversation_id, user_id) do update
+on conflict (conversation_id, user_id, organization_id) do update
     set last_read_at = greatest(public.conversation_reads.last_read_at, excluded.last_read_at)
 returning conversation_id;

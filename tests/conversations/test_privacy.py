@@ -467,9 +467,12 @@ async def test_every_table_naming_a_contact_is_covered_by_the_erasure(
         " from pg_constraint as k"
         " join pg_class as c on c.oid = k.conrelid"
         " join pg_namespace as n on n.oid = c.relnamespace"
-        " join pg_attribute as a on a.attrelid = k.conrelid and a.attnum = k.conkey[1]"
+        # The column paired with contacts.id (the keys are (contact_id, organization_id)).
+        " join pg_attribute as r on r.attrelid = k.confrelid and r.attname = 'id'"
+        " join pg_attribute as a on a.attrelid = k.conrelid"
+        "   and a.attnum = k.conkey[array_position(k.confkey, r.attnum)]"
         " where k.contype = 'f' and k.confrelid = 'public.contacts'::regclass"
-        "   and k.confdeltype = 'c' and cardinality(k.conkey) = 1",
+        "   and k.confdeltype = 'c'",
         [],
     )
     goes_with_the_contact = {(row["schema"], row["table"], row["column"]) for row in cascading}
