@@ -577,7 +577,7 @@ begin
         insert into public.conversations as cv (organization_id, channel_id, contact_id,
                                                 last_message_at)
         values (the_broadcast.organization_id, the_channel.id, the_contact.id, now())
-        on conflict (channel_id, contact_id) where status <> 'closed' do update
+        on conflict (channel_id, contact_id, organization_id) where status <> 'closed' do update
             set last_message_at = cv.last_message_at
         returning * into the_conversation;
 
@@ -1378,7 +1378,7 @@ begin
                                                 last_inbound_at, last_message_at)
         values (the_channel.organization_id, the_channel.id, the_contact.id, received_at,
                 received_at)
-        on conflict (channel_id, contact_id) where status <> 'closed' do update
+        on conflict (channel_id, contact_id, organization_id) where status <> 'closed' do update
             set last_inbound_at = excluded.last_inbound_at,
                 last_message_at = excluded.last_message_at,
                 follow_up_sent_at = null
@@ -5735,7 +5735,7 @@ begin
 
     insert into public.conversations (organization_id, channel_id, contact_id)
     values (the_channel.organization_id, the_channel.id, the_contact.id)
-    on conflict (channel_id, contact_id) where status <> 'closed' do nothing
+    on conflict (channel_id, contact_id, organization_id) where status <> 'closed' do nothing
     returning id into the_conversation_id;
     if the_conversation_id is null then
         -- Already one open with them (read in a new snapshot: a concurrent start's
@@ -6005,7 +6005,7 @@ CREATE TABLE public.channels (
 
 -- Name: TABLE channels; Type: COMMENT; Schema: public
 
-COMMENT ON TABLE public.channels IS 'A Twilio WhatsApp sender or SMS number of an organization.';
+COMMENT ON TABLE public.channels IS 'A Twilio WhatsApp sender or SMS number of an organization. Sharded, a reference table (a copy on every node): ingest finds a channel by its number before it knows the organization, and a number belongs to one organization across all of them.';
 
 -- Name: COLUMN channels.broadcast_rate_per_second; Type: COMMENT; Schema: public
 
@@ -6354,7 +6354,7 @@ CREATE TABLE public.api_keys (
 
 -- Name: TABLE api_keys; Type: COMMENT; Schema: public
 
-COMMENT ON TABLE public.api_keys IS 'Credentials for an organization''s own systems: each acts in its organization with its role, under the same row-level security as a member, until revoked.';
+COMMENT ON TABLE public.api_keys IS 'Credentials for an organization''s own systems: each acts in its organization with its role, under the same row-level security as a member, until revoked. Sharded, a reference table (a copy on every node): a request finds its key by the secret''s digest before it knows the organization.';
 
 -- Name: COLUMN api_keys.prefix; Type: COMMENT; Schema: public
 
@@ -6772,62 +6772,52 @@ ALTER TABLE ONLY public.agents
 -- Name: agents agents_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.agents
-    ADD CONSTRAINT agents_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT agents_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: ai_runs ai_runs_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.ai_runs
-    ADD CONSTRAINT ai_runs_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT ai_runs_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.api_keys
-    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: broadcast_recipients broadcast_recipients_message_key; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcast_recipients
-    ADD CONSTRAINT broadcast_recipients_message_key UNIQUE (message_id);
+    ADD CONSTRAINT broadcast_recipients_message_key UNIQUE (message_id, organization_id);
 
 -- Name: broadcast_recipients broadcast_recipients_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcast_recipients
-    ADD CONSTRAINT broadcast_recipients_pkey PRIMARY KEY (broadcast_id, contact_id);
+    ADD CONSTRAINT broadcast_recipients_pkey PRIMARY KEY (broadcast_id, contact_id, organization_id);
 
 -- Name: broadcast_recipients broadcast_recipients_position_key; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcast_recipients
-    ADD CONSTRAINT broadcast_recipients_position_key UNIQUE (broadcast_id, "position");
+    ADD CONSTRAINT broadcast_recipients_position_key UNIQUE (broadcast_id, "position", organization_id);
 
 -- Name: broadcasts broadcasts_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcasts
-    ADD CONSTRAINT broadcasts_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT broadcasts_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: channel_templates channel_templates_channel_name_language_key; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.channel_templates
-    ADD CONSTRAINT channel_templates_channel_name_language_key UNIQUE (channel_id, name, language);
-
--- Name: channel_templates channel_templates_id_organization_key; Type: CONSTRAINT; Schema: public
-
-ALTER TABLE ONLY public.channel_templates
-    ADD CONSTRAINT channel_templates_id_organization_key UNIQUE (id, organization_id);
+    ADD CONSTRAINT channel_templates_channel_name_language_key UNIQUE (channel_id, name, language, organization_id);
 
 -- Name: channel_templates channel_templates_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.channel_templates
-    ADD CONSTRAINT channel_templates_pkey PRIMARY KEY (id);
-
--- Name: channels channels_id_organization_id_key; Type: CONSTRAINT; Schema: public
-
-ALTER TABLE ONLY public.channels
-    ADD CONSTRAINT channels_id_organization_id_key UNIQUE (id, organization_id);
+    ADD CONSTRAINT channel_templates_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: channels channels_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.channels
-    ADD CONSTRAINT channels_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT channels_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: channels channels_twilio_account_sid_kind_phone_number_key; Type: CONSTRAINT; Schema: public
 
@@ -6846,7 +6836,7 @@ ALTER TABLE ONLY public.contact_erasures
 -- Name: contact_imports contact_imports_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.contact_imports
-    ADD CONSTRAINT contact_imports_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT contact_imports_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: contacts contacts_organization_phone_number_key; Type: CONSTRAINT; Schema: public
 
@@ -6856,42 +6846,42 @@ ALTER TABLE ONLY public.contacts
 -- Name: contacts contacts_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.contacts
-    ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT contacts_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: conversation_reads conversation_reads_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.conversation_reads
-    ADD CONSTRAINT conversation_reads_pkey PRIMARY KEY (conversation_id, user_id);
+    ADD CONSTRAINT conversation_reads_pkey PRIMARY KEY (conversation_id, user_id, organization_id);
 
 -- Name: conversations conversations_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.conversations
-    ADD CONSTRAINT conversations_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT conversations_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: invitations invitations_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.invitations
-    ADD CONSTRAINT invitations_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT invitations_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: invitations invitations_token_hash_key; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.invitations
-    ADD CONSTRAINT invitations_token_hash_key UNIQUE (token_hash);
+    ADD CONSTRAINT invitations_token_hash_key UNIQUE (token_hash, organization_id);
 
 -- Name: knowledge_documents knowledge_documents_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.knowledge_documents
-    ADD CONSTRAINT knowledge_documents_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT knowledge_documents_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: knowledge_passages knowledge_passages_document_position_key; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.knowledge_passages
-    ADD CONSTRAINT knowledge_passages_document_position_key UNIQUE (document_id, "position");
+    ADD CONSTRAINT knowledge_passages_document_position_key UNIQUE (document_id, "position", organization_id);
 
 -- Name: knowledge_passages knowledge_passages_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.knowledge_passages
-    ADD CONSTRAINT knowledge_passages_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT knowledge_passages_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: memberships memberships_organization_user_key; Type: CONSTRAINT; Schema: public
 
@@ -6901,7 +6891,7 @@ ALTER TABLE ONLY public.memberships
 -- Name: memberships memberships_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.memberships
-    ADD CONSTRAINT memberships_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT memberships_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: messages messages_pkey; Type: CONSTRAINT; Schema: public
 
@@ -6921,7 +6911,7 @@ ALTER TABLE ONLY public.profiles
 -- Name: scheduled_messages scheduled_messages_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.scheduled_messages
-    ADD CONSTRAINT scheduled_messages_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT scheduled_messages_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: usage_counters usage_counters_pkey; Type: CONSTRAINT; Schema: public
 
@@ -6931,17 +6921,17 @@ ALTER TABLE ONLY public.usage_counters
 -- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.webhook_deliveries
-    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: webhook_delivery_attempts webhook_delivery_attempts_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.webhook_delivery_attempts
-    ADD CONSTRAINT webhook_delivery_attempts_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT webhook_delivery_attempts_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: webhook_endpoints webhook_endpoints_pkey; Type: CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.webhook_endpoints
-    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id, organization_id);
 
 -- Name: account_tokens_expires_at_idx; Type: INDEX; Schema: private
 
@@ -7081,7 +7071,11 @@ CREATE INDEX conversation_reads_user_id_idx ON public.conversation_reads USING b
 
 -- Name: conversations_active_channel_contact_key; Type: INDEX; Schema: public
 
-CREATE UNIQUE INDEX conversations_active_channel_contact_key ON public.conversations USING btree (channel_id, contact_id) WHERE (status <> 'closed'::public.conversation_status);
+CREATE UNIQUE INDEX conversations_active_channel_contact_key ON public.conversations USING btree (channel_id, contact_id, organization_id) WHERE (status <> 'closed'::public.conversation_status);
+
+-- Name: INDEX conversations_active_channel_contact_key; Type: COMMENT; Schema: public
+
+COMMENT ON INDEX public.conversations_active_channel_contact_key IS 'At most one open conversation per channel and contact (organization_id last: a key of a table distributed by organization holds it; the channel decides it anyway).';
 
 -- Name: conversations_assignee_id_idx; Type: INDEX; Schema: public
 
@@ -7409,7 +7403,7 @@ ALTER TABLE ONLY public.agents
 -- Name: ai_runs ai_runs_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.ai_runs
-    ADD CONSTRAINT ai_runs_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+    ADD CONSTRAINT ai_runs_conversation_id_fkey FOREIGN KEY (conversation_id, organization_id) REFERENCES public.conversations(id, organization_id) ON DELETE CASCADE;
 
 -- Name: ai_runs ai_runs_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7434,17 +7428,17 @@ ALTER TABLE ONLY public.api_keys
 -- Name: broadcast_recipients broadcast_recipients_broadcast_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcast_recipients
-    ADD CONSTRAINT broadcast_recipients_broadcast_id_fkey FOREIGN KEY (broadcast_id) REFERENCES public.broadcasts(id) ON DELETE CASCADE;
+    ADD CONSTRAINT broadcast_recipients_broadcast_id_fkey FOREIGN KEY (broadcast_id, organization_id) REFERENCES public.broadcasts(id, organization_id) ON DELETE CASCADE;
 
 -- Name: broadcast_recipients broadcast_recipients_contact_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcast_recipients
-    ADD CONSTRAINT broadcast_recipients_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE CASCADE;
+    ADD CONSTRAINT broadcast_recipients_contact_id_fkey FOREIGN KEY (contact_id, organization_id) REFERENCES public.contacts(id, organization_id) ON DELETE CASCADE;
 
 -- Name: broadcast_recipients broadcast_recipients_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcast_recipients
-    ADD CONSTRAINT broadcast_recipients_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE SET NULL;
+    ADD CONSTRAINT broadcast_recipients_conversation_id_fkey FOREIGN KEY (conversation_id, organization_id) REFERENCES public.conversations(id, organization_id) ON DELETE SET NULL (conversation_id);
 
 -- Name: broadcast_recipients broadcast_recipients_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7454,17 +7448,17 @@ ALTER TABLE ONLY public.broadcast_recipients
 -- Name: broadcasts broadcasts_api_key_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcasts
-    ADD CONSTRAINT broadcasts_api_key_id_fkey FOREIGN KEY (api_key_id) REFERENCES public.api_keys(id) ON DELETE SET NULL;
+    ADD CONSTRAINT broadcasts_api_key_id_fkey FOREIGN KEY (api_key_id, organization_id) REFERENCES public.api_keys(id, organization_id) ON DELETE SET NULL (api_key_id);
 
 -- Name: broadcasts broadcasts_channel_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcasts
-    ADD CONSTRAINT broadcasts_channel_id_fkey FOREIGN KEY (channel_id) REFERENCES public.channels(id) ON DELETE CASCADE;
+    ADD CONSTRAINT broadcasts_channel_id_fkey FOREIGN KEY (channel_id, organization_id) REFERENCES public.channels(id, organization_id) ON DELETE CASCADE;
 
 -- Name: broadcasts broadcasts_created_by_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcasts
-    ADD CONSTRAINT broadcasts_created_by_fkey FOREIGN KEY (created_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+    ADD CONSTRAINT broadcasts_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
 
 -- Name: broadcasts broadcasts_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7474,7 +7468,7 @@ ALTER TABLE ONLY public.broadcasts
 -- Name: broadcasts broadcasts_template_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.broadcasts
-    ADD CONSTRAINT broadcasts_template_id_fkey FOREIGN KEY (template_id) REFERENCES public.channel_templates(id) ON DELETE SET NULL;
+    ADD CONSTRAINT broadcasts_template_id_fkey FOREIGN KEY (template_id, organization_id) REFERENCES public.channel_templates(id, organization_id) ON DELETE SET NULL (template_id);
 
 -- Name: channel_templates channel_templates_channel_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7514,7 +7508,7 @@ ALTER TABLE ONLY public.contacts
 -- Name: conversation_reads conversation_reads_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.conversation_reads
-    ADD CONSTRAINT conversation_reads_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+    ADD CONSTRAINT conversation_reads_conversation_id_fkey FOREIGN KEY (conversation_id, organization_id) REFERENCES public.conversations(id, organization_id) ON DELETE CASCADE;
 
 -- Name: conversation_reads conversation_reads_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7534,12 +7528,12 @@ ALTER TABLE ONLY public.conversations
 -- Name: conversations conversations_channel_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.conversations
-    ADD CONSTRAINT conversations_channel_id_fkey FOREIGN KEY (channel_id) REFERENCES public.channels(id) ON DELETE CASCADE;
+    ADD CONSTRAINT conversations_channel_id_fkey FOREIGN KEY (channel_id, organization_id) REFERENCES public.channels(id, organization_id) ON DELETE CASCADE;
 
 -- Name: conversations conversations_contact_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.conversations
-    ADD CONSTRAINT conversations_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE CASCADE;
+    ADD CONSTRAINT conversations_contact_id_fkey FOREIGN KEY (contact_id, organization_id) REFERENCES public.contacts(id, organization_id) ON DELETE CASCADE;
 
 -- Name: conversations conversations_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7564,7 +7558,7 @@ ALTER TABLE ONLY public.invitations
 -- Name: knowledge_documents knowledge_documents_created_by_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.knowledge_documents
-    ADD CONSTRAINT knowledge_documents_created_by_fkey FOREIGN KEY (created_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+    ADD CONSTRAINT knowledge_documents_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
 
 -- Name: knowledge_documents knowledge_documents_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7574,7 +7568,7 @@ ALTER TABLE ONLY public.knowledge_documents
 -- Name: knowledge_passages knowledge_passages_document_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.knowledge_passages
-    ADD CONSTRAINT knowledge_passages_document_id_fkey FOREIGN KEY (document_id) REFERENCES public.knowledge_documents(id) ON DELETE CASCADE;
+    ADD CONSTRAINT knowledge_passages_document_id_fkey FOREIGN KEY (document_id, organization_id) REFERENCES public.knowledge_documents(id, organization_id) ON DELETE CASCADE;
 
 -- Name: knowledge_passages knowledge_passages_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7599,7 +7593,7 @@ ALTER TABLE public.messages
 -- Name: messages messages_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE public.messages
-    ADD CONSTRAINT messages_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+    ADD CONSTRAINT messages_conversation_id_fkey FOREIGN KEY (conversation_id, organization_id) REFERENCES public.conversations(id, organization_id) ON DELETE CASCADE;
 
 -- Name: messages messages_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7614,12 +7608,12 @@ ALTER TABLE ONLY public.profiles
 -- Name: scheduled_messages scheduled_messages_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.scheduled_messages
-    ADD CONSTRAINT scheduled_messages_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+    ADD CONSTRAINT scheduled_messages_conversation_id_fkey FOREIGN KEY (conversation_id, organization_id) REFERENCES public.conversations(id, organization_id) ON DELETE CASCADE;
 
 -- Name: scheduled_messages scheduled_messages_created_by_api_key_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.scheduled_messages
-    ADD CONSTRAINT scheduled_messages_created_by_api_key_fkey FOREIGN KEY (created_by_api_key) REFERENCES public.api_keys(id) ON DELETE SET NULL;
+    ADD CONSTRAINT scheduled_messages_created_by_api_key_fkey FOREIGN KEY (created_by_api_key, organization_id) REFERENCES public.api_keys(id, organization_id) ON DELETE SET NULL (created_by_api_key);
 
 -- Name: scheduled_messages scheduled_messages_created_by_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7634,7 +7628,7 @@ ALTER TABLE ONLY public.scheduled_messages
 -- Name: scheduled_messages scheduled_messages_template_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.scheduled_messages
-    ADD CONSTRAINT scheduled_messages_template_id_fkey FOREIGN KEY (template_id) REFERENCES public.channel_templates(id) ON DELETE SET NULL;
+    ADD CONSTRAINT scheduled_messages_template_id_fkey FOREIGN KEY (template_id, organization_id) REFERENCES public.channel_templates(id, organization_id) ON DELETE SET NULL (template_id);
 
 -- Name: usage_counters usage_counters_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7644,7 +7638,7 @@ ALTER TABLE ONLY public.usage_counters
 -- Name: webhook_deliveries webhook_deliveries_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.webhook_deliveries
-    ADD CONSTRAINT webhook_deliveries_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.webhook_endpoints(id) ON DELETE CASCADE;
+    ADD CONSTRAINT webhook_deliveries_endpoint_id_fkey FOREIGN KEY (endpoint_id, organization_id) REFERENCES public.webhook_endpoints(id, organization_id) ON DELETE CASCADE;
 
 -- Name: webhook_deliveries webhook_deliveries_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
@@ -7654,7 +7648,7 @@ ALTER TABLE ONLY public.webhook_deliveries
 -- Name: webhook_delivery_attempts webhook_delivery_attempts_delivery_id_fkey; Type: FK CONSTRAINT; Schema: public
 
 ALTER TABLE ONLY public.webhook_delivery_attempts
-    ADD CONSTRAINT webhook_delivery_attempts_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES public.webhook_deliveries(id) ON DELETE CASCADE;
+    ADD CONSTRAINT webhook_delivery_attempts_delivery_id_fkey FOREIGN KEY (delivery_id, organization_id) REFERENCES public.webhook_deliveries(id, organization_id) ON DELETE CASCADE;
 
 -- Name: webhook_delivery_attempts webhook_delivery_attempts_organization_id_fkey; Type: FK CONSTRAINT; Schema: public
 
