@@ -12,7 +12,7 @@ blocks and process setup, but one hand-written SQL statement and no GraphQL.
   statement timeout) in one pipeline, then the statement, then COMMIT; so RLS applies;
 * the same pool (``atende.db.pool.create_pool``, Atende's default sizes), JSON encoder
   (orjson, in and out), process tuning (``atende.gc_tuning.tune_for_service``) and
-  uvicorn (uvloop, httptools);
+  uvicorn (uvloop, httptools, one send per response: ``atende.http``);
 * the same JSON out, from one SQL statement.
 
 Run: ``python -m bench.graphql_floor`` with DATABASE_URL, PORT and ATENDE_JWT_SECRET.
@@ -38,6 +38,7 @@ from atende.db.pool import create_pool
 from atende.db.session import Caller, Database
 from atende.gc_tuning import tune_for_service
 from atende.graphql.pagination import encode_time_cursor
+from atende.http import CoalescingHttpToolsProtocol
 from atende.identity.tokens import InvalidAccessToken, TokenService
 
 INBOX = """
@@ -161,4 +162,5 @@ if __name__ == "__main__":
         port=int(os.environ["PORT"]),
         log_level="warning",
         access_log=False,
+        http=CoalescingHttpToolsProtocol,  # as `atende serve`
     )

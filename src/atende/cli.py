@@ -177,6 +177,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from atende.app import create_app
+    from atende.http import CoalescingHttpToolsProtocol
 
     settings = load_settings()
     configure_logging(settings)
@@ -193,6 +194,8 @@ def serve(host: str | None, port: int | None) -> None:
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         ws="websockets-sansio",
+        # One send per response instead of two (headers, then body).
+        http=CoalescingHttpToolsProtocol,
     )
 
 
