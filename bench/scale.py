@@ -520,6 +520,12 @@ def generate_history(
     return took
 
 
+def catch_up_migrations(url: str) -> list[str]:
+    from atende.db.migrations import apply_migrations  # noqa: PLC0415 - a heavy import
+
+    return [migration.file_name for migration in apply_migrations(url)]
+
+
 def vacuum_analyze(url: str) -> float:
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -790,6 +796,12 @@ async def run(quick: bool) -> Result:
         params["messages"] = {size: message_count(worlds[size].url) for size in SIZES}
         with psycopg.connect(worlds["large"].url) as conn:
             params["messages_partitioned"] = is_partitioned(conn)
+        # The API is ready only when every migration it finds is applied: one added to the
+        # tree during a long generation goes in now (in a shared checkout, that happens).
+        late = {size: catch_up_migrations(worlds[size].url) for size in SIZES}
+        if any(late.values()):
+            print(f"  migrations added since the setup, applied: {late}")
+            params["migrations_applied_after_generation"] = late
         async with contextlib.AsyncExitStack() as stack:
             # One after the other (ten processes starting at once on two busy cores kept
             # the second from answering within a minute), each given three.
