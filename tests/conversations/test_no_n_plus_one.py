@@ -9,7 +9,6 @@ import httpx
 import psycopg
 import pytest
 
-from atende.db.session import SET_CALLER
 from atende.identity.sessions import queries as identity_queries
 from tests import factories
 from tests.factories import Factory
@@ -43,10 +42,8 @@ async def statements_of(
 ) -> list[str]:
     """Every statement psycopg sent while ``operation`` ran for the operation itself: not
     the check that the caller's session is still signed in, which a process makes once per
-    session per ``ATENDE_SESSION_CHECK_SECONDS``, whatever the query; nor the caller's
-    settings, which travel with each statement of a query (``CallerConnection``)."""
+    session per ``ATENDE_SESSION_CHECK_SECONDS``, whatever the query."""
     session_check = identity_queries["session_alive"].strip().split("\n")[0][:80]
-    settings = SET_CALLER.split("\n")[0][:80]
     sent: list[str] = []
     original = psycopg.AsyncCursor.execute
 
@@ -54,7 +51,7 @@ async def statements_of(
         statement = str(query).strip()
         first_line = statement.split("\n")[0][:80]
         # Empty: the pool's liveness check of an idle connection.
-        if statement and first_line not in {session_check, settings}:
+        if statement and first_line != session_check:
             sent.append(first_line)
         return await original(self, query, *args, **kw)
 
@@ -99,7 +96,6 @@ async def test_inbox_statements_do_not_grow_with_the_page(
     large = await statements_of(monkeypatch, lambda: inbox(50))
 
     assert len(large) == len(small), (small, large)
-    # organization, page (with contacts and last messages), count, unread counts,
-    # channels, teammates, message pages: one round trip each (a query's statements carry
-    # the caller's settings with them, without BEGIN and COMMIT).
-    assert len(large) <= 7, large
+    # caller's settings, organization, page (with contacts and last messages), count,
+    # unread counts, channels, teammates, message pages.
+    assert len(large) <= 8, large

@@ -9,7 +9,6 @@ import psycopg
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult, StreamExecutionResult
-from strawberry.types.graphql import OperationType
 
 from atende.graphql.context import Context
 from atende.graphql.errors import (
@@ -53,11 +52,7 @@ class TransactionExtension(SchemaExtension):
         if not isinstance(context, Context):
             yield
             return
-        execution = self.execution_context
-        # A query only reads: its statements need no transaction around them.
-        token = context.begin_operation(
-            reads_only=lambda: execution.operation_type is OperationType.QUERY
-        )
+        token = context.begin_operation()
         scope = context.operation
         try:
             yield

@@ -2,61 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import LiteralString, TypeAlias, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeAlias
 from weakref import WeakKeyDictionary
 
-from psycopg import AsyncConnection, AsyncCursor, OperationalError, ProgrammingError
-from psycopg.abc import Params, Query, QueryNoTemplate
+from psycopg import AsyncConnection, OperationalError, ProgrammingError
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
-from typing_extensions import override
 
 from atende.errors import AtendeError
-
-
-class CallerConnection(AsyncConnection[DictRow]):
-    """A connection that can run each statement as a caller, in a transaction of its own.
-
-    While ``run_each_as`` holds a settings statement and its values (``atende.db.session``
-    sets it for a read-only operation, on an autocommit connection), every ``execute``
-    sends that statement and its own in one pipeline: Postgres runs the two as one
-    implicit transaction ending at the pipeline's Sync, so the ``set_config(..., true)``
-    apply to the statement alone. One round trip a statement, where a transaction costs
-    two more (BEGIN with the settings, and COMMIT); on this project's machines a round
-    trip is most of what a statement costs the API process. Reads see what they would in
-    one READ COMMITTED transaction: each statement takes its own snapshot either way.
-    """
-
-    #: The settings statement and its parameters, while statements run as a caller.
-    run_each_as: tuple[LiteralString, Sequence[str]] | None = None
-    _one_at_a_time: asyncio.Lock | None = None
-
-    @override
-    async def execute(
-        self,
-        query: Query,
-        params: Params | None = None,
-        *,
-        prepare: bool | None = None,
-        binary: bool = False,
-    ) -> AsyncCursor[DictRow]:
-        settings = self.run_each_as
-        # Atende's statements are text (template strings, Python 3.14's, are not used).
-        statement = cast(QueryNoTemplate, query)
-        if settings is None:
-            return await super().execute(statement, params, prepare=prepare, binary=binary)
-        if self._one_at_a_time is None:
-            self._one_at_a_time = asyncio.Lock()
-        # One pipeline at a time: a statement of a concurrent resolver must not join
-        # another's pipeline, whose settings end at its Sync.
-        async with self._one_at_a_time, self.pipeline():
-            await super().execute(settings[0], settings[1])
-            return await super().execute(statement, params, prepare=prepare, binary=binary)
-
 
 Connection: TypeAlias = AsyncConnection[DictRow]
 Pool: TypeAlias = AsyncConnectionPool[Connection]
@@ -168,7 +124,7 @@ def create_pool(
     """
     return AsyncConnectionPool(
         with_connect_timeout(conninfo),
-        connection_class=CallerConnection,
+        connection_class=AsyncConnection[DictRow],
         kwargs={"row_factory": dict_row, "application_name": name},
         min_size=min_size,
         max_size=max_size,

@@ -21,7 +21,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import DictRow
 
-from atende.db.pool import CallerConnection, Connection, Pool
+from atende.db.pool import Connection, Pool
 
 
 class DatabaseRole(StrEnum):
@@ -98,66 +98,24 @@ class Database:
             async with service_pool.connection(timeout=timeout) as conn, conn.transaction():
                 yield conn
             return
-        async with self.pool.connection(timeout=timeout) as conn, self._as_caller(conn, caller):
-            yield conn
-
-    @asynccontextmanager
-    async def _as_caller(self, conn: Connection, caller: Caller) -> AsyncIterator[None]:
-        """``conn`` in a transaction as ``caller`` for the block; commits unless it raises."""
-        # The implicit BEGIN and the caller's settings go out together (a short
-        # pipeline): one round trip. The block's own statements then run in the
-        # ordinary mode: psycopg's pipeline mode saves a round trip per statement but
-        # costs more CPU per statement, and under load CPU is what an API process
-        # runs out of.
-        async with conn.pipeline():
-            await set_caller(conn, caller, statement_timeout_ms=self.statement_timeout_ms)
-        try:
-            yield
-        except psycopg.Rollback:
-            # Asked to roll back without a failure (a GraphQL operation with errors).
-            await conn.rollback()
-            return
-        except BaseException:
-            await conn.rollback()
-            raise
-        await conn.commit()
-
-    @asynccontextmanager
-    async def statements(
-        self, caller: Caller, *, timeout: float | None = None
-    ) -> AsyncIterator[Connection]:
-        """A connection on which each statement runs as ``caller`` in a transaction of
-        its own (see ``CallerConnection``): for work that only reads, such as a GraphQL
-        query, which then costs one round trip a statement and none around them.
-
-        Nothing to commit or roll back: a statement that fails changed nothing. As the
-        platform on ``service_pool``, or on a pool of plain connections, it is
-        ``transaction``.
-        """
-        if self._service_pool_for(caller) is not None:
-            async with self.transaction(caller, timeout=timeout) as conn:
-                yield conn
-            return
         async with self.pool.connection(timeout=timeout) as conn:
-            if not isinstance(conn, CallerConnection):
-                async with self._as_caller(conn, caller):
-                    yield conn
-                return
-            settings = caller_settings(caller, statement_timeout_ms=self.statement_timeout_ms)
-            await conn.set_autocommit(True)
-            conn.run_each_as = (
-                SET_CALLER,
-                [settings["role"], settings["request.jwt.claims"], settings["statement_timeout"]],
-            )
+            # The implicit BEGIN and the caller's settings go out together (a short
+            # pipeline): one round trip. The block's own statements then run in the
+            # ordinary mode: psycopg's pipeline mode saves a round trip per statement but
+            # costs more CPU per statement, and under load CPU is what an API process
+            # runs out of.
+            async with conn.pipeline():
+                await set_caller(conn, caller, statement_timeout_ms=self.statement_timeout_ms)
             try:
                 yield conn
             except psycopg.Rollback:
-                pass  # each statement ended with itself: nothing is left to roll back
-            finally:
-                conn.run_each_as = None
-                # A broken connection refuses; the pool discards it anyway.
-                with contextlib.suppress(psycopg.Error):
-                    await conn.set_autocommit(False)
+                # Asked to roll back without a failure (a GraphQL operation with errors).
+                await conn.rollback()
+                return
+            except BaseException:
+                await conn.rollback()
+                raise
+            await conn.commit()
 
     async def fetch_one(
         self,
@@ -227,19 +185,13 @@ class Database:
             await conn.execute("select 1")
 
 
-#: What makes the current transaction a caller's: role, JWT claims, statement timeout.
-SET_CALLER: LiteralString = (
-    "select set_config('role', %s, true),"
-    " set_config('request.jwt.claims', %s, true),"
-    " set_config('statement_timeout', %s, true)"
-)
-
-
 async def set_caller(conn: Connection, caller: Caller, *, statement_timeout_ms: int) -> None:
     """Make the current transaction ``caller``'s (``SET LOCAL`` of role, claims and timeout)."""
     settings = caller_settings(caller, statement_timeout_ms=statement_timeout_ms)
     await conn.execute(
-        SET_CALLER,
+        "select set_config('role', %s, true),"
+        " set_config('request.jwt.claims', %s, true),"
+        " set_config('statement_timeout', %s, true)",
         [settings["role"], settings["request.jwt.claims"], settings["statement_timeout"]],
     )
 

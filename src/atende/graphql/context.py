@@ -33,23 +33,11 @@ class RequestTransaction:
     Root fields resolve concurrently: the first use opens the transaction under a lock,
     so they all wait for the one connection instead of each taking one of their own (of
     which all but one would never be committed nor returned to the pool).
-
-    ``reads_only``, asked on first use: the operation only reads (a GraphQL query), so
-    its statements each run as the caller on their own (``Database.statements``): one
-    round trip each, without BEGIN and COMMIT around them. Each statement of a READ
-    COMMITTED transaction takes its own snapshot anyway.
     """
 
-    def __init__(
-        self,
-        database: Database,
-        caller: Caller,
-        *,
-        reads_only: Callable[[], bool] | None = None,
-    ) -> None:
+    def __init__(self, database: Database, caller: Caller) -> None:
         self._database = database
         self.caller = caller
-        self._reads_only = reads_only
         self._stack: AsyncExitStack | None = None
         self._conn: Connection | None = None
         self._opening = asyncio.Lock()
@@ -60,11 +48,7 @@ class RequestTransaction:
         async with self._opening:
             if self._conn is None:
                 stack = AsyncExitStack()
-                if self._reads_only is not None and self._reads_only():
-                    opening = self._database.statements(self.caller)
-                else:
-                    opening = self._database.transaction(self.caller)
-                conn = await stack.enter_async_context(opening)
+                conn = await stack.enter_async_context(self._database.transaction(self.caller))
                 self._stack, self._conn = stack, conn
             return self._conn
 
@@ -121,12 +105,9 @@ class Context:
             raise RuntimeError("no GraphQL operation is running")
         return scope
 
-    def begin_operation(
-        self, *, reads_only: Callable[[], bool] | None = None
-    ) -> Token[OperationScope | None]:
-        """Start an operation's scope; ``reads_only``: see ``RequestTransaction``."""
+    def begin_operation(self) -> Token[OperationScope | None]:
         return _current_operation.set(
-            OperationScope(RequestTransaction(self.database, self.caller, reads_only=reads_only))
+            OperationScope(RequestTransaction(self.database, self.caller))
         )
 
     @staticmethod
