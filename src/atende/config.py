@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     #: Largest multipart request to /graphql (a document uploaded to the knowledge base,
     #: a file the team sends: WhatsApp's 16 MB and the request around it).
     max_upload_bytes: int = Field(default=17_000_000, ge=1024)
+    #: Queries the SQL declarations cover run as one statement that builds their JSON
+    #: (atende.graphql.sql_selection); false: every query resolves field by field.
+    graphql_compile_selections: bool = True
 
     # E-mail
     #: ``smtp://user:password@host:587`` (STARTTLS when offered; ``?starttls=required`` or

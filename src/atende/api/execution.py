@@ -18,6 +18,12 @@ an argument-less field found there, the executor completes the prefetched value
 directly, skipping the resolver call Strawberry would wrap; the resolvers return the
 same value when the general path runs.
 
+A query whose whole selection the SQL declarations cover runs as one statement that
+builds its JSON in Postgres (``atende.graphql.sql_selection``; the declarations are
+composed in ``atende.api.organization``): ``execute_operation`` runs it on the
+operation's transaction, as the caller, and anything it does not compile, or whose
+arguments it does not accept, takes graphql-core's path below unchanged.
+
 ``execute_fields`` copies graphql-core 3.3's. ``make graphql-conformance`` runs the
 installed graphql-core's own execution tests against this executor (and against
 Strawberry's, the reference), so an upgrade that breaks the copy fails ``make test``.
@@ -25,25 +31,34 @@ Strawberry's, the reference), so an upgrade that breaks the copy fails ``make te
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import orjson
 from graphql import (
     ExecutionResult,
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLID,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLSchema,
     GraphQLString,
 )
+from graphql.language import OperationType
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from typing_extensions import override
+
+from atende.api.organization import SQL_TYPES
+from atende.graphql.context import Context
+from atende.graphql.sql_selection import CompiledOperation, SelectionCompiler
 
 DEFINITION_BACKREF = "strawberry-definition"
 GRAPHQL_SERIALIZERS = {
@@ -145,10 +160,60 @@ def plan_field(response_name: str, field: GraphQLField | None, *, arguments: boo
 _field_plans: dict[tuple[int, str, str, bool], tuple[GraphQLObjectType, FieldPlan]] = {}
 
 
+#: The selection compiler of each schema built (by id; the entry holds the schema).
+_compilers: dict[int, SelectionCompiler] = {}
+
+
+def selection_compiler(schema: GraphQLSchema) -> SelectionCompiler:
+    compiler = _compilers.get(id(schema))
+    if compiler is None or compiler.schema is not schema:
+        compiler = _compilers[id(schema)] = SelectionCompiler(schema, SQL_TYPES)
+    return compiler
+
+
 class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with the fast paths for plain and prefetched fields."""
 
     _plans: dict[int, tuple[Any, list[tuple[FieldPlan, Any]]]]
+
+    @override
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        context = self.context_value
+        if (
+            isinstance(context, Context)
+            and context.compile_selections
+            and self.operation.operation is OperationType.QUERY
+            and not (self.middleware_manager and self.middleware_manager.middlewares)
+        ):
+            compiled = selection_compiler(self.schema).compile(
+                self.operation, self.fragment_definitions
+            )
+            if compiled is not None:
+                parameters = compiled.parameters(self.variable_values, context)
+                if parameters is not None:
+                    return self._execute_compiled(context, compiled, parameters)
+        return super().execute_operation(serially)
+
+    async def _execute_compiled(
+        self, context: Context, compiled: CompiledOperation, parameters: dict[str, Any]
+    ) -> Any:
+        """The operation's data from its one statement, run as the caller on the
+        operation's transaction (RLS decides what it reads, as for the resolvers)."""
+        try:
+            conn = await context.db()
+            row = await (await conn.execute(compiled.sql, parameters)).fetchone()
+        except Exception as error:  # an outage: reported (and masked) as any other
+            self.collected_errors.add(
+                GraphQLError(str(error), [self.operation], original_error=error), None
+            )
+            return self.finish(self.build_response(None))
+        assert row is not None  # a select without FROM: one row
+        text: str = row["data"]
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:  # numbers past 64 bits (a contact's attributes)
+            data = json.loads(text)
+        return self.finish(self.build_response(data))
 
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import strawberry
 
+from atende.channels import sql_fields as channel_sql
 from atende.channels.broadcasts.types import organization_broadcasts
 from atende.channels.types import organization_channels
+from atende.conversations import sql_fields as conversation_sql
 from atende.conversations.contacts.types import organization_contact_import
 from atende.conversations.privacy_mutations import (
     organization_contact_erasures,
@@ -22,6 +24,8 @@ from atende.conversations.queries import (
     organization_conversations,
     organization_usage,
 )
+from atende.graphql.sql_selection import SqlType
+from atende.identity import sql_fields as identity_sql
 from atende.identity import types as identity
 from atende.identity.api_key_types import organization_api_keys
 from atende.knowledge.types import organization_knowledge_documents
@@ -85,3 +89,16 @@ class Organization(identity.OrganizationBase):
             "Where its events are posted, oldest first (owners and admins; empty for agents)."
         ),
     )
+
+
+#: How the selection compiler reads the schema's types (``atende.graphql.sql_selection``):
+#: each domain's declarations, and ``Organization`` composed as above.
+SQL_TYPES: dict[str, SqlType] = {
+    **conversation_sql.SQL_TYPES,
+    "Channel": channel_sql.CHANNEL,
+    "User": identity_sql.USER,
+    "Organization": SqlType(
+        {**identity_sql.ORGANIZATION_FIELDS, **conversation_sql.ORGANIZATION_FIELDS}
+    ),
+    "Query": SqlType({"organization": identity_sql.ORGANIZATION_QUERY}),
+}

@@ -374,6 +374,7 @@ class AtendeGraphQL(GraphQL[Context, None]):
                 request.headers.getlist("x-forwarded-for"),
                 services.settings.trusted_proxies,
             ),
+            compile_selections=services.settings.graphql_compile_selections,
         )
         if isinstance(request, Request):
             await authenticate(

@@ -97,6 +97,9 @@ class Context:
     #: The client's IP address (the peer's, or a trusted proxy's ``X-Forwarded-For``):
     #: what rate limits count per address.
     client_address: str | None = None
+    #: Queries the SQL declarations cover run as one statement
+    #: (``atende.graphql.sql_selection``); off, every query resolves field by field.
+    compile_selections: bool = True
 
     @property
     def operation(self) -> OperationScope:

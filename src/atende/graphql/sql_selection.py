@@ -1,0 +1,440 @@
+"""A query's whole selection compiled into one SQL statement that builds its JSON.
+
+Resolving an inbox page field by field costs the API process most of what a request
+costs (a round trip per statement, a resolver and a completion per field). PostGraphile
+answers the same query with one statement that builds the JSON in Postgres
+(``json_build_object``); this module does the same for the selections it can.
+
+**Declarations.** A GraphQL object type declares how each of its fields reads from SQL
+(``SqlType``, by GraphQL field name), next to the domain type that owns it:
+
+- ``Value``: a SQL expression of the row (``{row}``: the row's alias) that gives the
+  field's JSON value as the general path serializes it (``sql_id``, ``sql_enum``,
+  ``sql_datetime``: ids as text, enums by their upper-case names, times as Python's
+  ``isoformat()``);
+- ``Related``: an object read by a correlated subselect, ``source`` being its ``from ...
+  as {alias} where ...`` (``{row}``: the parent's alias; a root field has none); null when
+  no row is found (or row-level security hides it);
+- ``Page``: a Relay connection read as a keyset page of ``first + 1`` rows: ``source``
+  (``{parent}``: the parent's alias, ``{alias}``: the item's), ``order``, an item's
+  ``cursor`` as a SQL expression encoding it exactly as ``atende.graphql.pagination``
+  does (``sql_cursor``), and the connection's own fields (``totalCount``) as values of
+  ``{parent}``. ``edges``, ``cursor``, ``node`` and ``pageInfo`` are the compiler's.
+
+A field with arguments has a ``bind``: the field's coerced arguments and the operation's
+``Context`` in, the statement's parameters out (``%(name)s`` in its SQL, renamed apart
+per field), or None when the general path must run (``first`` out of range, a bad
+cursor, an anonymous caller where the field requires one): that path then raises the
+errors it raises today. Values are always parameters, never SQL text.
+
+**Compiling.** ``SelectionCompiler.compile`` walks a query's selection as graphql-core
+collects it (fields by response name, in order; fragment spreads once each; inline
+fragments and fragments on the object's own type; aliases kept) and returns a
+``CompiledOperation`` (the statement, one ``json_build_object`` of the root, and the
+fields whose arguments it binds), or None when anything is not declared: a field, a
+directive (``@skip``, ``@include``...), a fragment on another type (an interface, a
+union), an operation other than a query, more fields in an object than
+``json_build_object`` takes. Plans are cached per operation node (graphql-core's parsed
+document, itself cached per query text). ``CompiledOperation.parameters`` binds each
+execution's variables; None again means the general path.
+
+The statement runs as the caller on the operation's transaction (``atende.api.execution``),
+so row-level security decides what it sees, as it does for the resolvers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any, TypeAlias
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+
+from atende.graphql.context import Context
+
+#: A field's coerced arguments and the operation's context, to its statement's parameters
+#: (by the names its SQL uses), or None: the general path answers.
+Bind: TypeAlias = Callable[[Mapping[str, Any], Context], Mapping[str, Any] | None]
+
+#: ``json_build_object`` takes at most 100 arguments: 50 fields an object.
+MAX_FIELDS = 50
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A leaf: a SQL expression of ``{row}`` giving the field's JSON value."""
+
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """An object by a correlated subselect: ``source`` is ``from ... as {alias} where ...``
+    (``{row}``: the parent's alias), with ``bind`` for a field with arguments."""
+
+    source: str
+    bind: Bind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A Relay connection read as a keyset page (see the module's docstring).
+
+    ``bind`` must give ``limit``: the page size, checked as ``page_size`` checks it.
+    """
+
+    source: str
+    order: str
+    cursor: str
+    bind: Bind
+    #: The connection's own fields (``totalCount``): values of ``{parent}`` and the
+    #: parameters ``bind`` gives.
+    fields: Mapping[str, Value] = field(default_factory=dict)
+
+
+SqlField: TypeAlias = Value | Related | Page
+
+
+@dataclass(frozen=True, slots=True)
+class SqlType:
+    """How an object type's fields read from SQL, by GraphQL field name."""
+
+    fields: Mapping[str, SqlField]
+
+
+def sql_id(expression: str) -> str:
+    """An ``ID`` from a uuid column: its text, as ``str(UUID)`` writes it."""
+    return f"({expression})::text"
+
+
+def sql_enum(expression: str) -> str:
+    """An enum from a column holding its value: the GraphQL name (the value upper-cased)."""
+    return f"upper(({expression})::text)"
+
+
+def sql_datetime(expression: str) -> str:
+    """A ``DateTime`` as Strawberry serializes one: ``datetime.isoformat()`` of the value
+    psycopg reads in the session's time zone; microseconds only when not zero (Postgres's
+    own text drops a fraction's trailing zeros, Python does not)."""
+    return (
+        f"(to_char({expression}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        f" || case when to_char({expression}, 'US') = '000000' then ''"
+        f" else '.' || to_char({expression}, 'US') end"
+        f" || to_char({expression}, 'TZH:TZM'))"
+    )
+
+
+def sql_cursor(kind: str, *parts: str) -> str:
+    """``pagination.encode_cursor(kind, *parts)`` in SQL, ``parts`` being text
+    expressions: URL-safe base64 without padding, and without the line breaks Postgres's
+    base64 puts every 76 characters."""
+    joined = " || chr(31) || ".join((_literal(kind), *(f"({part})" for part in parts)))
+    return (
+        f"rtrim(translate(encode(convert_to({joined}, 'UTF8'), 'base64'),"
+        " '+/' || chr(10), '-_'), '=')"
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    prefix: str
+    field: GraphQLField
+    node: FieldNode
+    bind: Bind
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledOperation:
+    """A query's statement (one row, its ``data`` as JSON text) and what binds it."""
+
+    sql: str
+    bindings: tuple[_Binding, ...]
+
+    def parameters(self, variables: VariableValues, context: Context) -> dict[str, Any] | None:
+        """The statement's parameters for one execution; None: the general path runs."""
+        parameters: dict[str, Any] = {}
+        for binding in self.bindings:
+            try:
+                arguments = get_argument_values(binding.field, binding.node, variables)
+            except Exception:
+                return None
+            bound = binding.bind(arguments, context)
+            if bound is None:
+                return None
+            for name, value in bound.items():
+                parameters[binding.prefix + name] = value
+        return parameters
+
+
+class _NotCompilable(Exception):
+    """Something in the selection has no SQL declaration: the general path runs."""
+
+
+class SelectionCompiler:
+    """Compiles queries over one schema with the given declarations (by type name)."""
+
+    def __init__(self, schema: GraphQLSchema, types: Mapping[str, SqlType]) -> None:
+        self.schema = schema
+        self.types = types
+        #: By operation node id; the entry holds the node, so the id stays its own.
+        self._plans: dict[int, tuple[OperationDefinitionNode, CompiledOperation | None]] = {}
+
+    def compile(
+        self,
+        operation: OperationDefinitionNode,
+        fragments: Mapping[str, FragmentDefinitionNode],
+    ) -> CompiledOperation | None:
+        entry = self._plans.get(id(operation))
+        if entry is not None and entry[0] is operation:
+            return entry[1]
+        plan = _Compilation(self, fragments).operation(operation)
+        if len(self._plans) >= 1024:
+            self._plans.clear()
+        self._plans[id(operation)] = (operation, plan)
+        return plan
+
+
+class _Compilation:
+    """One operation's compilation: aliases and parameter prefixes numbered apart."""
+
+    def __init__(
+        self, compiler: SelectionCompiler, fragments: Mapping[str, FragmentDefinitionNode]
+    ) -> None:
+        self.compiler = compiler
+        self.fragments = fragments
+        self.numbers: Iterator[int] = count(1)
+        self.bindings: list[_Binding] = []
+
+    def operation(self, operation: OperationDefinitionNode) -> CompiledOperation | None:
+        if operation.operation is not OperationType.QUERY or operation.directives:
+            return None
+        root = self.compiler.schema.query_type
+        if root is None:
+            return None
+        try:
+            data = self.object(root, [operation.selection_set], None)
+        except _NotCompilable:
+            return None
+        return CompiledOperation(f"select ({data})::text as data", tuple(self.bindings))
+
+    def collect(
+        self, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode]
+    ) -> dict[str, list[FieldNode]]:
+        """The fields by response name, as graphql-core's ``collect_fields`` groups them
+        (each fragment once), for selections without directives or other types."""
+        fields: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()
+
+        def walk(selection_set: SelectionSetNode) -> None:
+            for selection in selection_set.selections:
+                if selection.directives:
+                    raise _NotCompilable
+                if isinstance(selection, FieldNode):
+                    name = (selection.alias or selection.name).value
+                    fields.setdefault(name, []).append(selection)
+                elif isinstance(selection, InlineFragmentNode):
+                    condition = selection.type_condition
+                    if condition is not None and condition.name.value != type_.name:
+                        raise _NotCompilable
+                    walk(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    name = selection.name.value
+                    if name in visited:
+                        continue
+                    visited.add(name)
+                    fragment = self.fragments.get(name)
+                    if (
+                        fragment is None
+                        or fragment.type_condition.name.value != type_.name
+                        or fragment.variable_definitions  # graphql-core's experimental ones
+                    ):
+                        raise _NotCompilable
+                    walk(fragment.selection_set)
+                else:
+                    raise _NotCompilable
+
+        for selection_set in selection_sets:
+            walk(selection_set)
+        if len(fields) > MAX_FIELDS:
+            raise _NotCompilable
+        return fields
+
+    def object(
+        self, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode], row: str | None
+    ) -> str:
+        """``json_build_object`` of ``type_``'s selected fields, for the row ``row``."""
+        parts = []
+        for name, nodes in self.collect(type_, selection_sets).items():
+            parts.append(f"{_literal(name)}, {self.field(type_, nodes, row)}")
+        return f"json_build_object({', '.join(parts)})"
+
+    def field(self, parent: GraphQLObjectType, nodes: list[FieldNode], row: str | None) -> str:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return f"{_literal(parent.name)}::text"
+        definition = parent.fields.get(name)
+        declared = self.compiler.types.get(parent.name)
+        sql_field = declared.fields.get(name) if declared is not None else None
+        if definition is None or sql_field is None:
+            raise _NotCompilable
+        if isinstance(sql_field, Value):
+            if definition.args or row is None:
+                raise _NotCompilable
+            return sql_field.sql.replace("{row}", row)
+        if isinstance(sql_field, Related):
+            target = _object_type(definition)
+            alias = f"t{next(self.numbers)}"
+            source = self.bound(sql_field.source, sql_field.bind, definition, nodes[0])
+            if row is not None:
+                source = source.replace("{row}", row)
+            elif "{row}" in source:
+                raise _NotCompilable
+            inner = self.object(target, _selection_sets(nodes), alias)
+            return f"(select {inner} {source.replace('{alias}', alias)})"
+        return self.page(sql_field, definition, nodes, row)
+
+    def bound(self, sql: str, bind: Bind | None, definition: GraphQLField, node: FieldNode) -> str:
+        """``sql`` with its parameters renamed for this field, its binding recorded."""
+        if bind is None:
+            if definition.args:
+                raise _NotCompilable
+            return sql
+        prefix = f"p{next(self.numbers)}_"
+        self.bindings.append(_Binding(prefix, definition, node, bind))
+        return _PARAMETER.sub(lambda match: f"%({prefix}{match.group(1)})s", sql)
+
+    def page(
+        self, page: Page, definition: GraphQLField, nodes: list[FieldNode], row: str | None
+    ) -> str:
+        if row is None:
+            raise _NotCompilable
+        connection = _object_type(definition)
+        alias, items = f"t{next(self.numbers)}", f"t{next(self.numbers)}"
+        prefix = f"p{next(self.numbers)}_"
+        self.bindings.append(_Binding(prefix, definition, nodes[0], page.bind))
+
+        def renamed(sql: str) -> str:
+            sql = _PARAMETER.sub(lambda match: f"%({prefix}{match.group(1)})s", sql)
+            return sql.replace("{parent}", row).replace("{alias}", alias)
+
+        limit = f"%({prefix}limit)s::integer"
+        cursor = renamed(page.cursor)
+        order = renamed(page.order)
+        columns = [f"row_number() over (order by {order}) as i", f"{cursor} as c"]
+        kept = f"filter (where {items}.i <= {limit})"
+        parts = []
+        for name, field_nodes in self.collect(connection, _selection_sets(nodes)).items():
+            field_name = field_nodes[0].name.value
+            if field_name == "__typename":
+                value = f"{_literal(connection.name)}::text"
+            elif field_name == "edges":
+                edge = _object_type(connection.fields[field_name], listed=True)
+                built = self.edge(edge, field_nodes, alias, items, columns)
+                value = f"coalesce(json_agg({built} order by {items}.i) {kept}, '[]'::json)"
+            elif field_name == "pageInfo":
+                info = _object_type(connection.fields[field_name])
+                value = self.page_info(info, field_nodes, items, kept, limit)
+            elif field_name in page.fields and not connection.fields[field_name].args:
+                value = renamed(page.fields[field_name].sql)
+            else:
+                raise _NotCompilable
+            parts.append(f"{_literal(name)}, {value}")
+        # Declarations' SQL and names of the compiler's making: every value is a parameter.
+        return (
+            f"(select json_build_object({', '.join(parts)})"  # noqa: S608
+            f" from (select {', '.join(columns)} {renamed(page.source)}"
+            f" order by {order} limit {limit} + 1) as {items})"
+        )
+
+    def edge(
+        self,
+        edge: GraphQLObjectType,
+        nodes: list[FieldNode],
+        alias: str,
+        items: str,
+        columns: list[str],
+    ) -> str:
+        """An edge's object, built from the page's row ``items``: its cursor is the
+        column ``c`` (computed once a row), its node a column added to ``columns``."""
+        parts = []
+        for name, field_nodes in self.collect(edge, _selection_sets(nodes)).items():
+            field_name = field_nodes[0].name.value
+            if field_name == "__typename":
+                value = f"{_literal(edge.name)}::text"
+            elif field_name == "cursor":
+                value = f"{items}.c"
+            elif field_name == "node":
+                column = f"n{len(columns)}"
+                node = _object_type(edge.fields[field_name])
+                built = self.object(node, _selection_sets(field_nodes), alias)
+                columns.append(f"{built} as {column}")
+                value = f"{items}.{column}"
+            else:
+                raise _NotCompilable
+            parts.append(f"{_literal(name)}, {value}")
+        return f"json_build_object({', '.join(parts)})"
+
+    def page_info(
+        self, info: GraphQLObjectType, nodes: list[FieldNode], items: str, kept: str, limit: str
+    ) -> str:
+        values = {
+            "__typename": f"{_literal(info.name)}::text",
+            "hasNextPage": f"count(*) > {limit}",
+            "hasPreviousPage": "false",
+            "startCursor": f"(array_agg({items}.c order by {items}.i) {kept})[1]",
+            "endCursor": f"(array_agg({items}.c order by {items}.i desc) {kept})[1]",
+        }
+        parts = []
+        for name, field_nodes in self.collect(info, _selection_sets(nodes)).items():
+            value = values.get(field_nodes[0].name.value)
+            if value is None:
+                raise _NotCompilable
+            parts.append(f"{_literal(name)}, {value}")
+        return f"json_build_object({', '.join(parts)})"
+
+
+def _selection_sets(nodes: list[FieldNode]) -> list[SelectionSetNode]:
+    sets = [node.selection_set for node in nodes if node.selection_set is not None]
+    if not sets:
+        raise _NotCompilable
+    return sets
+
+
+def _object_type(definition: GraphQLField, *, listed: bool = False) -> GraphQLObjectType:
+    """The field's object type (nullable or not), or its items' when ``listed`` (edges);
+    unions and interfaces are not compiled."""
+    type_ = definition.type
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        if not listed:
+            raise _NotCompilable
+        item = type_.of_type
+        item = item.of_type if isinstance(item, GraphQLNonNull) else item
+        if isinstance(item, GraphQLObjectType):
+            return item
+        raise _NotCompilable
+    if isinstance(type_, GraphQLObjectType):
+        return type_
+    raise _NotCompilable
