@@ -197,11 +197,22 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
     async def _execute_compiled(
         self, context: Context, compiled: CompiledOperation, parameters: dict[str, Any]
     ) -> Any:
-        """The operation's data from its one statement, run as the caller on the
-        operation's transaction (RLS decides what it reads, as for the resolvers)."""
+        """The operation's data from its one statement, run as the caller (RLS decides
+        what it reads, as for the resolvers).
+
+        On the operation's transaction when one is open; else (as a rule: nothing else
+        ran) as ``Database.fetch_one`` runs a statement, the caller's settings with it in
+        one round trip and one implicit transaction, instead of BEGIN with the settings,
+        the statement and COMMIT: one statement reads one snapshot either way, and writes
+        nothing, and the operation's transaction, never opened, has nothing to finish.
+        """
         try:
-            conn = await context.db()
-            row = await (await conn.execute(compiled.sql, parameters)).fetchone()
+            transaction = context.operation.transaction
+            if transaction.opened:
+                conn = await transaction.connection()
+                row = await (await conn.execute(compiled.sql, parameters)).fetchone()
+            else:
+                row = await context.database.fetch_one(context.caller, compiled.sql, parameters)
         except Exception as error:  # an outage: reported (and masked) as any other
             self.collected_errors.add(
                 GraphQLError(str(error), [self.operation], original_error=error), None

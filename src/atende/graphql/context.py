@@ -42,6 +42,11 @@ class RequestTransaction:
         self._conn: Connection | None = None
         self._opening = asyncio.Lock()
 
+    @property
+    def opened(self) -> bool:
+        """The transaction has begun (a statement of the operation's ran in it)."""
+        return self._conn is not None
+
     async def connection(self) -> Connection:
         if self._conn is not None:
             return self._conn
