@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
@@ -263,9 +263,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def bench_database() -> Iterator[tuple[str, EmbeddedPostgres | None]]:
+def bench_database(
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[tuple[str, EmbeddedPostgres | None]]:
     """DATABASE_URL when set; else an embedded cluster of its own, in a temp dir (which
-    the benchmark may add databases to)."""
+    the benchmark may add databases to), with ``settings`` in its ``postgresql.conf``
+    (a server at DATABASE_URL keeps its own)."""
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"], None
         return
@@ -273,6 +276,11 @@ def bench_database() -> Iterator[tuple[str, EmbeddedPostgres | None]]:
     cluster = EmbeddedPostgres(
         data_dir=data_dir, port=free_port(), database="atende_bench", ephemeral=True
     )
+    if settings:
+        cluster.initialize()
+        with (cluster.cluster_dir / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"\n{name} = '{value}'" for name, value in settings.items())
+            conf.write("\n")
     cluster.start()
     try:
         yield cluster.url(), cluster
