@@ -93,20 +93,14 @@ with terms as (
     )) as lexeme
 ),
 full_text as (
-    -- ts_rank without length normalisation: a passage that matches more of the
-    -- customer's words ranks first, however long (normalising by length cost the full-text
-    -- leg 0.08 of MRR on bench/knowledge_set).
-    select p.id,
-           row_number() over (
-               order by ts_rank(p.search_vector, terms.query) desc, octet_length(p.content),
-                        p.position, p.id
-           ) as rank
-    from public.knowledge_passages as p, terms
+    -- Through private.knowledge_full_text_matches_v1 (20261207002400): for members too,
+    -- the full-text index serves the leg, which row-level security would keep from it.
+    select f.id, f.rank
+    from terms,
+         private.knowledge_full_text_matches_v1(
+             %(organization_id)s, terms.query, %(candidates)s
+         ) as f
     where %(use_full_text)s
-      and p.organization_id = %(organization_id)s
-      and p.search_vector @@ terms.query
-    order by rank
-    limit %(candidates)s
 ),
 nearest as (
     select e.id,

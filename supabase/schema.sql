@@ -1575,6 +1575,41 @@ $$;
 
 COMMENT ON FUNCTION private.issue_password_reset_v1(email text, token_hash text, ttl interval) IS 'Issues a reset token for the account with this e-mail; null (and nothing) when none.';
 
+-- Name: knowledge_full_text_matches_v1(uuid, tsquery, integer); Type: FUNCTION; Schema: private
+
+CREATE FUNCTION private.knowledge_full_text_matches_v1(organization uuid, query tsquery, candidates integer) RETURNS TABLE(id uuid, rank bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+    if current_setting('role') <> 'service_role'
+        and not exists (
+            select from private.organizations_of_caller() as visible (organization_id)
+            where visible.organization_id = organization
+        )
+    then
+        return;
+    end if;
+    -- The ranking is search_passages' own (ts_rank without length normalisation, the
+    -- shorter passage first on a tie); the statement fuses by these ranks.
+    return query
+    select p.id,
+           row_number() over (
+               order by ts_rank(p.search_vector, query) desc, octet_length(p.content),
+                        p.position, p.id
+           ) as rank
+    from public.knowledge_passages as p
+    where p.organization_id = organization
+      and p.search_vector @@ query
+    order by rank
+    limit candidates;
+end
+$$;
+
+-- Name: FUNCTION knowledge_full_text_matches_v1(organization uuid, query tsquery, candidates integer); Type: COMMENT; Schema: private
+
+COMMENT ON FUNCTION private.knowledge_full_text_matches_v1(organization uuid, query tsquery, candidates integer) IS 'Knowledge search''s full-text leg: the organization''s passages matching query, ranked (ids and ranks, at most candidates), for its members and the platform only; run as owner so the full-text index serves members too.';
+
 -- Name: lock_organization_for_member_change(uuid); Type: FUNCTION; Schema: private
 
 CREATE FUNCTION private.lock_organization_for_member_change(organization uuid) RETURNS public.membership_role
@@ -8176,6 +8211,12 @@ GRANT ALL ON FUNCTION private.issue_account_token_v1(user_id uuid, purpose text,
 
 REVOKE ALL ON FUNCTION private.issue_password_reset_v1(email text, token_hash text, ttl interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.issue_password_reset_v1(email text, token_hash text, ttl interval) TO service_role;
+
+-- Name: FUNCTION knowledge_full_text_matches_v1(organization uuid, query tsquery, candidates integer); Type: ACL; Schema: private
+
+REVOKE ALL ON FUNCTION private.knowledge_full_text_matches_v1(organization uuid, query tsquery, candidates integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.knowledge_full_text_matches_v1(organization uuid, query tsquery, candidates integer) TO authenticated;
+GRANT ALL ON FUNCTION private.knowledge_full_text_matches_v1(organization uuid, query tsquery, candidates integer) TO service_role;
 
 -- Name: FUNCTION lock_organization_for_member_change(organization uuid); Type: ACL; Schema: private
 

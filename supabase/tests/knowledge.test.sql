@@ -4,7 +4,7 @@
 -- stores a document's passages whole, never over a newer revision.
 begin;
 \ir act_as.psql
-select plan(26);
+select plan(30);
 
 create function pg_temp.seed(label text, out organization_id uuid, out owner_id uuid,
                              out agent_id uuid)
@@ -123,6 +123,30 @@ select throws_ok(
        values (pg_temp.org('mine'), (select id from added), 9, 'x', 'e', 1, '[1]') $$,
     '42501', null, 'clients cannot write passages'
 );
+
+-- The search's full-text leg (private.knowledge_full_text_matches_v1) runs as its owner,
+-- so it makes the policy's check itself.
+create function pg_temp.full_text_matches(side text, words text) returns bigint
+    language sql as $$
+    select count(*) from private.knowledge_full_text_matches_v1(
+        pg_temp.org(side), to_tsquery('private.knowledge_portuguese', words), 20)
+$$;
+select is(pg_temp.full_text_matches('mine', 'cenoura'), 0::bigint,
+          'the full-text leg finds nothing for another organization''s member');
+select pg_temp.act_as(pg_temp.agent_of('mine'));
+select is(pg_temp.full_text_matches('mine', 'cenoura'), 1::bigint,
+          'it finds its own organization''s passages for a member');
+select pg_temp.act_as_service_role();
+select is(pg_temp.full_text_matches('mine', 'cardapio'), 2::bigint,
+          'and any organization''s for the platform');
+select pg_temp.org('mine') as mine_org, pg_temp.owner_of('theirs') as their_owner \gset
+select pg_temp.act_as_anon();
+select throws_ok(
+    format($$ select count(*) from private.knowledge_full_text_matches_v1(
+                  %L, to_tsquery('simple', 'cenoura'), 20) $$, :'mine_org'),
+    '42501', null, 'anon cannot call it'
+);
+select pg_temp.act_as(:'their_owner');
 
 -- Changing -------------------------------------------------------------------------------
 
