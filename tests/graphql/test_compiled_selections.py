@@ -115,6 +115,20 @@ query Variant($org: ID!, $first: Int, $after: String) {
 }
 """
 
+#: The root's lookups by id, a member's message's author among them.
+BY_ID = (
+    """
+query ById($conversation: ID!, $contact: ID!) {
+  conversation(id: $conversation) {
+    ...ConversationFields
+    lastMessage { authorMember { id fullName email emailVerified } }
+  }
+  contact(id: $contact) { id name tags attributes createdAt }
+}
+"""
+    + CONVERSATION_FIELDS
+)
+
 #: A field with no SQL declaration (Conversation.messages): the general path answers.
 NOT_COMPILED = """
 query NotCompiled($org: ID!) {
@@ -314,6 +328,30 @@ async def test_the_bench_inbox_and_variants_answer_as_the_general_path(
     await both(VARIANT, {"org": org, "first": 2, "after": info["endCursor"]}, owner)
     # An empty page: no cursors, no next page.
     await both(VARIANT, {"org": org, "first": 0}, owner)
+
+
+async def test_lookups_by_id_answer_as_the_general_path(both: Compare, factory: Factory) -> None:
+    organization, owner = await inbox_with_everything(factory)
+    other = await factory.organization(name="Outra")
+    hidden_conversation = await factory.messaging.conversation(other, profile_name="Segredo")
+    inbox = await both(BENCH_INBOX, {"org": str(organization.id), "first": 20}, owner)
+    edges = inbox["data"]["organization"]["conversations"]["edges"]
+    authors = []
+    for edge in edges:
+        node = edge["node"]
+        found = await both(
+            BY_ID, {"conversation": node["id"], "contact": node["contact"]["id"]}, owner
+        )
+        assert found["data"]["conversation"]["id"] == node["id"]
+        last = found["data"]["conversation"]["lastMessage"]
+        authors.append(last and last["authorMember"])
+    assert {"id": str(owner.id), "fullName": owner.full_name, "email": owner.email} in [
+        {key: author[key] for key in ("id", "fullName", "email")} for author in authors if author
+    ]
+    # Another organization's conversation, a malformed id: null, as before.
+    for wrong in (str(hidden_conversation), "not-an-id"):
+        missing = await both(BY_ID, {"conversation": wrong, "contact": wrong}, owner)
+        assert missing == {"data": {"conversation": None, "contact": None}}
 
 
 async def test_refusals_and_misses_are_the_general_paths(both: Compare, factory: Factory) -> None:

@@ -100,5 +100,7 @@ SQL_TYPES: dict[str, SqlType] = {
     "Organization": SqlType(
         {**identity_sql.ORGANIZATION_FIELDS, **conversation_sql.ORGANIZATION_FIELDS}
     ),
-    "Query": SqlType({"organization": identity_sql.ORGANIZATION_QUERY}),
+    "Query": SqlType(
+        {"organization": identity_sql.ORGANIZATION_QUERY, **conversation_sql.QUERY_FIELDS}
+    ),
 }

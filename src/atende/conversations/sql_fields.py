@@ -24,7 +24,7 @@ from atende.conversations.types import CONTACT_CURSOR, CONVERSATION_CURSOR
 from atende.errors import InvalidInput
 from atende.graphql.context import Context
 from atende.graphql.errors import InvalidArgument
-from atende.graphql.ids import parse_id
+from atende.graphql.ids import id_or_none, parse_id
 from atende.graphql.pagination import (
     NEWEST,
     InvalidCursor,
@@ -78,6 +78,10 @@ MESSAGE = SqlType(
         "createdAt": Value(sql_datetime("{row}.created_at")),
         "updatedAt": Value(sql_datetime("{row}.updated_at")),
         "transcript": Value("{row}.transcript"),
+        # Users are identity's, read as loaders.users reads them (RLS: teammates).
+        "authorMember": Related(
+            "from public.profiles as {alias} where {alias}.id = {row}.author_member_id"
+        ),
     }
 )
 
@@ -242,6 +246,28 @@ ORGANIZATION_CONTACTS = Page(
         )
     },
 )
+
+
+def bind_by_id(arguments: Mapping[str, Any], context: Context) -> Mapping[str, Any] | None:
+    """``conversation(id:)`` and ``contact(id:)``: ``load_visible``'s lookup (an id that is
+    not one finds nothing; RLS hides another organization's); ``IsAuthenticated``'s
+    refusal is the general path's."""
+    if context.caller.user_id is None:
+        return None
+    return {"id": id_or_none(arguments["id"])}
+
+
+#: The root fields this domain declares (``ConversationsQuery``): what
+#: ``conversations_by_id`` and ``contacts_by_id`` read.
+QUERY_FIELDS: Mapping[str, Related] = {
+    "conversation": Related(
+        "from private.conversations_with_window as {alias} where {alias}.id = %(id)s::uuid",
+        bind=bind_by_id,
+    ),
+    "contact": Related(
+        "from public.contacts as {alias} where {alias}.id = %(id)s::uuid", bind=bind_by_id
+    ),
+}
 
 #: The types this domain declares, by GraphQL name.
 SQL_TYPES: Mapping[str, SqlType] = {

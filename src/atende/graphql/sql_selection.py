@@ -38,8 +38,17 @@ union), an operation other than a query, more fields in an object than
 document, itself cached per query text). ``CompiledOperation.parameters`` binds each
 execution's variables; None again means the general path.
 
-The statement runs as the caller on the operation's transaction (``atende.api.execution``),
-so row-level security decides what it sees, as it does for the resolvers.
+The statement runs as the caller (``atende.api.execution``: in one round trip with the
+caller's settings, or on the operation's transaction when one is open), so row-level
+security decides what it sees, as it does for the resolvers.
+
+**Where this differs from the design it started from.** Declarations are keyed by
+GraphQL type and field name, not attached to the Strawberry types, so a domain declares
+its SQL beside its types without the kit reading Strawberry's internals, and the
+assembly composes ``Organization``'s as it composes its fields. A connection's
+``pageInfo`` is computed over the page's ``first + 1`` rows in one aggregate
+(``count(*) > first`` is ``hasNextPage``); ``hasPreviousPage`` is false, as the forward
+pages of the general path say.
 """
 
 from __future__ import annotations
