@@ -96,6 +96,9 @@ select results_eq(
         ('private.broadcast_recipient_state(broadcast_recipient_status,message_status)'),
         ('private.caller_role_in(uuid)'),
         ('private.contact_tags_are_valid(text[])'),
+        -- Knowledge search's full-text leg (20261207002400_knowledge_full_text_matches.sql):
+        -- runs as owner for the index's sake, after the passages' policy's own check.
+        ('private.knowledge_full_text_matches_v1(uuid,tsquery,integer)'),
         -- A message's shared location, read by the inbox view members query
         -- (20261207001600_voice_images_locations.sql); it reads only its argument.
         ('private.message_location(jsonb)'),
