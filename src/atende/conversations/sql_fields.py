@@ -1,8 +1,8 @@
 """The inbox's types as the selection compiler reads them (``atende.graphql.sql_selection``).
 
 Each declaration reads what the general path's queries read (``sql/inbox.sql``) and
-gives the value its resolver gives: a conversation from
-``private.conversations_with_window`` (its WhatsApp window), its contact, channel and
+gives the value its resolver gives: a conversation from ``public.conversations`` (its
+WhatsApp window as ``private.conversations_with_window`` computes it), its contact, channel and
 assignee by id, its newest message as ``inbox_entries`` finds it, its unread count as
 ``unread_counts`` counts it (up to 100); the inbox and the contact list as their pages
 and counts filter them, arguments checked by the same functions (``page_size``, the
@@ -103,7 +103,14 @@ CONVERSATION = SqlType(
         "aiEnabled": Value("{row}.ai_enabled"),
         "lastMessageAt": Value(sql_datetime("{row}.last_message_at")),
         "lastInboundAt": Value(sql_datetime("{row}.last_inbound_at")),
-        "windowExpiresAt": Value(sql_datetime("{row}.window_expires_at")),
+        # As private.conversations_with_window computes it; read only when selected (the
+        # view's join to channels cost every page row a lookup).
+        "windowExpiresAt": Value(
+            sql_datetime(
+                "(select private.window_end(ch.kind, {row}.last_inbound_at)"
+                " from public.channels as ch where ch.id = {row}.channel_id)"
+            )
+        ),
         "closedAt": Value(sql_datetime("{row}.closed_at")),
         "createdAt": Value(sql_datetime("{row}.created_at")),
         "unreadCount": Value(UNREAD_COUNT),
@@ -175,7 +182,7 @@ INBOX_FILTERS = """
 """
 
 ORGANIZATION_CONVERSATIONS = Page(
-    source="from private.conversations_with_window as {alias}"
+    source="from public.conversations as {alias}"
     " where {alias}.organization_id = {parent}.id"
     " and ({alias}.last_message_at, {alias}.id) < (%(after_at)s, %(after_id)s)" + INBOX_FILTERS,
     order="{alias}.last_message_at desc, {alias}.id desc",
@@ -261,7 +268,7 @@ def bind_by_id(arguments: Mapping[str, Any], context: Context) -> Mapping[str, A
 #: ``conversations_by_id`` and ``contacts_by_id`` read.
 QUERY_FIELDS: Mapping[str, Related] = {
     "conversation": Related(
-        "from private.conversations_with_window as {alias} where {alias}.id = %(id)s::uuid",
+        "from public.conversations as {alias} where {alias}.id = %(id)s::uuid",
         bind=bind_by_id,
     ),
     "contact": Related(

@@ -140,13 +140,13 @@ def sql_enum(expression: str) -> str:
 
 def sql_datetime(expression: str) -> str:
     """A ``DateTime`` as Strawberry serializes one: ``datetime.isoformat()`` of the value
-    psycopg reads in the session's time zone; microseconds only when not zero (Postgres's
-    own text drops a fraction's trailing zeros, Python does not)."""
+    psycopg reads in the session's time zone. Python writes microseconds only when they
+    are not zero (Postgres's own text drops a fraction's trailing zeros, Python does
+    not): one ``to_char`` with them, a zero fraction cut before the offset (the
+    expression evaluated once)."""
     return (
-        f"(to_char({expression}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || case when to_char({expression}, 'US') = '000000' then ''"
-        f" else '.' || to_char({expression}, 'US') end"
-        f" || to_char({expression}, 'TZH:TZM'))"
+        f"replace(replace(to_char({expression}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM'),"
+        " '.000000+', '+'), '.000000-', '-')"
     )
 
 
