@@ -220,7 +220,10 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     with caplog.at_level(logging.ERROR, logger="atende.graphql"):
         body = await graphql(
             client,
-            "query ($org: ID!) { organization(id: $org) { conversations { totalCount } } }",
+            # The directive keeps the query on the general path (a compiled query reads no
+            # page through inbox_page: tests/graphql/test_compiled_selections.py).
+            "query ($org: ID!) { organization(id: $org) {"
+            " conversations @include(if: true) { totalCount } } }",
             {"org": str(organization.id)},
             user=organization.owner,
         )

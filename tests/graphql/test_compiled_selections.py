@@ -5,6 +5,7 @@ and compared; what is not compiled falls back; another organization's data stays
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
@@ -18,7 +19,7 @@ from atende.api.execution import AtendeExecutionContext, selection_compiler
 from atende.api.schema import build_schema
 from atende.app import create_app
 from atende.config import Settings
-from atende.db.session import Caller
+from atende.db.session import Caller, Database
 from tests import factories
 from tests.factories import Factory
 from tests.graphql.client import graphql
@@ -432,3 +433,35 @@ async def test_the_compiled_inbox_shows_no_other_organizations_rows(
         client, WEB_CONTACTS, {"org": str(theirs.id), "first": 20}, user=ours.owner
     )
     assert peeked_contacts == {"data": {"organization": None}}
+
+
+async def test_an_outage_in_the_compiled_statement_is_masked_and_logged(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    statements: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    organization = await factory.organization()
+    fetch_one = Database.fetch_one
+
+    async def broken(database: Database, caller: Caller, query: Any, *args: Any, **kw: Any) -> Any:
+        if query in statements:  # the compiled statement; the session check goes through
+            raise RuntimeError("database password is hunter2")
+        return await fetch_one(database, caller, query, *args, **kw)
+
+    monkeypatch.setattr(Database, "fetch_one", broken)
+    with caplog.at_level(logging.ERROR, logger="atende.graphql"):
+        body = await graphql(
+            client, BENCH_INBOX, {"org": str(organization.id), "first": 5}, user=organization.owner
+        )
+    assert len(statements) == 1
+    [error] = body["errors"]
+    assert error["message"] == "Internal error"
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert body["data"] is None
+    assert "hunter2" not in str(body)
+    request_id = error["extensions"]["requestId"]
+    [record] = [r for r in caplog.records if request_id in r.getMessage()]
+    assert record.exc_info is not None
+    assert "hunter2" in str(record.exc_info[1])

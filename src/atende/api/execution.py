@@ -20,8 +20,8 @@ same value when the general path runs.
 
 A query whose whole selection the SQL declarations cover runs as one statement that
 builds its JSON in Postgres (``atende.graphql.sql_selection``; the declarations are
-composed in ``atende.api.organization``): ``execute_operation`` runs it on the
-operation's transaction, as the caller, and anything it does not compile, or whose
+composed in ``atende.api.organization``): ``execute_operation`` runs it as the caller,
+in one round trip (``_execute_compiled``), and anything it does not compile, or whose
 arguments it does not accept, takes graphql-core's path below unchanged.
 
 ``execute_fields`` copies graphql-core 3.3's. ``make graphql-conformance`` runs the
