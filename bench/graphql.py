@@ -262,6 +262,14 @@ def free_port() -> int:
 # -- the database --------------------------------------------------------------------------
 
 
+def configure_cluster(cluster: EmbeddedPostgres, settings: Mapping[str, str]) -> None:
+    """Initialise ``cluster`` (not yet started) with ``settings`` in its ``postgresql.conf``."""
+    cluster.initialize()
+    with (cluster.cluster_dir / "postgresql.conf").open("a") as conf:
+        conf.writelines(f"\n{name} = '{value}'" for name, value in settings.items())
+        conf.write("\n")
+
+
 @contextmanager
 def bench_database(
     settings: Mapping[str, str] | None = None,
@@ -277,10 +285,7 @@ def bench_database(
         data_dir=data_dir, port=free_port(), database="atende_bench", ephemeral=True
     )
     if settings:
-        cluster.initialize()
-        with (cluster.cluster_dir / "postgresql.conf").open("a") as conf:
-            conf.writelines(f"\n{name} = '{value}'" for name, value in settings.items())
-            conf.write("\n")
+        configure_cluster(cluster, settings)
     cluster.start()
     try:
         yield cluster.url(), cluster

@@ -69,7 +69,7 @@ import psycopg
 from psycopg import sql
 
 from bench import e2e, erasure, ingest
-from bench.graphql import free_port, issue_token, request_body, seed
+from bench.graphql import configure_cluster, free_port, issue_token, request_body, seed
 from bench.harness import (
     Metric,
     Result,
@@ -140,10 +140,7 @@ def bench_cluster() -> Iterator[Any]:
         database="atende_bench",
         max_connections=int(SERVER_SETTINGS["max_connections"]),
     )
-    cluster.initialize()
-    with (cluster.cluster_dir / "postgresql.conf").open("a") as conf:
-        conf.writelines(f"\n{name} = '{value}'" for name, value in SERVER_SETTINGS.items())
-        conf.write("\n")
+    configure_cluster(cluster, SERVER_SETTINGS)
     cluster.start()
     try:
         yield cluster
