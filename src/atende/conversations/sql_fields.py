@@ -85,16 +85,20 @@ MESSAGE = SqlType(
     }
 )
 
-#: As ``unread_counts``: the contact's messages after the caller's read position, up to 100.
-UNREAD_COUNT = """(select count(*) from (
-    select from public.messages as m
+#: The conversation ``{row}``'s unread messages: the contact's, after the caller's read
+#: position (``unread_counts``, and ``inbox_page``'s ``unread`` filter).
+UNREAD_MESSAGES = """select from public.messages as m
     where m.conversation_id = {row}.id
       and m.direction = 'inbound'
       and m.created_at > coalesce(
           (select r.last_read_at from public.conversation_reads as r
            where r.conversation_id = {row}.id and r.user_id = (select auth.uid())),
-          '-infinity')
-    limit 100) as unread_messages)"""
+          '-infinity')"""
+
+#: As ``unread_counts``: up to 100.
+UNREAD_COUNT = "(select count(*) from ({unread} limit 100) as unread_messages)".replace(
+    "{unread}", UNREAD_MESSAGES
+)
 
 CONVERSATION = SqlType(
     {
@@ -159,15 +163,7 @@ INBOX_FILTERS = """
       and (%(assignee_id)s::uuid is null or {alias}.assignee_id = %(assignee_id)s::uuid)
       and (not %(unassigned)s::boolean or {alias}.assignee_id is null)
       and (%(ai_enabled)s::boolean is null or {alias}.ai_enabled = %(ai_enabled)s::boolean)
-      and (not %(unread)s::boolean or exists (
-          select from public.messages as m
-          where m.conversation_id = {alias}.id
-            and m.direction = 'inbound'
-            and m.created_at > coalesce(
-                (select r.last_read_at from public.conversation_reads as r
-                 where r.conversation_id = {alias}.id and r.user_id = (select auth.uid())),
-                '-infinity')
-      ))
+      and (not %(unread)s::boolean or exists ({unread}))
       and (%(pattern)s::text is null or {alias}.contact_id in (
               select ct.id from public.contacts as ct
               where ct.organization_id = {parent}.id
@@ -179,7 +175,7 @@ INBOX_FILTERS = """
           or {alias}.id in (
               select m.conversation_id from public.messages as m
               where m.organization_id = {parent}.id and m.transcript ilike %(pattern)s::text))
-"""
+""".replace("{unread}", UNREAD_MESSAGES.replace("{row}", "{alias}"))
 
 ORGANIZATION_CONVERSATIONS = Page(
     source="from public.conversations as {alias}"
