@@ -329,9 +329,13 @@ class _Compilation:
             if definition.args:
                 raise _NotCompilable
             return sql
+        return _prefixed(sql, self.binding(bind, definition, node))
+
+    def binding(self, bind: Bind, definition: GraphQLField, node: FieldNode) -> str:
+        """Records the field's binding; the prefix its parameters take."""
         prefix = f"p{next(self.numbers)}_"
         self.bindings.append(_Binding(prefix, definition, node, bind))
-        return _PARAMETER.sub(lambda match: f"%({prefix}{match.group(1)})s", sql)
+        return prefix
 
     def page(
         self, page: Page, definition: GraphQLField, nodes: list[FieldNode], row: str | None
@@ -340,12 +344,10 @@ class _Compilation:
             raise _NotCompilable
         connection = _object_type(definition)
         alias, items = f"t{next(self.numbers)}", f"t{next(self.numbers)}"
-        prefix = f"p{next(self.numbers)}_"
-        self.bindings.append(_Binding(prefix, definition, nodes[0], page.bind))
+        prefix = self.binding(page.bind, definition, nodes[0])
 
         def renamed(sql: str) -> str:
-            sql = _PARAMETER.sub(lambda match: f"%({prefix}{match.group(1)})s", sql)
-            return sql.replace("{parent}", row).replace("{alias}", alias)
+            return _prefixed(sql, prefix).replace("{parent}", row).replace("{alias}", alias)
 
         limit = f"%({prefix}limit)s::integer"
         cursor = renamed(page.cursor)
@@ -421,6 +423,11 @@ class _Compilation:
                 raise _NotCompilable
             parts.append(f"{_literal(name)}, {value}")
         return f"json_build_object({', '.join(parts)})"
+
+
+def _prefixed(sql: str, prefix: str) -> str:
+    """``sql``'s ``%(name)s`` parameters renamed ``%(<prefix>name)s``."""
+    return _PARAMETER.sub(lambda match: f"%({prefix}{match.group(1)})s", sql)
 
 
 def _selection_sets(nodes: list[FieldNode]) -> list[SelectionSetNode]:
