@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 
 import httpx
 import pytest
+from bench.graphql import ATENDE_QUERY as BENCH_INBOX
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from starlette.applications import Starlette
 
@@ -70,24 +71,6 @@ query Contacts($org: ID!, $first: Int!, $after: String, $search: String, $tag: S
 }
 """
 
-#: bench/graphql.py's ATENDE_QUERY.
-BENCH_INBOX = """
-query Inbox($org: ID!, $first: Int!) {
-  organization(id: $org) {
-    conversations(first: $first) {
-      edges {
-        cursor
-        node {
-          id status aiEnabled lastMessageAt
-          contact { id name phoneNumber }
-          lastMessage { id body direction author createdAt }
-        }
-      }
-      pageInfo { hasNextPage endCursor }
-    }
-  }
-}
-"""
 
 #: Aliases, an inline fragment, __typename, every PageInfo field, a field twice.
 VARIANT = """
