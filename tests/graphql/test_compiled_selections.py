@@ -21,6 +21,7 @@ from atende.api.schema import build_schema
 from atende.app import create_app
 from atende.config import Settings
 from atende.db.session import Caller, Database
+from atende.graphql.sql_selection import Filter, Page
 from tests import factories
 from tests.factories import Factory
 from tests.graphql.client import graphql
@@ -125,17 +126,33 @@ query NotCompiled($org: ID!) {
 """
 
 
+#: Every filter of the inbox as a variable (``unassigned`` too, which the web app does
+#: not send).
+FILTERED_INBOX = """
+query Filtered($org: ID!, $status: [ConversationStatus!], $assignedTo: ID, $unassigned: Boolean!,
+               $aiEnabled: Boolean, $unread: Boolean, $search: String) {
+  organization(id: $org) {
+    conversations(first: 20, status: $status, assignedTo: $assignedTo, unassigned: $unassigned,
+                  aiEnabled: $aiEnabled, unread: $unread, search: $search) {
+      totalCount
+      edges { node { id unreadCount contact { name } } }
+    }
+  }
+}
+"""
+
+
 @pytest.fixture(autouse=True)
 def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The compiled statements run: each differential comparison checks that one ran, so
-    two answers from the general path cannot pass for a comparison."""
+    """The texts of the compiled statements run: each differential comparison checks that
+    one ran, so two answers from the general path cannot pass for a comparison."""
     ran: list[str] = []
     original = AtendeExecutionContext._execute_compiled
 
     async def spy(
         self: AtendeExecutionContext, context: Any, compiled: Any, parameters: Any
     ) -> Any:
-        ran.append(compiled.sql)
+        ran.append(compiled.statement(parameters))
         return await original(self, context, compiled, parameters)
 
     monkeypatch.setattr(AtendeExecutionContext, "_execute_compiled", spy)
@@ -300,6 +317,41 @@ async def test_the_web_apps_inbox_and_contacts_answer_as_the_general_path(
         await both(WEB_CONTACTS, {"org": org, "first": 20, **filters}, owner)
 
 
+async def test_every_combination_of_the_inbox_filters_answers_as_the_general_path(
+    both: Compare, factory: Factory, statements: list[str]
+) -> None:
+    organization, owner = await inbox_with_everything(factory)
+    agent = await factory.member(organization)
+    await factory.messaging.conversation(organization, profile_name="Do agente", assignee=agent.id)
+    base = {"org": str(organization.id), "unassigned": False}
+    combinations: list[dict[str, Any]] = [
+        {},
+        {"unassigned": True},
+        {"aiEnabled": True},
+        {"aiEnabled": False, "unassigned": True},
+        {"unread": False},
+        {"unread": True, "status": ["OPEN"]},
+        {"assignedTo": str(agent.id), "aiEnabled": True},
+        {"assignedTo": str(agent.id), "unassigned": True},
+        {"search": "Cliente", "unread": True},
+        {"search": "Olá", "aiEnabled": True, "status": ["OPEN", "HANDOFF"]},
+        {"search": "Cliente", "assignedTo": str(owner.id), "unassigned": False},
+    ]
+    totals = []
+    for filters in combinations:
+        answer = await both(FILTERED_INBOX, {**base, **filters}, owner)
+        totals.append(answer["data"]["organization"]["conversations"]["totalCount"])
+    assert totals[0] == 8
+    assert len(set(totals)) > 3  # the filters filter
+    # Each statement holds the conditions asked for and no other: the first, none.
+    unfiltered, searched = statements[0], statements[-3]
+    for condition in ("assignee_id", "ai_enabled", "ilike", "exists ("):
+        assert condition not in unfiltered
+    assert "ilike" in searched
+    assert "exists (" in searched
+    assert "ai_enabled" not in searched
+
+
 async def test_the_bench_inbox_and_variants_answer_as_the_general_path(
     both: Compare, factory: Factory
 ) -> None:
@@ -391,6 +443,15 @@ def test_what_compiles_and_what_falls_back() -> None:
     assert not compiled(
         'mutation { markConversationRead(input: {conversationId: "x"}) { __typename } }'
     )
+    # A page's filters with nowhere to go would be dropped: refused when declared.
+    with pytest.raises(ValueError, match="filters"):
+        Page(
+            source="from public.contacts as {alias}",
+            order="{alias}.id",
+            cursor="{alias}.id::text",
+            bind=lambda arguments, context: {"limit": 1},
+            filters=(Filter("tag", "and {alias}.tags @> array[%(tag)s]"),),
+        )
 
 
 async def test_the_compiled_inbox_shows_no_other_organizations_rows(

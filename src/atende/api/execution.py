@@ -206,13 +206,14 @@ class AtendeExecutionContext(StrawberryGraphQLCoreExecutionContext):
         the statement and COMMIT: one statement reads one snapshot either way, and writes
         nothing, and the operation's transaction, never opened, has nothing to finish.
         """
+        statement = compiled.statement(parameters)
         try:
             transaction = context.operation.transaction
             if transaction.opened:
                 conn = await transaction.connection()
-                row = await (await conn.execute(compiled.sql, parameters)).fetchone()
+                row = await (await conn.execute(statement, parameters)).fetchone()
             else:
-                row = await context.database.fetch_one(context.caller, compiled.sql, parameters)
+                row = await context.database.fetch_one(context.caller, statement, parameters)
         except Exception as error:  # an outage: reported (and masked) as any other
             self.collected_errors.add(
                 GraphQLError(str(error), [self.operation], original_error=error), None

@@ -33,6 +33,7 @@ from atende.graphql.pagination import (
     page_size,
 )
 from atende.graphql.sql_selection import (
+    Filter,
     Page,
     Related,
     SqlType,
@@ -150,21 +151,24 @@ def bind_conversations(arguments: Mapping[str, Any], context: Context) -> Mappin
         "after_id": row_id,
         "statuses": list(statuses),
         "assignee_id": assignee,
-        "unassigned": bool(arguments.get("unassigned")),
+        # A filter's parameter is None when it is off (``Filter``).
+        "unassigned": True if arguments.get("unassigned") else None,
         "ai_enabled": arguments.get("aiEnabled"),
-        "unread": bool(arguments.get("unread")),
+        "unread": True if arguments.get("unread") else None,
         "pattern": pattern,
     }
 
 
-#: The filters of ``inbox_page`` / ``inbox_search_page`` and their counts, of ``{alias}``.
-INBOX_FILTERS = """
-      and {alias}.status = any(%(statuses)s::public.conversation_status[])
-      and (%(assignee_id)s::uuid is null or {alias}.assignee_id = %(assignee_id)s::uuid)
-      and (not %(unassigned)s::boolean or {alias}.assignee_id is null)
-      and (%(ai_enabled)s::boolean is null or {alias}.ai_enabled = %(ai_enabled)s::boolean)
-      and (not %(unread)s::boolean or exists ({unread}))
-      and (%(pattern)s::text is null or {alias}.contact_id in (
+#: The filters of ``inbox_page`` / ``inbox_search_page`` and their counts, of ``{alias}``:
+#: each in the statement only when its argument is given (``Filter``).
+INBOX_FILTERS = (
+    Filter("assignee_id", "and {alias}.assignee_id = %(assignee_id)s::uuid"),
+    Filter("unassigned", "and {alias}.assignee_id is null"),
+    Filter("ai_enabled", "and {alias}.ai_enabled = %(ai_enabled)s::boolean"),
+    Filter("unread", "and exists (" + UNREAD_MESSAGES.replace("{row}", "{alias}") + ")"),
+    Filter(
+        "pattern",
+        """and ({alias}.contact_id in (
               select ct.id from public.contacts as ct
               where ct.organization_id = {parent}.id
                 and (coalesce(ct.display_name, '') || ' ' || coalesce(ct.profile_name, '')
@@ -174,13 +178,15 @@ INBOX_FILTERS = """
               where m.organization_id = {parent}.id and m.body ilike %(pattern)s::text)
           or {alias}.id in (
               select m.conversation_id from public.messages as m
-              where m.organization_id = {parent}.id and m.transcript ilike %(pattern)s::text))
-""".replace("{unread}", UNREAD_MESSAGES.replace("{row}", "{alias}"))
+              where m.organization_id = {parent}.id and m.transcript ilike %(pattern)s::text))""",
+    ),
+)
 
 ORGANIZATION_CONVERSATIONS = Page(
     source="from public.conversations as {alias}"
     " where {alias}.organization_id = {parent}.id"
-    " and ({alias}.last_message_at, {alias}.id) < (%(after_at)s, %(after_id)s)" + INBOX_FILTERS,
+    " and ({alias}.last_message_at, {alias}.id) < (%(after_at)s, %(after_id)s)"
+    " and {alias}.status = any(%(statuses)s::public.conversation_status[]) {filters}",
     order="{alias}.last_message_at desc, {alias}.id desc",
     cursor=sql_cursor(
         CONVERSATION_CURSOR,
@@ -190,10 +196,12 @@ ORGANIZATION_CONVERSATIONS = Page(
     bind=bind_conversations,
     fields={
         "totalCount": Value(
-            "(select count(*) from public.conversations as {alias}"  # noqa: S608 - constants
-            " where {alias}.organization_id = {parent}.id" + INBOX_FILTERS + ")"
+            "(select count(*) from public.conversations as {alias}"
+            " where {alias}.organization_id = {parent}.id"
+            " and {alias}.status = any(%(statuses)s::public.conversation_status[]) {filters})"
         )
     },
+    filters=INBOX_FILTERS,
 )
 
 
@@ -228,26 +236,29 @@ CONTACT_SORT_KEY = (
 )
 
 #: ``contacts_page``, ``contacts_search_page`` and ``contacts_tag_page``'s filters.
-CONTACT_FILTERS = """
-      and (%(tag)s::text is null or {alias}.tags @> array[%(tag)s::text])
-      and (%(pattern)s::text is null
-           or (coalesce({alias}.display_name, '') || ' ' || coalesce({alias}.profile_name, '')
-               || ' ' || {alias}.phone_number) ilike %(pattern)s::text)
-"""
+CONTACT_FILTERS = (
+    Filter("tag", "and {alias}.tags @> array[%(tag)s::text]"),
+    Filter(
+        "pattern",
+        "and (coalesce({alias}.display_name, '') || ' ' || coalesce({alias}.profile_name, '')"
+        " || ' ' || {alias}.phone_number) ilike %(pattern)s::text",
+    ),
+)
 
 ORGANIZATION_CONTACTS = Page(
     source="from public.contacts as {alias} where {alias}.organization_id = {parent}.id"
     f" and ({CONTACT_SORT_KEY}, {{alias}}.id) > (%(after_key)s::text, %(after_id)s::uuid)"
-    + CONTACT_FILTERS,
+    " {filters}",
     order=f"{CONTACT_SORT_KEY}, {{alias}}.id",
     cursor=sql_cursor(CONTACT_CURSOR, CONTACT_SORT_KEY, "{alias}.id::text"),
     bind=bind_contacts,
     fields={
         "totalCount": Value(
-            "(select count(*) from public.contacts as {alias}"  # noqa: S608 - constants
-            " where {alias}.organization_id = {parent}.id" + CONTACT_FILTERS + ")"
+            "(select count(*) from public.contacts as {alias}"
+            " where {alias}.organization_id = {parent}.id {filters})"
         )
     },
+    filters=CONTACT_FILTERS,
 )
 
 
