@@ -14,7 +14,8 @@ answers the same query with one statement that builds the JSON in Postgres
   ``isoformat()``);
 - ``Related``: an object read by a correlated subselect, ``source`` being its ``from ...
   as {alias} where ...`` (``{row}``: the parent's alias; a root field has none); null when
-  no row is found (or row-level security hides it);
+  no row is found (or row-level security hides it). On a page's rows it is a lateral
+  join to the page's ``first + 1`` rows instead, which Postgres may turn into any join;
 - ``Page``: a Relay connection read as a keyset page of ``first + 1`` rows: ``source``
   (``{parent}``: the parent's alias, ``{alias}``: the item's), ``order``, an item's
   ``cursor`` as a SQL expression encoding it exactly as ``atende.graphql.pagination``
@@ -341,15 +342,31 @@ class _Compilation:
         return fields
 
     def object(
-        self, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode], row: str | None
+        self,
+        type_: GraphQLObjectType,
+        selection_sets: list[SelectionSetNode],
+        row: str | None,
+        joins: list[str] | None = None,
     ) -> str:
-        """``json_build_object`` of ``type_``'s selected fields, for the row ``row``."""
+        """``json_build_object`` of ``type_``'s selected fields, for the row ``row``; its
+        related objects joined by ``joins`` when given (see ``field``)."""
         parts = []
         for name, nodes in self.collect(type_, selection_sets).items():
-            parts.append(f"{_literal(name)}, {self.field(type_, nodes, row)}")
+            parts.append(f"{_literal(name)}, {self.field(type_, nodes, row, joins)}")
         return f"json_build_object({', '.join(parts)})"
 
-    def field(self, parent: GraphQLObjectType, nodes: list[FieldNode], row: str | None) -> str:
+    def field(
+        self,
+        parent: GraphQLObjectType,
+        nodes: list[FieldNode],
+        row: str | None,
+        joins: list[str] | None = None,
+    ) -> str:
+        """A field's SQL value. A related object is a correlated subselect; for a page's
+        rows (``joins`` given), a lateral join instead: Postgres may then join a lookup
+        by key as it judges best (a hash join over a small table, an index per row over
+        a large one), where a subselect runs once per row, with row-level security's
+        check on every row it reads."""
         name = nodes[0].name.value
         if name == "__typename":
             return f"{_literal(parent.name)}::text"
@@ -371,6 +388,13 @@ class _Compilation:
             elif "{row}" in source:
                 raise _NotCompilable
             inner = self.object(target, _selection_sets(nodes), alias)
+            if joins is not None:
+                joined = f"{alias}j"
+                joins.append(
+                    f"left join lateral (select {inner} as j {source.replace('{alias}', alias)})"
+                    f" as {joined} on true"
+                )
+                return f"{joined}.j"
             return f"(select {inner} {source.replace('{alias}', alias)})"
         return self.page(sql_field, definition, nodes, row)
 
@@ -413,6 +437,7 @@ class _Compilation:
         cursor = renamed(page.cursor)
         order = renamed(page.order)
         columns = [f"row_number() over (order by {order}) as i", f"{cursor} as c"]
+        joins: list[str] = []
         kept = f"filter (where {items}.i <= {limit})"
         parts = []
         for name, field_nodes in self.collect(connection, _selection_sets(nodes)).items():
@@ -421,7 +446,7 @@ class _Compilation:
                 value = f"{_literal(connection.name)}::text"
             elif field_name == "edges":
                 edge = _object_type(connection.fields[field_name], listed=True)
-                built = self.edge(edge, field_nodes, alias, items, columns)
+                built = self.edge(edge, field_nodes, alias, items, columns, joins)
                 value = f"coalesce(json_agg({built} order by {items}.i) {kept}, '[]'::json)"
             elif field_name == "pageInfo":
                 info = _object_type(connection.fields[field_name])
@@ -431,23 +456,30 @@ class _Compilation:
             else:
                 raise _NotCompilable
             parts.append(f"{_literal(name)}, {value}")
-        # Declarations' SQL and names of the compiler's making: every value is a parameter.
+        # The page's rows first (``first + 1`` of them, by the order's index), then what
+        # is joined to them. Declarations' SQL and names of the compiler's making: every
+        # value is a parameter.
+        rows = (
+            f"(select {alias}.* {renamed_with_filters(page.source)}"
+            f" order by {order} limit {limit} + 1) as {alias}"
+        )
         return (
             f"(select json_build_object({', '.join(parts)})"  # noqa: S608
-            f" from (select {', '.join(columns)} {renamed_with_filters(page.source)}"
-            f" order by {order} limit {limit} + 1) as {items})"
+            f" from (select {', '.join(columns)} from {rows} {' '.join(joins)}) as {items})"
         )
 
-    def edge(
+    def edge(  # noqa: PLR0917 - the page's parts it adds to
         self,
         edge: GraphQLObjectType,
         nodes: list[FieldNode],
         alias: str,
         items: str,
         columns: list[str],
+        joins: list[str],
     ) -> str:
         """An edge's object, built from the page's row ``items``: its cursor is the
-        column ``c`` (computed once a row), its node a column added to ``columns``."""
+        column ``c`` (computed once a row), its node a column added to ``columns``, the
+        node's related objects joins added to ``joins``."""
         parts = []
         for name, field_nodes in self.collect(edge, _selection_sets(nodes)).items():
             field_name = field_nodes[0].name.value
@@ -458,7 +490,7 @@ class _Compilation:
             elif field_name == "node":
                 column = f"n{len(columns)}"
                 node = _object_type(edge.fields[field_name])
-                built = self.object(node, _selection_sets(field_nodes), alias)
+                built = self.object(node, _selection_sets(field_nodes), alias, joins)
                 columns.append(f"{built} as {column}")
                 value = f"{items}.{column}"
             else:
