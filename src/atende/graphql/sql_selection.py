@@ -221,8 +221,8 @@ class CompiledOperation:
         object.__setattr__(self, "_filters", tuple(names))
 
     def statement(self, parameters: Mapping[str, Any]) -> str:
-        """The statement for ``parameters`` (``parameters``' result): the filters whose
-        parameter has a value, and no others."""
+        """The text to run with ``parameters`` (as ``parameters()`` bound them): the
+        conditions of the filters whose parameter has a value, and no others."""
         kept = tuple(parameters.get(name) is not None for name in self._filters)
         text = self._statements.get(kept)
         if text is None:
@@ -478,8 +478,8 @@ class _Compilation:
         joins: list[str],
     ) -> str:
         """An edge's object, built from the page's row ``items``: its cursor is the
-        column ``c`` (computed once a row), its node a column added to ``columns``, the
-        node's related objects joins added to ``joins``."""
+        column ``c`` (computed once a row), its node a column added to ``columns``, and
+        the node's related objects joins added to ``joins``."""
         parts = []
         for name, field_nodes in self.collect(edge, _selection_sets(nodes)).items():
             field_name = field_nodes[0].name.value
