@@ -130,6 +130,8 @@ class Page:
 
     ``bind`` must give ``limit``: the page size, checked as ``page_size`` checks it.
     ``{filters}``, in ``source`` and in ``fields``, stands for the ``filters`` given.
+    The page is ``{alias}``'s rows (``select {alias}.* <source>``): ``order``, ``cursor``
+    and the items' fields read ``{alias}``'s columns only.
     """
 
     source: str
