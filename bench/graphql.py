@@ -356,7 +356,6 @@ def seed(url: str) -> tuple[uuid.UUID, uuid.UUID, str]:
             [organization],
         )
         add_messages(conn, organization, MESSAGES_PER_CONVERSATION * CONVERSATIONS)
-    analyze(url)
     return organization, owner, email
 
 
@@ -790,6 +789,7 @@ async def run(quick: bool) -> Result:
     with bench_database() as (url, cluster):
         apply_migrations(url)
         organization, owner, email = seed(url)
+        analyze(url)
         token = issue_token(owner, email)
         servers = start_servers(url)
         try:
